@@ -1,0 +1,441 @@
+//! `migo.toml`: its schema, and the resolution of every setting into [`Settings`].
+//!
+//! Layers, highest first: command-line flag > `MIGO_*` variable (both arrive as [`Overrides`]) >
+//! `[environments.<name>]` > the base file > built-in default. Unknown keys and bad values are
+//! reported with `file:line:column`, so a typo never silently falls back to a default.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use regex::Regex;
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::error::{Error, Result};
+use crate::secret::Secret;
+
+/// The default configuration file name, looked up in the working directory.
+pub const DEFAULT_CONFIG: &str = "migo.toml";
+/// Default `[migrations] directory`.
+pub const DEFAULT_DIRECTORY: &str = "mongomigrations";
+/// Default `[migrations] pattern`: `0003_add_index.json`.
+pub const DEFAULT_PATTERN: &str = r"^(?P<number>[0-9]+)_[A-Za-z0-9_-]+\.json$";
+/// Default `[migrations] collection`.
+pub const DEFAULT_COLLECTION: &str = "migrations";
+/// Default connection and server-selection timeout.
+pub const DEFAULT_TIMEOUT_SECS: u64 = 10;
+
+/// `[mongo]`: how to reach the database. Every field is optional so layers can be merged.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MongoSection {
+    pub uri: Option<String>,
+    pub host: Option<String>,
+    pub port: Option<u16>,
+    pub database: Option<String>,
+    pub user: Option<String>,
+    pub password: Option<String>,
+    pub password_env: Option<String>,
+    pub auth_source: Option<String>,
+    pub timeout_secs: Option<u64>,
+    pub tls: Option<bool>,
+    pub tls_ca_file: Option<PathBuf>,
+    pub tls_allow_invalid_certificates: Option<bool>,
+}
+
+/// `[migrations]`: where the files are and where their state is kept.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MigrationsSection {
+    pub directory: Option<PathBuf>,
+    pub pattern: Option<Spanned<String>>,
+    pub collection: Option<String>,
+}
+
+/// `[tasks.<name>]`: a user-defined subcommand.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaskSection {
+    #[serde(default)]
+    pub description: String,
+    pub run: String,
+}
+
+/// `[environments.<name>]`: overrides for one deployment target.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnvironmentSection {
+    #[serde(default)]
+    pub mongo: MongoSection,
+    #[serde(default)]
+    pub migrations: MigrationsSection,
+}
+
+/// The whole file, as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    #[serde(default)]
+    pub mongo: MongoSection,
+    #[serde(default)]
+    pub migrations: MigrationsSection,
+    #[serde(default)]
+    pub tasks: BTreeMap<String, Spanned<TaskSection>>,
+    #[serde(default)]
+    pub environments: BTreeMap<String, EnvironmentSection>,
+}
+
+/// Settings given on the command line or by `MIGO_*` variables (clap merges those two).
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub config: Option<PathBuf>,
+    pub environment: Option<String>,
+    pub mongo: MongoSection,
+    pub directory: Option<PathBuf>,
+    pub pattern: Option<String>,
+    pub collection: Option<String>,
+}
+
+/// How to connect, fully resolved.
+#[derive(Debug, Clone)]
+pub struct MongoSettings {
+    /// A connection string, when one was configured (takes precedence over host/port).
+    pub uri: Option<String>,
+    pub host: String,
+    pub port: u16,
+    pub database: String,
+    pub user: Option<String>,
+    pub password: Option<Secret>,
+    pub auth_source: Option<String>,
+    pub timeout: Duration,
+    pub tls: Option<bool>,
+    pub tls_ca_file: Option<PathBuf>,
+    pub tls_allow_invalid_certificates: Option<bool>,
+}
+
+/// Where migrations live and how they are recognised.
+#[derive(Debug, Clone)]
+pub struct MigrationSettings {
+    /// Absolute, or relative to the working directory.
+    pub directory: PathBuf,
+    pub pattern: Regex,
+    pub collection: String,
+}
+
+/// A user-defined task, ready to run.
+#[derive(Debug, Clone)]
+pub struct Task {
+    pub description: String,
+    pub run: String,
+}
+
+/// Everything the rest of migo needs, with no trace of where each value came from.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The configuration file read, if any.
+    pub config_file: Option<PathBuf>,
+    /// The selected `[environments.<name>]`, if any.
+    pub environment: Option<String>,
+    pub mongo: MongoSettings,
+    pub migrations: MigrationSettings,
+    pub tasks: BTreeMap<String, Task>,
+}
+
+impl Settings {
+    /// Reads the configuration file and applies the layers. `reserved` are the built-in
+    /// subcommand names, which a task may not take.
+    pub fn load(overrides: &Overrides, reserved: &[&str]) -> Result<Settings> {
+        let (file, config_file, text) = read_file(overrides.config.as_deref())?;
+        let origin = Origin { file: config_file.as_deref(), text: &text };
+        let base_dir = config_file
+            .as_deref()
+            .and_then(Path::parent)
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+
+        let env_section = select_environment(&file, overrides.environment.as_deref(), &origin)?;
+        let mongo = merge_mongo(&overrides.mongo, &merge_mongo(&env_section.mongo, &file.mongo));
+        let migrations = MigrationsSection {
+            directory: env_section.migrations.directory.or(file.migrations.directory),
+            pattern: env_section.migrations.pattern.or(file.migrations.pattern),
+            collection: env_section.migrations.collection.or(file.migrations.collection),
+        };
+
+        Ok(Settings {
+            mongo: resolve_mongo(mongo, &origin)?,
+            migrations: resolve_migrations(overrides, migrations, &base_dir, &origin)?,
+            tasks: resolve_tasks(file.tasks, reserved, &origin)?,
+            environment: overrides.environment.clone(),
+            config_file,
+        })
+    }
+}
+
+/// The file being resolved, for error locations.
+struct Origin<'a> {
+    file: Option<&'a Path>,
+    text: &'a str,
+}
+
+impl Origin<'_> {
+    fn name(&self) -> String {
+        self.file.map_or_else(|| "configuration".to_string(), |p| p.display().to_string())
+    }
+
+    /// `file:line:column` for a byte offset into the file.
+    fn at(&self, offset: usize) -> String {
+        let before = &self.text[..offset.min(self.text.len())];
+        let line = before.matches('\n').count() + 1;
+        let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+        format!("{}:{line}:{column}", self.name())
+    }
+
+    fn error(&self, offset: Option<usize>, message: String, hint: Option<&str>) -> Error {
+        Error::Config {
+            location: offset.map_or_else(|| self.name(), |o| self.at(o)),
+            message,
+            hint: hint.map(str::to_string),
+        }
+    }
+}
+
+fn read_file(explicit: Option<&Path>) -> Result<(FileConfig, Option<PathBuf>, String)> {
+    let path = explicit.map_or_else(|| PathBuf::from(DEFAULT_CONFIG), Path::to_path_buf);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && explicit.is_none() => {
+            return Ok((FileConfig::default(), None, String::new()));
+        }
+        Err(e) => {
+            return Err(Error::Config {
+                location: path.display().to_string(),
+                message: format!("cannot read the configuration file: {e}"),
+                hint: Some("check `--config` / `MIGO_CONFIG`".into()),
+            })
+        }
+    };
+    let origin = Origin { file: Some(&path), text: &text };
+    let file: FileConfig = toml::from_str(&text).map_err(|e| {
+        let message = e.message().trim_end().replace('\n', " ");
+        origin.error(
+            e.span().map(|s| s.start),
+            message,
+            Some("every key is documented in migo.reference.toml"),
+        )
+    })?;
+    Ok((file, Some(path), text))
+}
+
+fn select_environment(
+    file: &FileConfig,
+    name: Option<&str>,
+    origin: &Origin<'_>,
+) -> Result<EnvironmentSection> {
+    let Some(name) = name else { return Ok(EnvironmentSection::default()) };
+    file.environments.get(name).cloned().ok_or_else(|| {
+        let known: Vec<_> = file.environments.keys().map(|k| format!("`{k}`")).collect();
+        let hint = if known.is_empty() {
+            "define `[environments.<name>]` in the configuration file".to_string()
+        } else {
+            format!("known environments: {}", known.join(", "))
+        };
+        origin.error(None, format!("unknown environment `{name}`"), Some(&hint))
+    })
+}
+
+/// `high` wins field by field over `low`.
+fn merge_mongo(high: &MongoSection, low: &MongoSection) -> MongoSection {
+    let h = high.clone();
+    let l = low.clone();
+    MongoSection {
+        uri: h.uri.or(l.uri),
+        host: h.host.or(l.host),
+        port: h.port.or(l.port),
+        database: h.database.or(l.database),
+        user: h.user.or(l.user),
+        password: h.password.or(l.password),
+        password_env: h.password_env.or(l.password_env),
+        auth_source: h.auth_source.or(l.auth_source),
+        timeout_secs: h.timeout_secs.or(l.timeout_secs),
+        tls: h.tls.or(l.tls),
+        tls_ca_file: h.tls_ca_file.or(l.tls_ca_file),
+        tls_allow_invalid_certificates: h
+            .tls_allow_invalid_certificates
+            .or(l.tls_allow_invalid_certificates),
+    }
+}
+
+fn resolve_mongo(m: MongoSection, origin: &Origin<'_>) -> Result<MongoSettings> {
+    let invalid = |message: String, hint: &str| origin.error(None, message, Some(hint));
+    let database = m
+        .database
+        .or_else(|| m.uri.as_deref().and_then(uri_database))
+        .ok_or_else(|| {
+            invalid(
+                "missing `[mongo] database`".into(),
+                "set `database` under `[mongo]`, or `MIGO_DATABASE`, or `--database`",
+            )
+        })?;
+    if database.is_empty() || database.contains(['/', '\\', '.', ' ', '"', '$']) {
+        return Err(invalid(
+            format!("`[mongo] database` = {database:?} is not a valid database name"),
+            "use letters, digits, `_` and `-`",
+        ));
+    }
+    let password = match (std::env::var("MIGO_PASSWORD").ok(), &m.password_env) {
+        (Some(p), _) => Some(p),
+        (None, Some(var)) => Some(std::env::var(var).map_err(|_| {
+            invalid(
+                format!("`[mongo] password_env` names `{var}`, which is not set"),
+                &format!("export {var}=… before running migo"),
+            )
+        })?),
+        (None, None) => m.password,
+    };
+    if password.is_some() && m.user.is_none() && m.uri.is_none() {
+        return Err(invalid(
+            "a password is configured but `[mongo] user` is not".into(),
+            "set `user` under `[mongo]` or `MIGO_USER`",
+        ));
+    }
+    if m.timeout_secs == Some(0) {
+        return Err(invalid(
+            "`[mongo] timeout_secs` must be at least 1".into(),
+            "the default is 10",
+        ));
+    }
+    Ok(MongoSettings {
+        uri: m.uri,
+        host: m.host.unwrap_or_else(|| "localhost".into()),
+        port: m.port.unwrap_or(27017),
+        database,
+        user: m.user,
+        password: password.map(Secret::new),
+        auth_source: m.auth_source,
+        timeout: Duration::from_secs(m.timeout_secs.unwrap_or(DEFAULT_TIMEOUT_SECS)),
+        tls: m.tls,
+        tls_ca_file: m.tls_ca_file,
+        tls_allow_invalid_certificates: m.tls_allow_invalid_certificates,
+    })
+}
+
+/// The default database in a connection string's path, if any.
+fn uri_database(uri: &str) -> Option<String> {
+    let rest = &uri[uri.find("://")? + 3..];
+    let path = &rest[rest.find('/')? + 1..];
+    let db = path.split('?').next().unwrap_or_default();
+    (!db.is_empty()).then(|| db.to_string())
+}
+
+fn resolve_migrations(
+    overrides: &Overrides,
+    file: MigrationsSection,
+    base_dir: &Path,
+    origin: &Origin<'_>,
+) -> Result<MigrationSettings> {
+    let directory = match (&overrides.directory, file.directory) {
+        (Some(flag), _) => flag.clone(),
+        (None, Some(dir)) => base_dir.join(dir),
+        (None, None) => base_dir.join(DEFAULT_DIRECTORY),
+    };
+    let (pattern, location) = match (&overrides.pattern, file.pattern) {
+        (Some(p), _) => (p.clone(), None),
+        (None, Some(p)) => (p.get_ref().clone(), Some(p.span().start)),
+        (None, None) => (DEFAULT_PATTERN.to_string(), None),
+    };
+    let pattern = Regex::new(&pattern).map_err(|e| {
+        let text = e.to_string();
+        let detail = text.lines().last().unwrap_or_default().trim().trim_start_matches("error: ");
+        origin.error(
+            location,
+            format!("`[migrations] pattern` {pattern:?} is not a valid regex: {detail}"),
+            Some("the pattern is a Rust regex with a named group `number`"),
+        )
+    })?;
+    if !pattern.capture_names().any(|n| n == Some("number")) {
+        return Err(origin.error(
+            location,
+            format!("`[migrations] pattern` {:?} has no group named `number`", pattern.as_str()),
+            Some(r"capture the migration number with `(?P<number>[0-9]+)`"),
+        ));
+    }
+    let collection = overrides
+        .collection
+        .clone()
+        .or(file.collection)
+        .unwrap_or_else(|| DEFAULT_COLLECTION.into());
+    if collection.is_empty() || collection.starts_with("system.") || collection.contains('$') {
+        return Err(origin.error(
+            None,
+            format!("`[migrations] collection` {collection:?} is not a valid collection name"),
+            Some("the default is \"migrations\""),
+        ));
+    }
+    Ok(MigrationSettings { directory, pattern, collection })
+}
+
+fn resolve_tasks(
+    tasks: BTreeMap<String, Spanned<TaskSection>>,
+    reserved: &[&str],
+    origin: &Origin<'_>,
+) -> Result<BTreeMap<String, Task>> {
+    tasks
+        .into_iter()
+        .map(|(name, section)| {
+            let at = Some(section.span().start);
+            if reserved.contains(&name.as_str()) {
+                return Err(origin.error(
+                    at,
+                    format!("task `{name}` would shadow the built-in subcommand `{name}`"),
+                    Some("rename the task"),
+                ));
+            }
+            let valid = name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+            if name.is_empty() || name.starts_with('-') || !valid {
+                return Err(origin.error(
+                    at,
+                    format!("task name {name:?} is not a valid subcommand name"),
+                    Some("use letters, digits, `-` and `_`"),
+                ));
+            }
+            let section = section.into_inner();
+            if section.run.trim().is_empty() {
+                return Err(origin.error(
+                    at,
+                    format!("task `{name}` has an empty `run`"),
+                    Some("give the shell command to run"),
+                ));
+            }
+            Ok((name, Task { description: section.description, run: section.run }))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uri_database_reads_the_path() {
+        assert_eq!(uri_database("mongodb://h:1/app?x=1").as_deref(), Some("app"));
+        assert_eq!(uri_database("mongodb://h:1/?x=1"), None);
+        assert_eq!(uri_database("mongodb://h:1"), None);
+    }
+
+    #[test]
+    fn locations_are_line_and_column() {
+        let origin = Origin { file: Some(Path::new("m.toml")), text: "a\nbc\nd" };
+        assert_eq!(origin.at(0), "m.toml:1:1");
+        assert_eq!(origin.at(3), "m.toml:2:2");
+        assert_eq!(origin.at(5), "m.toml:3:1");
+    }
+
+    #[test]
+    fn merge_prefers_the_higher_layer() {
+        let high = MongoSection { port: Some(1), ..Default::default() };
+        let low = MongoSection { port: Some(2), host: Some("h".into()), ..Default::default() };
+        let merged = merge_mongo(&high, &low);
+        assert_eq!((merged.port, merged.host.as_deref()), (Some(1), Some("h")));
+    }
+}

@@ -1,0 +1,161 @@
+//! Every way migo can fail, as one typed enum, and the one table that maps each to an exit code.
+//!
+//! Errors are built deep in the library with the facts a user needs (file, field, value, what was
+//! already done) and rendered once, by `lib.rs`, as one line: `error: <message>; hint: <fix>`.
+
+use std::path::PathBuf;
+
+/// Result alias used throughout the crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The stable exit codes, documented in the README. Scripts may rely on them.
+pub mod exit {
+    /// Everything asked for was done.
+    pub const OK: u8 = 0;
+    /// A migration failed while running; it is recorded as `failed`, the ones before it stay applied.
+    pub const MIGRATION_FAILED: u8 = 1;
+    /// The command line is wrong (unknown subcommand, bad flag value).
+    pub const USAGE: u8 = 2;
+    /// The configuration (`migo.toml`, `MIGO_*` variables) is invalid.
+    pub const CONFIG: u8 = 3;
+    /// A migration file is misnamed, duplicated or malformed.
+    pub const FILES: u8 = 4;
+    /// The server cannot be reached or refuses the credentials.
+    pub const CONNECTION: u8 = 5;
+    /// The request does not fit the current state (unknown name, not pending, not applied, …).
+    pub const REFUSED: u8 = 6;
+    /// Another migo holds the lock (reserved for the lock).
+    pub const LOCKED: u8 = 7;
+    /// `check` found something to fix (reserved for `check`).
+    pub const CHECK_FAILED: u8 = 8;
+    /// A user-defined task exited non-zero.
+    pub const TASK_FAILED: u8 = 9;
+    /// An unexpected database or file-system error.
+    pub const INTERNAL: u8 = 10;
+}
+
+/// A failure, carrying what the user needs to fix it.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Bad command-line usage that clap could not catch.
+    #[error("{message}")]
+    Usage { message: String, hint: Option<String> },
+
+    /// Invalid configuration; `location` is `file:line:column`, `file` or `MIGO_X`.
+    #[error("{location}: {message}")]
+    Config { location: String, message: String, hint: Option<String> },
+
+    /// The migrations directory does not exist.
+    #[error("migrations directory `{}` does not exist", .0.display())]
+    NoDirectory(PathBuf),
+
+    /// A file in the migrations directory does not match the pattern.
+    #[error("file `{file}` in `{}` does not match the pattern `{pattern}`", .dir.display())]
+    BadFileName { file: String, dir: PathBuf, pattern: String },
+
+    /// Two files share a migration number.
+    #[error("migrations `{first}` and `{second}` have the same number {number}")]
+    DuplicateNumber { number: u64, first: String, second: String },
+
+    /// A migration file cannot be used as it is.
+    #[error("migration `{file}` is invalid: {message}")]
+    InvalidMigration { file: String, message: String, hint: Option<String> },
+
+    /// The server is unreachable within the timeout, or the connection failed.
+    #[error("cannot connect to {target}: {message}")]
+    Connect { target: String, message: String },
+
+    /// The server refused the credentials.
+    #[error("authentication failed for user `{user}` on {target}: {message}")]
+    Auth { user: String, target: String, message: String },
+
+    /// The request does not fit the registry's state; nothing was written.
+    #[error("{message}")]
+    Refused { message: String, hint: Option<String> },
+
+    /// A migration failed while running; `done` lists what this run completed before it.
+    #[error("migration `{name}` failed: {message}")]
+    MigrationFailed { name: String, message: String, done: Vec<String> },
+
+    /// A user-defined task exited non-zero.
+    #[error("task `{name}` failed: {status}")]
+    TaskFailed { name: String, status: String },
+
+    /// A database operation of migo's own (registry, ping) failed.
+    #[error("{context}: {source}")]
+    Database {
+        context: String,
+        #[source]
+        source: mongodb::error::Error,
+    },
+
+    /// A file-system operation failed.
+    #[error("{context} `{}`: {source}", .path.display())]
+    Io {
+        context: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    /// The exit code for this error, from the table in [`exit`].
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Usage { .. } => exit::USAGE,
+            Error::Config { .. } => exit::CONFIG,
+            Error::NoDirectory(_)
+            | Error::BadFileName { .. }
+            | Error::DuplicateNumber { .. }
+            | Error::InvalidMigration { .. } => exit::FILES,
+            Error::Connect { .. } | Error::Auth { .. } => exit::CONNECTION,
+            Error::Refused { .. } => exit::REFUSED,
+            Error::MigrationFailed { .. } => exit::MIGRATION_FAILED,
+            Error::TaskFailed { .. } => exit::TASK_FAILED,
+            Error::Database { .. } | Error::Io { .. } => exit::INTERNAL,
+        }
+    }
+
+    /// How to fix it, when migo knows.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Error::Usage { hint, .. }
+            | Error::Config { hint, .. }
+            | Error::InvalidMigration { hint, .. }
+            | Error::Refused { hint, .. } => hint.clone(),
+            Error::NoDirectory(_) => Some(
+                "create it, run `migo new NAME`, or set `[migrations] directory` in migo.toml".into(),
+            ),
+            Error::BadFileName { .. } => Some(
+                "rename it, prefix it with `_` to keep it aside, or change `[migrations] pattern`"
+                    .into(),
+            ),
+            Error::DuplicateNumber { .. } => Some("renumber one of them".into()),
+            Error::Connect { .. } => Some(
+                "check `[mongo]` host/port/uri and that the server runs; \
+                 raise `[mongo] timeout_secs` for a slow network"
+                    .into(),
+            ),
+            Error::Auth { .. } => Some(
+                "check `[mongo] user`, the password (`password_env`) and `auth_source`".into(),
+            ),
+            Error::MigrationFailed { name, .. } => Some(format!(
+                "fix it, then retry with `migo execute {name}`, or `migo ignore {name}` / \
+                 `migo rollback {name}`"
+            )),
+            Error::TaskFailed { .. } | Error::Database { .. } | Error::Io { .. } => None,
+        }
+    }
+
+    /// Shorthand for a refusal with a hint.
+    pub fn refused(message: impl Into<String>, hint: impl Into<String>) -> Self {
+        Error::Refused { message: message.into(), hint: Some(hint.into()) }
+    }
+
+    /// Shorthand for a database error with context.
+    pub fn database(context: impl Into<String>) -> impl FnOnce(mongodb::error::Error) -> Self {
+        let context = context.into();
+        move |source| Error::Database { context, source }
+    }
+}

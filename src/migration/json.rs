@@ -1,0 +1,184 @@
+//! Declarative `.json` migrations: lists of database commands in Extended JSON, run in order.
+//!
+//! ```json
+//! {"description": "index users by email",
+//!  "up":   [{"createIndexes": "users", "indexes": [{"key": {"email": 1}, "name": "email_1"}]}],
+//!  "down": [{"dropIndexes": "users", "index": "email_1"}]}
+//! ```
+
+use mongodb::bson::{Bson, Document};
+use mongodb::{ClientSession, Database};
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::discover::MigrationFile;
+use crate::error::{Error, Result};
+use crate::migration::Direction;
+
+/// A validated `.json` migration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JsonMigration {
+    pub description: Option<String>,
+    pub up: Vec<Document>,
+    /// `None` makes the migration irreversible.
+    pub down: Option<Vec<Document>>,
+    pub transaction: bool,
+}
+
+/// The file as written, before its commands are checked.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawJson {
+    description: Option<String>,
+    up: Value,
+    down: Option<Value>,
+    #[serde(default)]
+    transaction: bool,
+}
+
+impl JsonMigration {
+    /// Reads and validates a `.json` migration file.
+    pub fn load(file: &MigrationFile) -> Result<JsonMigration> {
+        let text = std::fs::read_to_string(&file.path).map_err(|e| Error::Io {
+            context: "cannot read migration",
+            path: file.path.clone(),
+            source: e,
+        })?;
+        Self::parse(&text).map_err(|message| Error::InvalidMigration {
+            file: file.file_name.clone(),
+            message,
+            hint: Some(
+                "a .json migration is {\"description\": …, \"up\": [command, …], \"down\": [command, …]}"
+                    .into(),
+            ),
+        })
+    }
+
+    /// Parses the text of a `.json` migration; the error names the place and the problem.
+    pub fn parse(text: &str) -> std::result::Result<JsonMigration, String> {
+        let raw: RawJson = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        let up = commands(raw.up, "up")?;
+        if up.is_empty() {
+            return Err("`up` is an empty array; it needs at least one command".into());
+        }
+        let down = raw.down.map(|d| commands(d, "down")).transpose()?;
+        Ok(JsonMigration { description: raw.description, up, down, transaction: raw.transaction })
+    }
+
+    fn commands(&self, direction: Direction) -> &[Document] {
+        match direction {
+            Direction::Up => &self.up,
+            Direction::Down => self.down.as_deref().unwrap_or_default(),
+        }
+    }
+
+    /// Each command as relaxed Extended JSON, one per line.
+    pub fn describe(&self, direction: Direction) -> Vec<String> {
+        self.commands(direction)
+            .iter()
+            .map(|c| Bson::Document(c.clone()).into_relaxed_extjson().to_string())
+            .collect()
+    }
+
+    /// Runs the commands of `direction` in order; stops at the first failure.
+    pub async fn run(
+        &self,
+        direction: Direction,
+        db: &Database,
+        mut session: Option<&mut ClientSession>,
+    ) -> std::result::Result<(), String> {
+        let commands = self.commands(direction);
+        for (i, command) in commands.iter().enumerate() {
+            tracing::debug!(target: "migo::command", "{}", Bson::Document(command.clone()).into_relaxed_extjson());
+            let sent = match session.as_deref_mut() {
+                Some(s) => db.run_command(command.clone()).session(s).await,
+                None => db.run_command(command.clone()).await,
+            };
+            let verb = command.keys().next().map_or("", String::as_str);
+            let failed = |e: String| format!("command {} of {} (`{verb}`): {e}", i + 1, commands.len());
+            let reply = sent.map_err(|e| failed(e.to_string()))?;
+            write_errors(&reply).map_err(failed)?;
+        }
+        Ok(())
+    }
+}
+
+/// Write commands (`insert`, `update`, `delete`) answer `ok: 1` even when documents failed;
+/// their `writeErrors` and `writeConcernError` are failures all the same.
+fn write_errors(reply: &Document) -> std::result::Result<(), String> {
+    let describe = |e: &Document| {
+        let code = e.get_i32("code").map(|c| format!("Error code {c}: ")).unwrap_or_default();
+        format!("{code}{}", e.get_str("errmsg").unwrap_or("write failed"))
+    };
+    if let Ok(errors) = reply.get_array("writeErrors") {
+        if let Some(first) = errors.iter().find_map(Bson::as_document) {
+            let more = if errors.len() > 1 { format!(" (and {} more)", errors.len() - 1) } else { String::new() };
+            return Err(format!("{}{more}", describe(first)));
+        }
+    }
+    match reply.get_document("writeConcernError") {
+        Ok(e) => Err(format!("write concern: {}", describe(e))),
+        Err(_) => Ok(()),
+    }
+}
+
+/// Checks that `value` is an array of non-empty command documents in Extended JSON.
+fn commands(value: Value, field: &str) -> std::result::Result<Vec<Document>, String> {
+    let Value::Array(items) = value else {
+        return Err(format!("`{field}` must be an array of command documents"));
+    };
+    items
+        .into_iter()
+        .enumerate()
+        .map(|(i, item)| match Bson::try_from(item) {
+            Ok(Bson::Document(doc)) if !doc.is_empty() => Ok(doc),
+            Ok(Bson::Document(_)) => Err(format!("`{field}[{i}]` is an empty command document")),
+            Ok(_) => Err(format!("`{field}[{i}]` is not a command document (an object)")),
+            Err(e) => Err(format!("`{field}[{i}]` is not valid Extended JSON: {e}")),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mongodb::bson::doc;
+
+    #[test]
+    fn keeps_command_key_order_and_extended_json() {
+        let m = JsonMigration::parse(
+            r#"{"up": [{"insert": "a", "documents": [{"at": {"$date": "2020-01-01T00:00:00Z"}}]}]}"#,
+        )
+        .unwrap();
+        assert_eq!(m.up[0].keys().next().map(String::as_str), Some("insert"));
+        assert!(matches!(
+            m.up[0].get_array("documents").unwrap()[0].as_document().unwrap().get("at"),
+            Some(Bson::DateTime(_))
+        ));
+        assert_eq!(m.down, None);
+    }
+
+    #[test]
+    fn rejects_bad_shapes() {
+        let err = |t: &str| JsonMigration::parse(t).unwrap_err();
+        assert!(err(r#"{"up": []}"#).contains("empty array"));
+        assert!(err(r#"{"up": [1]}"#).contains("`up[0]` is not a command document"));
+        assert!(err(r#"{"up": [{}]}"#).contains("`up[0]` is an empty command"));
+        assert!(err(r#"{"up": {"ping": 1}}"#).contains("must be an array"));
+        assert!(err(r#"{"up": [{"ping": 1}], "dwn": []}"#).contains("unknown field `dwn`"));
+        assert!(err(r#"{"up": [{"a": {"$date": "nope"}}]}"#).contains("Extended JSON"));
+        assert!(err("{\"up\": [\n{\"ping\": 1},\n]}").contains("line 3"));
+    }
+
+    #[test]
+    fn describes_commands_as_relaxed_json() {
+        let m = JsonMigration {
+            description: None,
+            up: vec![doc! {"ping": 1}],
+            down: Some(vec![]),
+            transaction: false,
+        };
+        assert_eq!(m.describe(Direction::Up), vec![r#"{"ping":1}"#.to_string()]);
+        assert!(m.describe(Direction::Down).is_empty());
+    }
+}

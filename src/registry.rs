@@ -1,0 +1,149 @@
+//! The registry: one document per migration in the `migrations` collection, and the narrow set
+//! of reads and writes migo makes to it.
+//!
+//! A document's `_id` is the migration's name, so "one record per migration" is enforced by the
+//! server's own unique `_id` index, with no index to create first.
+
+use std::time::Duration;
+
+use mongodb::bson::{doc, DateTime};
+use mongodb::options::ReplaceOptions;
+use mongodb::{ClientSession, Collection, Database};
+use serde::{Deserialize, Serialize};
+
+use crate::discover::MigrationFile;
+use crate::error::{Error, Result};
+
+/// A migration's recorded status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Started and not finished: running now, or interrupted.
+    Running,
+    Applied,
+    /// Registered as applied without running.
+    Ignored,
+    Failed,
+}
+
+impl Status {
+    /// The lower-case word used in the registry and in output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Running => "running",
+            Status::Applied => "applied",
+            Status::Ignored => "ignored",
+            Status::Failed => "failed",
+        }
+    }
+}
+
+/// One registry document.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    /// The migration's name, also its `_id`.
+    #[serde(rename = "_id")]
+    pub id: String,
+    pub name: String,
+    pub number: i64,
+    /// SHA-256 of the file when it was run.
+    pub checksum: String,
+    pub status: Status,
+    pub started_at: DateTime,
+    /// When it finished (applied, ignored or failed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applied_at: Option<DateTime>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<i64>,
+    /// `user@host` of the process that ran it.
+    pub who: String,
+    pub tool_version: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl Record {
+    /// A fresh record for `file` in `status`, stamped now.
+    pub fn new(file: &MigrationFile, status: Status, who: &str) -> Record {
+        Record {
+            id: file.name.clone(),
+            name: file.name.clone(),
+            number: i64::try_from(file.number).unwrap_or(i64::MAX),
+            checksum: file.checksum.clone(),
+            status,
+            started_at: DateTime::now(),
+            applied_at: None,
+            duration_ms: None,
+            who: who.to_string(),
+            tool_version: env!("CARGO_PKG_VERSION").to_string(),
+            error: None,
+        }
+    }
+}
+
+/// The registry collection.
+#[derive(Debug, Clone)]
+pub struct Registry {
+    records: Collection<Record>,
+}
+
+impl Registry {
+    /// The registry in `collection` of `db`.
+    pub fn new(db: &Database, collection: &str) -> Registry {
+        Registry { records: db.collection(collection) }
+    }
+
+    /// Every record, in one query.
+    pub async fn records(&self) -> Result<Vec<Record>> {
+        use futures_util::TryStreamExt;
+        let cursor = self
+            .records
+            .find(doc! {})
+            .await
+            .map_err(Error::database("cannot read the migrations registry"))?;
+        cursor.try_collect().await.map_err(Error::database("cannot read the migrations registry"))
+    }
+
+    /// Writes `record`, replacing any earlier one for the same migration.
+    pub async fn put(&self, record: &Record, session: Option<&mut ClientSession>) -> Result<()> {
+        let options = ReplaceOptions::builder().upsert(true).build();
+        let replace = self.records.replace_one(doc! {"_id": &record.id}, record).with_options(options);
+        let written = match session {
+            Some(s) => replace.session(s).await,
+            None => replace.await,
+        };
+        written.map(drop).map_err(Error::database(format!(
+            "cannot record `{}` as {} in the registry",
+            record.name,
+            record.status.as_str()
+        )))
+    }
+
+    /// Marks a started migration finished with `status`, taking `elapsed`.
+    pub async fn finish(
+        &self,
+        record: &mut Record,
+        status: Status,
+        elapsed: Duration,
+        error: Option<String>,
+        session: Option<&mut ClientSession>,
+    ) -> Result<()> {
+        record.status = status;
+        record.applied_at = Some(DateTime::now());
+        record.duration_ms = Some(i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX));
+        record.error = error;
+        self.put(record, session).await
+    }
+
+    /// Deletes the record of `name` (after a rollback).
+    pub async fn remove(&self, name: &str, session: Option<&mut ClientSession>) -> Result<()> {
+        let delete = self.records.delete_one(doc! {"_id": name});
+        let deleted = match session {
+            Some(s) => delete.session(s).await,
+            None => delete.await,
+        };
+        deleted
+            .map(drop)
+            .map_err(Error::database(format!("cannot remove `{name}` from the registry")))
+    }
+}

@@ -1,0 +1,42 @@
+//! Integration tests: the real `migo` binary against a real MongoDB-wire server (SecantusDB, or
+//! any server named by `MIGO_TEST_URI`), one database per test.
+
+mod auth;
+mod bad_input;
+mod cargo_make;
+mod execute;
+mod failures;
+mod server;
+mod tasks;
+mod test;
+
+/// A migration that appends `n` to `order` in the `log` document, and removes it on `down`.
+pub fn push(n: u32) -> String {
+    format!(
+        r#"{{"description": "push {n}",
+  "up": [{{"update": "log", "updates": [{{"q": {{"_id": "order"}}, "u": {{"$push": {{"order": {n}}}}}, "upsert": true}}]}}],
+  "down": [{{"update": "log", "updates": [{{"q": {{"_id": "order"}}, "u": {{"$pull": {{"order": {n}}}}}}}]}}]}}"#
+    )
+}
+
+/// A migration that inserts `{_id: id}` into `items`, and deletes it on `down`.
+pub fn insert(id: &str) -> String {
+    format!(
+        r#"{{"up": [{{"insert": "items", "documents": [{{"_id": "{id}"}}]}}],
+  "down": [{{"delete": "items", "deletes": [{{"q": {{"_id": "{id}"}}, "limit": 1}}]}}]}}"#
+    )
+}
+
+/// The `order` array written by [`push`] migrations.
+pub fn order(t: &test::Test) -> Vec<i32> {
+    t.docs("log")
+        .first()
+        .map(|d| d.get_array("order").unwrap().iter().map(|n| n.as_i32().unwrap()).collect())
+        .unwrap_or_default()
+}
+
+/// SHA-256 of a file, hex.
+pub fn sha256(path: &std::path::Path) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(std::fs::read(path).unwrap()).iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,235 @@
+//! The scenario builder: a temp project (migo.toml + migration files) with its own database,
+//! the real `migo` binary run in it, and assertions that print the whole run when they fail.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use mongodb::bson::{doc, Document};
+use mongodb::sync::Database;
+
+use crate::server::{self, Server};
+
+/// One scenario: a project directory and a database of its own.
+pub struct Test {
+    dir: tempfile::TempDir,
+    pub db_name: String,
+    pub server: &'static Server,
+    env: Vec<(String, String)>,
+}
+
+impl Test {
+    /// A project whose migo.toml points at the shared server and a fresh database.
+    pub fn new() -> Test {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let thread = std::thread::current();
+        let test_name = thread.name().unwrap_or("test").rsplit("::").next().unwrap_or("test");
+        let mut db_name: String = format!(
+            "t_{}_{}_{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::SeqCst),
+            test_name
+        );
+        db_name.truncate(60);
+        let test = Test { dir: tempfile::tempdir().expect("temp dir"), db_name, server: server::shared(), env: Vec::new() };
+        std::fs::create_dir(test.path("mongomigrations")).expect("mongomigrations");
+        test.config("")
+    }
+
+    /// Rewrites migo.toml as the default `[mongo]` section followed by `extra`.
+    pub fn config(self, extra: &str) -> Test {
+        let text = format!("{}\n{extra}", self.mongo_section());
+        self.raw_config(&text)
+    }
+
+    /// The default `[mongo]` section: the test server, this test's database, a short timeout.
+    pub fn mongo_section(&self) -> String {
+        format!("[mongo]\nuri = \"{}\"\ndatabase = \"{}\"\ntimeout_secs = 5\n", self.server.uri, self.db_name)
+    }
+
+    /// Writes migo.toml exactly as given.
+    pub fn raw_config(self, text: &str) -> Test {
+        self.file("migo.toml", text)
+    }
+
+    /// Writes a migration file into `mongomigrations/`.
+    pub fn migration(self, file_name: &str, body: &str) -> Test {
+        self.file(&format!("mongomigrations/{file_name}"), body)
+    }
+
+    /// Writes any file, relative to the project directory.
+    pub fn file(self, relative: &str, content: &str) -> Test {
+        let path = self.path(relative);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(&path, content).expect("write");
+        self
+    }
+
+    /// Sets an environment variable for every run.
+    pub fn env(mut self, key: &str, value: &str) -> Test {
+        self.env.push((key.into(), value.into()));
+        self
+    }
+
+    /// A path inside the project.
+    pub fn path(&self, relative: &str) -> PathBuf {
+        self.dir.path().join(relative)
+    }
+
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The `migo` command for this project.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_migo"));
+        command.args(args);
+        self.inside(&mut command);
+        command
+    }
+
+    /// Runs `command` in the project, with this test's variables and no inherited `MIGO_*` ones.
+    pub fn inside(&self, command: &mut Command) {
+        command.current_dir(self.dir.path());
+        for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("MIGO_") || k == "NO_COLOR") {
+            command.env_remove(key);
+        }
+        command.envs(self.env.iter().map(|(k, v)| (k, v)));
+    }
+
+    /// Runs `migo ARGS` in the project and captures everything.
+    pub fn run(&self, args: &[&str]) -> Run {
+        Run::of(self.command(args))
+    }
+
+    /// This test's database, for assertions.
+    pub fn db(&self) -> Database {
+        self.server.client().database(&self.db_name)
+    }
+
+    /// The registry documents, by number.
+    pub fn records(&self) -> Vec<Document> {
+        let cursor = self.db().collection::<Document>("migrations").find(doc! {}).sort(doc! {"number": 1}).run();
+        cursor.expect("registry").map(|d| d.expect("record")).collect()
+    }
+
+    /// `(name, status)` of every registry document, by number.
+    pub fn statuses(&self) -> Vec<(String, String)> {
+        self.records()
+            .iter()
+            .map(|r| (r.get_str("name").unwrap().to_string(), r.get_str("status").unwrap().to_string()))
+            .collect()
+    }
+
+    /// All documents of a collection, by `_id`.
+    pub fn docs(&self, collection: &str) -> Vec<Document> {
+        let cursor = self.db().collection::<Document>(collection).find(doc! {}).sort(doc! {"_id": 1}).run();
+        cursor.expect("find").map(|d| d.expect("doc")).collect()
+    }
+
+    /// Names of the collections in this test's database, sorted.
+    pub fn collections(&self) -> Vec<String> {
+        let mut names = self.db().list_collection_names().run().expect("collections");
+        names.sort();
+        names
+    }
+}
+
+impl Drop for Test {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("kept database `{}` on {} for inspection", self.db_name, self.server.uri);
+            eprintln!("kept project {}", self.dir.path().display());
+            let _ = self.dir.disable_cleanup(true);
+        } else {
+            let _ = self.db().drop().run();
+        }
+    }
+}
+
+/// A finished run of the binary.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    described: String,
+}
+
+impl Run {
+    /// Runs `command` to completion.
+    pub fn of(mut command: Command) -> Run {
+        let described = format!(
+            "command: {:?}\ncwd: {:?}",
+            command,
+            command.get_current_dir().map(Path::to_path_buf).unwrap_or_default()
+        );
+        let output = command.output().expect("run migo");
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+            described,
+        }
+    }
+
+    fn fail(&self, what: &str) -> ! {
+        panic!(
+            "{what}\n{}\nexit code: {}\n--- stdout ---\n{}--- stderr ---\n{}",
+            self.described, self.code, self.stdout, self.stderr
+        )
+    }
+
+    /// Asserts exit code 0.
+    pub fn success(&self) -> &Run {
+        self.code(0)
+    }
+
+    /// Asserts the exit code.
+    pub fn code(&self, expected: i32) -> &Run {
+        if self.code != expected {
+            self.fail(&format!("expected exit code {expected}"));
+        }
+        self
+    }
+
+    /// Asserts stdout contains `text`.
+    pub fn stdout_has(&self, text: &str) -> &Run {
+        if !self.stdout.contains(text) {
+            self.fail(&format!("stdout lacks {text:?}"));
+        }
+        self
+    }
+
+    /// Asserts stderr contains `text`.
+    pub fn stderr_has(&self, text: &str) -> &Run {
+        if !self.stderr.contains(text) {
+            self.fail(&format!("stderr lacks {text:?}"));
+        }
+        self
+    }
+
+    /// Asserts stdout is exactly `text`.
+    pub fn stdout_is(&self, text: &str) -> &Run {
+        if self.stdout != text {
+            self.fail(&format!("stdout is not exactly:\n{text}"));
+        }
+        self
+    }
+
+    /// Asserts stderr is one `error:` line with a hint.
+    pub fn one_error_line(&self) -> &Run {
+        let lines: Vec<&str> = self.stderr.lines().collect();
+        if lines.len() != 1 || !lines[0].starts_with("error: ") || !lines[0].contains("; hint: ") {
+            self.fail("expected exactly one `error: …; hint: …` line on stderr");
+        }
+        self
+    }
+
+    /// Asserts neither stream contains `secret`.
+    pub fn never_shows(&self, secret: &str) -> &Run {
+        if self.stdout.contains(secret) || self.stderr.contains(secret) {
+            self.fail(&format!("output shows the secret {secret:?}"));
+        }
+        self
+    }
+}
