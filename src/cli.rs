@@ -32,7 +32,13 @@ pub struct GlobalArgs {
     #[arg(long = "env", global = true, env = "MIGO_ENV", value_name = "NAME")]
     pub environment: Option<String>,
     /// MongoDB connection string (overrides host/port)
-    #[arg(long, global = true, env = "MIGO_URI", hide_env_values = true, value_name = "URI")]
+    #[arg(
+        long,
+        global = true,
+        env = "MIGO_URI",
+        hide_env_values = true,
+        value_name = "URI"
+    )]
     pub uri: Option<String>,
     /// Server host
     #[arg(long, global = true, env = "MIGO_HOST", value_name = "HOST")]
@@ -146,6 +152,11 @@ pub fn builtins() -> Vec<(String, String)> {
     use clap::CommandFactory;
     Cli::command()
         .get_subcommands()
-        .map(|c| (c.get_name().to_string(), c.get_about().map(ToString::to_string).unwrap_or_default()))
+        .map(|c| {
+            (
+                c.get_name().to_string(),
+                c.get_about().map(ToString::to_string).unwrap_or_default(),
+            )
+        })
         .collect()
 }

@@ -22,7 +22,12 @@ pub async fn list(settings: &Settings, out: &Output) -> Result<()> {
 }
 
 /// `execute`, `ignore`, `rollback`: plan, validate, then run (or print the plan on `--dry-run`).
-pub async fn change(settings: &Settings, out: &Output, request: Request<'_>, dry_run: bool) -> Result<()> {
+pub async fn change(
+    settings: &Settings,
+    out: &Output,
+    request: Request<'_>,
+    dry_run: bool,
+) -> Result<()> {
     let files = discover_files(settings)?;
     let (registry, entries) = load_state(settings, &files).await?;
     let plan = plan::plan(request, &entries)?;
@@ -43,8 +48,14 @@ pub async fn change(settings: &Settings, out: &Output, request: Request<'_>, dry
     let (db, registry) = registry;
     let outcomes = execute::run(&steps, &db, &registry, &who, &mut on_event).await?;
     let (command, nothing) = match request {
-        Request::Execute(_) => ("execute", format!("nothing to execute: {}", report::summary(&entries))),
-        Request::Ignore(_) => ("ignore", "nothing to ignore: no migration is pending".to_string()),
+        Request::Execute(_) => (
+            "execute",
+            format!("nothing to execute: {}", report::summary(&entries)),
+        ),
+        Request::Ignore(_) => (
+            "ignore",
+            "nothing to ignore: no migration is pending".to_string(),
+        ),
         Request::Rollback(_) => ("rollback", "nothing rolled back".to_string()),
     };
     report::run_summary(out, command, &outcomes, &nothing);
@@ -61,19 +72,30 @@ pub fn new(settings: &Settings, out: &Output, name: &str) -> Result<()> {
 /// `help`: built-in subcommands and the tasks of migo.toml, one line each.
 pub fn help(settings: Result<Settings>, out: &Output, builtins: &[(String, String)]) -> Result<()> {
     let width = builtins.iter().map(|(n, _)| n.len()).max().unwrap_or(0);
-    out.print(&format!("migo {}: MongoDB migrations\n\nUsage: migo [OPTIONS] [COMMAND]\n\nBuilt-in commands:", env!("CARGO_PKG_VERSION")));
+    out.print(&format!(
+        "migo {}: MongoDB migrations\n\nUsage: migo [OPTIONS] [COMMAND]\n\nBuilt-in commands:",
+        env!("CARGO_PKG_VERSION")
+    ));
     for (name, about) in builtins.iter().filter(|(n, _)| n != "task") {
         out.print(&format!("  {name:<width$}  {about}"));
     }
     match settings {
         Ok(settings) if !settings.tasks.is_empty() => {
-            let width = settings.tasks.keys().map(String::len).max().unwrap_or(0).max(width);
+            let width = settings
+                .tasks
+                .keys()
+                .map(String::len)
+                .max()
+                .unwrap_or(0)
+                .max(width);
             out.print("\nTasks (from migo.toml):");
             for (name, task) in &settings.tasks {
                 out.print(&format!("  {name:<width$}  {}", task.description));
             }
         }
-        Ok(_) => out.print("\nNo tasks: add `[tasks.<name>]` with `description` and `run` to migo.toml."),
+        Ok(_) => {
+            out.print("\nNo tasks: add `[tasks.<name>]` with `description` and `run` to migo.toml.")
+        }
         Err(e) => out.warn(&format!("tasks not shown: {e}")),
     }
     out.print("\nRun `migo --help` for the options, `migo <command> --help` for one command.");
@@ -89,7 +111,10 @@ pub fn task(settings: &Settings, args: &[String]) -> Result<()> {
     })?;
     if rest.len() > 1 {
         return Err(Error::Usage {
-            message: format!("task `{name}` takes at most one argument, got {}", rest.len()),
+            message: format!(
+                "task `{name}` takes at most one argument, got {}",
+                rest.len()
+            ),
             hint: Some("quote an argument that contains spaces".into()),
         });
     }
@@ -112,7 +137,11 @@ async fn load_state(
 }
 
 fn pending(entries: &[Entry]) -> Vec<MigrationFile> {
-    entries.iter().filter(|e| e.state == State::Pending).filter_map(|e| e.file.clone()).collect()
+    entries
+        .iter()
+        .filter(|e| e.state == State::Pending)
+        .filter_map(|e| e.file.clone())
+        .collect()
 }
 
 /// `user@host` for the registry.

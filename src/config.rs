@@ -147,7 +147,10 @@ impl Settings {
     /// subcommand names, which a task may not take.
     pub fn load(overrides: &Overrides, reserved: &[&str]) -> Result<Settings> {
         let (file, config_file, text) = read_file(overrides.config.as_deref())?;
-        let origin = Origin { file: config_file.as_deref(), text: &text };
+        let origin = Origin {
+            file: config_file.as_deref(),
+            text: &text,
+        };
         let base_dir = config_file
             .as_deref()
             .and_then(Path::parent)
@@ -155,11 +158,20 @@ impl Settings {
             .unwrap_or_default();
 
         let env_section = select_environment(&file, overrides.environment.as_deref(), &origin)?;
-        let mongo = merge_mongo(&overrides.mongo, &merge_mongo(&env_section.mongo, &file.mongo));
+        let mongo = merge_mongo(
+            &overrides.mongo,
+            &merge_mongo(&env_section.mongo, &file.mongo),
+        );
         let migrations = MigrationsSection {
-            directory: env_section.migrations.directory.or(file.migrations.directory),
+            directory: env_section
+                .migrations
+                .directory
+                .or(file.migrations.directory),
             pattern: env_section.migrations.pattern.or(file.migrations.pattern),
-            collection: env_section.migrations.collection.or(file.migrations.collection),
+            collection: env_section
+                .migrations
+                .collection
+                .or(file.migrations.collection),
         };
 
         Ok(Settings {
@@ -180,7 +192,8 @@ struct Origin<'a> {
 
 impl Origin<'_> {
     fn name(&self) -> String {
-        self.file.map_or_else(|| "configuration".to_string(), |p| p.display().to_string())
+        self.file
+            .map_or_else(|| "configuration".to_string(), |p| p.display().to_string())
     }
 
     /// `file:line:column` for a byte offset into the file.
@@ -215,7 +228,10 @@ fn read_file(explicit: Option<&Path>) -> Result<(FileConfig, Option<PathBuf>, St
             })
         }
     };
-    let origin = Origin { file: Some(&path), text: &text };
+    let origin = Origin {
+        file: Some(&path),
+        text: &text,
+    };
     let file: FileConfig = toml::from_str(&text).map_err(|e| {
         let message = e.message().trim_end().replace('\n', " ");
         origin.error(
@@ -232,7 +248,9 @@ fn select_environment(
     name: Option<&str>,
     origin: &Origin<'_>,
 ) -> Result<EnvironmentSection> {
-    let Some(name) = name else { return Ok(EnvironmentSection::default()) };
+    let Some(name) = name else {
+        return Ok(EnvironmentSection::default());
+    };
     file.environments.get(name).cloned().ok_or_else(|| {
         let known: Vec<_> = file.environments.keys().map(|k| format!("`{k}`")).collect();
         let hint = if known.is_empty() {
@@ -346,7 +364,12 @@ fn resolve_migrations(
     };
     let pattern = Regex::new(&pattern).map_err(|e| {
         let text = e.to_string();
-        let detail = text.lines().last().unwrap_or_default().trim().trim_start_matches("error: ");
+        let detail = text
+            .lines()
+            .last()
+            .unwrap_or_default()
+            .trim()
+            .trim_start_matches("error: ");
         origin.error(
             location,
             format!("`[migrations] pattern` {pattern:?} is not a valid regex: {detail}"),
@@ -356,7 +379,10 @@ fn resolve_migrations(
     if !pattern.capture_names().any(|n| n == Some("number")) {
         return Err(origin.error(
             location,
-            format!("`[migrations] pattern` {:?} has no group named `number`", pattern.as_str()),
+            format!(
+                "`[migrations] pattern` {:?} has no group named `number`",
+                pattern.as_str()
+            ),
             Some(r"capture the migration number with `(?P<number>[0-9]+)`"),
         ));
     }
@@ -372,7 +398,11 @@ fn resolve_migrations(
             Some("the default is \"migrations\""),
         ));
     }
-    Ok(MigrationSettings { directory, pattern, collection })
+    Ok(MigrationSettings {
+        directory,
+        pattern,
+        collection,
+    })
 }
 
 fn resolve_tasks(
@@ -391,7 +421,9 @@ fn resolve_tasks(
                     Some("rename the task"),
                 ));
             }
-            let valid = name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+            let valid = name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
             if name.is_empty() || name.starts_with('-') || !valid {
                 return Err(origin.error(
                     at,
@@ -407,7 +439,13 @@ fn resolve_tasks(
                     Some("give the shell command to run"),
                 ));
             }
-            Ok((name, Task { description: section.description, run: section.run }))
+            Ok((
+                name,
+                Task {
+                    description: section.description,
+                    run: section.run,
+                },
+            ))
         })
         .collect()
 }
@@ -418,23 +456,62 @@ mod tests {
 
     #[test]
     fn uri_database_reads_the_path() {
-        assert_eq!(uri_database("mongodb://h:1/app?x=1").as_deref(), Some("app"));
+        assert_eq!(
+            uri_database("mongodb://h:1/app?x=1").as_deref(),
+            Some("app")
+        );
         assert_eq!(uri_database("mongodb://h:1/?x=1"), None);
         assert_eq!(uri_database("mongodb://h:1"), None);
     }
 
     #[test]
     fn locations_are_line_and_column() {
-        let origin = Origin { file: Some(Path::new("m.toml")), text: "a\nbc\nd" };
+        let origin = Origin {
+            file: Some(Path::new("m.toml")),
+            text: "a\nbc\nd",
+        };
         assert_eq!(origin.at(0), "m.toml:1:1");
         assert_eq!(origin.at(3), "m.toml:2:2");
         assert_eq!(origin.at(5), "m.toml:3:1");
     }
 
     #[test]
+    fn the_reference_config_parses_with_every_key() {
+        std::env::set_var("MIGO_REFERENCE_PASSWORD", "reference");
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("migo.reference.toml");
+        let overrides = Overrides {
+            config: Some(path),
+            ..Overrides::default()
+        };
+        let settings = Settings::load(&overrides, &["list"]).unwrap();
+        assert_eq!(settings.mongo.database, "app");
+        assert_eq!(settings.migrations.pattern.as_str(), DEFAULT_PATTERN);
+        assert_eq!(
+            settings.tasks["seed"].description,
+            "Load seed data into the database"
+        );
+        let staging = Overrides {
+            environment: Some("staging".into()),
+            ..overrides
+        };
+        let settings = Settings::load(&staging, &["list"]).unwrap();
+        assert_eq!(
+            settings.mongo.uri.as_deref(),
+            Some("mongodb://staging-db.internal:27017/app")
+        );
+    }
+
+    #[test]
     fn merge_prefers_the_higher_layer() {
-        let high = MongoSection { port: Some(1), ..Default::default() };
-        let low = MongoSection { port: Some(2), host: Some("h".into()), ..Default::default() };
+        let high = MongoSection {
+            port: Some(1),
+            ..Default::default()
+        };
+        let low = MongoSection {
+            port: Some(2),
+            host: Some("h".into()),
+            ..Default::default()
+        };
         let merged = merge_mongo(&high, &low);
         assert_eq!((merged.port, merged.host.as_deref()), (Some(1), Some("h")));
     }

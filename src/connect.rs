@@ -12,7 +12,10 @@ use crate::secret::redact_uri;
 
 /// Where migo connects, safe to print: the redacted URI or `host:port`, and the database.
 pub fn target(m: &MongoSettings) -> String {
-    let server = m.uri.as_deref().map_or_else(|| format!("{}:{}", m.host, m.port), redact_uri);
+    let server = m
+        .uri
+        .as_deref()
+        .map_or_else(|| format!("{}:{}", m.host, m.port), redact_uri);
     format!("`{server}` (database `{}`)", m.database)
 }
 
@@ -21,7 +24,9 @@ pub async fn connect(m: &MongoSettings) -> Result<Database> {
     let options = client_options(m).await?;
     let client = Client::with_options(options).map_err(|e| connect_error(m, &e))?;
     let db = client.database(&m.database);
-    db.run_command(doc! {"ping": 1}).await.map_err(|e| connect_error(m, &e))?;
+    db.run_command(doc! {"ping": 1})
+        .await
+        .map_err(|e| connect_error(m, &e))?;
     tracing::debug!("connected to {}", target(m));
     Ok(db)
 }
@@ -30,11 +35,18 @@ async fn client_options(m: &MongoSettings) -> Result<ClientOptions> {
     let mut options = match &m.uri {
         Some(uri) => ClientOptions::parse(uri).await.map_err(|e| Error::Config {
             location: "`[mongo] uri`".into(),
-            message: format!("{} is not a valid connection string: {}", redact_uri(uri), e.kind),
+            message: format!(
+                "{} is not a valid connection string: {}",
+                redact_uri(uri),
+                e.kind
+            ),
             hint: Some("the form is mongodb://[user@]host[:port][/database][?options]".into()),
         })?,
         None => {
-            let host = ServerAddress::Tcp { host: m.host.clone(), port: Some(m.port) };
+            let host = ServerAddress::Tcp {
+                host: m.host.clone(),
+                port: Some(m.port),
+            };
             ClientOptions::builder().hosts(vec![host]).build()
         }
     };
@@ -44,7 +56,11 @@ async fn client_options(m: &MongoSettings) -> Result<ClientOptions> {
     if m.user.is_some() || m.password.is_some() {
         let mut credential = options.credential.take().unwrap_or_default();
         credential.username = m.user.clone().or(credential.username);
-        credential.password = m.password.as_ref().map(|p| p.expose().to_string()).or(credential.password);
+        credential.password = m
+            .password
+            .as_ref()
+            .map(|p| p.expose().to_string())
+            .or(credential.password);
         credential.source = m.auth_source.clone().or(credential.source);
         options.credential = Some(credential);
     }
@@ -76,16 +92,24 @@ fn connect_error(m: &MongoSettings, e: &mongodb::error::Error) -> Error {
             target: target(m),
             message: e.to_string(),
         },
-        _ => Error::Connect { target: target(m), message: e.to_string() },
+        _ => Error::Connect {
+            target: target(m),
+            message: e.to_string(),
+        },
     }
 }
 
 /// The driver's topology dump is long; keep the cause a user can act on.
 fn server_selection_reason(message: &str, m: &MongoSettings) -> String {
     let secs = m.timeout.as_secs();
-    let cause = ["Connection refused", "timed out", "failed to lookup address", "Name or service not known"]
-        .into_iter()
-        .find(|c| message.contains(c));
+    let cause = [
+        "Connection refused",
+        "timed out",
+        "failed to lookup address",
+        "Name or service not known",
+    ]
+    .into_iter()
+    .find(|c| message.contains(c));
     match cause {
         Some(c) => format!("no server answered within {secs}s ({})", c.to_lowercase()),
         None => format!("no usable server within {secs}s"),

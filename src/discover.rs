@@ -27,7 +27,10 @@ pub struct MigrationFile {
 impl MigrationFile {
     /// The extension, e.g. `json`; empty when there is none.
     pub fn extension(&self) -> &str {
-        Path::new(&self.file_name).extension().and_then(|e| e.to_str()).unwrap_or_default()
+        Path::new(&self.file_name)
+            .extension()
+            .and_then(|e| e.to_str())
+            .unwrap_or_default()
     }
 }
 
@@ -35,7 +38,11 @@ impl MigrationFile {
 pub fn discover(dir: &Path, pattern: &Regex) -> Result<Vec<MigrationFile>> {
     let entries = std::fs::read_dir(dir).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => Error::NoDirectory(dir.to_path_buf()),
-        _ => Error::Io { context: "cannot read the migrations directory", path: dir.into(), source: e },
+        _ => Error::Io {
+            context: "cannot read the migrations directory",
+            path: dir.into(),
+            source: e,
+        },
     })?;
     let mut found = Vec::new();
     for entry in entries {
@@ -73,7 +80,10 @@ fn read_migration(dir: &Path, file_name: &str, pattern: &Regex) -> Result<Migrat
         pattern: pattern.as_str().to_string(),
     };
     let captures = pattern.captures(file_name).ok_or_else(bad_name)?;
-    let digits = captures.name("number").map(|m| m.as_str()).unwrap_or_default();
+    let digits = captures
+        .name("number")
+        .map(|m| m.as_str())
+        .unwrap_or_default();
     let number = digits.parse::<u64>().map_err(|_| Error::InvalidMigration {
         file: file_name.to_string(),
         message: format!("its number {digits:?} is not a whole number"),
@@ -85,9 +95,10 @@ fn read_migration(dir: &Path, file_name: &str, pattern: &Regex) -> Result<Migrat
         path: path.clone(),
         source: e,
     })?;
-    let name = Path::new(file_name)
-        .file_stem()
-        .map_or_else(|| file_name.to_string(), |s| s.to_string_lossy().into_owned());
+    let name = Path::new(file_name).file_stem().map_or_else(
+        || file_name.to_string(),
+        |s| s.to_string_lossy().into_owned(),
+    );
     Ok(MigrationFile {
         name,
         file_name: file_name.to_string(),
@@ -99,12 +110,17 @@ fn read_migration(dir: &Path, file_name: &str, pattern: &Regex) -> Result<Migrat
 
 /// SHA-256 of `bytes` as lower-case hex.
 pub fn checksum(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// The migration called `name`: its stem (`0003_add_index`) or its file name.
 pub fn find<'a>(migrations: &'a [MigrationFile], name: &str) -> Option<&'a MigrationFile> {
-    migrations.iter().find(|m| m.name == name || m.file_name == name)
+    migrations
+        .iter()
+        .find(|m| m.name == name || m.file_name == name)
 }
 
 #[cfg(test)]

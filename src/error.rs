@@ -39,11 +39,18 @@ pub mod exit {
 pub enum Error {
     /// Bad command-line usage that clap could not catch.
     #[error("{message}")]
-    Usage { message: String, hint: Option<String> },
+    Usage {
+        message: String,
+        hint: Option<String>,
+    },
 
     /// Invalid configuration; `location` is `file:line:column`, `file` or `MIGO_X`.
     #[error("{location}: {message}")]
-    Config { location: String, message: String, hint: Option<String> },
+    Config {
+        location: String,
+        message: String,
+        hint: Option<String>,
+    },
 
     /// The migrations directory does not exist.
     #[error("migrations directory `{}` does not exist", .0.display())]
@@ -51,15 +58,27 @@ pub enum Error {
 
     /// A file in the migrations directory does not match the pattern.
     #[error("file `{file}` in `{}` does not match the pattern `{pattern}`", .dir.display())]
-    BadFileName { file: String, dir: PathBuf, pattern: String },
+    BadFileName {
+        file: String,
+        dir: PathBuf,
+        pattern: String,
+    },
 
     /// Two files share a migration number.
     #[error("migrations `{first}` and `{second}` have the same number {number}")]
-    DuplicateNumber { number: u64, first: String, second: String },
+    DuplicateNumber {
+        number: u64,
+        first: String,
+        second: String,
+    },
 
     /// A migration file cannot be used as it is.
     #[error("migration `{file}` is invalid: {message}")]
-    InvalidMigration { file: String, message: String, hint: Option<String> },
+    InvalidMigration {
+        file: String,
+        message: String,
+        hint: Option<String>,
+    },
 
     /// The server is unreachable within the timeout, or the connection failed.
     #[error("cannot connect to {target}: {message}")]
@@ -67,15 +86,26 @@ pub enum Error {
 
     /// The server refused the credentials.
     #[error("authentication failed for user `{user}` on {target}: {message}")]
-    Auth { user: String, target: String, message: String },
+    Auth {
+        user: String,
+        target: String,
+        message: String,
+    },
 
     /// The request does not fit the registry's state; nothing was written.
     #[error("{message}")]
-    Refused { message: String, hint: Option<String> },
+    Refused {
+        message: String,
+        hint: Option<String>,
+    },
 
     /// A migration failed while running; `done` lists what this run completed before it.
     #[error("migration `{name}` failed: {message}")]
-    MigrationFailed { name: String, message: String, done: Vec<String> },
+    MigrationFailed {
+        name: String,
+        message: String,
+        done: Vec<String>,
+    },
 
     /// A user-defined task exited non-zero.
     #[error("task `{name}` failed: {status}")]
@@ -125,7 +155,8 @@ impl Error {
             | Error::InvalidMigration { hint, .. }
             | Error::Refused { hint, .. } => hint.clone(),
             Error::NoDirectory(_) => Some(
-                "create it, run `migo new NAME`, or set `[migrations] directory` in migo.toml".into(),
+                "create it, run `migo new NAME`, or set `[migrations] directory` in migo.toml"
+                    .into(),
             ),
             Error::BadFileName { .. } => Some(
                 "rename it, prefix it with `_` to keep it aside, or change `[migrations] pattern`"
@@ -137,9 +168,9 @@ impl Error {
                  raise `[mongo] timeout_secs` for a slow network"
                     .into(),
             ),
-            Error::Auth { .. } => Some(
-                "check `[mongo] user`, the password (`password_env`) and `auth_source`".into(),
-            ),
+            Error::Auth { .. } => {
+                Some("check `[mongo] user`, the password (`password_env`) and `auth_source`".into())
+            }
             Error::MigrationFailed { name, .. } => Some(format!(
                 "fix it, then retry with `migo execute {name}`, or `migo ignore {name}` / \
                  `migo rollback {name}`"
@@ -150,7 +181,10 @@ impl Error {
 
     /// Shorthand for a refusal with a hint.
     pub fn refused(message: impl Into<String>, hint: impl Into<String>) -> Self {
-        Error::Refused { message: message.into(), hint: Some(hint.into()) }
+        Error::Refused {
+            message: message.into(),
+            hint: Some(hint.into()),
+        }
     }
 
     /// Shorthand for a database error with context.

@@ -33,7 +33,10 @@ pub fn prepare(plan: &Plan, also_check: &[MigrationFile]) -> Result<Vec<Prepared
                 Action::Up => Some(Body::load(&step.file)?),
                 Action::Down => Some(reversible(Body::load(&step.file)?, &step.file)?),
             };
-            Ok(Prepared { step: step.clone(), body })
+            Ok(Prepared {
+                step: step.clone(),
+                body,
+            })
         })
         .collect()
 }
@@ -43,8 +46,14 @@ fn reversible(body: Body, file: &MigrationFile) -> Result<Body> {
         return Ok(body);
     }
     Err(Error::refused(
-        format!("cannot roll back `{}`: it has no `down`, so it is irreversible", file.name),
-        format!("add a `down` to `{}` if the change can be undone", file.file_name),
+        format!(
+            "cannot roll back `{}`: it has no `down`, so it is irreversible",
+            file.name
+        ),
+        format!(
+            "add a `down` to `{}` if the change can be undone",
+            file.file_name
+        ),
     ))
 }
 
@@ -83,11 +92,19 @@ pub async fn run(
         };
         if let Err(message) = result {
             let done = done.iter().map(|o: &Outcome| o.name.clone()).collect();
-            return Err(Error::MigrationFailed { name: step.file.name.clone(), message, done });
+            return Err(Error::MigrationFailed {
+                name: step.file.name.clone(),
+                message,
+                done,
+            });
         }
         let duration = started.elapsed();
         report(Event::Finished(step, duration));
-        done.push(Outcome { name: step.file.name.clone(), action: step.action, duration });
+        done.push(Outcome {
+            name: step.file.name.clone(),
+            action: step.action,
+            duration,
+        });
     }
     Ok(done)
 }
@@ -107,11 +124,24 @@ async fn up(
     if body.is_transactional() {
         return in_transaction(body, Direction::Up, db, registry, &mut record, started).await;
     }
-    registry.put(&record, None).await.map_err(|e| e.to_string())?;
-    let outcome = body.run(Direction::Up, db, None).await;
-    let status = if outcome.is_ok() { Status::Applied } else { Status::Failed };
     registry
-        .finish(&mut record, status, started.elapsed(), outcome.clone().err(), None)
+        .put(&record, None)
+        .await
+        .map_err(|e| e.to_string())?;
+    let outcome = body.run(Direction::Up, db, None).await;
+    let status = if outcome.is_ok() {
+        Status::Applied
+    } else {
+        Status::Failed
+    };
+    registry
+        .finish(
+            &mut record,
+            status,
+            started.elapsed(),
+            outcome.clone().err(),
+            None,
+        )
         .await
         .map_err(|e| e.to_string())?;
     outcome
@@ -126,24 +156,40 @@ async fn in_transaction(
     record: &mut Record,
     started: Instant,
 ) -> StepResult {
-    let unsupported = |e: mongodb::error::Error| format!("cannot start a transaction on this server: {e}");
+    let unsupported =
+        |e: mongodb::error::Error| format!("cannot start a transaction on this server: {e}");
     let mut session = db.client().start_session().await.map_err(unsupported)?;
     session.start_transaction().await.map_err(unsupported)?;
     let result = async {
         body.run(direction, db, Some(&mut session)).await?;
         let write = match direction {
-            Direction::Up => registry.finish(record, Status::Applied, started.elapsed(), None, Some(&mut session)).await,
+            Direction::Up => {
+                registry
+                    .finish(
+                        record,
+                        Status::Applied,
+                        started.elapsed(),
+                        None,
+                        Some(&mut session),
+                    )
+                    .await
+            }
             Direction::Down => registry.remove(&record.name, Some(&mut session)).await,
         };
         write.map_err(|e| e.to_string())
     }
     .await;
     match result {
-        Ok(()) => session.commit_transaction().await.map_err(|e| format!("commit failed: {e}")),
+        Ok(()) => session
+            .commit_transaction()
+            .await
+            .map_err(|e| format!("commit failed: {e}")),
         Err(message) => {
             // Aborting is best effort: the server also drops an unfinished transaction on its own.
             let _ = session.abort_transaction().await;
-            Err(format!("{message} (the transaction was rolled back: nothing changed)"))
+            Err(format!(
+                "{message} (the transaction was rolled back: nothing changed)"
+            ))
         }
     }
 }
@@ -164,12 +210,21 @@ async fn down(
         let mut record = Record::new(file, Status::Running, who);
         let message = format!("rollback failed: {message}");
         registry
-            .finish(&mut record, Status::Failed, started.elapsed(), Some(message.clone()), None)
+            .finish(
+                &mut record,
+                Status::Failed,
+                started.elapsed(),
+                Some(message.clone()),
+                None,
+            )
             .await
             .map_err(|e| e.to_string())?;
         return Err(message);
     }
-    registry.remove(&file.name, None).await.map_err(|e| e.to_string())
+    registry
+        .remove(&file.name, None)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 async fn ignore(file: &MigrationFile, registry: &Registry, who: &str) -> StepResult {

@@ -42,7 +42,11 @@ where
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
-            return if e.use_stderr() { exit::USAGE } else { exit::OK };
+            return if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::OK
+            };
         }
     };
     let g = &cli.global;
@@ -57,9 +61,12 @@ where
         Ok(()) => exit::OK,
         Err(e) => {
             if out.json {
-                out.print(&serde_json::json!({"error": {
-                    "message": e.to_string(), "hint": e.hint(), "exit_code": e.exit_code()
-                }}).to_string());
+                out.print(
+                    &serde_json::json!({"error": {
+                        "message": e.to_string(), "hint": e.hint(), "exit_code": e.exit_code()
+                    }})
+                    .to_string(),
+                );
             }
             out.error(&e);
             e.exit_code()
@@ -73,7 +80,12 @@ fn dispatch(cli: &Cli, out: &Output) -> Result<()> {
     let load = || Settings::load(&cli.global.overrides(), &reserved);
     let dry_run = cli.global.dry_run;
     let command = cli.command.as_ref().unwrap_or(&Command::List);
-    if dry_run && !matches!(command, Command::Execute { .. } | Command::Ignore { .. } | Command::Rollback { .. }) {
+    if dry_run
+        && !matches!(
+            command,
+            Command::Execute { .. } | Command::Ignore { .. } | Command::Rollback { .. }
+        )
+    {
         return Err(Error::Usage {
             message: "`--dry-run` applies to `execute`, `ignore` and `rollback` only".into(),
             hint: None,
@@ -87,10 +99,12 @@ fn dispatch(cli: &Cli, out: &Output) -> Result<()> {
             let settings = load()?;
             match command {
                 Command::Execute { name } => {
-                    commands::change(&settings, out, Request::Execute(name.as_deref()), dry_run).await
+                    commands::change(&settings, out, Request::Execute(name.as_deref()), dry_run)
+                        .await
                 }
                 Command::Ignore { name } => {
-                    commands::change(&settings, out, Request::Ignore(name.as_deref()), dry_run).await
+                    commands::change(&settings, out, Request::Ignore(name.as_deref()), dry_run)
+                        .await
                 }
                 Command::Rollback { name } => {
                     commands::change(&settings, out, Request::Rollback(name), dry_run).await
@@ -106,6 +120,10 @@ fn block_on<F: std::future::Future<Output = Result<()>>>(future: F) -> Result<()
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| Error::Io { context: "cannot start the async runtime", path: ".".into(), source: e })?
+        .map_err(|e| Error::Io {
+            context: "cannot start the async runtime",
+            path: ".".into(),
+            source: e,
+        })?
         .block_on(future)
 }

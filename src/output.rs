@@ -58,13 +58,19 @@ impl Output {
     /// A warning on stderr, unless `--quiet`.
     pub fn warn(&self, message: &str) {
         if !self.quiet {
-            eprintln!("{} {message}", paint(self.stderr_color, "warning:", warn_style()));
+            eprintln!(
+                "{} {message}",
+                paint(self.stderr_color, "warning:", warn_style())
+            );
         }
     }
 
     /// The one line that reports a failure: `error: <what>; hint: <fix>`.
     pub fn error(&self, error: &Error) {
-        let mut line = format!("{} {error}", paint(self.stderr_color, "error:", error_style()));
+        let mut line = format!(
+            "{} {error}",
+            paint(self.stderr_color, "error:", error_style())
+        );
         let mut source = std::error::Error::source(error);
         while let Some(cause) = source {
             let text = cause.to_string();

@@ -53,14 +53,25 @@ pub fn entries(files: &[MigrationFile], records: &[Record]) -> Vec<Entry> {
         .iter()
         .map(|file| {
             let record = records.iter().find(|r| r.name == file.name).cloned();
-            let state = record.as_ref().map_or(State::Pending, |r| recorded_state(r.status));
+            let state = record
+                .as_ref()
+                .map_or(State::Pending, |r| recorded_state(r.status));
             let modified = record.as_ref().is_some_and(|r| {
                 matches!(r.status, Status::Applied | Status::Ignored) && r.checksum != file.checksum
             });
-            Entry { number: file.number, name: file.name.clone(), file: Some(file.clone()), record, state, modified }
+            Entry {
+                number: file.number,
+                name: file.name.clone(),
+                file: Some(file.clone()),
+                record,
+                state,
+                modified,
+            }
         })
         .collect();
-    let missing = records.iter().filter(|r| !files.iter().any(|f| f.name == r.name));
+    let missing = records
+        .iter()
+        .filter(|r| !files.iter().any(|f| f.name == r.name));
     entries.extend(missing.map(|r| Entry {
         number: u64::try_from(r.number).unwrap_or_default(),
         name: r.name.clone(),
@@ -139,7 +150,10 @@ pub fn plan(request: Request<'_>, entries: &[Entry]) -> Result<Plan> {
 
 /// Every pending migration in order, unless an unfinished one must be dealt with first.
 fn all_pending(entries: &[Entry], action: Action) -> Result<Vec<Step>> {
-    if let Some(blocker) = entries.iter().find(|e| matches!(e.state, State::Failed | State::Running)) {
+    if let Some(blocker) = entries
+        .iter()
+        .find(|e| matches!(e.state, State::Failed | State::Running))
+    {
         return Err(blocked(blocker));
     }
     Ok(entries
@@ -173,11 +187,22 @@ fn blocked(entry: &Entry) -> Error {
 /// The named migration, which must be pending (or failed, to retry it).
 fn forward(name: &str, entries: &[Entry], action: Action) -> Result<Step> {
     let entry = find(name, entries)?;
-    let verb = if action == Action::Up { "execute" } else { "ignore" };
+    let verb = if action == Action::Up {
+        "execute"
+    } else {
+        "ignore"
+    };
     match (entry.state, &entry.file) {
-        (State::Pending | State::Failed, Some(file)) => Ok(Step { action, file: file.clone() }),
+        (State::Pending | State::Failed, Some(file)) => Ok(Step {
+            action,
+            file: file.clone(),
+        }),
         (State::Applied | State::Ignored, _) => Err(Error::refused(
-            format!("cannot {verb} `{}`: it is already {}", entry.name, describe_record(entry)),
+            format!(
+                "cannot {verb} `{}`: it is already {}",
+                entry.name,
+                describe_record(entry)
+            ),
             format!("roll it back first with `migo rollback {}`", entry.name),
         )),
         (State::Running, _) => Err(blocked(entry)),
@@ -195,7 +220,10 @@ fn rollback(name: &str, entries: &[Entry]) -> Result<Step> {
         )),
         (State::Running, _) => Err(blocked(entry)),
         (_, None) => Err(missing_file(entry)),
-        (_, Some(file)) => Ok(Step { action: Action::Down, file: file.clone() }),
+        (_, Some(file)) => Ok(Step {
+            action: Action::Down,
+            file: file.clone(),
+        }),
     }
 }
 
@@ -212,7 +240,10 @@ fn find<'a>(name: &str, entries: &'a [Entry]) -> Result<&'a Entry> {
 
 fn missing_file(entry: &Entry) -> Error {
     Error::refused(
-        format!("the file of migration `{}` is missing, so it cannot be run", entry.name),
+        format!(
+            "the file of migration `{}` is missing, so it cannot be run",
+            entry.name
+        ),
         "restore the file from version control",
     )
 }
@@ -221,7 +252,11 @@ fn describe_record(entry: &Entry) -> String {
     let state = entry.state.as_str();
     match &entry.record {
         Some(r) => {
-            let at = r.applied_at.unwrap_or(r.started_at).try_to_rfc3339_string().unwrap_or_default();
+            let at = r
+                .applied_at
+                .unwrap_or(r.started_at)
+                .try_to_rfc3339_string()
+                .unwrap_or_default();
             format!("{state} (at {at} by {})", r.who)
         }
         None => state.to_string(),
@@ -248,7 +283,10 @@ mod tests {
     }
 
     fn names(plan: &Plan) -> Vec<(&str, Action)> {
-        plan.steps.iter().map(|s| (s.file.name.as_str(), s.action)).collect()
+        plan.steps
+            .iter()
+            .map(|s| (s.file.name.as_str(), s.action))
+            .collect()
     }
 
     #[test]
@@ -256,7 +294,10 @@ mod tests {
         let files = [file(1, "0001_a"), file(2, "0002_b"), file(10, "0010_c")];
         let records = [record(&files[1], Status::Applied)];
         let plan = plan(Request::Execute(None), &entries(&files, &records)).unwrap();
-        assert_eq!(names(&plan), [("0001_a", Action::Up), ("0010_c", Action::Up)]);
+        assert_eq!(
+            names(&plan),
+            [("0001_a", Action::Up), ("0010_c", Action::Up)]
+        );
     }
 
     #[test]
@@ -273,11 +314,23 @@ mod tests {
     #[test]
     fn named_execute_accepts_pending_and_failed_only() {
         let files = [file(1, "0001_a"), file(2, "0002_b"), file(3, "0003_c")];
-        let records = [record(&files[0], Status::Applied), record(&files[1], Status::Failed)];
+        let records = [
+            record(&files[0], Status::Applied),
+            record(&files[1], Status::Failed),
+        ];
         let e = entries(&files, &records);
-        assert!(plan(Request::Execute(Some("0001_a")), &e).unwrap_err().to_string().contains("already applied"));
-        assert_eq!(names(&plan(Request::Execute(Some("0002_b")), &e).unwrap()), [("0002_b", Action::Up)]);
-        assert_eq!(names(&plan(Request::Ignore(Some("0003_c.json")), &e).unwrap()), [("0003_c", Action::Ignore)]);
+        assert!(plan(Request::Execute(Some("0001_a")), &e)
+            .unwrap_err()
+            .to_string()
+            .contains("already applied"));
+        assert_eq!(
+            names(&plan(Request::Execute(Some("0002_b")), &e).unwrap()),
+            [("0002_b", Action::Up)]
+        );
+        assert_eq!(
+            names(&plan(Request::Ignore(Some("0003_c.json")), &e).unwrap()),
+            [("0003_c", Action::Ignore)]
+        );
         let unknown = plan(Request::Execute(Some("../0003_c")), &e).unwrap_err();
         assert_eq!(unknown.to_string(), "no migration named `../0003_c`");
     }
@@ -286,11 +339,23 @@ mod tests {
     fn rollback_needs_an_applied_migration_with_its_file() {
         let files = [file(1, "0001_a"), file(2, "0002_b")];
         let gone = file(3, "0003_gone");
-        let records = [record(&files[0], Status::Applied), record(&gone, Status::Applied)];
+        let records = [
+            record(&files[0], Status::Applied),
+            record(&gone, Status::Applied),
+        ];
         let e = entries(&files, &records);
-        assert_eq!(names(&plan(Request::Rollback("0001_a"), &e).unwrap()), [("0001_a", Action::Down)]);
-        assert!(plan(Request::Rollback("0002_b"), &e).unwrap_err().to_string().contains("not applied"));
-        assert!(plan(Request::Rollback("0003_gone"), &e).unwrap_err().to_string().contains("missing"));
+        assert_eq!(
+            names(&plan(Request::Rollback("0001_a"), &e).unwrap()),
+            [("0001_a", Action::Down)]
+        );
+        assert!(plan(Request::Rollback("0002_b"), &e)
+            .unwrap_err()
+            .to_string()
+            .contains("not applied"));
+        assert!(plan(Request::Rollback("0003_gone"), &e)
+            .unwrap_err()
+            .to_string()
+            .contains("missing"));
     }
 
     #[test]
@@ -301,6 +366,9 @@ mod tests {
         let gone = record(&file(2, "0002_gone"), Status::Applied);
         let e = entries(&files, &[changed, gone]);
         assert!(e[0].modified && e[0].state == State::Applied);
-        assert_eq!((e[1].name.as_str(), e[1].state), ("0002_gone", State::Missing));
+        assert_eq!(
+            (e[1].name.as_str(), e[1].state),
+            ("0002_gone", State::Missing)
+        );
     }
 }

@@ -90,7 +90,9 @@ pub struct Registry {
 impl Registry {
     /// The registry in `collection` of `db`.
     pub fn new(db: &Database, collection: &str) -> Registry {
-        Registry { records: db.collection(collection) }
+        Registry {
+            records: db.collection(collection),
+        }
     }
 
     /// Every record, in one query.
@@ -101,13 +103,19 @@ impl Registry {
             .find(doc! {})
             .await
             .map_err(Error::database("cannot read the migrations registry"))?;
-        cursor.try_collect().await.map_err(Error::database("cannot read the migrations registry"))
+        cursor
+            .try_collect()
+            .await
+            .map_err(Error::database("cannot read the migrations registry"))
     }
 
     /// Writes `record`, replacing any earlier one for the same migration.
     pub async fn put(&self, record: &Record, session: Option<&mut ClientSession>) -> Result<()> {
         let options = ReplaceOptions::builder().upsert(true).build();
-        let replace = self.records.replace_one(doc! {"_id": &record.id}, record).with_options(options);
+        let replace = self
+            .records
+            .replace_one(doc! {"_id": &record.id}, record)
+            .with_options(options);
         let written = match session {
             Some(s) => replace.session(s).await,
             None => replace.await,
@@ -142,8 +150,8 @@ impl Registry {
             Some(s) => delete.session(s).await,
             None => delete.await,
         };
-        deleted
-            .map(drop)
-            .map_err(Error::database(format!("cannot remove `{name}` from the registry")))
+        deleted.map(drop).map_err(Error::database(format!(
+            "cannot remove `{name}` from the registry"
+        )))
     }
 }

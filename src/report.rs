@@ -25,7 +25,13 @@ pub fn list(out: &Output, entries: &[Entry]) {
     let header = ["NUMBER", "NAME", "STATE", "APPLIED AT", "BY", "DURATION"].map(String::from);
     let rows: Vec<[String; 6]> = entries.iter().map(row).collect();
     let widths: Vec<usize> = (0..6)
-        .map(|i| rows.iter().map(|r| r[i].len()).chain([header[i].len()]).max().unwrap_or(0))
+        .map(|i| {
+            rows.iter()
+                .map(|r| r[i].len())
+                .chain([header[i].len()])
+                .max()
+                .unwrap_or(0)
+        })
         .collect();
     out.print(&pad(&header, &widths));
     for (entry, cells) in entries.iter().zip(&rows) {
@@ -45,14 +51,24 @@ fn row(entry: &Entry) -> [String; 6] {
         entry.number.to_string(),
         entry.name.clone(),
         state,
-        record.and_then(|r| r.applied_at).map(timestamp).unwrap_or_default(),
+        record
+            .and_then(|r| r.applied_at)
+            .map(timestamp)
+            .unwrap_or_default(),
         record.map(|r| r.who.clone()).unwrap_or_default(),
-        record.and_then(|r| r.duration_ms).map(|ms| duration(ms_to_duration(ms))).unwrap_or_default(),
+        record
+            .and_then(|r| r.duration_ms)
+            .map(|ms| duration(ms_to_duration(ms)))
+            .unwrap_or_default(),
     ]
 }
 
 fn pad(cells: &[String], widths: &[usize]) -> String {
-    let line: Vec<String> = cells.iter().zip(widths).map(|(c, w)| format!("{c:<w$}")).collect();
+    let line: Vec<String> = cells
+        .iter()
+        .zip(widths)
+        .map(|(c, w)| format!("{c:<w$}"))
+        .collect();
     line.join("  ").trim_end().to_string()
 }
 
@@ -69,7 +85,14 @@ fn state_style(entry: &Entry) -> Style {
 
 /// `5 migrations: 3 applied, 1 pending, 1 failed` (states in a fixed order, zeros left out).
 pub fn summary(entries: &[Entry]) -> String {
-    let order = [State::Applied, State::Ignored, State::Pending, State::Failed, State::Running, State::Missing];
+    let order = [
+        State::Applied,
+        State::Ignored,
+        State::Pending,
+        State::Failed,
+        State::Running,
+        State::Missing,
+    ];
     let mut parts: Vec<String> = order
         .iter()
         .map(|s| (s, entries.iter().filter(|e| e.state == *s).count()))
@@ -80,7 +103,11 @@ pub fn summary(entries: &[Entry]) -> String {
     if modified > 0 {
         parts.push(format!("{modified} modified"));
     }
-    let noun = if entries.len() == 1 { "migration" } else { "migrations" };
+    let noun = if entries.len() == 1 {
+        "migration"
+    } else {
+        "migrations"
+    };
     format!("{} {noun}: {}", entries.len(), parts.join(", "))
 }
 
@@ -122,12 +149,20 @@ pub fn dry_run(out: &Output, steps: &[Prepared]) {
         return;
     }
     for p in steps {
-        out.print(&format!("would {} {} ({})", action_word(p.step.action), p.step.file.name, p.step.file.file_name));
+        out.print(&format!(
+            "would {} {} ({})",
+            action_word(p.step.action),
+            p.step.file.name,
+            p.step.file.file_name
+        ));
         for command in commands(p) {
             out.print(&format!("    {command}"));
         }
     }
-    out.print(&format!("dry run: {} step(s), nothing was changed", steps.len()));
+    out.print(&format!(
+        "dry run: {} step(s), nothing was changed",
+        steps.len()
+    ));
 }
 
 fn commands(p: &Prepared) -> Vec<String> {
@@ -136,7 +171,10 @@ fn commands(p: &Prepared) -> Vec<String> {
         Action::Down => Direction::Down,
         Action::Ignore => return Vec::new(),
     };
-    p.body.as_ref().map(|b| b.describe(direction)).unwrap_or_default()
+    p.body
+        .as_ref()
+        .map(|b| b.describe(direction))
+        .unwrap_or_default()
 }
 
 fn action_word(action: Action) -> &'static str {
@@ -150,7 +188,11 @@ fn action_word(action: Action) -> &'static str {
 /// The line printed as a step finishes.
 pub fn step_done(out: &Output, name: &str, action: Action, took: Duration) {
     if !out.json {
-        out.print(&format!("{} {name} ({})", action.done_verb(), duration(took)));
+        out.print(&format!(
+            "{} {name} ({})",
+            action.done_verb(),
+            duration(took)
+        ));
     }
 }
 
@@ -167,7 +209,11 @@ pub fn run_summary(out: &Output, command: &str, outcomes: &[Outcome], nothing: &
     } else {
         let total: Duration = outcomes.iter().map(|o| o.duration).sum();
         let verb = outcomes[0].action.done_verb();
-        out.print(&format!("{} migration(s) {verb} in {}", outcomes.len(), duration(total)));
+        out.print(&format!(
+            "{} migration(s) {verb} in {}",
+            outcomes.len(),
+            duration(total)
+        ));
     }
 }
 
@@ -204,6 +250,9 @@ mod tests {
 
     #[test]
     fn timestamps_are_utc_to_the_second() {
-        assert_eq!(timestamp(DateTime::from_millis(1_700_000_000_123)), "2023-11-14 22:13:20Z");
+        assert_eq!(
+            timestamp(DateTime::from_millis(1_700_000_000_123)),
+            "2023-11-14 22:13:20Z"
+        );
     }
 }

@@ -8,7 +8,10 @@ use crate::error::{Error, Result};
 
 /// Creates `<next number>_<name>.json` in the migrations directory and returns its path.
 pub fn new_migration(settings: &MigrationSettings, name: &str) -> Result<PathBuf> {
-    let valid = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    let valid = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
     if !valid {
         return Err(Error::Usage {
             message: format!("{name:?} is not a valid migration name"),
@@ -21,12 +24,20 @@ pub fn new_migration(settings: &MigrationSettings, name: &str) -> Result<PathBuf
         other => other?,
     };
     let next = existing.last().map_or(1, |m| m.number + 1);
-    let width = existing.last().map_or(4, |m| m.file_name.find('_').unwrap_or(4)).max(4);
+    let width = existing
+        .last()
+        .map_or(4, |m| m.file_name.find('_').unwrap_or(4))
+        .max(4);
     let file_name = format!("{next:0width$}_{name}.json");
     if !settings.pattern.is_match(&file_name) {
         return Err(Error::Usage {
-            message: format!("`{file_name}` would not match the pattern `{}`", settings.pattern.as_str()),
-            hint: Some("choose a name the pattern accepts, or change `[migrations] pattern`".into()),
+            message: format!(
+                "`{file_name}` would not match the pattern `{}`",
+                settings.pattern.as_str()
+            ),
+            hint: Some(
+                "choose a name the pattern accepts, or change `[migrations] pattern`".into(),
+            ),
         });
     }
     std::fs::create_dir_all(dir).map_err(|e| Error::Io {

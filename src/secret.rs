@@ -41,7 +41,10 @@ pub fn redact_uri(uri: &str) -> String {
     let authority_end = uri[scheme_end..]
         .find(['/', '?'])
         .map_or(uri.len(), |i| scheme_end + i);
-    let Some(at) = uri[scheme_end..authority_end].rfind('@').map(|i| scheme_end + i) else {
+    let Some(at) = uri[scheme_end..authority_end]
+        .rfind('@')
+        .map(|i| scheme_end + i)
+    else {
         return uri.to_string();
     };
     match uri[scheme_end..at].find(':') {
@@ -56,14 +59,23 @@ mod tests {
 
     #[test]
     fn redacts_the_password_only() {
-        assert_eq!(redact_uri("mongodb://u:p%40ss@h:1/db?x=1"), "mongodb://u:***@h:1/db?x=1");
+        assert_eq!(
+            redact_uri("mongodb://u:p%40ss@h:1/db?x=1"),
+            "mongodb://u:***@h:1/db?x=1"
+        );
         assert_eq!(redact_uri("mongodb://u@h/db"), "mongodb://u@h/db");
         assert_eq!(redact_uri("mongodb://h:27017/db"), "mongodb://h:27017/db");
-        assert_eq!(redact_uri("mongodb+srv://a:b@c.example/x"), "mongodb+srv://a:***@c.example/x");
+        assert_eq!(
+            redact_uri("mongodb+srv://a:b@c.example/x"),
+            "mongodb+srv://a:***@c.example/x"
+        );
     }
 
     #[test]
     fn debug_hides_the_value() {
-        assert_eq!(format!("{:?} {}", Secret::new("hunter2"), Secret::new("x")), "*** ***");
+        assert_eq!(
+            format!("{:?} {}", Secret::new("hunter2"), Secret::new("x")),
+            "*** ***"
+        );
     }
 }

@@ -24,11 +24,14 @@ pub fn run(name: &str, task: &Task, arg: Option<&str>, settings: &Settings) -> R
     if output.status.success() {
         return Ok(());
     }
-    let status = output
-        .status
-        .code()
-        .map_or_else(|| "killed by a signal".to_string(), |c| format!("exit status {c}"));
-    Err(Error::TaskFailed { name: name.to_string(), status })
+    let status = output.status.code().map_or_else(
+        || "killed by a signal".to_string(),
+        |c| format!("exit status {c}"),
+    );
+    Err(Error::TaskFailed {
+        name: name.to_string(),
+        status,
+    })
 }
 
 /// The connection, as `MIGO_*` variables for a child process. `MIGO_URI` carries the password
@@ -41,10 +44,17 @@ pub fn connection_env(settings: &Settings) -> Vec<(&'static str, String)> {
         ("MIGO_PORT", m.port.to_string()),
         ("MIGO_DATABASE", m.database.clone()),
         ("MIGO_COLLECTION", settings.migrations.collection.clone()),
-        ("MIGO_DIRECTORY", settings.migrations.directory.display().to_string()),
+        (
+            "MIGO_DIRECTORY",
+            settings.migrations.directory.display().to_string(),
+        ),
     ];
     env.extend(m.user.clone().map(|u| ("MIGO_USER", u)));
-    env.extend(m.password.as_ref().map(|p| ("MIGO_PASSWORD", p.expose().to_string())));
+    env.extend(
+        m.password
+            .as_ref()
+            .map(|p| ("MIGO_PASSWORD", p.expose().to_string())),
+    );
     env.extend(m.auth_source.clone().map(|a| ("MIGO_AUTH_SOURCE", a)));
     env.extend(settings.environment.clone().map(|e| ("MIGO_ENV", e)));
     env
@@ -62,15 +72,24 @@ pub fn connection_uri(settings: &Settings) -> String {
         (Some(u), None) => format!("{}@", encode(u)),
         _ => String::new(),
     };
-    let query = m.auth_source.as_ref().map(|a| format!("?authSource={}", encode(a))).unwrap_or_default();
-    format!("mongodb://{userinfo}{}:{}/{}{query}", m.host, m.port, m.database)
+    let query = m
+        .auth_source
+        .as_ref()
+        .map(|a| format!("?authSource={}", encode(a)))
+        .unwrap_or_default();
+    format!(
+        "mongodb://{userinfo}{}:{}/{}{query}",
+        m.host, m.port, m.database
+    )
 }
 
 /// Percent-encodes everything but unreserved URI characters.
 fn encode(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()

@@ -62,7 +62,12 @@ impl JsonMigration {
             return Err("`up` is an empty array; it needs at least one command".into());
         }
         let down = raw.down.map(|d| commands(d, "down")).transpose()?;
-        Ok(JsonMigration { description: raw.description, up, down, transaction: raw.transaction })
+        Ok(JsonMigration {
+            description: raw.description,
+            up,
+            down,
+            transaction: raw.transaction,
+        })
     }
 
     fn commands(&self, direction: Direction) -> &[Document] {
@@ -95,7 +100,8 @@ impl JsonMigration {
                 None => db.run_command(command.clone()).await,
             };
             let verb = command.keys().next().map_or("", String::as_str);
-            let failed = |e: String| format!("command {} of {} (`{verb}`): {e}", i + 1, commands.len());
+            let failed =
+                |e: String| format!("command {} of {} (`{verb}`): {e}", i + 1, commands.len());
             let reply = sent.map_err(|e| failed(e.to_string()))?;
             write_errors(&reply).map_err(failed)?;
         }
@@ -107,12 +113,19 @@ impl JsonMigration {
 /// their `writeErrors` and `writeConcernError` are failures all the same.
 fn write_errors(reply: &Document) -> std::result::Result<(), String> {
     let describe = |e: &Document| {
-        let code = e.get_i32("code").map(|c| format!("Error code {c}: ")).unwrap_or_default();
+        let code = e
+            .get_i32("code")
+            .map(|c| format!("Error code {c}: "))
+            .unwrap_or_default();
         format!("{code}{}", e.get_str("errmsg").unwrap_or("write failed"))
     };
     if let Ok(errors) = reply.get_array("writeErrors") {
         if let Some(first) = errors.iter().find_map(Bson::as_document) {
-            let more = if errors.len() > 1 { format!(" (and {} more)", errors.len() - 1) } else { String::new() };
+            let more = if errors.len() > 1 {
+                format!(" (and {} more)", errors.len() - 1)
+            } else {
+                String::new()
+            };
             return Err(format!("{}{more}", describe(first)));
         }
     }
@@ -133,7 +146,9 @@ fn commands(value: Value, field: &str) -> std::result::Result<Vec<Document>, Str
         .map(|(i, item)| match Bson::try_from(item) {
             Ok(Bson::Document(doc)) if !doc.is_empty() => Ok(doc),
             Ok(Bson::Document(_)) => Err(format!("`{field}[{i}]` is an empty command document")),
-            Ok(_) => Err(format!("`{field}[{i}]` is not a command document (an object)")),
+            Ok(_) => Err(format!(
+                "`{field}[{i}]` is not a command document (an object)"
+            )),
             Err(e) => Err(format!("`{field}[{i}]` is not valid Extended JSON: {e}")),
         })
         .collect()
@@ -152,7 +167,10 @@ mod tests {
         .unwrap();
         assert_eq!(m.up[0].keys().next().map(String::as_str), Some("insert"));
         assert!(matches!(
-            m.up[0].get_array("documents").unwrap()[0].as_document().unwrap().get("at"),
+            m.up[0].get_array("documents").unwrap()[0]
+                .as_document()
+                .unwrap()
+                .get("at"),
             Some(Bson::DateTime(_))
         ));
         assert_eq!(m.down, None);

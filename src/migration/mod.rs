@@ -42,7 +42,9 @@ impl Body {
             other => Err(Error::InvalidMigration {
                 file: file.file_name.clone(),
                 message: format!("`.{other}` files are not a supported migration format"),
-                hint: Some("write it as a `.json` migration, or narrow `[migrations] pattern`".into()),
+                hint: Some(
+                    "write it as a `.json` migration, or narrow `[migrations] pattern`".into(),
+                ),
             }),
         }
     }

@@ -44,9 +44,17 @@ fn password_from_env_works_wrong_password_fails_and_never_shows() {
             db_name
         )
     };
-    let t = t.raw_config(&config("MONGO_PASSWORD")).env("MONGO_PASSWORD", PASSWORD).env("WRONG", "not-the-password");
+    let t = t
+        .raw_config(&config("MONGO_PASSWORD"))
+        .env("MONGO_PASSWORD", PASSWORD)
+        .env("WRONG", "not-the-password");
 
-    for args in [&["list"][..], &["-vv", "execute"], &["list", "--json"], &["whoami"]] {
+    for args in [
+        &["list"][..],
+        &["-vv", "execute"],
+        &["list", "--json"],
+        &["whoami"],
+    ] {
         t.run(args).never_shows(PASSWORD);
     }
     let run = t.run(&["list"]);
@@ -65,7 +73,9 @@ fn password_from_env_works_wrong_password_fails_and_never_shows() {
         // What migo applied is really there, read as the authenticated user.
         let uri = format!("mongodb://migo:{PASSWORD}@{host}:{port}/?authSource=admin");
         let client = mongodb::sync::Client::with_uri_str(uri).unwrap();
-        let log = client.database(&wrong.db_name).collection::<mongodb::bson::Document>("log");
+        let log = client
+            .database(&wrong.db_name)
+            .collection::<mongodb::bson::Document>("log");
         let doc = log.find_one(doc! {}).run().unwrap().unwrap();
         assert_eq!(doc.get_array("order").unwrap().len(), 1);
         secured.stop();

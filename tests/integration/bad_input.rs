@@ -7,7 +7,11 @@ use crate::test::Test;
 /// Runs `args` in `t`, expects `code` and `message`, and checks nothing was written.
 fn refused(t: &Test, args: &[&str], code: i32, message: &str) {
     t.run(args).code(code).one_error_line().stderr_has(message);
-    assert!(t.collections().is_empty(), "bad input wrote to the database: {:?}", t.collections());
+    assert!(
+        t.collections().is_empty(),
+        "bad input wrote to the database: {:?}",
+        t.collections()
+    );
 }
 
 fn project() -> Test {
@@ -19,27 +23,49 @@ fn unknown_config_key_names_file_line_and_column() {
     let t = project();
     let config = format!("{}datbase = \"x\"\n", t.mongo_section());
     let t = t.raw_config(&config);
-    refused(&t, &["execute"], 3, "migo.toml:5:1: unknown field `datbase`");
+    refused(
+        &t,
+        &["execute"],
+        3,
+        "migo.toml:5:1: unknown field `datbase`",
+    );
 }
 
 #[test]
 fn wrong_type_names_the_key() {
     let t = project();
-    let config = t.mongo_section().replace("timeout_secs = 5", "timeout_secs = \"five\"");
+    let config = t
+        .mongo_section()
+        .replace("timeout_secs = 5", "timeout_secs = \"five\"");
     let t = t.raw_config(&config);
-    refused(&t, &["execute"], 3, "migo.toml:4:16: invalid type: string \"five\", expected u64");
+    refused(
+        &t,
+        &["execute"],
+        3,
+        "migo.toml:4:16: invalid type: string \"five\", expected u64",
+    );
 }
 
 #[test]
 fn toml_syntax_error() {
     let t = project().config("[migrations\n");
-    refused(&t, &["execute"], 3, "migo.toml:6:12: unclosed table, expected `]`");
+    refused(
+        &t,
+        &["execute"],
+        3,
+        "migo.toml:6:12: unclosed table, expected `]`",
+    );
 }
 
 #[test]
 fn invalid_pattern_regex() {
     let t = project().config("[migrations]\npattern = \"^(?P<number>[0-9+_.*$\"\n");
-    refused(&t, &["execute"], 3, "migo.toml:7:11: `[migrations] pattern` \"^(?P<number>[0-9+_.*$\" is not a valid regex");
+    refused(
+        &t,
+        &["execute"],
+        3,
+        "migo.toml:7:11: `[migrations] pattern` \"^(?P<number>[0-9+_.*$\" is not a valid regex",
+    );
 }
 
 #[test]
@@ -59,40 +85,72 @@ fn missing_database() {
 #[test]
 fn password_env_not_set() {
     let t = project().config("").env("UNUSED", "1");
-    let config = format!("{}user = \"u\"\npassword_env = \"MIGO_TEST_NO_SUCH_VAR\"\n", t.mongo_section());
+    let config = format!(
+        "{}user = \"u\"\npassword_env = \"MIGO_TEST_NO_SUCH_VAR\"\n",
+        t.mongo_section()
+    );
     let t = t.raw_config(&config);
-    refused(&t, &["list"], 3, "`[mongo] password_env` names `MIGO_TEST_NO_SUCH_VAR`, which is not set");
+    refused(
+        &t,
+        &["list"],
+        3,
+        "`[mongo] password_env` names `MIGO_TEST_NO_SUCH_VAR`, which is not set",
+    );
 }
 
 #[test]
 fn task_shadowing_a_builtin() {
     let t = project().config("[tasks.execute]\nrun = \"true\"\n");
-    refused(&t, &["list"], 3, "migo.toml:6:1: task `execute` would shadow the built-in subcommand `execute`");
+    refused(
+        &t,
+        &["list"],
+        3,
+        "migo.toml:6:1: task `execute` would shadow the built-in subcommand `execute`",
+    );
 }
 
 #[test]
 fn unknown_environment_lists_the_known_ones() {
     let t = project().config("[environments.staging.mongo]\ndatabase = \"s\"\n");
-    refused(&t, &["--env", "prod", "list"], 3, "unknown environment `prod`; hint: known environments: `staging`");
+    refused(
+        &t,
+        &["--env", "prod", "list"],
+        3,
+        "unknown environment `prod`; hint: known environments: `staging`",
+    );
 }
 
 #[test]
 fn missing_config_file_given_explicitly() {
     let t = project();
-    refused(&t, &["--config", "nope.toml", "list"], 3, "nope.toml: cannot read the configuration file");
+    refused(
+        &t,
+        &["--config", "nope.toml", "list"],
+        3,
+        "nope.toml: cannot read the configuration file",
+    );
 }
 
 #[test]
 fn file_not_matching_the_pattern() {
-    let t = project().migration("0002-dashes.json", &push(2)).migration("_draft.json", "x").migration("notes.md", "x");
+    let t = project()
+        .migration("0002-dashes.json", &push(2))
+        .migration("_draft.json", "x")
+        .migration("notes.md", "x");
     refused(&t, &["execute"], 4, "file `0002-dashes.json` in `");
-    t.run(&["execute"]).stderr_has("does not match the pattern `^(?P<number>[0-9]+)_[A-Za-z0-9_-]+\\.json$`");
+    t.run(&["execute"])
+        .stderr_has("does not match the pattern `^(?P<number>[0-9]+)_[A-Za-z0-9_-]+\\.json$`");
 }
 
 #[test]
 fn duplicate_numbers() {
     let t = project().migration("0001_b.json", &push(2));
-    refused(&t, &["execute"], 4, "migrations `0001_a.json` and `0001_b.json` have the same number 1");
+    refused(
+        &t,
+        &["execute"],
+        4,
+        "migrations `0001_a.json` and `0001_b.json` have the same number 1",
+    );
 }
 
 #[test]
@@ -104,12 +162,20 @@ fn missing_migrations_directory() {
 #[test]
 fn empty_up() {
     let t = project().migration("0002_b.json", r#"{"up": []}"#);
-    refused(&t, &["execute"], 4, "migration `0002_b.json` is invalid: `up` is an empty array");
+    refused(
+        &t,
+        &["execute"],
+        4,
+        "migration `0002_b.json` is invalid: `up` is an empty array",
+    );
 }
 
 #[test]
 fn invalid_extended_json() {
-    let t = project().migration("0002_b.json", r#"{"up": [{"insert": "x", "documents": [{"d": {"$date": "yesterday"}}]}]}"#);
+    let t = project().migration(
+        "0002_b.json",
+        r#"{"up": [{"insert": "x", "documents": [{"d": {"$date": "yesterday"}}]}]}"#,
+    );
     refused(&t, &["execute"], 4, "`up[0]` is not valid Extended JSON");
 }
 
@@ -128,6 +194,8 @@ fn unknown_subcommand() {
 #[test]
 fn bad_flag_value() {
     let t = project();
-    t.run(&["--port", "seventy", "list"]).code(2).stderr_has("invalid value 'seventy' for '--port <PORT>'");
+    t.run(&["--port", "seventy", "list"])
+        .code(2)
+        .stderr_has("invalid value 'seventy' for '--port <PORT>'");
     assert!(t.collections().is_empty());
 }

@@ -9,9 +9,15 @@ use crate::{order, push};
 /// `cargo make --makefile <repo>/Makefile.toml ARGS` in the test project, running this build's
 /// migo; `None` when cargo-make is missing outside CI (in CI that is a failure).
 fn cargo_make(t: &Test, args: &[&str]) -> Option<Run> {
-    let available = Command::new("cargo").args(["make", "--version"]).output().is_ok_and(|o| o.status.success());
+    let available = Command::new("cargo")
+        .args(["make", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success());
     if !available {
-        assert!(std::env::var("CI").is_err(), "cargo-make is not installed: run scripts/setup");
+        assert!(
+            std::env::var("CI").is_err(),
+            "cargo-make is not installed: run scripts/setup"
+        );
         eprintln!("skipped: cargo-make is not installed (run scripts/setup)");
         return None;
     }
@@ -25,12 +31,21 @@ fn cargo_make(t: &Test, args: &[&str]) -> Option<Run> {
 
 #[test]
 fn cargo_make_migrations_execute_applies_exactly_the_named_one() {
-    let t = Test::new().migration("0001_a.json", &push(1)).migration("0002_b.json", &push(2));
-    let Some(run) = cargo_make(&t, &["migrations", "execute", "0001_a"]) else { return };
+    let t = Test::new()
+        .migration("0001_a.json", &push(1))
+        .migration("0002_b.json", &push(2));
+    let Some(run) = cargo_make(&t, &["migrations", "execute", "0001_a"]) else {
+        return;
+    };
     run.success().stdout_has("applied 0001_a");
     assert_eq!(order(&t), [1]);
-    assert_eq!(t.statuses(), [("0001_a".to_string(), "applied".to_string())]);
+    assert_eq!(
+        t.statuses(),
+        [("0001_a".to_string(), "applied".to_string())]
+    );
 
     let run = cargo_make(&t, &["migrations"]).unwrap();
-    run.success().stdout_has("0001_a  applied").stdout_has("0002_b  pending");
+    run.success()
+        .stdout_has("0001_a  applied")
+        .stdout_has("0002_b  pending");
 }

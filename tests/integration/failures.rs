@@ -19,12 +19,21 @@ fn a_failing_migration_stops_the_run_and_is_recorded() {
         .stderr_has("E11000");
     assert_eq!(
         t.statuses(),
-        [("0001_a".to_string(), "applied".to_string()), ("0002_dup".to_string(), "failed".to_string())]
+        [
+            ("0001_a".to_string(), "applied".to_string()),
+            ("0002_dup".to_string(), "failed".to_string())
+        ]
     );
     let failed = &t.records()[1];
-    assert!(failed.get_str("error").unwrap().contains("E11000"), "{failed:?}");
+    assert!(
+        failed.get_str("error").unwrap().contains("E11000"),
+        "{failed:?}"
+    );
     assert!(order(&t).is_empty(), "0003 ran after a failure");
-    t.run(&["list"]).success().stdout_has("0002_dup  failed").stdout_has("0003_c    pending");
+    t.run(&["list"])
+        .success()
+        .stdout_has("0002_dup  failed")
+        .stdout_has("0003_c    pending");
 
     // The failed migration blocks a plain execute until the user decides.
     t.run(&["execute"])
@@ -48,19 +57,35 @@ fn a_malformed_file_stops_the_run_before_the_first_migration() {
         .code(4)
         .one_error_line()
         .stderr_has("migration `0003_bad.json` is invalid: trailing comma at line 3");
-    assert!(t.collections().is_empty(), "something was written: {:?}", t.collections());
+    assert!(
+        t.collections().is_empty(),
+        "something was written: {:?}",
+        t.collections()
+    );
 }
 
 #[test]
 fn an_unreachable_server_is_a_clear_error_within_the_timeout() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let t = Test::new().migration("0001_a.json", &push(1)).raw_config(&format!(
-        "[mongo]\nhost = \"127.0.0.1\"\nport = {port}\ndatabase = \"x\"\ntimeout_secs = 1\n"
-    ));
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let t = Test::new()
+        .migration("0001_a.json", &push(1))
+        .raw_config(&format!(
+            "[mongo]\nhost = \"127.0.0.1\"\nport = {port}\ndatabase = \"x\"\ntimeout_secs = 1\n"
+        ));
     let started = std::time::Instant::now();
     t.run(&["list"])
         .code(5)
         .one_error_line()
-        .stderr_has(&format!("cannot connect to `127.0.0.1:{port}` (database `x`): no server answered within 1s"));
-    assert!(started.elapsed().as_secs() < 10, "took {:?}", started.elapsed());
+        .stderr_has(&format!(
+            "cannot connect to `127.0.0.1:{port}` (database `x`): no server answered within 1s"
+        ));
+    assert!(
+        started.elapsed().as_secs() < 10,
+        "took {:?}",
+        started.elapsed()
+    );
 }

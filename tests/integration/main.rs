@@ -4,6 +4,7 @@
 mod auth;
 mod bad_input;
 mod cargo_make;
+mod config;
 mod execute;
 mod failures;
 mod server;
@@ -31,12 +32,21 @@ pub fn insert(id: &str) -> String {
 pub fn order(t: &test::Test) -> Vec<i32> {
     t.docs("log")
         .first()
-        .map(|d| d.get_array("order").unwrap().iter().map(|n| n.as_i32().unwrap()).collect())
+        .map(|d| {
+            d.get_array("order")
+                .unwrap()
+                .iter()
+                .map(|n| n.as_i32().unwrap())
+                .collect()
+        })
         .unwrap_or_default()
 }
 
 /// SHA-256 of a file, hex.
 pub fn sha256(path: &std::path::Path) -> String {
     use sha2::Digest;
-    sha2::Sha256::digest(std::fs::read(path).unwrap()).iter().map(|b| format!("{b:02x}")).collect()
+    sha2::Sha256::digest(std::fs::read(path).unwrap())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }

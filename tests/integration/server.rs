@@ -3,8 +3,8 @@
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::OnceLock;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use mongodb::bson::doc;
@@ -16,8 +16,8 @@ pub struct Server {
     pub uri: String,
     pub host: String,
     pub port: u16,
-    /// The watchdog's PID, for a server these tests started.
-    pid: Option<u32>,
+    /// The watchdog shell, for a server these tests started.
+    watchdog: Option<Mutex<Child>>,
 }
 
 /// The server shared by all tests of this process.
@@ -41,7 +41,12 @@ impl Server {
         let authority = authority.rsplit('@').next().unwrap_or_default();
         let authority = authority.split(['/', '?', ',']).next().unwrap_or_default();
         let (host, port) = authority.rsplit_once(':').unwrap_or((authority, "27017"));
-        Server { uri: uri.clone(), host: host.into(), port: port.parse().unwrap_or(27017), pid: None }
+        Server {
+            uri: uri.clone(),
+            host: host.into(),
+            port: port.parse().unwrap_or(27017),
+            watchdog: None,
+        }
     }
 
     /// Starts SecantusDB with `flags`, in memory or on `storage`; waits until it answers.
@@ -60,7 +65,14 @@ kill $s 2>/dev/null; wait $s"#;
             .args(["-c", script, "watchdog"])
             .arg(&binary)
             .arg(std::process::id().to_string())
-            .args(["--host", "127.0.0.1", "--port", &port.to_string(), "--storage-path", &storage])
+            .args([
+                "--host",
+                "127.0.0.1",
+                "--port",
+                &port.to_string(),
+                "--storage-path",
+                &storage,
+            ])
             .args(["--log-level", "WARNING"])
             .args(flags)
             .stdin(Stdio::null())
@@ -70,7 +82,7 @@ kill $s 2>/dev/null; wait $s"#;
             uri: format!("mongodb://127.0.0.1:{port}"),
             host: "127.0.0.1".into(),
             port,
-            pid: Some(child.id()),
+            watchdog: Some(Mutex::new(child)),
         };
         server.wait_until_up();
         server
@@ -79,22 +91,37 @@ kill $s 2>/dev/null; wait $s"#;
     fn wait_until_up(&self) {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
-            let uri = format!("{}/?serverSelectionTimeoutMS=500&connectTimeoutMS=500", self.uri);
-            let ping = Client::with_uri_str(&uri).and_then(|c| c.database("admin").run_command(doc! {"ping": 1}).run());
-            if ping.is_ok() || self.pid.is_none() {
+            let uri = format!(
+                "{}/?serverSelectionTimeoutMS=500&connectTimeoutMS=500",
+                self.uri
+            );
+            let ping = Client::with_uri_str(&uri)
+                .and_then(|c| c.database("admin").run_command(doc! {"ping": 1}).run());
+            if ping.is_ok() || self.watchdog.is_none() {
                 return;
             }
-            assert!(Instant::now() < deadline, "SecantusDB did not answer on {} within 60s", self.uri);
+            assert!(
+                Instant::now() < deadline,
+                "SecantusDB did not answer on {} within 60s",
+                self.uri
+            );
             std::thread::sleep(Duration::from_millis(200));
         }
     }
 
     /// Stops a server these tests started (by its watchdog's PID) and waits for the port to close.
     pub fn stop(&self) {
-        let Some(pid) = self.pid else { return };
-        let _ = Command::new("kill").arg(pid.to_string()).status();
+        let Some(watchdog) = &self.watchdog else {
+            return;
+        };
+        let mut watchdog = watchdog.lock().expect("watchdog");
+        // SIGTERM, not SIGKILL: the watchdog's trap stops the server before it exits.
+        let _ = Command::new("kill").arg(watchdog.id().to_string()).status();
+        let _ = watchdog.wait();
         let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() && Instant::now() < deadline {
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok()
+            && Instant::now() < deadline
+        {
             std::thread::sleep(Duration::from_millis(100));
         }
     }
@@ -106,7 +133,10 @@ kill $s 2>/dev/null; wait $s"#;
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
 }
 
 /// The SecantusDB launcher: `MIGO_SECANTUSD`, or the project's venv, installed on first use.
@@ -117,7 +147,10 @@ fn secantusd() -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let binary = root.join(".tools/venv/bin/secantusd-py");
     if !binary.exists() {
-        let status = Command::new("bash").arg(root.join("scripts/setup")).arg("server").status();
+        let status = Command::new("bash")
+            .arg(root.join("scripts/setup"))
+            .arg("server")
+            .status();
         assert!(
             status.is_ok_and(|s| s.success()),
             "cannot install SecantusDB with scripts/setup; set MIGO_TEST_URI to use another server"

@@ -21,17 +21,28 @@ fn a_task_runs_with_the_connection_and_its_argument() {
     let t = with_tasks();
     t.run(&["seed", "users; touch pwned"]).success();
     let out = std::fs::read_to_string(t.path("seed.out")).unwrap();
-    let expected = format!("{db}|users; touch pwned|users; touch pwned|{}", t.server.uri, db = t.db_name);
+    let expected = format!(
+        "{db}|users; touch pwned|users; touch pwned|{}",
+        t.server.uri,
+        db = t.db_name
+    );
     assert_eq!(out, expected);
-    assert!(!t.path("pwned").exists(), "the argument was run as shell code");
+    assert!(
+        !t.path("pwned").exists(),
+        "the argument was run as shell code"
+    );
     t.run(&["seed"]).success();
 }
 
 #[test]
 fn a_failing_task_reports_its_status() {
     let t = with_tasks();
-    t.run(&["broken"]).code(9).stderr_has("error: task `broken` failed: exit status 3");
-    t.run(&["seed", "a", "b"]).code(2).stderr_has("task `seed` takes at most one argument, got 2");
+    t.run(&["broken"])
+        .code(9)
+        .stderr_has("error: task `broken` failed: exit status 3");
+    t.run(&["seed", "a", "b"])
+        .code(2)
+        .stderr_has("task `seed` takes at most one argument, got 2");
 }
 
 #[test]
@@ -41,6 +52,8 @@ fn help_lists_builtins_and_tasks_with_descriptions() {
         .success()
         .stdout_has("  execute   Apply all pending migrations in order, or just NAME\n")
         .stdout_has("  rollback  Run NAME's `down` and unregister it (NAME must be applied)\n")
-        .stdout_has("Tasks (from migo.toml):\n  broken    Always fails\n  seed      Load the seed data\n");
+        .stdout_has(
+            "Tasks (from migo.toml):\n  broken    Always fails\n  seed      Load the seed data\n",
+        );
     assert!(t.collections().is_empty());
 }

@@ -23,7 +23,12 @@ impl Test {
     pub fn new() -> Test {
         static COUNTER: AtomicUsize = AtomicUsize::new(0);
         let thread = std::thread::current();
-        let test_name = thread.name().unwrap_or("test").rsplit("::").next().unwrap_or("test");
+        let test_name = thread
+            .name()
+            .unwrap_or("test")
+            .rsplit("::")
+            .next()
+            .unwrap_or("test");
         let mut db_name: String = format!(
             "t_{}_{}_{}",
             std::process::id(),
@@ -31,7 +36,12 @@ impl Test {
             test_name
         );
         db_name.truncate(60);
-        let test = Test { dir: tempfile::tempdir().expect("temp dir"), db_name, server: server::shared(), env: Vec::new() };
+        let test = Test {
+            dir: tempfile::tempdir().expect("temp dir"),
+            db_name,
+            server: server::shared(),
+            env: Vec::new(),
+        };
         std::fs::create_dir(test.path("mongomigrations")).expect("mongomigrations");
         test.config("")
     }
@@ -44,7 +54,10 @@ impl Test {
 
     /// The default `[mongo]` section: the test server, this test's database, a short timeout.
     pub fn mongo_section(&self) -> String {
-        format!("[mongo]\nuri = \"{}\"\ndatabase = \"{}\"\ntimeout_secs = 5\n", self.server.uri, self.db_name)
+        format!(
+            "[mongo]\nuri = \"{}\"\ndatabase = \"{}\"\ntimeout_secs = 5\n",
+            self.server.uri, self.db_name
+        )
     }
 
     /// Writes migo.toml exactly as given.
@@ -91,7 +104,8 @@ impl Test {
     /// Runs `command` in the project, with this test's variables and no inherited `MIGO_*` ones.
     pub fn inside(&self, command: &mut Command) {
         command.current_dir(self.dir.path());
-        for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("MIGO_") || k == "NO_COLOR") {
+        for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("MIGO_") || k == "NO_COLOR")
+        {
             command.env_remove(key);
         }
         command.envs(self.env.iter().map(|(k, v)| (k, v)));
@@ -109,27 +123,49 @@ impl Test {
 
     /// The registry documents, by number.
     pub fn records(&self) -> Vec<Document> {
-        let cursor = self.db().collection::<Document>("migrations").find(doc! {}).sort(doc! {"number": 1}).run();
-        cursor.expect("registry").map(|d| d.expect("record")).collect()
+        let cursor = self
+            .db()
+            .collection::<Document>("migrations")
+            .find(doc! {})
+            .sort(doc! {"number": 1})
+            .run();
+        cursor
+            .expect("registry")
+            .map(|d| d.expect("record"))
+            .collect()
     }
 
     /// `(name, status)` of every registry document, by number.
     pub fn statuses(&self) -> Vec<(String, String)> {
         self.records()
             .iter()
-            .map(|r| (r.get_str("name").unwrap().to_string(), r.get_str("status").unwrap().to_string()))
+            .map(|r| {
+                (
+                    r.get_str("name").unwrap().to_string(),
+                    r.get_str("status").unwrap().to_string(),
+                )
+            })
             .collect()
     }
 
     /// All documents of a collection, by `_id`.
     pub fn docs(&self, collection: &str) -> Vec<Document> {
-        let cursor = self.db().collection::<Document>(collection).find(doc! {}).sort(doc! {"_id": 1}).run();
+        let cursor = self
+            .db()
+            .collection::<Document>(collection)
+            .find(doc! {})
+            .sort(doc! {"_id": 1})
+            .run();
         cursor.expect("find").map(|d| d.expect("doc")).collect()
     }
 
     /// Names of the collections in this test's database, sorted.
     pub fn collections(&self) -> Vec<String> {
-        let mut names = self.db().list_collection_names().run().expect("collections");
+        let mut names = self
+            .db()
+            .list_collection_names()
+            .run()
+            .expect("collections");
         names.sort();
         names
     }
@@ -138,9 +174,12 @@ impl Test {
 impl Drop for Test {
     fn drop(&mut self) {
         if std::thread::panicking() {
-            eprintln!("kept database `{}` on {} for inspection", self.db_name, self.server.uri);
+            eprintln!(
+                "kept database `{}` on {} for inspection",
+                self.db_name, self.server.uri
+            );
             eprintln!("kept project {}", self.dir.path().display());
-            let _ = self.dir.disable_cleanup(true);
+            self.dir.disable_cleanup(true);
         } else {
             let _ = self.db().drop().run();
         }
@@ -161,7 +200,10 @@ impl Run {
         let described = format!(
             "command: {:?}\ncwd: {:?}",
             command,
-            command.get_current_dir().map(Path::to_path_buf).unwrap_or_default()
+            command
+                .get_current_dir()
+                .map(Path::to_path_buf)
+                .unwrap_or_default()
         );
         let output = command.output().expect("run migo");
         Run {
