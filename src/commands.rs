@@ -5,7 +5,7 @@ use crate::config::Settings;
 use crate::connect;
 use crate::discover::{self, MigrationFile};
 use crate::error::{Error, Result};
-use crate::execute::{self, Event};
+use crate::execute::{self, Event, Target};
 use crate::output::Output;
 use crate::plan::{self, Entry, Request, State};
 use crate::registry::Registry;
@@ -46,7 +46,12 @@ pub async fn change(
         Event::Finished(step, took) => report::step_done(out, &step.file.name, step.action, took),
     };
     let (db, registry) = registry;
-    let outcomes = execute::run(&steps, &db, &registry, &who, &mut on_event).await?;
+    let target = Target {
+        db: &db,
+        registry: &registry,
+        who: &who,
+    };
+    let outcomes = execute::run(&steps, target, &mut on_event).await?;
     let (command, nothing) = match request {
         Request::Execute(_) => (
             "execute",

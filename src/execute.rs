@@ -72,12 +72,18 @@ pub struct Outcome {
     pub duration: Duration,
 }
 
-/// Runs the prepared steps in order; `who` is recorded as `user@host`.
+/// Where a run writes: the database, its registry, and who is running it (`user@host`).
+#[derive(Debug, Clone, Copy)]
+pub struct Target<'a> {
+    pub db: &'a Database,
+    pub registry: &'a Registry,
+    pub who: &'a str,
+}
+
+/// Runs the prepared steps in order, stopping at the first failure.
 pub async fn run(
     steps: &[Prepared],
-    db: &Database,
-    registry: &Registry,
-    who: &str,
+    target: Target<'_>,
     report: &mut dyn FnMut(Event<'_>),
 ) -> Result<Vec<Outcome>> {
     let mut done = Vec::new();
@@ -86,9 +92,9 @@ pub async fn run(
         report(Event::Started(step));
         let started = Instant::now();
         let result = match (&prepared.body, step.action) {
-            (Some(body), Action::Up) => up(body, &step.file, db, registry, who, started).await,
-            (Some(body), Action::Down) => down(body, &step.file, db, registry, who, started).await,
-            _ => ignore(&step.file, registry, who).await,
+            (Some(body), Action::Up) => target.up(body, &step.file, started).await,
+            (Some(body), Action::Down) => target.down(body, &step.file, started).await,
+            _ => target.ignore(&step.file).await,
         };
         if let Err(message) = result {
             let done = done.iter().map(|o: &Outcome| o.name.clone()).collect();
@@ -112,125 +118,116 @@ pub async fn run(
 /// Failures inside a step are text: they end up in the registry and in the error line.
 type StepResult = std::result::Result<(), String>;
 
-async fn up(
-    body: &Body,
-    file: &MigrationFile,
-    db: &Database,
-    registry: &Registry,
-    who: &str,
-    started: Instant,
-) -> StepResult {
-    let mut record = Record::new(file, Status::Running, who);
-    if body.is_transactional() {
-        return in_transaction(body, Direction::Up, db, registry, &mut record, started).await;
-    }
-    registry
-        .put(&record, None)
-        .await
-        .map_err(|e| e.to_string())?;
-    let outcome = body.run(Direction::Up, db, None).await;
-    let status = if outcome.is_ok() {
-        Status::Applied
-    } else {
-        Status::Failed
-    };
-    registry
-        .finish(
-            &mut record,
-            status,
-            started.elapsed(),
-            outcome.clone().err(),
-            None,
-        )
-        .await
-        .map_err(|e| e.to_string())?;
-    outcome
-}
-
-/// Runs `body` and writes the registry in one transaction: both happen or neither does.
-async fn in_transaction(
-    body: &Body,
-    direction: Direction,
-    db: &Database,
-    registry: &Registry,
-    record: &mut Record,
-    started: Instant,
-) -> StepResult {
-    let unsupported =
-        |e: mongodb::error::Error| format!("cannot start a transaction on this server: {e}");
-    let mut session = db.client().start_session().await.map_err(unsupported)?;
-    session.start_transaction().await.map_err(unsupported)?;
-    let result = async {
-        body.run(direction, db, Some(&mut session)).await?;
-        let write = match direction {
-            Direction::Up => {
-                registry
-                    .finish(
-                        record,
-                        Status::Applied,
-                        started.elapsed(),
-                        None,
-                        Some(&mut session),
-                    )
-                    .await
-            }
-            Direction::Down => registry.remove(&record.name, Some(&mut session)).await,
-        };
-        write.map_err(|e| e.to_string())
-    }
-    .await;
-    match result {
-        Ok(()) => session
-            .commit_transaction()
-            .await
-            .map_err(|e| format!("commit failed: {e}")),
-        Err(message) => {
-            // Aborting is best effort: the server also drops an unfinished transaction on its own.
-            let _ = session.abort_transaction().await;
-            Err(format!(
-                "{message} (the transaction was rolled back: nothing changed)"
-            ))
+impl Target<'_> {
+    async fn up(&self, body: &Body, file: &MigrationFile, started: Instant) -> StepResult {
+        let mut record = Record::new(file, Status::Running, self.who);
+        if body.is_transactional() {
+            return self
+                .in_transaction(body, Direction::Up, &mut record, started)
+                .await;
         }
-    }
-}
-
-async fn down(
-    body: &Body,
-    file: &MigrationFile,
-    db: &Database,
-    registry: &Registry,
-    who: &str,
-    started: Instant,
-) -> StepResult {
-    if body.is_transactional() {
-        let mut record = Record::new(file, Status::Applied, who);
-        return in_transaction(body, Direction::Down, db, registry, &mut record, started).await;
-    }
-    if let Err(message) = body.run(Direction::Down, db, None).await {
-        let mut record = Record::new(file, Status::Running, who);
-        let message = format!("rollback failed: {message}");
-        registry
+        self.registry
+            .put(&record, None)
+            .await
+            .map_err(|e| e.to_string())?;
+        let outcome = body.run(Direction::Up, self.db, None).await;
+        let status = if outcome.is_ok() {
+            Status::Applied
+        } else {
+            Status::Failed
+        };
+        self.registry
             .finish(
                 &mut record,
-                Status::Failed,
+                status,
                 started.elapsed(),
-                Some(message.clone()),
+                outcome.clone().err(),
                 None,
             )
             .await
             .map_err(|e| e.to_string())?;
-        return Err(message);
+        outcome
     }
-    registry
-        .remove(&file.name, None)
-        .await
-        .map_err(|e| e.to_string())
-}
 
-async fn ignore(file: &MigrationFile, registry: &Registry, who: &str) -> StepResult {
-    let mut record = Record::new(file, Status::Running, who);
-    registry
-        .finish(&mut record, Status::Ignored, Duration::ZERO, None, None)
-        .await
-        .map_err(|e| e.to_string())
+    /// Runs `body` and writes the registry in one transaction: both happen or neither does.
+    async fn in_transaction(
+        &self,
+        body: &Body,
+        direction: Direction,
+        record: &mut Record,
+        started: Instant,
+    ) -> StepResult {
+        let unsupported =
+            |e: mongodb::error::Error| format!("cannot start a transaction on this server: {e}");
+        let mut session = self
+            .db
+            .client()
+            .start_session()
+            .await
+            .map_err(unsupported)?;
+        session.start_transaction().await.map_err(unsupported)?;
+        let result = async {
+            body.run(direction, self.db, Some(&mut session)).await?;
+            let write = match direction {
+                Direction::Up => {
+                    let elapsed = started.elapsed();
+                    self.registry
+                        .finish(record, Status::Applied, elapsed, None, Some(&mut session))
+                        .await
+                }
+                Direction::Down => self.registry.remove(&record.name, Some(&mut session)).await,
+            };
+            write.map_err(|e| e.to_string())
+        }
+        .await;
+        match result {
+            Ok(()) => session
+                .commit_transaction()
+                .await
+                .map_err(|e| format!("commit failed: {e}")),
+            Err(message) => {
+                // Best effort: the server also drops an unfinished transaction on its own.
+                let _ = session.abort_transaction().await;
+                Err(format!(
+                    "{message} (the transaction was rolled back: nothing changed)"
+                ))
+            }
+        }
+    }
+
+    async fn down(&self, body: &Body, file: &MigrationFile, started: Instant) -> StepResult {
+        if body.is_transactional() {
+            let mut record = Record::new(file, Status::Applied, self.who);
+            return self
+                .in_transaction(body, Direction::Down, &mut record, started)
+                .await;
+        }
+        if let Err(message) = body.run(Direction::Down, self.db, None).await {
+            let mut record = Record::new(file, Status::Running, self.who);
+            let message = format!("rollback failed: {message}");
+            self.registry
+                .finish(
+                    &mut record,
+                    Status::Failed,
+                    started.elapsed(),
+                    Some(message.clone()),
+                    None,
+                )
+                .await
+                .map_err(|e| e.to_string())?;
+            return Err(message);
+        }
+        self.registry
+            .remove(&file.name, None)
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    async fn ignore(&self, file: &MigrationFile) -> StepResult {
+        let mut record = Record::new(file, Status::Running, self.who);
+        self.registry
+            .finish(&mut record, Status::Ignored, Duration::ZERO, None, None)
+            .await
+            .map_err(|e| e.to_string())
+    }
 }

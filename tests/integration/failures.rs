@@ -89,3 +89,33 @@ fn an_unreachable_server_is_a_clear_error_within_the_timeout() {
         started.elapsed()
     );
 }
+
+#[test]
+fn a_transactional_migration_is_all_or_nothing() {
+    let twice = r#"{"transaction": true,
+  "up": [{"insert": "items", "documents": [{"_id": "t1"}]}, {"insert": "items", "documents": [{"_id": "t1"}]}],
+  "down": []}"#;
+    let once = r#"{"transaction": true, "up": [{"insert": "items", "documents": [{"_id": "ok"}]}],
+  "down": [{"delete": "items", "deletes": [{"q": {"_id": "ok"}, "limit": 1}]}]}"#;
+    let t = Test::new()
+        .migration("0001_ok.json", once)
+        .migration("0002_twice.json", twice);
+    t.run(&["execute"])
+        .code(1)
+        .stdout_has("applied 0001_ok")
+        .stderr_has("migration `0002_twice` failed: command 2 of 2 (`insert`)")
+        .stderr_has("the transaction was rolled back");
+    let ids: Vec<String> = t
+        .docs("items")
+        .iter()
+        .map(|d| d.get_str("_id").unwrap().to_string())
+        .collect();
+    assert_eq!(ids, ["ok"], "the failed transaction left documents behind");
+    assert_eq!(
+        t.statuses(),
+        [("0001_ok".to_string(), "applied".to_string())]
+    );
+
+    t.run(&["rollback", "0001_ok"]).success();
+    assert!(t.docs("items").is_empty() && t.records().is_empty());
+}
