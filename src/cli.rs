@@ -67,6 +67,9 @@ pub struct GlobalArgs {
     /// Collection holding the registry
     #[arg(long, global = true, env = "MIGO_COLLECTION", value_name = "NAME")]
     pub collection: Option<String>,
+    /// Wait up to SECS for a lock held by another migo, instead of failing at once
+    #[arg(long, global = true, env = "MIGO_WAIT", value_name = "SECS")]
+    pub wait: Option<u64>,
     /// Print what would be done, and change nothing
     #[arg(long, global = true)]
     pub dry_run: bool,
@@ -117,6 +120,8 @@ pub enum Command {
         /// Name after the number, e.g. `add_email_index`
         name: String,
     },
+    /// Release the migrations lock, after showing who holds it
+    Unlock,
     /// List built-in and user-defined subcommands
     Help,
     /// A task from `[tasks.<name>]` in migo.toml

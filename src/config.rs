@@ -23,6 +23,8 @@ pub const DEFAULT_DIRECTORY: &str = "mongomigrations";
 pub const DEFAULT_PATTERN: &str = r"^(?P<number>[0-9]+)_[A-Za-z0-9_-]+\.json$";
 /// Default `[migrations] collection`.
 pub const DEFAULT_COLLECTION: &str = "migrations";
+/// Default lease of the migrations lock.
+pub const DEFAULT_LOCK_LEASE_SECS: u64 = 60;
 /// Default connection and server-selection timeout.
 pub const DEFAULT_TIMEOUT_SECS: u64 = 10;
 
@@ -51,6 +53,7 @@ pub struct MigrationsSection {
     pub directory: Option<PathBuf>,
     pub pattern: Option<Spanned<String>>,
     pub collection: Option<String>,
+    pub lock_lease_secs: Option<u64>,
 }
 
 /// `[tasks.<name>]`: a user-defined subcommand.
@@ -121,6 +124,8 @@ pub struct MigrationSettings {
     pub directory: PathBuf,
     pub pattern: Regex,
     pub collection: String,
+    /// How long the lock lasts without renewal; a crashed run's lock is taken over after it.
+    pub lock_lease: Duration,
 }
 
 /// A user-defined task, ready to run.
@@ -172,6 +177,10 @@ impl Settings {
                 .migrations
                 .collection
                 .or(file.migrations.collection),
+            lock_lease_secs: env_section
+                .migrations
+                .lock_lease_secs
+                .or(file.migrations.lock_lease_secs),
         };
 
         Ok(Settings {
@@ -398,10 +407,19 @@ fn resolve_migrations(
             Some("the default is \"migrations\""),
         ));
     }
+    let lease_secs = file.lock_lease_secs.unwrap_or(DEFAULT_LOCK_LEASE_SECS);
+    if lease_secs < 3 {
+        return Err(origin.error(
+            None,
+            format!("`[migrations] lock_lease_secs` = {lease_secs} is too short"),
+            Some("use at least 3 seconds; the default is 60"),
+        ));
+    }
     Ok(MigrationSettings {
         directory,
         pattern,
         collection,
+        lock_lease: Duration::from_secs(lease_secs),
     })
 }
 

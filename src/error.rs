@@ -24,7 +24,7 @@ pub mod exit {
     pub const CONNECTION: u8 = 5;
     /// The request does not fit the current state (unknown name, not pending, not applied, …).
     pub const REFUSED: u8 = 6;
-    /// Another migo holds the lock (reserved for the lock).
+    /// Another migo holds the lock.
     pub const LOCKED: u8 = 7;
     /// `check` found something to fix (reserved for `check`).
     pub const CHECK_FAILED: u8 = 8;
@@ -99,6 +99,10 @@ pub enum Error {
         hint: Option<String>,
     },
 
+    /// Another migo holds the lock.
+    #[error("the migrations lock is held by {holder}")]
+    Locked { holder: String, host: String },
+
     /// A migration failed while running; `done` lists what this run completed before it.
     #[error("migration `{name}` failed: {message}")]
     MigrationFailed {
@@ -141,6 +145,7 @@ impl Error {
             | Error::InvalidMigration { .. } => exit::FILES,
             Error::Connect { .. } | Error::Auth { .. } => exit::CONNECTION,
             Error::Refused { .. } => exit::REFUSED,
+            Error::Locked { .. } => exit::LOCKED,
             Error::MigrationFailed { .. } => exit::MIGRATION_FAILED,
             Error::TaskFailed { .. } => exit::TASK_FAILED,
             Error::Database { .. } | Error::Io { .. } => exit::INTERNAL,
@@ -171,6 +176,10 @@ impl Error {
             Error::Auth { .. } => {
                 Some("check `[mongo] user`, the password (`password_env`) and `auth_source`".into())
             }
+            Error::Locked { host, .. } => Some(format!(
+                "wait for it with `--wait SECS`, or run `migo unlock` if no migo process is \
+                 running on {host}"
+            )),
             Error::MigrationFailed { name, .. } => Some(format!(
                 "fix it, then retry with `migo execute {name}`, or `migo ignore {name}` / \
                  `migo rollback {name}`"

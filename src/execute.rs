@@ -41,7 +41,8 @@ pub fn prepare(plan: &Plan, also_check: &[MigrationFile]) -> Result<Vec<Prepared
         .collect()
 }
 
-fn reversible(body: Body, file: &MigrationFile) -> Result<Body> {
+/// `body`, if it has a `down`; else the refusal naming the irreversible migration.
+pub fn reversible(body: Body, file: &MigrationFile) -> Result<Body> {
     if body.is_reversible() {
         return Ok(body);
     }

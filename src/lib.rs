@@ -12,6 +12,7 @@ pub mod connect;
 pub mod discover;
 pub mod error;
 pub mod execute;
+pub mod lock;
 pub mod logging;
 pub mod migration;
 pub mod output;
@@ -80,6 +81,12 @@ fn dispatch(cli: &Cli, out: &Output) -> Result<()> {
     let load = || Settings::load(&cli.global.overrides(), &reserved);
     let dry_run = cli.global.dry_run;
     let command = cli.command.as_ref().unwrap_or(&Command::List);
+    let line = command_line();
+    let options = commands::ChangeOptions {
+        dry_run,
+        wait: cli.global.wait.map(std::time::Duration::from_secs),
+        command_line: &line,
+    };
     if dry_run
         && !matches!(
             command,
@@ -97,22 +104,22 @@ fn dispatch(cli: &Cli, out: &Output) -> Result<()> {
         Command::Task(args) => commands::task(&load()?, args),
         command => block_on(async {
             let settings = load()?;
-            match command {
-                Command::Execute { name } => {
-                    commands::change(&settings, out, Request::Execute(name.as_deref()), dry_run)
-                        .await
-                }
-                Command::Ignore { name } => {
-                    commands::change(&settings, out, Request::Ignore(name.as_deref()), dry_run)
-                        .await
-                }
-                Command::Rollback { name } => {
-                    commands::change(&settings, out, Request::Rollback(name), dry_run).await
-                }
-                _ => commands::list(&settings, out).await,
-            }
+            let request = match command {
+                Command::Execute { name } => Request::Execute(name.as_deref()),
+                Command::Ignore { name } => Request::Ignore(name.as_deref()),
+                Command::Rollback { name } => Request::Rollback(name),
+                Command::Unlock => return commands::unlock(&settings, out).await,
+                _ => return commands::list(&settings, out).await,
+            };
+            commands::change(&settings, out, request, options).await
         }),
     }
+}
+
+/// The arguments migo was started with, for the lock document (`migo execute 0003_x`).
+fn command_line() -> String {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    format!("migo {}", args.join(" "))
 }
 
 /// Runs the database work on a single-threaded runtime: migo does one thing at a time.

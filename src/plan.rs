@@ -15,8 +15,10 @@ pub enum State {
     Applied,
     Ignored,
     Failed,
-    /// Recorded as started and never finished.
+    /// Started by a run that still holds the lock.
     Running,
+    /// Started by a run that is gone (crashed, killed): it may be half done.
+    Interrupted,
     /// Recorded, but its file is gone.
     Missing,
 }
@@ -30,6 +32,7 @@ impl State {
             State::Ignored => "ignored",
             State::Failed => "failed",
             State::Running => "running",
+            State::Interrupted => "interrupted",
             State::Missing => "missing",
         }
     }
@@ -47,8 +50,16 @@ pub struct Entry {
     pub modified: bool,
 }
 
-/// Joins files and records into entries, in number order.
-pub fn entries(files: &[MigrationFile], records: &[Record]) -> Vec<Entry> {
+/// Joins files and records into entries, in number order. `run_active` says whether a live
+/// process holds the lock: without one, a `running` record is interrupted.
+pub fn entries(files: &[MigrationFile], records: &[Record], run_active: bool) -> Vec<Entry> {
+    let recorded_state = |status| match status {
+        Status::Running if run_active => State::Running,
+        Status::Running => State::Interrupted,
+        Status::Applied => State::Applied,
+        Status::Ignored => State::Ignored,
+        Status::Failed => State::Failed,
+    };
     let mut entries: Vec<Entry> = files
         .iter()
         .map(|file| {
@@ -82,15 +93,6 @@ pub fn entries(files: &[MigrationFile], records: &[Record]) -> Vec<Entry> {
     }));
     entries.sort_by(|a, b| (a.number, &a.name).cmp(&(b.number, &b.name)));
     entries
-}
-
-fn recorded_state(status: Status) -> State {
-    match status {
-        Status::Running => State::Running,
-        Status::Applied => State::Applied,
-        Status::Ignored => State::Ignored,
-        Status::Failed => State::Failed,
-    }
 }
 
 /// What the user asked to change.
@@ -152,7 +154,7 @@ pub fn plan(request: Request<'_>, entries: &[Entry]) -> Result<Plan> {
 fn all_pending(entries: &[Entry], action: Action) -> Result<Vec<Step>> {
     if let Some(blocker) = entries
         .iter()
-        .find(|e| matches!(e.state, State::Failed | State::Running))
+        .find(|e| matches!(e.state, State::Failed | State::Running | State::Interrupted))
     {
         return Err(blocked(blocker));
     }
@@ -167,7 +169,8 @@ fn blocked(entry: &Entry) -> Error {
     let name = &entry.name;
     let what = match entry.state {
         State::Failed => "failed on its last run",
-        _ => "was started and never finished",
+        State::Running => "is being run by another migo right now",
+        _ => "was interrupted: its run stopped before finishing, so it may be half applied",
     };
     let error = entry
         .record
@@ -193,7 +196,7 @@ fn forward(name: &str, entries: &[Entry], action: Action) -> Result<Step> {
         "ignore"
     };
     match (entry.state, &entry.file) {
-        (State::Pending | State::Failed, Some(file)) => Ok(Step {
+        (State::Pending | State::Failed | State::Interrupted, Some(file)) => Ok(Step {
             action,
             file: file.clone(),
         }),
@@ -227,7 +230,8 @@ fn rollback(name: &str, entries: &[Entry]) -> Result<Step> {
     }
 }
 
-fn find<'a>(name: &str, entries: &'a [Entry]) -> Result<&'a Entry> {
+/// The entry called `name` (stem or file name), or a refusal naming it.
+pub fn find<'a>(name: &str, entries: &'a [Entry]) -> Result<&'a Entry> {
     let files: Vec<MigrationFile> = entries.iter().filter_map(|e| e.file.clone()).collect();
     let canonical = discover::find(&files, name).map_or(name, |f| f.name.as_str());
     entries.iter().find(|e| e.name == canonical).ok_or_else(|| {
@@ -293,7 +297,7 @@ mod tests {
     fn execute_all_runs_pending_in_number_order() {
         let files = [file(1, "0001_a"), file(2, "0002_b"), file(10, "0010_c")];
         let records = [record(&files[1], Status::Applied)];
-        let plan = plan(Request::Execute(None), &entries(&files, &records)).unwrap();
+        let plan = plan(Request::Execute(None), &entries(&files, &records, false)).unwrap();
         assert_eq!(
             names(&plan),
             [("0001_a", Action::Up), ("0010_c", Action::Up)]
@@ -305,7 +309,7 @@ mod tests {
         let files = [file(1, "0001_a"), file(2, "0002_b")];
         for status in [Status::Failed, Status::Running] {
             let records = [record(&files[0], status)];
-            let err = plan(Request::Execute(None), &entries(&files, &records)).unwrap_err();
+            let err = plan(Request::Execute(None), &entries(&files, &records, false)).unwrap_err();
             assert!(err.to_string().contains("`0001_a`"), "{err}");
             assert!(err.hint().unwrap().contains("migo execute 0001_a"));
         }
@@ -318,7 +322,7 @@ mod tests {
             record(&files[0], Status::Applied),
             record(&files[1], Status::Failed),
         ];
-        let e = entries(&files, &records);
+        let e = entries(&files, &records, false);
         assert!(plan(Request::Execute(Some("0001_a")), &e)
             .unwrap_err()
             .to_string()
@@ -343,7 +347,7 @@ mod tests {
             record(&files[0], Status::Applied),
             record(&gone, Status::Applied),
         ];
-        let e = entries(&files, &records);
+        let e = entries(&files, &records, false);
         assert_eq!(
             names(&plan(Request::Rollback("0001_a"), &e).unwrap()),
             [("0001_a", Action::Down)]
@@ -364,7 +368,7 @@ mod tests {
         let mut changed = record(&files[0], Status::Applied);
         changed.checksum = "old".into();
         let gone = record(&file(2, "0002_gone"), Status::Applied);
-        let e = entries(&files, &[changed, gone]);
+        let e = entries(&files, &[changed, gone], false);
         assert!(e[0].modified && e[0].state == State::Applied);
         assert_eq!(
             (e[1].name.as_str(), e[1].state),

@@ -78,7 +78,7 @@ fn state_style(entry: &Entry) -> Style {
         State::Applied => AnsiColor::Green,
         State::Ignored => AnsiColor::Cyan,
         State::Pending => return Style::new(),
-        State::Failed | State::Running | State::Missing => AnsiColor::Red,
+        State::Failed | State::Running | State::Interrupted | State::Missing => AnsiColor::Red,
     };
     Style::new().fg_color(Some(color.into()))
 }
@@ -91,6 +91,7 @@ pub fn summary(entries: &[Entry]) -> String {
         State::Pending,
         State::Failed,
         State::Running,
+        State::Interrupted,
         State::Missing,
     ];
     let mut parts: Vec<String> = order

@@ -7,6 +7,7 @@ mod cargo_make;
 mod config;
 mod execute;
 mod failures;
+mod lock;
 mod server;
 mod tasks;
 mod test;
