@@ -49,9 +49,10 @@ pub async fn change(
     let db = connect::connect(&settings.mongo).await?;
     let registry = Registry::new(&db, &settings.migrations.collection);
     let records = registry.records().await?;
-    precheck(request, &plan::entries(&files, &records, true))?;
+    let before_lock = plan::entries(&files, &records, true);
+    precheck(request, &before_lock)?;
     if options.dry_run {
-        let steps = prepare(request, &plan::entries(&files, &records, true))?;
+        let steps = prepare(request, &before_lock)?;
         report::dry_run(out, &steps);
         return Ok(());
     }
