@@ -5,7 +5,7 @@ use crate::config::Settings;
 use crate::connect;
 use crate::discover::{self, MigrationFile};
 use crate::error::{Error, Result};
-use crate::execute::{self, Event, Target};
+use crate::execute::{self, Bodies, Event, Target};
 use crate::lock::{self, LockRequest};
 use crate::migration::Body;
 use crate::output::Output;
@@ -50,9 +50,9 @@ pub async fn change(
     let registry = Registry::new(&db, &settings.migrations.collection);
     let records = registry.records().await?;
     let before_lock = plan::entries(&files, &records, true);
-    precheck(request, &before_lock)?;
+    let bodies = load_bodies(request, &before_lock)?;
     if options.dry_run {
-        let steps = prepare(request, &before_lock)?;
+        let steps = prepare(request, &before_lock, &bodies)?;
         report::dry_run(out, &steps);
         return Ok(());
     }
@@ -70,7 +70,7 @@ pub async fn change(
         // Read under the lock: a `running` record now belongs to a run that is gone.
         let records = registry.records().await?;
         let entries = plan::entries(&files, &records, false);
-        let steps = prepare(request, &entries)?;
+        let steps = prepare(request, &entries, &bodies)?;
         let who = me.to_string();
         let target = Target {
             db: &db,
@@ -92,41 +92,44 @@ pub async fn change(
     result.and(released)
 }
 
-/// Rejects bad input before the lock is taken, so that it writes nothing at all: a malformed
-/// file that may run, an unknown name, an irreversible rollback. Decisions that depend on the
-/// registry's state are made again under the lock.
-fn precheck(request: Request<'_>, entries: &[Entry]) -> Result<()> {
-    if let Request::Execute(_) = request {
-        let may_run = |e: &&Entry| !matches!(e.state, State::Applied | State::Ignored);
-        for file in entries
-            .iter()
-            .filter(may_run)
-            .filter_map(|e| e.file.as_ref())
-        {
-            Body::load(file)?;
+/// Reads every migration the request may run, before the lock is taken, so that bad input (a
+/// malformed file, an unknown name, an irreversible rollback) stops it with nothing written at
+/// all. Decisions that depend on the registry's state are made under the lock, by [`prepare`].
+fn load_bodies(request: Request<'_>, entries: &[Entry]) -> Result<Bodies> {
+    let named = match request {
+        Request::Execute(Some(name)) | Request::Ignore(Some(name)) | Request::Rollback(name) => {
+            Some(plan::find(name, entries)?)
         }
-    }
-    let (Request::Execute(Some(name)) | Request::Ignore(Some(name)) | Request::Rollback(name)) =
-        request
-    else {
-        return Ok(());
+        Request::Execute(None) | Request::Ignore(None) => None,
     };
-    let entry = plan::find(name, entries)?;
-    if let (Request::Rollback(_), Some(file)) = (request, &entry.file) {
-        execute::reversible(Body::load(file)?, file)?;
+    let may_run: Vec<&MigrationFile> = match request {
+        // Every file that is not done yet: a malformed one stops the run before the first.
+        Request::Execute(_) => entries
+            .iter()
+            .filter(|e| !matches!(e.state, State::Applied | State::Ignored))
+            .filter_map(|e| e.file.as_ref())
+            .collect(),
+        Request::Rollback(_) => named.and_then(|e| e.file.as_ref()).into_iter().collect(),
+        Request::Ignore(_) => Vec::new(),
+    };
+    let mut bodies = Bodies::new();
+    for file in may_run {
+        let body = Body::load(file)?;
+        if let Request::Rollback(_) = request {
+            execute::check_reversible(&body, file)?;
+        }
+        bodies.insert(file.name.clone(), body);
     }
-    Ok(())
+    Ok(bodies)
 }
 
-/// The plan for `request`, with every file it needs loaded and checked (for `execute`, every
-/// pending file), before anything runs.
-fn prepare(request: Request<'_>, entries: &[Entry]) -> Result<Vec<execute::Prepared>> {
-    let plan = plan::plan(request, entries)?;
-    let must_validate: Vec<MigrationFile> = match request {
-        Request::Execute(_) => pending(entries),
-        _ => Vec::new(),
-    };
-    execute::prepare(&plan, &must_validate)
+/// The plan for `request` given `entries`, each step with its parsed migration.
+fn prepare(
+    request: Request<'_>,
+    entries: &[Entry],
+    bodies: &Bodies,
+) -> Result<Vec<execute::Prepared>> {
+    execute::prepare(&plan::plan(request, entries)?, bodies)
 }
 
 fn summarize(out: &Output, request: Request<'_>, entries: &[Entry], outcomes: &[execute::Outcome]) {
@@ -226,14 +229,6 @@ pub fn task(settings: &Settings, args: &[String]) -> Result<()> {
 
 fn discover_files(settings: &Settings) -> Result<Vec<MigrationFile>> {
     discover::discover(&settings.migrations.directory, &settings.migrations.pattern)
-}
-
-fn pending(entries: &[Entry]) -> Vec<MigrationFile> {
-    entries
-        .iter()
-        .filter(|e| e.state == State::Pending)
-        .filter_map(|e| e.file.clone())
-        .collect()
 }
 
 /// Who runs migo: recorded in the registry and the lock.

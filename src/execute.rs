@@ -1,6 +1,7 @@
-//! Walking a plan: load and check every file first, then run the steps in order, writing the
+//! Walking a plan: attach each step's parsed migration, then run the steps in order, writing the
 //! registry before and after each one, and stop at the first failure.
 
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use mongodb::Database;
@@ -19,19 +20,28 @@ pub struct Prepared {
     pub body: Option<Body>,
 }
 
-/// Loads what each step runs, and validates `also_check` (every pending file, for `execute`), so a
-/// malformed file stops the run before anything executes.
-pub fn prepare(plan: &Plan, also_check: &[MigrationFile]) -> Result<Vec<Prepared>> {
-    for file in also_check {
-        Body::load(file)?;
-    }
+/// Parsed migrations by name, each file read once per run.
+pub type Bodies = HashMap<String, Body>;
+
+/// Attaches to each step the migration it runs, taken from `bodies` (a file missing there, because
+/// the registry changed while waiting for the lock, is loaded now), and refuses an irreversible
+/// rollback before anything runs.
+pub fn prepare(plan: &Plan, bodies: &Bodies) -> Result<Vec<Prepared>> {
     plan.steps
         .iter()
         .map(|step| {
             let body = match step.action {
                 Action::Ignore => None,
-                Action::Up => Some(Body::load(&step.file)?),
-                Action::Down => Some(reversible(Body::load(&step.file)?, &step.file)?),
+                action => {
+                    let body = match bodies.get(&step.file.name) {
+                        Some(body) => body.clone(),
+                        None => Body::load(&step.file)?,
+                    };
+                    if action == Action::Down {
+                        check_reversible(&body, &step.file)?;
+                    }
+                    Some(body)
+                }
             };
             Ok(Prepared {
                 step: step.clone(),
@@ -41,10 +51,10 @@ pub fn prepare(plan: &Plan, also_check: &[MigrationFile]) -> Result<Vec<Prepared
         .collect()
 }
 
-/// `body`, if it has a `down`; else the refusal naming the irreversible migration.
-pub fn reversible(body: Body, file: &MigrationFile) -> Result<Body> {
+/// Refuses to roll back a migration without a `down`.
+pub fn check_reversible(body: &Body, file: &MigrationFile) -> Result<()> {
     if body.is_reversible() {
-        return Ok(body);
+        return Ok(());
     }
     Err(Error::refused(
         format!(
