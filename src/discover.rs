@@ -25,6 +25,11 @@ pub struct MigrationFile {
 }
 
 impl MigrationFile {
+    /// Whether users may call it `name`: its stem (`0003_add_index`) or its file name.
+    pub fn is_called(&self, name: &str) -> bool {
+        self.name == name || self.file_name == name
+    }
+
     /// The extension, e.g. `json`; empty when there is none.
     pub fn extension(&self) -> &str {
         Path::new(&self.file_name)
@@ -114,13 +119,6 @@ pub fn checksum(bytes: &[u8]) -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
-}
-
-/// The migration called `name`: its stem (`0003_add_index`) or its file name.
-pub fn find<'a>(migrations: &'a [MigrationFile], name: &str) -> Option<&'a MigrationFile> {
-    migrations
-        .iter()
-        .find(|m| m.name == name || m.file_name == name)
 }
 
 #[cfg(test)]

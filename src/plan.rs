@@ -4,7 +4,7 @@
 //! files and the registry records, so every refusal rule is unit-tested and `--dry-run` prints
 //! exactly what execution would walk.
 
-use crate::discover::{self, MigrationFile};
+use crate::discover::MigrationFile;
 use crate::error::{Error, Result};
 use crate::registry::{Record, Status};
 
@@ -232,9 +232,8 @@ fn rollback(name: &str, entries: &[Entry]) -> Result<Step> {
 
 /// The entry called `name` (stem or file name), or a refusal naming it.
 pub fn find<'a>(name: &str, entries: &'a [Entry]) -> Result<&'a Entry> {
-    let files: Vec<MigrationFile> = entries.iter().filter_map(|e| e.file.clone()).collect();
-    let canonical = discover::find(&files, name).map_or(name, |f| f.name.as_str());
-    entries.iter().find(|e| e.name == canonical).ok_or_else(|| {
+    let called = |e: &&Entry| e.name == name || e.file.as_ref().is_some_and(|f| f.is_called(name));
+    entries.iter().find(called).ok_or_else(|| {
         Error::refused(
             format!("no migration named `{name}`"),
             "`migo list` shows every migration's name",
