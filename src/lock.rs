@@ -152,7 +152,6 @@ impl Lease {
 
 fn new_holder(request: &LockRequest) -> Holder {
     let now = DateTime::now();
-    let lease_ms = i64::try_from(request.lease.as_millis()).unwrap_or(i64::MAX);
     Holder {
         id: LOCK_ID.into(),
         token: format!(
@@ -166,8 +165,14 @@ fn new_holder(request: &LockRequest) -> Holder {
         user: request.user.clone(),
         command: request.command.clone(),
         started_at: now,
-        expires_at: DateTime::from_millis(now.timestamp_millis().saturating_add(lease_ms)),
+        expires_at: expiry(now, request.lease),
     }
+}
+
+/// When a lease taken or renewed at `from` runs out.
+fn expiry(from: DateTime, lease: Duration) -> DateTime {
+    let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
+    DateTime::from_millis(from.timestamp_millis().saturating_add(lease_ms))
 }
 
 /// Renews the lease every third of its length while the run goes on. The renewal runs between
@@ -176,11 +181,9 @@ fn start_renewal(locks: Collection<Holder>, token: String, lease: Duration) -> L
     let renewing = locks.clone();
     let owned = token.clone();
     let renewal = tokio::spawn(async move {
-        let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
         loop {
             tokio::time::sleep(lease / 3).await;
-            let expires =
-                DateTime::from_millis(DateTime::now().timestamp_millis().saturating_add(lease_ms));
+            let expires = expiry(DateTime::now(), lease);
             let renewed = renewing
                 .update_one(
                     doc! {"_id": LOCK_ID, "token": &owned},
