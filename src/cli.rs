@@ -5,7 +5,10 @@ use std::path::PathBuf;
 
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
+use mongodb::bson::DateTime;
+
 use crate::config::{MongoSection, Overrides};
+use crate::policy::{OnModified, OutOfOrder};
 
 /// MongoDB migrations for Rust teams, run as a cargo-make task.
 #[derive(Debug, Parser)]
@@ -67,6 +70,24 @@ pub struct GlobalArgs {
     /// Collection holding the registry
     #[arg(long, global = true, env = "MIGO_COLLECTION", value_name = "NAME")]
     pub collection: Option<String>,
+    /// What `execute` does while an applied migration's file has changed
+    #[arg(
+        long,
+        global = true,
+        env = "MIGO_ON_MODIFIED",
+        value_enum,
+        value_name = "POLICY"
+    )]
+    pub on_modified: Option<OnModified>,
+    /// What `execute` does with a pending migration numbered below an applied one
+    #[arg(
+        long,
+        global = true,
+        env = "MIGO_OUT_OF_ORDER",
+        value_enum,
+        value_name = "POLICY"
+    )]
+    pub out_of_order: Option<OutOfOrder>,
     /// Wait up to SECS for a lock held by another migo, instead of failing at once
     #[arg(long, global = true, env = "MIGO_WAIT", value_name = "SECS")]
     pub wait: Option<u64>,
@@ -115,6 +136,22 @@ pub enum Command {
         /// Migration name or file name
         name: String,
     },
+    /// Record the current checksum of an applied migration whose file was edited on purpose
+    Accept {
+        /// Migration name or file name
+        name: String,
+    },
+    /// Exit non-zero (8) when anything is pending, failed, interrupted, modified or missing
+    Check,
+    /// Show the audit log: who changed what, when, and how it went (newest first)
+    History {
+        /// Show at most N entries (0: all)
+        #[arg(long, default_value_t = 20, value_name = "N")]
+        limit: u64,
+        /// Only entries since a date (2026-11-20, 2026-11-20T10:00:00Z) or a time ago (30m, 12h, 7d)
+        #[arg(long, value_parser = parse_since, value_name = "WHEN")]
+        since: Option<DateTime>,
+    },
     /// Create the next numbered migration file from a template
     New {
         /// Name after the number, e.g. `add_email_index`
@@ -148,6 +185,8 @@ impl GlobalArgs {
             directory: self.directory.clone(),
             pattern: self.pattern.clone(),
             collection: self.collection.clone(),
+            on_modified: self.on_modified,
+            out_of_order: self.out_of_order,
         }
     }
 }
@@ -164,4 +203,52 @@ pub fn builtins() -> Vec<(String, String)> {
             )
         })
         .collect()
+}
+
+/// `--since`: an RFC 3339 date or timestamp, or an age such as `30m`, `12h`, `7d`.
+fn parse_since(text: &str) -> Result<DateTime, String> {
+    let unit_ms = |unit: char| match unit {
+        's' => Some(1_000),
+        'm' => Some(60_000),
+        'h' => Some(3_600_000),
+        'd' => Some(86_400_000),
+        'w' => Some(604_800_000),
+        _ => None,
+    };
+    let invalid = || {
+        format!("`{text}` is neither a date (2026-11-20, 2026-11-20T10:00:00Z) nor an age (30m, 12h, 7d)")
+    };
+    let (digits, unit) = text.split_at(text.len().saturating_sub(1));
+    if let Ok(amount) = digits.parse::<i64>() {
+        let unit = unit.chars().next().unwrap_or_default();
+        let ms = unit_ms(unit).ok_or_else(invalid)?;
+        let ago = amount.checked_mul(ms).ok_or_else(invalid)?;
+        return Ok(DateTime::from_millis(
+            DateTime::now().timestamp_millis() - ago,
+        ));
+    }
+    let full = if text.len() == 10 {
+        format!("{text}T00:00:00Z")
+    } else {
+        text.to_string()
+    };
+    DateTime::parse_rfc3339_str(&full).map_err(|_| invalid())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn since_takes_dates_timestamps_and_ages() {
+        let day = parse_since("2026-11-20").unwrap();
+        assert_eq!(day.try_to_rfc3339_string().unwrap(), "2026-11-20T00:00:00Z");
+        assert!(parse_since("2026-11-20T10:00:00Z").is_ok());
+        let hour_ago = parse_since("1h").unwrap().timestamp_millis();
+        let now = DateTime::now().timestamp_millis();
+        assert!((now - hour_ago - 3_600_000).abs() < 5_000);
+        for bad in ["yesterday", "5x", "h", "2026-13-01"] {
+            assert!(parse_since(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -1,6 +1,10 @@
 //! One function per subcommand: each resolves its inputs, asks `plan` what to do, hands the plan
 //! to `execute`, and the result to `report`. Bad input is rejected before the first write.
 
+use mongodb::bson::{doc, DateTime};
+use mongodb::Database;
+
+use crate::audit::{self, AuditEntry, AuditLog};
 use crate::config::Settings;
 use crate::connect;
 use crate::discover::{self, MigrationFile};
@@ -10,21 +14,70 @@ use crate::lock::{self, LockRequest};
 use crate::migration::Body;
 use crate::output::Output;
 use crate::plan::{self, Entry, Request, State};
-use crate::registry::Registry;
+use crate::policy::Policies;
+use crate::registry::{Registry, Status};
 use crate::report;
 use crate::scaffold;
 use crate::tasks;
 
 /// `list`: every migration with its state. Reads only: no lock, no writes.
 pub async fn list(settings: &Settings, out: &Output) -> Result<()> {
+    let (_, entries) = current_entries(settings).await?;
+    report::list(out, &entries);
+    Ok(())
+}
+
+/// `check`: fails (exit 8) unless every migration is applied or ignored, unchanged, with its file.
+pub async fn check(settings: &Settings, out: &Output) -> Result<()> {
+    let (_, entries) = current_entries(settings).await?;
+    let problems: Vec<&Entry> = entries
+        .iter()
+        .filter(|e| e.modified || !matches!(e.state, State::Applied | State::Ignored))
+        .collect();
+    report::check(out, &entries, &problems);
+    if problems.is_empty() {
+        return Ok(());
+    }
+    Err(Error::CheckFailed {
+        summary: report::summary(&entries),
+    })
+}
+
+/// `history`: the audit log, newest first.
+pub async fn history(settings: &Settings, out: &Output, filter: HistoryFilter) -> Result<()> {
+    let db = connect::connect(&settings.mongo).await?;
+    let audit = AuditLog::new(&db, &settings.migrations.collection);
+    let entries = audit.recent(filter.limit, filter.since).await?;
+    report::history(out, &entries);
+    Ok(())
+}
+
+/// Which audit entries `history` shows.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct HistoryFilter {
+    /// At most this many (all when `None`).
+    pub limit: Option<u64>,
+    /// None older than this.
+    pub since: Option<DateTime>,
+}
+
+/// The files joined with the registry, as `list` and `check` show them (no lock taken).
+async fn current_entries(settings: &Settings) -> Result<(Database, Vec<Entry>)> {
     let files = discover_files(settings)?;
     let db = connect::connect(&settings.mongo).await?;
     let collection = &settings.migrations.collection;
-    let holder = lock::current(&lock::collection(&db, collection)).await?;
-    let run_active = holder.is_some_and(|h| !h.is_expired());
+    // Records first: a `running` record read now was written under a lock that the next read
+    // still finds, unless its run ended in between.
     let records = Registry::new(&db, collection).records().await?;
-    report::list(out, &plan::entries(&files, &records, run_active));
-    Ok(())
+    let run_active = lock_is_live(&db, collection).await?;
+    let entries = plan::entries(&files, &records, run_active);
+    Ok((db, entries))
+}
+
+/// Whether a live process holds the lock: without one, a `running` record is interrupted.
+async fn lock_is_live(db: &Database, collection: &str) -> Result<bool> {
+    let holder = lock::current(&lock::collection(db, collection)).await?;
+    Ok(holder.is_some_and(|h| !h.is_expired()))
 }
 
 /// How a mutating subcommand was invoked.
@@ -33,12 +86,13 @@ pub struct ChangeOptions<'a> {
     pub dry_run: bool,
     /// `--wait SECS` for a held lock.
     pub wait: Option<std::time::Duration>,
-    /// The subcommand line, recorded in the lock.
+    /// The subcommand line, recorded in the lock and the audit log.
     pub command_line: &'a str,
 }
 
-/// `execute`, `ignore`, `rollback`: take the lock, plan, validate, then run (or only print the
-/// plan on `--dry-run`, which takes no lock and writes nothing).
+/// `execute`, `ignore`, `rollback`, `accept`: plan and validate, take the lock, plan again on
+/// what the registry says under the lock, run, and record the action in the audit log.
+/// `--dry-run` stops after the first plan: no lock, no writes.
 pub async fn change(
     settings: &Settings,
     out: &Output,
@@ -47,14 +101,25 @@ pub async fn change(
 ) -> Result<()> {
     let files = discover_files(settings)?;
     let db = connect::connect(&settings.mongo).await?;
-    let registry = Registry::new(&db, &settings.migrations.collection);
+    let collection = &settings.migrations.collection;
+    let policies = settings.migrations.policies;
+    let registry = Registry::new(&db, collection);
     let records = registry.records().await?;
-    let before_lock = plan::entries(&files, &records, true);
+    let run_active = lock_is_live(&db, collection).await?;
+    let before_lock = plan::entries(&files, &records, run_active);
     let bodies = load_bodies(request, &before_lock)?;
+    let early = prepare(request, &before_lock, &bodies, policies);
     if options.dry_run {
-        let steps = prepare(request, &before_lock, &bodies)?;
+        let (steps, warnings) = early?;
+        warnings.iter().for_each(|w| out.warn(w));
         report::dry_run(out, &steps);
         return Ok(());
+    }
+    // A refusal now writes nothing at all. But while a run is (or was, if it crashed) in
+    // flight, the answer depends on how it ends: the lock decides first, then the plan again.
+    let in_flight = run_active || records.iter().any(|r| r.status == Status::Running);
+    if !in_flight {
+        early?;
     }
     let me = Identity::current();
     let lock_request = LockRequest {
@@ -65,13 +130,14 @@ pub async fn change(
         host: me.host.clone(),
     };
     let warn = |message: &str| out.warn(message);
-    let lease = lock::acquire(&db, &settings.migrations.collection, &lock_request, &warn).await?;
+    let lease = lock::acquire(&db, collection, &lock_request, &warn).await?;
+    let who = me.to_string();
     let result = async {
         // Read under the lock: a `running` record now belongs to a run that is gone.
-        let records = registry.records().await?;
-        let entries = plan::entries(&files, &records, false);
-        let steps = prepare(request, &entries, &bodies)?;
-        let who = me.to_string();
+        let entries = plan::entries(&files, &registry.records().await?, false);
+        let (steps, warnings) = prepare(request, &entries, &bodies, policies)?;
+        warnings.iter().for_each(|w| out.warn(w));
+        let started = DateTime::now();
         let target = Target {
             db: &db,
             registry: &registry,
@@ -83,8 +149,24 @@ pub async fn change(
                 report::step_done(out, &step.file.name, step.action, took)
             }
         };
-        let outcomes = execute::run(&steps, target, &mut on_event).await?;
-        summarize(out, request, &entries, &outcomes);
+        let run = execute::run(&steps, target, &mut on_event).await;
+        if !steps.is_empty() {
+            let mut entry = AuditEntry::new(request.verb(), started, &who, options.command_line);
+            entry.environment = settings.environment.clone();
+            entry.migrations = steps.iter().map(|p| p.step.file.name.clone()).collect();
+            match &run {
+                Ok(outcomes) => entry.completed = outcomes.iter().map(|o| o.name.clone()).collect(),
+                Err(e) => {
+                    if let Error::MigrationFailed { done, .. } = e {
+                        entry.completed = done.clone();
+                    }
+                    entry.result = audit::Outcome::Failed;
+                    entry.error = Some(e.to_string());
+                }
+            }
+            append_audit(&db, collection, &entry, out).await;
+        }
+        summarize(out, request, &entries, &run?);
         Ok(())
     }
     .await;
@@ -92,25 +174,33 @@ pub async fn change(
     result.and(released)
 }
 
+/// Writes `entry`; a failure to do so is a warning, as the action itself already happened.
+async fn append_audit(db: &Database, collection: &str, entry: &AuditEntry, out: &Output) {
+    if let Err(e) = AuditLog::new(db, collection).append(entry).await {
+        out.warn(&format!(
+            "the action was not recorded in the audit log: {e}"
+        ));
+    }
+}
+
 /// Reads every migration the request may run, before the lock is taken, so that bad input (a
 /// malformed file, an unknown name, an irreversible rollback) stops it with nothing written at
-/// all. Decisions that depend on the registry's state are made under the lock, by [`prepare`].
+/// all. Decisions that depend on the registry's state are made again under the lock.
 fn load_bodies(request: Request<'_>, entries: &[Entry]) -> Result<Bodies> {
-    let named = match request {
-        Request::Execute(Some(name)) | Request::Ignore(Some(name)) | Request::Rollback(name) => {
-            Some(plan::find(name, entries)?)
-        }
-        Request::Execute(None) | Request::Ignore(None) => None,
-    };
     let may_run: Vec<&MigrationFile> = match request {
         // Every file that is not done yet: a malformed one stops the run before the first.
-        Request::Execute(_) => entries
-            .iter()
-            .filter(|e| !matches!(e.state, State::Applied | State::Ignored))
-            .filter_map(|e| e.file.as_ref())
-            .collect(),
-        Request::Rollback(_) => named.and_then(|e| e.file.as_ref()).into_iter().collect(),
-        Request::Ignore(_) => Vec::new(),
+        Request::Execute(name) => {
+            if let Some(name) = name {
+                plan::find(name, entries)?;
+            }
+            entries
+                .iter()
+                .filter(|e| !e.is_done())
+                .filter_map(|e| e.file.as_ref())
+                .collect()
+        }
+        Request::Rollback(name) => plan::find(name, entries)?.file.iter().collect(),
+        Request::Ignore(_) | Request::Accept(_) => Vec::new(),
     };
     let mut bodies = Bodies::new();
     for file in may_run {
@@ -123,32 +213,30 @@ fn load_bodies(request: Request<'_>, entries: &[Entry]) -> Result<Bodies> {
     Ok(bodies)
 }
 
-/// The plan for `request` given `entries`, each step with its parsed migration.
+/// The steps for `request` given `entries`, each with its parsed migration, and the policy
+/// warnings to show before running them.
 fn prepare(
     request: Request<'_>,
     entries: &[Entry],
     bodies: &Bodies,
-) -> Result<Vec<execute::Prepared>> {
-    execute::prepare(&plan::plan(request, entries)?, bodies)
+    policies: Policies,
+) -> Result<(Vec<execute::Prepared>, Vec<String>)> {
+    let plan = plan::plan(request, entries, policies)?;
+    Ok((execute::prepare(&plan, bodies)?, plan.warnings))
 }
 
 fn summarize(out: &Output, request: Request<'_>, entries: &[Entry], outcomes: &[execute::Outcome]) {
-    let (command, nothing) = match request {
-        Request::Execute(_) => (
-            "execute",
-            format!("nothing to execute: {}", report::summary(entries)),
-        ),
-        Request::Ignore(_) => (
-            "ignore",
-            "nothing to ignore: no migration is pending".to_string(),
-        ),
-        Request::Rollback(_) => ("rollback", "nothing rolled back".to_string()),
+    let nothing = match request {
+        Request::Execute(_) => format!("nothing to execute: {}", report::summary(entries)),
+        Request::Ignore(_) => "nothing to ignore: no migration is pending".to_string(),
+        Request::Rollback(_) => "nothing rolled back".to_string(),
+        Request::Accept(_) => "nothing accepted".to_string(),
     };
-    report::run_summary(out, command, outcomes, &nothing);
+    report::run_summary(out, request.verb(), outcomes, &nothing);
 }
 
 /// `unlock`: shows who holds the lock and releases it.
-pub async fn unlock(settings: &Settings, out: &Output) -> Result<()> {
+pub async fn unlock(settings: &Settings, out: &Output, command_line: &str) -> Result<()> {
     let db = connect::connect(&settings.mongo).await?;
     let locks = lock::collection(&db, &settings.migrations.collection);
     match lock::force_release(&locks).await? {
@@ -158,10 +246,20 @@ pub async fn unlock(settings: &Settings, out: &Output) -> Result<()> {
             } else {
                 "live"
             };
+            let released = format!("{state} lease held by {}", holder.describe());
             out.print(&format!(
                 "released the lock ({state} lease) held by {}",
                 holder.describe()
             ));
+            let mut entry = AuditEntry::new(
+                "unlock",
+                DateTime::now(),
+                &Identity::current().to_string(),
+                command_line,
+            );
+            entry.environment = settings.environment.clone();
+            entry.details = Some(doc! {"released": released, "holder_command": &holder.command});
+            append_audit(&db, &settings.migrations.collection, &entry, out).await;
         }
         None => out.print("the migrations lock is free: nothing to release"),
     }

@@ -13,6 +13,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::error::{Error, Result};
+use crate::policy::{OnModified, OutOfOrder, Policies};
 use crate::secret::Secret;
 
 /// The default configuration file name, looked up in the working directory.
@@ -54,6 +55,8 @@ pub struct MigrationsSection {
     pub pattern: Option<Spanned<String>>,
     pub collection: Option<String>,
     pub lock_lease_secs: Option<u64>,
+    pub on_modified: Option<OnModified>,
+    pub out_of_order: Option<OutOfOrder>,
 }
 
 /// `[tasks.<name>]`: a user-defined subcommand.
@@ -98,6 +101,8 @@ pub struct Overrides {
     pub directory: Option<PathBuf>,
     pub pattern: Option<String>,
     pub collection: Option<String>,
+    pub on_modified: Option<OnModified>,
+    pub out_of_order: Option<OutOfOrder>,
 }
 
 /// How to connect, fully resolved.
@@ -126,6 +131,7 @@ pub struct MigrationSettings {
     pub collection: String,
     /// How long the lock lasts without renewal; a crashed run's lock is taken over after it.
     pub lock_lease: Duration,
+    pub policies: Policies,
 }
 
 /// A user-defined task, ready to run.
@@ -181,6 +187,14 @@ impl Settings {
                 .migrations
                 .lock_lease_secs
                 .or(file.migrations.lock_lease_secs),
+            on_modified: env_section
+                .migrations
+                .on_modified
+                .or(file.migrations.on_modified),
+            out_of_order: env_section
+                .migrations
+                .out_of_order
+                .or(file.migrations.out_of_order),
         };
 
         Ok(Settings {
@@ -420,6 +434,16 @@ fn resolve_migrations(
         pattern,
         collection,
         lock_lease: Duration::from_secs(lease_secs),
+        policies: Policies {
+            on_modified: overrides
+                .on_modified
+                .or(file.on_modified)
+                .unwrap_or_default(),
+            out_of_order: overrides
+                .out_of_order
+                .or(file.out_of_order)
+                .unwrap_or_default(),
+        },
     })
 }
 

@@ -26,7 +26,7 @@ pub mod exit {
     pub const REFUSED: u8 = 6;
     /// Another migo holds the lock.
     pub const LOCKED: u8 = 7;
-    /// `check` found something to fix (reserved for `check`).
+    /// `check` found a migration that is not applied as its file says.
     pub const CHECK_FAILED: u8 = 8;
     /// A user-defined task exited non-zero.
     pub const TASK_FAILED: u8 = 9;
@@ -111,6 +111,10 @@ pub enum Error {
         done: Vec<String>,
     },
 
+    /// `check` found migrations pending, failed, interrupted, modified or missing.
+    #[error("migrations are not up to date: {summary}")]
+    CheckFailed { summary: String },
+
     /// A user-defined task exited non-zero.
     #[error("task `{name}` failed: {status}")]
     TaskFailed { name: String, status: String },
@@ -147,6 +151,7 @@ impl Error {
             Error::Refused { .. } => exit::REFUSED,
             Error::Locked { .. } => exit::LOCKED,
             Error::MigrationFailed { .. } => exit::MIGRATION_FAILED,
+            Error::CheckFailed { .. } => exit::CHECK_FAILED,
             Error::TaskFailed { .. } => exit::TASK_FAILED,
             Error::Database { .. } | Error::Io { .. } => exit::INTERNAL,
         }
@@ -184,8 +189,19 @@ impl Error {
                 "fix it, then retry with `migo execute {name}`, or `migo ignore {name}` / \
                  `migo rollback {name}`"
             )),
+            Error::CheckFailed { .. } => Some(
+                "`migo list` shows each migration; `migo execute` applies pending ones, \
+                 `migo accept NAME` records an intended edit"
+                    .into(),
+            ),
             Error::TaskFailed { .. } | Error::Database { .. } | Error::Io { .. } => None,
         }
+    }
+
+    /// Whether the `--json` report already says everything this error says (`check`'s report
+    /// lists the problems), so no separate JSON error document is printed.
+    pub fn is_reported_in_json(&self) -> bool {
+        matches!(self, Error::CheckFailed { .. })
     }
 
     /// Shorthand for a refusal with a hint.

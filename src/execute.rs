@@ -16,7 +16,7 @@ use crate::registry::{Record, Registry, Status};
 #[derive(Debug, Clone)]
 pub struct Prepared {
     pub step: Step,
-    /// `None` for `ignore`, which never runs the file.
+    /// `None` for `ignore` and `accept`, which never run the file.
     pub body: Option<Body>,
 }
 
@@ -31,7 +31,7 @@ pub fn prepare(plan: &Plan, bodies: &Bodies) -> Result<Vec<Prepared>> {
         .iter()
         .map(|step| {
             let body = match step.action {
-                Action::Ignore => None,
+                Action::Ignore | Action::Accept => None,
                 action => {
                     let body = match bodies.get(&step.file.name) {
                         Some(body) => body.clone(),
@@ -105,6 +105,7 @@ pub async fn run(
         let result = match (&prepared.body, step.action) {
             (Some(body), Action::Up) => target.up(body, &step.file, started).await,
             (Some(body), Action::Down) => target.down(body, &step.file, started).await,
+            (_, Action::Accept) => target.accept(&step.file).await,
             _ => target.ignore(&step.file).await,
         };
         if let Err(message) = result {
@@ -230,6 +231,13 @@ impl Target<'_> {
         }
         self.registry
             .remove(&file.name, None)
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    async fn accept(&self, file: &MigrationFile) -> StepResult {
+        self.registry
+            .set_checksum(&file.name, &file.checksum)
             .await
             .map_err(|e| e.to_string())
     }

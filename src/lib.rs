@@ -5,6 +5,7 @@
 //! [`report`]. [`run`] is the only place that knows the whole pipeline; errors are typed
 //! ([`error::Error`]) and rendered once, here, with their exit code.
 
+pub mod audit;
 pub mod cli;
 pub mod commands;
 pub mod config;
@@ -17,6 +18,7 @@ pub mod logging;
 pub mod migration;
 pub mod output;
 pub mod plan;
+pub mod policy;
 pub mod registry;
 pub mod report;
 pub mod scaffold;
@@ -41,13 +43,15 @@ where
 {
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
-        Err(e) => {
+        Err(e) if !e.use_stderr() => {
+            // `--help` and `--version`: clap's own text, on stdout.
             let _ = e.print();
-            return if e.use_stderr() {
-                exit::USAGE
-            } else {
-                exit::OK
-            };
+            return exit::OK;
+        }
+        Err(e) => {
+            let error = usage_error(&e);
+            Output::new(ColorWhen::Auto, false, false).error(&error);
+            return error.exit_code();
         }
     };
     let g = &cli.global;
@@ -61,7 +65,7 @@ where
     match dispatch(&cli, &out) {
         Ok(()) => exit::OK,
         Err(e) => {
-            if out.json {
+            if out.json && !e.is_reported_in_json() {
                 out.print(
                     &serde_json::json!({"error": {
                         "message": e.to_string(), "hint": e.hint(), "exit_code": e.exit_code()
@@ -90,12 +94,16 @@ fn dispatch(cli: &Cli, out: &Output) -> Result<()> {
     if dry_run
         && !matches!(
             command,
-            Command::Execute { .. } | Command::Ignore { .. } | Command::Rollback { .. }
+            Command::Execute { .. }
+                | Command::Ignore { .. }
+                | Command::Rollback { .. }
+                | Command::Accept { .. }
         )
     {
         return Err(Error::Usage {
-            message: "`--dry-run` applies to `execute`, `ignore` and `rollback` only".into(),
-            hint: None,
+            message: "`--dry-run` applies to `execute`, `ignore`, `rollback` and `accept` only"
+                .into(),
+            hint: Some("`list`, `check` and `history` never change anything".into()),
         });
     }
     match command {
@@ -108,11 +116,43 @@ fn dispatch(cli: &Cli, out: &Output) -> Result<()> {
                 Command::Execute { name } => Request::Execute(name.as_deref()),
                 Command::Ignore { name } => Request::Ignore(name.as_deref()),
                 Command::Rollback { name } => Request::Rollback(name),
-                Command::Unlock => return commands::unlock(&settings, out).await,
+                Command::Accept { name } => Request::Accept(name),
+                Command::Unlock => return commands::unlock(&settings, out, &line).await,
+                Command::Check => return commands::check(&settings, out).await,
+                Command::History { limit, since } => {
+                    let filter = commands::HistoryFilter {
+                        limit: (*limit > 0).then_some(*limit),
+                        since: *since,
+                    };
+                    return commands::history(&settings, out, filter).await;
+                }
                 _ => return commands::list(&settings, out).await,
             };
             commands::change(&settings, out, request, options).await
         }),
+    }
+}
+
+/// Clap's multi-line usage error as migo's one line: the first line is the message, the rest
+/// (possible values, tips, usage) the hint.
+fn usage_error(e: &clap::Error) -> Error {
+    let text = e.render().to_string();
+    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+    let mut message = lines
+        .next()
+        .unwrap_or("invalid command line")
+        .trim_start_matches("error: ")
+        .to_string();
+    // "the following required arguments were not provided:" continues on the next line.
+    if message.ends_with(':') {
+        if let Some(next) = lines.next() {
+            message = format!("{} {next}", message.trim_end_matches(':'));
+        }
+    }
+    let rest: Vec<&str> = lines.collect();
+    Error::Usage {
+        message,
+        hint: (!rest.is_empty()).then(|| rest.join("; ")),
     }
 }
 

@@ -6,6 +6,7 @@
 
 use crate::discover::MigrationFile;
 use crate::error::{Error, Result};
+use crate::policy::{OnModified, OutOfOrder, Policies};
 use crate::registry::{Record, Status};
 
 /// A migration's state, derived from its file and its record.
@@ -48,6 +49,17 @@ pub struct Entry {
     pub state: State,
     /// Applied from a file whose content has changed since.
     pub modified: bool,
+    /// Pending, but numbered below a migration already applied or ignored.
+    pub out_of_order: bool,
+}
+
+impl Entry {
+    /// Applied or ignored: its record says it is done.
+    pub fn is_done(&self) -> bool {
+        self.record
+            .as_ref()
+            .is_some_and(|r| matches!(r.status, Status::Applied | Status::Ignored))
+    }
 }
 
 /// Joins files and records into entries, in number order. `run_active` says whether a live
@@ -77,6 +89,7 @@ pub fn entries(files: &[MigrationFile], records: &[Record], run_active: bool) ->
                 record,
                 state,
                 modified,
+                out_of_order: false,
             }
         })
         .collect();
@@ -90,9 +103,20 @@ pub fn entries(files: &[MigrationFile], records: &[Record], run_active: bool) ->
         record: Some(r.clone()),
         state: State::Missing,
         modified: false,
+        out_of_order: false,
     }));
     entries.sort_by(|a, b| (a.number, &a.name).cmp(&(b.number, &b.name)));
+    if let Some(newest) = newest_done(&entries).map(|e| e.number) {
+        for entry in entries.iter_mut() {
+            entry.out_of_order = entry.state == State::Pending && entry.number < newest;
+        }
+    }
     entries
+}
+
+/// The highest-numbered applied or ignored migration.
+fn newest_done(entries: &[Entry]) -> Option<&Entry> {
+    entries.iter().rev().find(|e| e.is_done())
 }
 
 /// What the user asked to change.
@@ -104,6 +128,20 @@ pub enum Request<'a> {
     Ignore(Option<&'a str>),
     /// Run the named migration's `down` and unregister it.
     Rollback(&'a str),
+    /// Record the current checksum of an applied migration whose file was changed on purpose.
+    Accept(&'a str),
+}
+
+impl Request<'_> {
+    /// The subcommand's name, as in the audit log and `--json`.
+    pub fn verb(self) -> &'static str {
+        match self {
+            Request::Execute(_) => "execute",
+            Request::Ignore(_) => "ignore",
+            Request::Rollback(_) => "rollback",
+            Request::Accept(_) => "accept",
+        }
+    }
 }
 
 /// What one step does to one migration.
@@ -112,15 +150,28 @@ pub enum Action {
     Up,
     Down,
     Ignore,
+    /// Record the file's current checksum.
+    Accept,
 }
 
 impl Action {
+    /// The stable word for `--json`: `up`, `down`, `ignore`, `accept`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Up => "up",
+            Action::Down => "down",
+            Action::Ignore => "ignore",
+            Action::Accept => "accept",
+        }
+    }
+
     /// The past-tense verb for reports.
     pub fn done_verb(self) -> &'static str {
         match self {
             Action::Up => "applied",
             Action::Down => "rolled back",
             Action::Ignore => "ignored",
+            Action::Accept => "accepted",
         }
     }
 }
@@ -132,22 +183,79 @@ pub struct Step {
     pub file: MigrationFile,
 }
 
-/// The ordered steps a request resolves to; empty when there is nothing to do.
+/// The ordered steps a request resolves to (empty when there is nothing to do), and the
+/// warnings the policies ask to show before running them.
 #[derive(Debug, Clone, Default)]
 pub struct Plan {
     pub steps: Vec<Step>,
+    pub warnings: Vec<String>,
 }
 
 /// Decides what `request` does given the current `entries`, or refuses it with the reason.
-pub fn plan(request: Request<'_>, entries: &[Entry]) -> Result<Plan> {
+pub fn plan(request: Request<'_>, entries: &[Entry], policies: Policies) -> Result<Plan> {
     let steps = match request {
         Request::Execute(None) => all_pending(entries, Action::Up)?,
         Request::Ignore(None) => all_pending(entries, Action::Ignore)?,
         Request::Execute(Some(name)) => vec![forward(name, entries, Action::Up)?],
         Request::Ignore(Some(name)) => vec![forward(name, entries, Action::Ignore)?],
         Request::Rollback(name) => vec![rollback(name, entries)?],
+        Request::Accept(name) => vec![accept(name, entries)?],
     };
-    Ok(Plan { steps })
+    let warnings = match request {
+        Request::Execute(_) if !steps.is_empty() => execute_policies(&steps, entries, policies)?,
+        _ => Vec::new(),
+    };
+    Ok(Plan { steps, warnings })
+}
+
+/// Applies `on_modified` and `out_of_order` to an `execute` about to run `steps`: a refusal under
+/// `error`, the warnings to print otherwise.
+fn execute_policies(steps: &[Step], entries: &[Entry], policies: Policies) -> Result<Vec<String>> {
+    let mut warnings = Vec::new();
+    for entry in entries.iter().filter(|e| e.modified) {
+        let name = &entry.name;
+        let what = format!("applied migration `{name}` was modified after it ran");
+        match policies.on_modified {
+            OnModified::Error => {
+                return Err(Error::refused(
+                    format!("{what} (its checksum no longer matches the registry); nothing was run"),
+                    format!(
+                        "restore the file, or record the change deliberately with                          `migo accept {name}`, or set `on_modified = \"warn\"`"
+                    ),
+                ))
+            }
+            OnModified::Warn => warnings.push(what),
+        }
+    }
+    for entry in entries.iter().filter(|e| e.state == State::Missing) {
+        warnings.push(format!(
+            "applied migration `{}` has no file any more",
+            entry.name
+        ));
+    }
+    let newest = newest_done(entries).map_or("", |e| e.name.as_str());
+    let late = entries
+        .iter()
+        .filter(|e| e.out_of_order && steps.iter().any(|s| s.file.name == e.name));
+    for entry in late {
+        let name = &entry.name;
+        let what =
+            format!("`{name}` is out of order: `{newest}`, numbered after it, is already applied");
+        match policies.out_of_order {
+            OutOfOrder::Error => {
+                return Err(Error::refused(
+                    format!("{what}; nothing was run"),
+                    format!(
+                        "renumber `{name}` after `{newest}`, or set `out_of_order = \"warn\"` \
+                         (or `--out-of-order allow`) to run it anyway"
+                    ),
+                ))
+            }
+            OutOfOrder::Warn => warnings.push(what),
+            OutOfOrder::Allow => {}
+        }
+    }
+    Ok(warnings)
 }
 
 /// Every pending migration in order, unless an unfinished one must be dealt with first.
@@ -230,6 +338,29 @@ fn rollback(name: &str, entries: &[Entry]) -> Result<Step> {
     }
 }
 
+/// The named migration, which must be applied or ignored from a file that changed since.
+fn accept(name: &str, entries: &[Entry]) -> Result<Step> {
+    let entry = find(name, entries)?;
+    match &entry.file {
+        Some(file) if entry.modified => Ok(Step {
+            action: Action::Accept,
+            file: file.clone(),
+        }),
+        None => Err(missing_file(entry)),
+        Some(_) if entry.is_done() => Err(Error::refused(
+            format!("nothing to accept: `{name}` matches the checksum it was applied with"),
+            "`migo list` marks changed files `(modified)`",
+        )),
+        Some(_) => Err(Error::refused(
+            format!(
+                "cannot accept `{name}`: it is {}, not applied",
+                entry.state.as_str()
+            ),
+            "accept records the new checksum of an applied migration whose file was edited",
+        )),
+    }
+}
+
 /// The entry called `name` (stem or file name), or a refusal naming it.
 pub fn find<'a>(name: &str, entries: &'a [Entry]) -> Result<&'a Entry> {
     let called = |e: &&Entry| e.name == name || e.file.as_ref().is_some_and(|f| f.is_called(name));
@@ -283,6 +414,11 @@ mod tests {
 
     fn record(f: &MigrationFile, status: Status) -> Record {
         Record::new(f, status, "me@here")
+    }
+
+    /// `plan` under the default policies.
+    fn plan(request: Request<'_>, entries: &[Entry]) -> Result<Plan> {
+        super::plan(request, entries, Policies::default())
     }
 
     fn names(plan: &Plan) -> Vec<(&str, Action)> {
@@ -373,5 +509,52 @@ mod tests {
             (e[1].name.as_str(), e[1].state),
             ("0002_gone", State::Missing)
         );
+    }
+
+    #[test]
+    fn a_modified_applied_file_blocks_execute_unless_the_policy_warns() {
+        let files = [file(1, "0001_a"), file(2, "0002_b")];
+        let mut changed = record(&files[0], Status::Applied);
+        changed.checksum = "old".into();
+        let e = entries(&files, &[changed], false);
+        let err = plan(Request::Execute(None), &e).unwrap_err();
+        assert!(err.to_string().contains("`0001_a` was modified"), "{err}");
+        assert!(err.hint().unwrap().contains("migo accept 0001_a"));
+        let warn = Policies {
+            on_modified: OnModified::Warn,
+            ..Policies::default()
+        };
+        let planned = super::plan(Request::Execute(None), &e, warn).unwrap();
+        assert_eq!(names(&planned), [("0002_b", Action::Up)]);
+        assert_eq!(planned.warnings.len(), 1);
+        assert_eq!(
+            names(&plan(Request::Accept("0001_a"), &e).unwrap()),
+            [("0001_a", Action::Accept)]
+        );
+        assert!(plan(Request::Accept("0002_b"), &e).is_err());
+    }
+
+    #[test]
+    fn out_of_order_pending_files_follow_the_policy() {
+        let files = [file(1, "0001_a"), file(2, "0002_b"), file(3, "0003_c")];
+        let records = [
+            record(&files[0], Status::Applied),
+            record(&files[2], Status::Applied),
+        ];
+        let e = entries(&files, &records, false);
+        assert!(e[1].out_of_order && !e[0].out_of_order);
+        let with = |out_of_order| Policies {
+            out_of_order,
+            ..Policies::default()
+        };
+        let warned = super::plan(Request::Execute(None), &e, with(OutOfOrder::Warn)).unwrap();
+        assert_eq!(names(&warned), [("0002_b", Action::Up)]);
+        assert!(warned.warnings[0].contains("`0003_c`, numbered after it"));
+        let allowed = super::plan(Request::Execute(None), &e, with(OutOfOrder::Allow)).unwrap();
+        assert!(allowed.warnings.is_empty() && allowed.steps.len() == 1);
+        let refused = super::plan(Request::Execute(None), &e, with(OutOfOrder::Error));
+        assert!(refused.unwrap_err().to_string().contains("out of order"));
+        // Ignoring is the deliberate way out, whatever the policy.
+        assert!(super::plan(Request::Ignore(None), &e, with(OutOfOrder::Error)).is_ok());
     }
 }

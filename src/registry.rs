@@ -143,6 +143,17 @@ impl Registry {
         self.put(record, session).await
     }
 
+    /// Records `checksum` as the one `name` was applied with (`migo accept`).
+    pub async fn set_checksum(&self, name: &str, checksum: &str) -> Result<()> {
+        self.records
+            .update_one(doc! {"_id": name}, doc! {"$set": {"checksum": checksum}})
+            .await
+            .map(drop)
+            .map_err(Error::database(format!(
+                "cannot record the new checksum of `{name}`"
+            )))
+    }
+
     /// Deletes the record of `name` (after a rollback).
     pub async fn remove(&self, name: &str, session: Option<&mut ClientSession>) -> Result<()> {
         let delete = self.records.delete_one(doc! {"_id": name});

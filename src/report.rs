@@ -7,6 +7,7 @@ use anstyle::{AnsiColor, Style};
 use mongodb::bson::DateTime;
 use serde_json::{json, Value};
 
+use crate::audit::{self, AuditEntry};
 use crate::execute::{Outcome, Prepared};
 use crate::migration::Direction;
 use crate::output::Output;
@@ -22,35 +23,35 @@ pub fn list(out: &Output, entries: &[Entry]) {
         out.print("no migrations yet: create one with `migo new NAME`");
         return;
     }
-    let header = ["NUMBER", "NAME", "STATE", "APPLIED AT", "BY", "DURATION"].map(String::from);
-    let rows: Vec<[String; 6]> = entries.iter().map(row).collect();
-    let widths: Vec<usize> = (0..6)
+    let header = ["NUMBER", "NAME", "STATE", "APPLIED AT", "BY", "DURATION"];
+    let rows = entries.iter().map(|e| (row(e), state_style(e))).collect();
+    table(out, &header, rows);
+    out.print(&summary(entries));
+}
+
+/// Prints `rows` under `header` in aligned columns, each row in its style.
+fn table<const N: usize>(out: &Output, header: &[&str; N], rows: Vec<([String; N], Style)>) {
+    let widths: Vec<usize> = (0..N)
         .map(|i| {
             rows.iter()
-                .map(|r| r[i].len())
+                .map(|(cells, _)| cells[i].len())
                 .chain([header[i].len()])
                 .max()
                 .unwrap_or(0)
         })
         .collect();
-    out.print(&pad(&header, &widths));
-    for (entry, cells) in entries.iter().zip(&rows) {
-        let line = pad(cells, &widths);
-        out.print(&out.paint(&line, state_style(entry)));
+    out.print(&pad(&header.map(String::from), &widths));
+    for (cells, style) in &rows {
+        out.print(&out.paint(&pad(cells, &widths), *style));
     }
-    out.print(&summary(entries));
 }
 
 fn row(entry: &Entry) -> [String; 6] {
     let record = entry.record.as_ref();
-    let mut state = entry.state.as_str().to_string();
-    if entry.modified {
-        state.push_str(" (modified)");
-    }
     [
         entry.number.to_string(),
         entry.name.clone(),
-        state,
+        state_label(entry),
         record
             .and_then(|r| r.applied_at)
             .map(timestamp)
@@ -61,6 +62,18 @@ fn row(entry: &Entry) -> [String; 6] {
             .map(|ms| duration(ms_to_duration(ms)))
             .unwrap_or_default(),
     ]
+}
+
+/// `applied (modified)`, `pending (out of order)`, `failed`.
+fn state_label(entry: &Entry) -> String {
+    let mut state = entry.state.as_str().to_string();
+    if entry.modified {
+        state.push_str(" (modified)");
+    }
+    if entry.out_of_order {
+        state.push_str(" (out of order)");
+    }
+    state
 }
 
 fn pad(cells: &[String], widths: &[usize]) -> String {
@@ -120,12 +133,108 @@ fn entry_json(entry: &Entry) -> Value {
         "file": entry.file.as_ref().map(|f| &f.file_name),
         "state": entry.state.as_str(),
         "modified": entry.modified,
+        "out_of_order": entry.out_of_order,
         "checksum": entry.file.as_ref().map(|f| &f.checksum),
         "applied_checksum": record.map(|r| &r.checksum),
         "applied_at": record.and_then(|r| r.applied_at).and_then(|t| t.try_to_rfc3339_string().ok()),
         "who": record.map(|r| &r.who),
         "duration_ms": record.and_then(|r| r.duration_ms),
         "error": record.and_then(|r| r.error.as_ref()),
+    })
+}
+
+/// `check`'s report: `up to date` or the migrations that are not, one per line.
+pub fn check(out: &Output, entries: &[Entry], problems: &[&Entry]) {
+    if out.json {
+        let problems: Vec<Value> = problems.iter().map(|e| entry_json(e)).collect();
+        out.print(
+            &json!({"ok": problems.is_empty(), "summary": summary(entries), "problems": problems})
+                .to_string(),
+        );
+    } else if problems.is_empty() {
+        out.print(&format!("up to date: {}", summary(entries)));
+    } else {
+        let width = problems.iter().map(|e| e.name.len()).max().unwrap_or(0);
+        for entry in problems {
+            let line = format!("{:<width$}  {}", entry.name, state_label(entry));
+            out.print(&out.paint(&line, state_style(entry)));
+        }
+    }
+}
+
+/// The audit log as a table, newest first, or a JSON array with `--json`.
+pub fn history(out: &Output, entries: &[AuditEntry]) {
+    if out.json {
+        let entries: Vec<Value> = entries.iter().map(audit_json).collect();
+        out.print(&Value::Array(entries).to_string());
+        return;
+    }
+    if entries.is_empty() {
+        out.print(
+            "no history yet: every execute, rollback, ignore, accept and unlock is recorded here",
+        );
+        return;
+    }
+    let header = [
+        "AT",
+        "ACTION",
+        "RESULT",
+        "MIGRATIONS",
+        "BY",
+        "ENV",
+        "DURATION",
+    ];
+    let rows = entries
+        .iter()
+        .map(|e| {
+            let failed = e.result == audit::Outcome::Failed;
+            let result = match &e.error {
+                Some(error) => format!("failed: {error}"),
+                None if failed => "failed".to_string(),
+                None => "ok".to_string(),
+            };
+            let cells = [
+                timestamp(e.at),
+                e.action.clone(),
+                result,
+                migrations_cell(&e.migrations),
+                e.who.clone(),
+                e.environment.clone().unwrap_or_default(),
+                duration(ms_to_duration(e.duration_ms)),
+            ];
+            let style = if failed {
+                Style::new().fg_color(Some(AnsiColor::Red.into()))
+            } else {
+                Style::new()
+            };
+            (cells, style)
+        })
+        .collect();
+    table(out, &header, rows);
+}
+
+/// `0001_a, 0002_b`, or `0001_a … 0200_z (200)` for long runs.
+fn migrations_cell(names: &[String]) -> String {
+    match names {
+        [first, _, _, .., last] => format!("{first} … {last} ({})", names.len()),
+        _ => names.join(", "),
+    }
+}
+
+fn audit_json(entry: &AuditEntry) -> Value {
+    json!({
+        "at": entry.at.try_to_rfc3339_string().ok(),
+        "action": entry.action,
+        "environment": entry.environment,
+        "who": entry.who,
+        "command": entry.command,
+        "migrations": entry.migrations,
+        "completed": entry.completed,
+        "result": entry.result,
+        "error": entry.error,
+        "duration_ms": entry.duration_ms,
+        "tool_version": entry.tool_version,
+        "details": entry.details.as_ref().map(|d| mongodb::bson::Bson::Document(d.clone()).into_relaxed_extjson()),
     })
 }
 
@@ -137,7 +246,7 @@ pub fn dry_run(out: &Output, steps: &[Prepared]) {
             .map(|p| {
                 json!({
                     "name": p.step.file.name,
-                    "action": action_word(p.step.action),
+                    "action": p.step.action.as_str(),
                     "commands": commands(p),
                 })
             })
@@ -170,7 +279,7 @@ fn commands(p: &Prepared) -> Vec<String> {
     let direction = match p.step.action {
         Action::Up => Direction::Up,
         Action::Down => Direction::Down,
-        Action::Ignore => return Vec::new(),
+        Action::Ignore | Action::Accept => return Vec::new(),
     };
     p.body
         .as_ref()
@@ -183,6 +292,7 @@ fn action_word(action: Action) -> &'static str {
         Action::Up => "apply",
         Action::Down => "roll back",
         Action::Ignore => "ignore",
+        Action::Accept => "accept the new checksum of",
     }
 }
 
@@ -202,7 +312,7 @@ pub fn run_summary(out: &Output, command: &str, outcomes: &[Outcome], nothing: &
     if out.json {
         let steps: Vec<Value> = outcomes
             .iter()
-            .map(|o| json!({"name": o.name, "action": action_word(o.action), "duration_ms": o.duration.as_millis()}))
+            .map(|o| json!({"name": o.name, "action": o.action.as_str(), "duration_ms": o.duration.as_millis()}))
             .collect();
         out.print(&json!({"command": command, "steps": steps}).to_string());
     } else if outcomes.is_empty() {

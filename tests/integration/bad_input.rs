@@ -199,3 +199,30 @@ fn bad_flag_value() {
         .stderr_has("invalid value 'seventy' for '--port <PORT>'");
     assert!(t.collections().is_empty());
 }
+
+#[test]
+fn unknown_policy_value_lists_the_choices() {
+    let t = project().config("[migrations]\non_modified = \"maybe\"\n");
+    refused(
+        &t,
+        &["execute"],
+        3,
+        "migo.toml:7:15: unknown variant `maybe`, expected `error` or `warn`",
+    );
+    refused(
+        &project(),
+        &["execute", "--out-of-order", "sometimes"],
+        2,
+        "invalid value 'sometimes' for '--out-of-order <POLICY>'",
+    );
+}
+
+#[test]
+fn check_and_history_take_no_dry_run() {
+    refused(
+        &project(),
+        &["check", "--dry-run"],
+        2,
+        "`--dry-run` applies to `execute`, `ignore`, `rollback` and `accept` only",
+    );
+}

@@ -119,24 +119,32 @@ fn an_expired_lock_is_taken_over_with_a_warning() {
     assert!(t.docs("migrations_lock").is_empty());
 }
 
-#[test]
-fn a_killed_run_leaves_an_interrupted_migration_with_ways_out() {
-    // Slow enough to kill in the middle: a few thousand one-document inserts.
-    let commands: Vec<String> = (0..3000)
+/// A migration that runs for about `length` on this server: one-document inserts, as many as
+/// the server's measured insert latency asks for (SecantusDB and a real MongoDB differ 10×).
+fn slow(t: &Test, length: Duration) -> String {
+    let probe = t.db().collection::<Document>("probe");
+    let started = Instant::now();
+    for i in 0..200 {
+        probe.insert_one(doc! {"i": i}).run().unwrap();
+    }
+    probe.drop().run().unwrap();
+    let per_insert = started.elapsed() / 200;
+    let n = (length.as_secs_f64() / per_insert.as_secs_f64()) as usize;
+    let commands: Vec<String> = (0..n)
         .map(|i| format!(r#"{{"insert": "slow", "documents": [{{"i": {i}}}]}}"#))
         .collect();
-    let slow = format!(
+    format!(
         r#"{{"up": [{}], "down": [{{"drop": "slow"}}]}}"#,
         commands.join(",")
-    );
-    let t = Test::new()
-        .config("[migrations]\nlock_lease_secs = 3\n")
-        .migration("0001_slow.json", &slow)
-        .migration("0002_b.json", &insert("b"));
-    let mut child = t
+    )
+}
+
+/// Starts `migo execute` in the background and returns once its first migration is `running`.
+fn start_execute(t: &Test) -> std::process::Child {
+    let child = t
         .command(&["execute"])
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -144,6 +152,56 @@ fn a_killed_run_leaves_an_interrupted_migration_with_ways_out() {
         assert!(Instant::now() < deadline, "the migration never started");
         std::thread::sleep(Duration::from_millis(20));
     }
+    child
+}
+
+fn lock_expiry(t: &Test) -> (String, DateTime) {
+    let lock = t.docs("migrations_lock").pop().expect("a lock is held");
+    (
+        lock.get_str("token").unwrap().to_string(),
+        *lock.get_datetime("expires_at").unwrap(),
+    )
+}
+
+#[test]
+fn a_long_run_renews_its_lease_so_nobody_takes_it_over() {
+    let t = Test::new().config("[migrations]\nlock_lease_secs = 3\n");
+    let body = slow(&t, Duration::from_secs(15));
+    let t = t.migration("0001_slow.json", &body);
+    let mut child = start_execute(&t);
+    let (token, first_expiry) = lock_expiry(&t);
+    // Past the first lease's end: without renewal the lock would now be up for grabs.
+    while DateTime::now().timestamp_millis() < first_expiry.timestamp_millis() + 1000 {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the migration ended too early to prove anything"
+    );
+    let (same_token, later_expiry) = lock_expiry(&t);
+    assert_eq!(same_token, token);
+    assert!(
+        later_expiry > DateTime::now(),
+        "the lease was not renewed: {first_expiry} then {later_expiry}"
+    );
+    t.run(&["execute"])
+        .code(7)
+        .stderr_has("the migrations lock is held by");
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "{output:?}");
+    assert!(output.stderr.is_empty(), "{output:?}");
+    assert_eq!(t.statuses(), [("0001_slow".into(), "applied".into())]);
+    assert!(t.docs("migrations_lock").is_empty());
+}
+
+#[test]
+fn a_killed_run_leaves_an_interrupted_migration_with_ways_out() {
+    let t = Test::new().config("[migrations]\nlock_lease_secs = 3\n");
+    let body = slow(&t, Duration::from_secs(2));
+    let t = t
+        .migration("0001_slow.json", &body)
+        .migration("0002_b.json", &insert("b"));
+    let mut child = start_execute(&t);
     std::thread::sleep(Duration::from_millis(200));
     child.kill().unwrap(); // SIGKILL: no cleanup runs
     child.wait().unwrap();
@@ -168,6 +226,7 @@ fn a_killed_run_leaves_an_interrupted_migration_with_ways_out() {
         t.docs("items").is_empty(),
         "0002 ran past an interrupted migration"
     );
+    assert!(t.docs("migrations_lock").is_empty());
 
     t.run(&["rollback", "0001_slow"]).success();
     assert!(t.docs("slow").is_empty() && t.records().is_empty());
@@ -175,5 +234,47 @@ fn a_killed_run_leaves_an_interrupted_migration_with_ways_out() {
         .success()
         .stdout_has("applied 0001_slow")
         .stdout_has("applied 0002_b");
-    assert_eq!(t.docs("slow").len(), 3000);
+    assert!(!t.docs("slow").is_empty());
+}
+
+/// The state a killed run leaves once its lease expired, without waiting for one.
+fn interrupted() -> Test {
+    let t = Test::new()
+        .migration("0001_x.json", &insert("x"))
+        .migration("0002_y.json", &insert("y"));
+    t.run(&["ignore", "0001_x"]).success();
+    t.db()
+        .collection::<Document>("migrations")
+        .update_one(doc! {"_id": "0001_x"}, doc! {"$set": {"status": "running"}})
+        .run()
+        .unwrap();
+    t.run(&["list"]).success().stdout_has("0001_x  interrupted");
+    t
+}
+
+#[test]
+fn an_interrupted_migration_is_retried_by_name_or_ignored() {
+    let retried = interrupted();
+    retried.run(&["execute"]).code(6);
+    retried
+        .run(&["execute", "0001_x"])
+        .success()
+        .stdout_has("applied 0001_x");
+    retried
+        .run(&["execute"])
+        .success()
+        .stdout_has("applied 0002_y");
+    assert_eq!(retried.docs("items").len(), 2);
+
+    let ignored = interrupted();
+    ignored
+        .run(&["ignore", "0001_x"])
+        .success()
+        .stdout_has("ignored 0001_x");
+    ignored
+        .run(&["execute"])
+        .success()
+        .stdout_has("applied 0002_y");
+    assert_eq!(ignored.statuses()[0], ("0001_x".into(), "ignored".into()));
+    assert_eq!(ignored.docs("items").len(), 1);
 }

@@ -159,6 +159,34 @@ impl Test {
         cursor.expect("find").map(|d| d.expect("doc")).collect()
     }
 
+    /// Everything in this test's database, byte for byte: every collection's options, indexes
+    /// and documents (canonical Extended JSON, by `_id`).
+    pub fn snapshot(&self) -> String {
+        let db = self.db();
+        let mut out = String::new();
+        for name in self.collections() {
+            let info = db
+                .run_command(doc! {"listCollections": 1, "filter": {"name": &name}})
+                .run()
+                .expect("listCollections");
+            let batch = info.get_document("cursor").unwrap().get_array("firstBatch");
+            out.push_str(&format!("collection {name}: {batch:?}\n"));
+            let indexes = db
+                .collection::<Document>(&name)
+                .list_indexes()
+                .run()
+                .expect("indexes");
+            for index in indexes {
+                out.push_str(&format!("  index {:?}\n", index.expect("index")));
+            }
+            for document in self.docs(&name) {
+                let json = mongodb::bson::Bson::Document(document).into_canonical_extjson();
+                out.push_str(&format!("  {json}\n"));
+            }
+        }
+        out
+    }
+
     /// Names of the collections in this test's database, sorted.
     pub fn collections(&self) -> Vec<String> {
         let mut names = self
