@@ -9,6 +9,7 @@ use mongodb::bson::DateTime;
 
 use crate::config::{MongoSection, Overrides};
 use crate::policy::{OnModified, OutOfOrder};
+use crate::scaffold::Format;
 
 /// MongoDB migrations for Rust teams, run as a cargo-make task.
 #[derive(Debug, Parser)]
@@ -94,6 +95,9 @@ pub struct GlobalArgs {
     /// Print what would be done, and change nothing
     #[arg(long, global = true)]
     pub dry_run: bool,
+    /// Answer yes to confirmations (`rollback --all`)
+    #[arg(short, long, global = true)]
+    pub yes: bool,
     /// Machine-readable output on stdout
     #[arg(long, global = true)]
     pub json: bool,
@@ -121,20 +125,37 @@ pub enum ColorChoice {
 pub enum Command {
     /// Show every migration and its state (the default)
     List,
-    /// Apply all pending migrations in order, or just NAME
+    /// Apply all pending migrations in order, or just NAME, or the next N, or up to NAME
     Execute {
         /// Migration name (`0003_add_index`) or file name
+        #[arg(conflicts_with_all = ["steps", "to"])]
         name: Option<String>,
+        /// Apply only the next N pending migrations
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..), conflicts_with = "to")]
+        steps: Option<u64>,
+        /// Apply pending migrations up to and including NAME
+        #[arg(long, value_name = "NAME")]
+        to: Option<String>,
     },
     /// Register migrations as applied without running them (all pending, or NAME)
     Ignore {
         /// Migration name or file name
         name: Option<String>,
     },
-    /// Run NAME's `down` and unregister it (NAME must be applied)
+    /// Run `down` and unregister: NAME, or the last N applied, or back to NAME, or all
+    #[command(group(clap::ArgGroup::new("which").required(true).args(["name", "last", "to", "all"])))]
     Rollback {
-        /// Migration name or file name
-        name: String,
+        /// Migration name or file name (must be applied)
+        name: Option<String>,
+        /// Roll back the N migrations applied last (newest first)
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+        last: Option<u64>,
+        /// Roll back every migration applied after NAME (NAME stays applied)
+        #[arg(long, value_name = "NAME")]
+        to: Option<String>,
+        /// Roll back every applied migration (asks for confirmation, or `--yes`)
+        #[arg(long)]
+        all: bool,
     },
     /// Record the current checksum of an applied migration whose file was edited on purpose
     Accept {
@@ -152,10 +173,32 @@ pub enum Command {
         #[arg(long, value_parser = parse_since, value_name = "WHEN")]
         since: Option<DateTime>,
     },
+    /// Show the newest applied migration and how many are applied and pending
+    Version,
+    /// Delete a pending migration's file (refused for one with a registry record)
+    Remove {
+        /// Migration name or file name
+        name: String,
+    },
     /// Create the next numbered migration file from a template
     New {
         /// Name after the number, e.g. `add_email_index`
         name: String,
+        /// Template: declarative commands, a mongosh script, or a shell script
+        #[arg(long, value_enum, default_value_t = Format::Json)]
+        format: Format,
+    },
+    /// On a scratch database: up, down, up; report whether down restores the data exactly
+    #[command(group(clap::ArgGroup::new("what").required(true).args(["name", "pending"])))]
+    Test {
+        /// Migration name or file name
+        name: Option<String>,
+        /// Test every pending migration, one after the other
+        #[arg(long)]
+        pending: bool,
+        /// Start from an empty scratch database instead of a copy of the collections involved
+        #[arg(long)]
+        empty: bool,
     },
     /// Release the migrations lock, after showing who holds it
     Unlock,

@@ -13,11 +13,12 @@ use crate::execute::{self, Bodies, Event, Target};
 use crate::lock::{self, LockRequest};
 use crate::migration::Body;
 use crate::output::Output;
-use crate::plan::{self, Entry, Request, State};
+use crate::plan::{self, Backward, Entry, Plan, Request, State};
 use crate::policy::Policies;
 use crate::registry::{Registry, Status};
 use crate::report;
-use crate::scaffold;
+use crate::roundtrip;
+use crate::scaffold::{self, Format};
 use crate::tasks;
 
 /// `list`: every migration with its state. Reads only: no lock, no writes.
@@ -84,6 +85,8 @@ async fn lock_is_live(db: &Database, collection: &str) -> Result<bool> {
 #[derive(Debug, Clone, Copy)]
 pub struct ChangeOptions<'a> {
     pub dry_run: bool,
+    /// `--yes`: confirmations are given.
+    pub yes: bool,
     /// `--wait SECS` for a held lock.
     pub wait: Option<std::time::Duration>,
     /// The subcommand line, recorded in the lock and the audit log.
@@ -107,8 +110,12 @@ pub async fn change(
     let records = registry.records().await?;
     let run_active = lock_is_live(&db, collection).await?;
     let before_lock = plan::entries(&files, &records, run_active);
-    let bodies = load_bodies(request, &before_lock)?;
-    let early = prepare(request, &before_lock, &bodies, policies);
+    let early = plan::plan(request, &before_lock, policies);
+    let bodies = load_bodies(request, &before_lock, early.as_ref().ok())?;
+    let early = early.and_then(|plan| {
+        let steps = execute::prepare(&plan, &bodies)?;
+        Ok((steps, plan.warnings))
+    });
     if options.dry_run {
         let (steps, warnings) = early?;
         warnings.iter().for_each(|w| out.warn(w));
@@ -118,8 +125,13 @@ pub async fn change(
     // A refusal now writes nothing at all. But while a run is (or was, if it crashed) in
     // flight, the answer depends on how it ends: the lock decides first, then the plan again.
     let in_flight = run_active || records.iter().any(|r| r.status == Status::Running);
-    if !in_flight {
-        early?;
+    let early = match early {
+        Err(refusal) if !in_flight => return Err(refusal),
+        early => early,
+    };
+    if let Request::Rollback(Backward::All) = request {
+        let count = early.as_ref().map(|(steps, _)| steps.len()).ok();
+        confirm_rollback_all(settings, count, options.yes)?;
     }
     let me = Identity::current();
     let lock_request = LockRequest {
@@ -184,33 +196,57 @@ async fn append_audit(db: &Database, collection: &str, entry: &AuditEntry, out: 
 }
 
 /// Reads every migration the request may run, before the lock is taken, so that bad input (a
-/// malformed file, an unknown name, an irreversible rollback) stops it with nothing written at
-/// all. Decisions that depend on the registry's state are made again under the lock.
-fn load_bodies(request: Request<'_>, entries: &[Entry]) -> Result<Bodies> {
+/// malformed file, an irreversible migration in a rollback range) stops it with nothing written
+/// at all. `plan` is the plan made before the lock, when there is one.
+fn load_bodies(request: Request<'_>, entries: &[Entry], plan: Option<&Plan>) -> Result<Bodies> {
     let may_run: Vec<&MigrationFile> = match request {
-        // Every file that is not done yet: a malformed one stops the run before the first.
-        Request::Execute(name) => {
-            if let Some(name) = name {
-                plan::find(name, entries)?;
-            }
-            entries
-                .iter()
-                .filter(|e| !e.is_done())
-                .filter_map(|e| e.file.as_ref())
-                .collect()
-        }
-        Request::Rollback(name) => plan::find(name, entries)?.file.iter().collect(),
+        // Every file that is not done yet, in range or not: a malformed one stops the run
+        // before the first migration executes.
+        Request::Execute(_) => entries
+            .iter()
+            .filter(|e| !e.is_done())
+            .filter_map(|e| e.file.as_ref())
+            .collect(),
+        Request::Rollback(_) => plan
+            .map(|p| p.steps.iter().map(|s| &s.file).collect())
+            .unwrap_or_default(),
         Request::Ignore(_) | Request::Accept(_) => Vec::new(),
     };
-    let mut bodies = Bodies::new();
-    for file in may_run {
-        let body = Body::load(file)?;
-        if let Request::Rollback(_) = request {
-            execute::check_reversible(&body, file)?;
-        }
-        bodies.insert(file.name.clone(), body);
+    may_run
+        .into_iter()
+        .map(|file| Ok((file.name.clone(), Body::load(file)?)))
+        .collect()
+}
+
+/// `rollback --all` undoes everything: a person confirms it on a terminal, a script says `--yes`.
+fn confirm_rollback_all(settings: &Settings, count: Option<usize>, yes: bool) -> Result<()> {
+    use std::io::{BufRead, IsTerminal, Write};
+    if yes || count == Some(0) {
+        return Ok(());
     }
-    Ok(bodies)
+    let what = count.map_or("every applied migration".to_string(), |n| {
+        format!("all {n} applied migration(s)")
+    });
+    let database = &settings.mongo.database;
+    if !std::io::stdin().is_terminal() {
+        return Err(Error::refused(
+            format!(
+                "`rollback --all` would roll back {what} of `{database}` and needs confirmation"
+            ),
+            "pass `--yes` to confirm without a terminal",
+        ));
+    }
+    eprint!("Roll back {what} of `{database}`? [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    let _ = std::io::stdin().lock().read_line(&mut answer);
+    if matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes") {
+        return Ok(());
+    }
+    Err(Error::refused(
+        "rollback --all was not confirmed; nothing was rolled back",
+        "answer `y`, or pass `--yes`",
+    ))
 }
 
 /// The steps for `request` given `entries`, each with its parsed migration, and the policy
@@ -266,9 +302,101 @@ pub async fn unlock(settings: &Settings, out: &Output, command_line: &str) -> Re
     Ok(())
 }
 
-/// `new NAME`.
-pub fn new(settings: &Settings, out: &Output, name: &str) -> Result<()> {
-    let path = scaffold::new_migration(&settings.migrations, name)?;
+/// `version`: the newest applied migration and the counts.
+pub async fn version(settings: &Settings, out: &Output) -> Result<()> {
+    let (_, entries) = current_entries(settings).await?;
+    report::version(out, &entries);
+    Ok(())
+}
+
+/// `remove NAME`: deletes a pending migration's file. Touches only the disk.
+pub async fn remove(settings: &Settings, out: &Output, name: &str, dry_run: bool) -> Result<()> {
+    let (_, entries) = current_entries(settings).await?;
+    let file = plan::removable(name, &entries)?;
+    let path = file.path.display();
+    if dry_run {
+        out.print(&format!("would remove {path}"));
+        return Ok(());
+    }
+    std::fs::remove_file(&file.path).map_err(|e| Error::Io {
+        context: "cannot remove",
+        path: file.path.clone(),
+        source: e,
+    })?;
+    out.print(&format!("removed {path}"));
+    Ok(())
+}
+
+/// `test NAME` / `test --pending`: up → down → up on a scratch database, one migration after
+/// the other, reporting whether each `down` restores the data exactly. Exit 8 when one does not.
+pub async fn roundtrip(
+    settings: &Settings,
+    out: &Output,
+    name: Option<&str>,
+    empty: bool,
+) -> Result<()> {
+    let (db, entries) = current_entries(settings).await?;
+    let chosen: Vec<&Entry> = match name {
+        Some(name) => vec![plan::find(name, &entries)?],
+        None => entries
+            .iter()
+            .filter(|e| e.state == State::Pending)
+            .collect(),
+    };
+    let mut bodies = Vec::new();
+    for entry in &chosen {
+        let file = entry.file.as_ref().ok_or_else(|| {
+            Error::refused(
+                format!("the file of migration `{}` is missing", entry.name),
+                "restore it from version control",
+            )
+        })?;
+        let body = Body::load(file)?;
+        execute::check_reversible(&body, file)?;
+        bodies.push((entry.name.clone(), body));
+    }
+    let scratch = db.client().database(&roundtrip::scratch_name(db.name()));
+    let dropped = |e| {
+        Error::database(format!(
+            "cannot drop the scratch database `{}`",
+            scratch.name()
+        ))(e)
+    };
+    scratch.drop().await.map_err(dropped)?;
+    let result = async {
+        if !empty {
+            let mut collections: Vec<String> =
+                bodies.iter().flat_map(|(_, b)| b.collections()).collect();
+            collections.sort();
+            collections.dedup();
+            roundtrip::copy_collections(&db, &scratch, &collections).await?;
+        }
+        let mut verdicts = Vec::new();
+        for (name, body) in &bodies {
+            let verdict = roundtrip::round_trip(name, body, &scratch).await?;
+            report::roundtrip(out, &verdict);
+            verdicts.push(verdict);
+        }
+        Ok::<_, Error>(verdicts)
+    }
+    .await;
+    scratch.drop().await.map_err(dropped)?;
+    let verdicts = result?;
+    report::roundtrip_summary(out, &verdicts);
+    let failed: Vec<String> = verdicts
+        .iter()
+        .filter(|v| !v.passed())
+        .map(|v| v.name.clone())
+        .collect();
+    if failed.is_empty() {
+        return Ok(());
+    }
+    Err(Error::TestFailed { names: failed })
+}
+
+/// `new NAME [--format F]`.
+pub fn new(settings: &Settings, out: &Output, name: &str, format: Format) -> Result<()> {
+    let path = scaffold::new_migration(&settings.migrations, name, format)?;
     out.print(&format!("created {}", path.display()));
     Ok(())
 }

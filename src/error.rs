@@ -26,7 +26,8 @@ pub mod exit {
     pub const REFUSED: u8 = 6;
     /// Another migo holds the lock.
     pub const LOCKED: u8 = 7;
-    /// `check` found a migration that is not applied as its file says.
+    /// `check` found a migration that is not applied as its file says, or `test` a migration
+    /// whose `down` does not restore the data.
     pub const CHECK_FAILED: u8 = 8;
     /// A user-defined task exited non-zero.
     pub const TASK_FAILED: u8 = 9;
@@ -115,6 +116,11 @@ pub enum Error {
     #[error("migrations are not up to date: {summary}")]
     CheckFailed { summary: String },
 
+    /// `migo test` found migrations whose `down` does not restore the data, or whose `up` does
+    /// not repeat.
+    #[error("round trip failed for {}", .names.join(", "))]
+    TestFailed { names: Vec<String> },
+
     /// A user-defined task exited non-zero.
     #[error("task `{name}` failed: {status}")]
     TaskFailed { name: String, status: String },
@@ -151,7 +157,7 @@ impl Error {
             Error::Refused { .. } => exit::REFUSED,
             Error::Locked { .. } => exit::LOCKED,
             Error::MigrationFailed { .. } => exit::MIGRATION_FAILED,
-            Error::CheckFailed { .. } => exit::CHECK_FAILED,
+            Error::CheckFailed { .. } | Error::TestFailed { .. } => exit::CHECK_FAILED,
             Error::TaskFailed { .. } => exit::TASK_FAILED,
             Error::Database { .. } | Error::Io { .. } => exit::INTERNAL,
         }
@@ -194,6 +200,11 @@ impl Error {
                  `migo accept NAME` records an intended edit"
                     .into(),
             ),
+            Error::TestFailed { .. } => Some(
+                "make `down` undo exactly what `up` did (e.g. keep the old value before \
+                 overwriting it), then run `migo test` again"
+                    .into(),
+            ),
             Error::TaskFailed { .. } | Error::Database { .. } | Error::Io { .. } => None,
         }
     }
@@ -201,7 +212,7 @@ impl Error {
     /// Whether the `--json` report already says everything this error says (`check`'s report
     /// lists the problems), so no separate JSON error document is printed.
     pub fn is_reported_in_json(&self) -> bool {
-        matches!(self, Error::CheckFailed { .. })
+        matches!(self, Error::CheckFailed { .. } | Error::TestFailed { .. })
     }
 
     /// Shorthand for a refusal with a hint.

@@ -21,6 +21,7 @@ pub mod plan;
 pub mod policy;
 pub mod registry;
 pub mod report;
+pub mod roundtrip;
 pub mod scaffold;
 pub mod secret;
 pub mod tasks;
@@ -33,7 +34,7 @@ use cli::{Cli, ColorChoice, Command};
 use config::Settings;
 use error::{exit, Error, Result};
 use output::{ColorWhen, Output};
-use plan::Request;
+use plan::{Backward, Forward, Request};
 
 /// Runs migo with `args` (including the program name) and returns the exit code.
 pub fn run<I, T>(args: I) -> u8
@@ -83,54 +84,73 @@ fn dispatch(cli: &Cli, out: &Output) -> Result<()> {
     let builtins = cli::builtins();
     let reserved: Vec<&str> = builtins.iter().map(|(n, _)| n.as_str()).collect();
     let load = || Settings::load(&cli.global.overrides(), &reserved);
-    let dry_run = cli.global.dry_run;
+    let g = &cli.global;
     let command = cli.command.as_ref().unwrap_or(&Command::List);
     let line = command_line();
     let options = commands::ChangeOptions {
-        dry_run,
-        wait: cli.global.wait.map(std::time::Duration::from_secs),
+        dry_run: g.dry_run,
+        yes: g.yes,
+        wait: g.wait.map(std::time::Duration::from_secs),
         command_line: &line,
     };
-    if dry_run
-        && !matches!(
-            command,
-            Command::Execute { .. }
-                | Command::Ignore { .. }
-                | Command::Rollback { .. }
-                | Command::Accept { .. }
-        )
-    {
+    let request = change_request(command);
+    if g.dry_run && request.is_none() && !matches!(command, Command::Remove { .. }) {
         return Err(Error::Usage {
-            message: "`--dry-run` applies to `execute`, `ignore`, `rollback` and `accept` only"
+            message: "`--dry-run` applies to `execute`, `ignore`, `rollback`, `accept` and \
+                      `remove` only"
                 .into(),
-            hint: Some("`list`, `check` and `history` never change anything".into()),
+            hint: Some("`list`, `check`, `history` and `version` never change anything".into()),
         });
     }
     match command {
         Command::Help => commands::help(load(), out, &builtins),
-        Command::New { name } => commands::new(&load()?, out, name),
+        Command::New { name, format } => commands::new(&load()?, out, name, *format),
         Command::Task(args) => commands::task(&load()?, args),
         command => block_on(async {
             let settings = load()?;
-            let request = match command {
-                Command::Execute { name } => Request::Execute(name.as_deref()),
-                Command::Ignore { name } => Request::Ignore(name.as_deref()),
-                Command::Rollback { name } => Request::Rollback(name),
-                Command::Accept { name } => Request::Accept(name),
-                Command::Unlock => return commands::unlock(&settings, out, &line).await,
-                Command::Check => return commands::check(&settings, out).await,
+            if let Some(request) = request {
+                return commands::change(&settings, out, request, options).await;
+            }
+            match command {
+                Command::Unlock => commands::unlock(&settings, out, &line).await,
+                Command::Check => commands::check(&settings, out).await,
+                Command::Version => commands::version(&settings, out).await,
+                Command::Remove { name } => commands::remove(&settings, out, name, g.dry_run).await,
                 Command::History { limit, since } => {
                     let filter = commands::HistoryFilter {
                         limit: (*limit > 0).then_some(*limit),
                         since: *since,
                     };
-                    return commands::history(&settings, out, filter).await;
+                    commands::history(&settings, out, filter).await
                 }
-                _ => return commands::list(&settings, out).await,
-            };
-            commands::change(&settings, out, request, options).await
+                Command::Test {
+                    name,
+                    pending: _,
+                    empty,
+                } => commands::roundtrip(&settings, out, name.as_deref(), *empty).await,
+                _ => commands::list(&settings, out).await,
+            }
         }),
     }
+}
+
+/// The subcommands that change migrations' state, as the request [`commands::change`] plans.
+fn change_request(command: &Command) -> Option<Request<'_>> {
+    let count = |n: &u64| usize::try_from(*n).unwrap_or(usize::MAX);
+    Some(match command {
+        Command::Execute { name: Some(n), .. } => Request::Execute(Forward::Name(n)),
+        Command::Execute { steps: Some(n), .. } => Request::Execute(Forward::Steps(count(n))),
+        Command::Execute { to: Some(n), .. } => Request::Execute(Forward::To(n)),
+        Command::Execute { .. } => Request::Execute(Forward::All),
+        Command::Ignore { name } => Request::Ignore(name.as_deref()),
+        Command::Rollback { name: Some(n), .. } => Request::Rollback(Backward::Name(n)),
+        Command::Rollback { last: Some(n), .. } => Request::Rollback(Backward::Last(count(n))),
+        Command::Rollback { to: Some(n), .. } => Request::Rollback(Backward::To(n)),
+        // clap requires one of NAME, --last, --to, --all.
+        Command::Rollback { .. } => Request::Rollback(Backward::All),
+        Command::Accept { name } => Request::Accept(name),
+        _ => return None,
+    })
 }
 
 /// Clap's multi-line usage error as migo's one line: the first line is the message, the rest

@@ -122,14 +122,41 @@ fn newest_done(entries: &[Entry]) -> Option<&Entry> {
 /// What the user asked to change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Request<'a> {
-    /// Apply all pending migrations, or the named one.
-    Execute(Option<&'a str>),
+    /// Apply pending migrations.
+    Execute(Forward<'a>),
     /// Register as applied without running: all pending, or the named one.
     Ignore(Option<&'a str>),
-    /// Run the named migration's `down` and unregister it.
-    Rollback(&'a str),
+    /// Run `down` and unregister.
+    Rollback(Backward<'a>),
     /// Record the current checksum of an applied migration whose file was changed on purpose.
     Accept(&'a str),
+}
+
+/// Which pending migrations `execute` applies, in number order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Forward<'a> {
+    /// All of them.
+    All,
+    /// Just this one (pending, failed or interrupted).
+    Name(&'a str),
+    /// The next N.
+    Steps(usize),
+    /// Up to and including this one.
+    To(&'a str),
+}
+
+/// Which applied migrations `rollback` undoes, newest-applied first (by when they were applied,
+/// not by number).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backward<'a> {
+    /// Just this one.
+    Name(&'a str),
+    /// The N applied last.
+    Last(usize),
+    /// Every one applied after this one, which stays.
+    To(&'a str),
+    /// Every applied migration.
+    All,
 }
 
 impl Request<'_> {
@@ -194,11 +221,18 @@ pub struct Plan {
 /// Decides what `request` does given the current `entries`, or refuses it with the reason.
 pub fn plan(request: Request<'_>, entries: &[Entry], policies: Policies) -> Result<Plan> {
     let steps = match request {
-        Request::Execute(None) => all_pending(entries, Action::Up)?,
+        Request::Execute(Forward::All) => all_pending(entries, Action::Up)?,
+        Request::Execute(Forward::Steps(n)) => {
+            let mut steps = all_pending(entries, Action::Up)?;
+            steps.truncate(n);
+            steps
+        }
+        Request::Execute(Forward::To(name)) => up_to(name, entries)?,
+        Request::Execute(Forward::Name(name)) => vec![forward(name, entries, Action::Up)?],
         Request::Ignore(None) => all_pending(entries, Action::Ignore)?,
-        Request::Execute(Some(name)) => vec![forward(name, entries, Action::Up)?],
         Request::Ignore(Some(name)) => vec![forward(name, entries, Action::Ignore)?],
-        Request::Rollback(name) => vec![rollback(name, entries)?],
+        Request::Rollback(Backward::Name(name)) => vec![rollback(find(name, entries)?)?],
+        Request::Rollback(range) => rollback_range(range, entries)?,
         Request::Accept(name) => vec![accept(name, entries)?],
     };
     let warnings = match request {
@@ -321,9 +355,67 @@ fn forward(name: &str, entries: &[Entry], action: Action) -> Result<Step> {
     }
 }
 
-/// The named migration, which must be applied, ignored or failed, and still have its file.
-fn rollback(name: &str, entries: &[Entry]) -> Result<Step> {
-    let entry = find(name, entries)?;
+/// Pending migrations in order, up to and including `name`.
+fn up_to(name: &str, entries: &[Entry]) -> Result<Vec<Step>> {
+    let target = find(name, entries)?;
+    if target.is_done() {
+        return Err(Error::refused(
+            format!(
+                "cannot execute up to `{}`: it is already {}",
+                target.name,
+                describe_record(target)
+            ),
+            "`migo list` shows which migrations are pending",
+        ));
+    }
+    let mut steps = all_pending(entries, Action::Up)?;
+    steps.retain(|s| s.file.number <= target.number);
+    Ok(steps)
+}
+
+/// Applied and ignored migrations, newest-applied first. Runs are stamped to the millisecond and
+/// apply in number order, so equal stamps fall back to the number.
+fn newest_applied_first(entries: &[Entry]) -> Vec<&Entry> {
+    let mut done: Vec<&Entry> = entries.iter().filter(|e| e.is_done()).collect();
+    let applied = |e: &Entry| {
+        let r = e.record.as_ref().expect("done entries have a record");
+        (r.applied_at.unwrap_or(r.started_at), e.number)
+    };
+    done.sort_by_key(|e| std::cmp::Reverse(applied(e)));
+    done
+}
+
+/// `--last N`, `--to NAME`, `--all`: every migration in the range must be reversible (checked
+/// when the bodies are attached) and still have its file.
+fn rollback_range(range: Backward<'_>, entries: &[Entry]) -> Result<Vec<Step>> {
+    let newest = newest_applied_first(entries);
+    let chosen: Vec<&Entry> = match range {
+        Backward::Last(n) => newest.into_iter().take(n).collect(),
+        Backward::All => newest,
+        Backward::To(name) => {
+            let target = find(name, entries)?;
+            if !target.is_done() {
+                return Err(Error::refused(
+                    format!(
+                        "cannot roll back to `{}`: it is {}, not applied",
+                        target.name,
+                        target.state.as_str()
+                    ),
+                    "`--to` names the applied migration to keep",
+                ));
+            }
+            newest
+                .into_iter()
+                .take_while(|e| e.name != target.name)
+                .collect()
+        }
+        Backward::Name(name) => vec![find(name, entries)?],
+    };
+    chosen.into_iter().map(rollback).collect()
+}
+
+/// One migration to roll back: applied, ignored or failed, and still with its file.
+fn rollback(entry: &Entry) -> Result<Step> {
     match (entry.state, &entry.file) {
         (State::Pending, _) => Err(Error::refused(
             format!("cannot roll back `{}`: it is not applied", entry.name),
@@ -359,6 +451,39 @@ fn accept(name: &str, entries: &[Entry]) -> Result<Step> {
             "accept records the new checksum of an applied migration whose file was edited",
         )),
     }
+}
+
+/// The file of pending migration `name`, which `remove` may delete: one with any registry record
+/// (applied, failed, running) is refused.
+pub fn removable<'a>(name: &str, entries: &'a [Entry]) -> Result<&'a MigrationFile> {
+    let entry = find(name, entries)?;
+    match (&entry.record, &entry.file) {
+        (None, Some(file)) => Ok(file),
+        (Some(_), _) if entry.is_done() => Err(Error::refused(
+            format!(
+                "cannot remove `{}`: it is {}",
+                entry.name,
+                describe_record(entry)
+            ),
+            format!("roll it back first with `migo rollback {}`", entry.name),
+        )),
+        _ => Err(Error::refused(
+            format!(
+                "cannot remove `{}`: it is {} and has a registry record",
+                entry.name,
+                entry.state.as_str()
+            ),
+            format!(
+                "roll it back (`migo rollback {0}`) or mark it done (`migo ignore {0}`) first",
+                entry.name
+            ),
+        )),
+    }
+}
+
+/// The schema version: the highest-numbered applied or ignored migration.
+pub fn version(entries: &[Entry]) -> Option<&Entry> {
+    newest_done(entries)
 }
 
 /// The entry called `name` (stem or file name), or a refusal naming it.
@@ -432,7 +557,11 @@ mod tests {
     fn execute_all_runs_pending_in_number_order() {
         let files = [file(1, "0001_a"), file(2, "0002_b"), file(10, "0010_c")];
         let records = [record(&files[1], Status::Applied)];
-        let plan = plan(Request::Execute(None), &entries(&files, &records, false)).unwrap();
+        let plan = plan(
+            Request::Execute(Forward::All),
+            &entries(&files, &records, false),
+        )
+        .unwrap();
         assert_eq!(
             names(&plan),
             [("0001_a", Action::Up), ("0010_c", Action::Up)]
@@ -444,7 +573,11 @@ mod tests {
         let files = [file(1, "0001_a"), file(2, "0002_b")];
         for status in [Status::Failed, Status::Running] {
             let records = [record(&files[0], status)];
-            let err = plan(Request::Execute(None), &entries(&files, &records, false)).unwrap_err();
+            let err = plan(
+                Request::Execute(Forward::All),
+                &entries(&files, &records, false),
+            )
+            .unwrap_err();
             assert!(err.to_string().contains("`0001_a`"), "{err}");
             assert!(err.hint().unwrap().contains("migo execute 0001_a"));
         }
@@ -458,19 +591,19 @@ mod tests {
             record(&files[1], Status::Failed),
         ];
         let e = entries(&files, &records, false);
-        assert!(plan(Request::Execute(Some("0001_a")), &e)
+        assert!(plan(Request::Execute(Forward::Name("0001_a")), &e)
             .unwrap_err()
             .to_string()
             .contains("already applied"));
         assert_eq!(
-            names(&plan(Request::Execute(Some("0002_b")), &e).unwrap()),
+            names(&plan(Request::Execute(Forward::Name("0002_b")), &e).unwrap()),
             [("0002_b", Action::Up)]
         );
         assert_eq!(
             names(&plan(Request::Ignore(Some("0003_c.json")), &e).unwrap()),
             [("0003_c", Action::Ignore)]
         );
-        let unknown = plan(Request::Execute(Some("../0003_c")), &e).unwrap_err();
+        let unknown = plan(Request::Execute(Forward::Name("../0003_c")), &e).unwrap_err();
         assert_eq!(unknown.to_string(), "no migration named `../0003_c`");
     }
 
@@ -484,14 +617,14 @@ mod tests {
         ];
         let e = entries(&files, &records, false);
         assert_eq!(
-            names(&plan(Request::Rollback("0001_a"), &e).unwrap()),
+            names(&plan(Request::Rollback(Backward::Name("0001_a")), &e).unwrap()),
             [("0001_a", Action::Down)]
         );
-        assert!(plan(Request::Rollback("0002_b"), &e)
+        assert!(plan(Request::Rollback(Backward::Name("0002_b")), &e)
             .unwrap_err()
             .to_string()
             .contains("not applied"));
-        assert!(plan(Request::Rollback("0003_gone"), &e)
+        assert!(plan(Request::Rollback(Backward::Name("0003_gone")), &e)
             .unwrap_err()
             .to_string()
             .contains("missing"));
@@ -517,14 +650,14 @@ mod tests {
         let mut changed = record(&files[0], Status::Applied);
         changed.checksum = "old".into();
         let e = entries(&files, &[changed], false);
-        let err = plan(Request::Execute(None), &e).unwrap_err();
+        let err = plan(Request::Execute(Forward::All), &e).unwrap_err();
         assert!(err.to_string().contains("`0001_a` was modified"), "{err}");
         assert!(err.hint().unwrap().contains("migo accept 0001_a"));
         let warn = Policies {
             on_modified: OnModified::Warn,
             ..Policies::default()
         };
-        let planned = super::plan(Request::Execute(None), &e, warn).unwrap();
+        let planned = super::plan(Request::Execute(Forward::All), &e, warn).unwrap();
         assert_eq!(names(&planned), [("0002_b", Action::Up)]);
         assert_eq!(planned.warnings.len(), 1);
         assert_eq!(
@@ -547,14 +680,63 @@ mod tests {
             out_of_order,
             ..Policies::default()
         };
-        let warned = super::plan(Request::Execute(None), &e, with(OutOfOrder::Warn)).unwrap();
+        let warned =
+            super::plan(Request::Execute(Forward::All), &e, with(OutOfOrder::Warn)).unwrap();
         assert_eq!(names(&warned), [("0002_b", Action::Up)]);
         assert!(warned.warnings[0].contains("`0003_c`, numbered after it"));
-        let allowed = super::plan(Request::Execute(None), &e, with(OutOfOrder::Allow)).unwrap();
+        let allowed =
+            super::plan(Request::Execute(Forward::All), &e, with(OutOfOrder::Allow)).unwrap();
         assert!(allowed.warnings.is_empty() && allowed.steps.len() == 1);
-        let refused = super::plan(Request::Execute(None), &e, with(OutOfOrder::Error));
+        let refused = super::plan(Request::Execute(Forward::All), &e, with(OutOfOrder::Error));
         assert!(refused.unwrap_err().to_string().contains("out of order"));
         // Ignoring is the deliberate way out, whatever the policy.
         assert!(super::plan(Request::Ignore(None), &e, with(OutOfOrder::Error)).is_ok());
+    }
+
+    /// A record applied at `ms` (milliseconds since the epoch).
+    fn applied_at(f: &MigrationFile, ms: i64) -> Record {
+        let mut r = record(f, Status::Applied);
+        r.applied_at = Some(mongodb::bson::DateTime::from_millis(ms));
+        r
+    }
+
+    #[test]
+    fn ranges_forward_follow_number_order() {
+        let files: Vec<_> = (1..=6).map(|n| file(n, &format!("000{n}_x{n}"))).collect();
+        let records = [applied_at(&files[0], 1)];
+        let e = entries(&files, &records, false);
+        let two = plan(Request::Execute(Forward::Steps(2)), &e).unwrap();
+        assert_eq!(
+            names(&two),
+            [("0002_x2", Action::Up), ("0003_x3", Action::Up)]
+        );
+        let to = plan(Request::Execute(Forward::To("0004_x4")), &e).unwrap();
+        assert_eq!(to.steps.len(), 3);
+        assert!(plan(Request::Execute(Forward::To("0001_x1")), &e).is_err());
+    }
+
+    #[test]
+    fn ranges_backward_follow_applied_order() {
+        let files: Vec<_> = (1..=4).map(|n| file(n, &format!("000{n}_x{n}"))).collect();
+        // 3 was applied before 2; 4 in the same millisecond as 2 (one run, number order).
+        let records = [
+            applied_at(&files[0], 10),
+            applied_at(&files[2], 20),
+            applied_at(&files[1], 30),
+            applied_at(&files[3], 30),
+        ];
+        let e = entries(&files, &records, false);
+        let last = plan(Request::Rollback(Backward::Last(2)), &e).unwrap();
+        assert_eq!(
+            names(&last),
+            [("0004_x4", Action::Down), ("0002_x2", Action::Down)]
+        );
+        let to = plan(Request::Rollback(Backward::To("0003_x3")), &e).unwrap();
+        assert_eq!(names(&to), names(&last));
+        let all = plan(Request::Rollback(Backward::All), &e).unwrap();
+        let order: Vec<_> = names(&all).into_iter().map(|(n, _)| n).collect();
+        assert_eq!(order, ["0004_x4", "0002_x2", "0003_x3", "0001_x1"]);
+        let pending = entries(&files, &records[..1], false);
+        assert!(plan(Request::Rollback(Backward::To("0002_x2")), &pending).is_err());
     }
 }

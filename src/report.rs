@@ -11,7 +11,8 @@ use crate::audit::{self, AuditEntry};
 use crate::execute::{Outcome, Prepared};
 use crate::migration::Direction;
 use crate::output::Output;
-use crate::plan::{Action, Entry, State};
+use crate::plan::{self, Action, Entry, State};
+use crate::roundtrip::Verdict;
 
 /// The `list` table and its summary line, or the JSON array with `--json`.
 pub fn list(out: &Output, entries: &[Entry]) {
@@ -159,6 +160,101 @@ pub fn check(out: &Output, entries: &[Entry], problems: &[&Entry]) {
             let line = format!("{:<width$}  {}", entry.name, state_label(entry));
             out.print(&out.paint(&line, state_style(entry)));
         }
+    }
+}
+
+/// `version`: the newest applied migration (by number) and the counts.
+pub fn version(out: &Output, entries: &[Entry]) {
+    let newest = plan::version(entries);
+    let count = |state: State| entries.iter().filter(|e| e.state == state).count();
+    if out.json {
+        out.print(
+            &json!({
+                "version": newest.map(|e| &e.name),
+                "number": newest.map(|e| e.number),
+                "applied_at": newest
+                    .and_then(|e| e.record.as_ref())
+                    .and_then(|r| r.applied_at)
+                    .and_then(|t| t.try_to_rfc3339_string().ok()),
+                "applied": count(State::Applied),
+                "ignored": count(State::Ignored),
+                "pending": count(State::Pending),
+                "total": entries.len(),
+            })
+            .to_string(),
+        );
+        return;
+    }
+    match newest {
+        Some(entry) => {
+            let record = entry.record.as_ref();
+            let at = record.and_then(|r| r.applied_at).map(timestamp);
+            let who = record.map(|r| r.who.as_str()).unwrap_or_default();
+            out.print(&format!(
+                "{} ({} {} by {who})",
+                entry.name,
+                entry.state.as_str(),
+                at.unwrap_or_default()
+            ));
+        }
+        None => out.print("no migration applied yet"),
+    }
+    out.print(&summary(entries));
+}
+
+/// One migration's `test` result, as it finishes.
+pub fn roundtrip(out: &Output, verdict: &Verdict) {
+    if out.json {
+        return;
+    }
+    let status = if verdict.passed() { "pass" } else { "FAIL" };
+    out.print(&format!("{status}  {}", verdict.name));
+    let line = |step: &str, ok: bool, detail: &str| {
+        let mark = if ok { "ok  " } else { "FAIL" };
+        out.print(&format!("  {mark}  {step:<9} {detail}"));
+    };
+    match &verdict.up {
+        Err(e) => return line("up", false, e),
+        Ok(()) => line("up", true, "ran"),
+    }
+    match &verdict.down_difference {
+        Some(d) => return line("down", false, &format!("does not restore the data: {d}")),
+        None => line("down", true, "restores the data exactly"),
+    }
+    match &verdict.repeat_difference {
+        Some(d) => line(
+            "up again",
+            false,
+            &format!("differs from the first up: {d}"),
+        ),
+        None => line("up again", true, "gives the same data as the first up"),
+    }
+}
+
+/// The end of `test`: the JSON report, or a closing line.
+pub fn roundtrip_summary(out: &Output, verdicts: &[Verdict]) {
+    let passed = verdicts.iter().filter(|v| v.passed()).count();
+    if out.json {
+        let tests: Vec<Value> = verdicts
+            .iter()
+            .map(|v| {
+                json!({
+                    "name": v.name,
+                    "passed": v.passed(),
+                    "up_error": v.up.as_ref().err(),
+                    "down_difference": v.down_difference,
+                    "repeat_difference": v.repeat_difference,
+                })
+            })
+            .collect();
+        out.print(&json!({"ok": passed == verdicts.len(), "tests": tests}).to_string());
+    } else if verdicts.is_empty() {
+        out.print("nothing to test: no migration is pending");
+    } else {
+        out.print(&format!(
+            "{passed} of {} migration(s) passed the round trip (scratch database dropped)",
+            verdicts.len()
+        ));
     }
 }
 

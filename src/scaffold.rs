@@ -2,12 +2,44 @@
 
 use std::path::PathBuf;
 
+use clap::ValueEnum;
+
 use crate::config::MigrationSettings;
 use crate::discover;
 use crate::error::{Error, Result};
 
-/// Creates `<next number>_<name>.json` in the migrations directory and returns its path.
-pub fn new_migration(settings: &MigrationSettings, name: &str) -> Result<PathBuf> {
+/// The template `new` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Declarative database commands (`.json`).
+    Json,
+    /// A mongosh script with `up()` and `down()` (`.js`).
+    Js,
+    /// An executable shell script run as `<file> up|down` (`.sh`).
+    Sh,
+}
+
+impl Format {
+    fn extension(self) -> &'static str {
+        match self {
+            Format::Json => "json",
+            Format::Js => "js",
+            Format::Sh => "sh",
+        }
+    }
+
+    fn template(self, name: &str) -> String {
+        let description = name.replace(['_', '-'], " ");
+        match self {
+            Format::Json => json_template(&description),
+            Format::Js => js_template(&description),
+            Format::Sh => sh_template(&description),
+        }
+    }
+}
+
+/// Creates `<next number>_<name>.<ext>` in the migrations directory and returns its path.
+pub fn new_migration(settings: &MigrationSettings, name: &str, format: Format) -> Result<PathBuf> {
     let valid = !name.is_empty()
         && name
             .chars()
@@ -28,16 +60,18 @@ pub fn new_migration(settings: &MigrationSettings, name: &str) -> Result<PathBuf
         .last()
         .map_or(4, |m| m.file_name.find('_').unwrap_or(4))
         .max(4);
-    let file_name = format!("{next:0width$}_{name}.json");
+    let file_name = format!("{next:0width$}_{name}.{}", format.extension());
     if !settings.pattern.is_match(&file_name) {
         return Err(Error::Usage {
             message: format!(
                 "`{file_name}` would not match the pattern `{}`",
                 settings.pattern.as_str()
             ),
-            hint: Some(
-                "choose a name the pattern accepts, or change `[migrations] pattern`".into(),
-            ),
+            hint: Some(format!(
+                "choose a name the pattern accepts, or change `[migrations] pattern`, e.g. \
+                 to `^(?P<number>[0-9]+)_[A-Za-z0-9_-]+\\.(json|{})$`",
+                format.extension()
+            )),
         });
     }
     std::fs::create_dir_all(dir).map_err(|e| Error::Io {
@@ -46,17 +80,21 @@ pub fn new_migration(settings: &MigrationSettings, name: &str) -> Result<PathBuf
         source: e,
     })?;
     let path = dir.join(&file_name);
-    std::fs::write(&path, template(name)).map_err(|e| Error::Io {
+    let io = |e| Error::Io {
         context: "cannot write",
         path: path.clone(),
         source: e,
-    })?;
+    };
+    std::fs::write(&path, format.template(name)).map_err(io)?;
+    if format == Format::Sh {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).map_err(io)?;
+    }
     Ok(path)
 }
 
 /// A runnable no-op: `ping` commands to replace with the real ones.
-fn template(name: &str) -> String {
-    let description = name.replace(['_', '-'], " ");
+fn json_template(description: &str) -> String {
     format!(
         r#"{{
   "description": "{description}",
@@ -71,6 +109,49 @@ fn template(name: &str) -> String {
     )
 }
 
+/// mongosh runs the file with `db` set to the configured database, then calls one function.
+fn js_template(description: &str) -> String {
+    format!(
+        r#"// {description}
+// Run by mongosh with `db` set to the configured database: migo calls up() to apply the
+// change and down() to revert it. A thrown error marks the migration failed.
+
+function up() {{
+  // db.users.updateMany({{ active: {{ $exists: false }} }}, {{ $set: {{ active: true }} }});
+}}
+
+function down() {{
+  // db.users.updateMany({{}}, {{ $unset: {{ active: "" }} }});
+}}
+"#
+    )
+}
+
+/// An executable script: `<file> up|down`, the connection in `MIGO_*` variables.
+fn sh_template(description: &str) -> String {
+    format!(
+        r#"#!/bin/sh
+# {description}
+# Run by migo as `<this file> up` or `<this file> down`, with the connection in MIGO_URI,
+# MIGO_DATABASE, MIGO_MIGRATION and MIGO_DIRECTION. A non-zero exit marks the migration failed.
+set -eu
+
+case "$1" in
+  up)
+    : # apply the change, e.g. mongosh "$MIGO_URI" --quiet --eval '…'
+    ;;
+  down)
+    : # revert it
+    ;;
+  *)
+    echo "usage: $0 up|down" >&2
+    exit 2
+    ;;
+esac
+"#
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -78,7 +159,7 @@ mod tests {
 
     #[test]
     fn the_template_is_a_valid_migration() {
-        let m = JsonMigration::parse(&template("add_index")).unwrap();
+        let m = JsonMigration::parse(&Format::Json.template("add_index")).unwrap();
         assert_eq!(m.description.as_deref(), Some("add index"));
         assert!(m.down.is_some());
     }

@@ -77,6 +77,22 @@ impl JsonMigration {
         }
     }
 
+    /// The collections its commands name (`{"update": "users", …}` names `users`), for `migo test`.
+    pub fn collections(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .up
+            .iter()
+            .chain(self.down.iter().flatten())
+            .filter_map(|c| c.iter().next())
+            .filter_map(|(_, target)| target.as_str())
+            // `renameCollection` names `db.collection`.
+            .map(|name| name.split_once('.').map_or(name, |(_, c)| c).to_string())
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+
     /// Each command as relaxed Extended JSON, one per line.
     pub fn describe(&self, direction: Direction) -> Vec<String> {
         self.commands(direction)

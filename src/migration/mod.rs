@@ -70,6 +70,13 @@ impl Body {
         }
     }
 
+    /// The collections the migration works on, as far as migo can tell.
+    pub fn collections(&self) -> Vec<String> {
+        match self {
+            Body::Json(m) => m.collections(),
+        }
+    }
+
     /// What running `direction` will do, one line per action, for `--dry-run`.
     pub fn describe(&self, direction: Direction) -> Vec<String> {
         match self {

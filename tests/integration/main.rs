@@ -2,6 +2,7 @@
 //! any server named by `MIGO_TEST_URI`), one database per test.
 
 mod auth;
+mod authoring;
 mod bad_input;
 mod cargo_make;
 mod config;
@@ -11,6 +12,7 @@ mod failures;
 mod history;
 mod lock;
 mod policies;
+mod ranges;
 mod server;
 mod tasks;
 mod test;
