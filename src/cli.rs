@@ -71,6 +71,9 @@ pub struct GlobalArgs {
     /// Collection holding the registry
     #[arg(long, global = true, env = "MIGO_COLLECTION", value_name = "NAME")]
     pub collection: Option<String>,
+    /// mongosh, for `.js` migrations [default: mongosh on PATH]
+    #[arg(long, global = true, env = "MIGO_MONGOSH", value_name = "PATH")]
+    pub mongosh: Option<PathBuf>,
     /// What `execute` does while an applied migration's file has changed
     #[arg(
         long,
@@ -229,6 +232,7 @@ impl GlobalArgs {
             pattern: self.pattern.clone(),
             collection: self.collection.clone(),
             on_modified: self.on_modified,
+            mongosh: self.mongosh.clone(),
             out_of_order: self.out_of_order,
         }
     }

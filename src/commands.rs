@@ -4,17 +4,18 @@
 use mongodb::bson::{doc, DateTime};
 use mongodb::Database;
 
+use crate::api::Extensions;
 use crate::audit::{self, AuditEntry, AuditLog};
-use crate::config::Settings;
+use crate::config::{MigrationSettings, Runners, Settings};
 use crate::connect;
 use crate::discover::{self, MigrationFile};
 use crate::error::{Error, Result};
 use crate::execute::{self, Bodies, Event, Target};
 use crate::lock::{self, LockRequest};
+use crate::migration::child::ChildEnv;
 use crate::migration::Body;
 use crate::output::Output;
 use crate::plan::{self, Backward, Entry, Plan, Request, State};
-use crate::policy::Policies;
 use crate::registry::{Registry, Status};
 use crate::report;
 use crate::roundtrip;
@@ -105,17 +106,14 @@ pub async fn change(
     let files = discover_files(settings)?;
     let db = connect::connect(&settings.mongo).await?;
     let collection = &settings.migrations.collection;
-    let policies = settings.migrations.policies;
     let registry = Registry::new(&db, collection);
     let records = registry.records().await?;
     let run_active = lock_is_live(&db, collection).await?;
     let before_lock = plan::entries(&files, &records, run_active);
-    let early = plan::plan(request, &before_lock, policies);
-    let bodies = load_bodies(request, &before_lock, early.as_ref().ok())?;
-    let early = early.and_then(|plan| {
-        let steps = execute::prepare(&plan, &bodies)?;
-        Ok((steps, plan.warnings))
-    });
+    let early = plan::plan(request, &before_lock, settings.migrations.policies);
+    let runners = &settings.migrations.runners;
+    let bodies = load_bodies(request, &before_lock, early.as_ref().ok(), runners)?;
+    let early = early.and_then(|_| prepare(request, &before_lock, &bodies, &settings.migrations));
     if options.dry_run {
         let (steps, warnings) = early?;
         warnings.iter().for_each(|w| out.warn(w));
@@ -147,13 +145,14 @@ pub async fn change(
     let result = async {
         // Read under the lock: a `running` record now belongs to a run that is gone.
         let entries = plan::entries(&files, &registry.records().await?, false);
-        let (steps, warnings) = prepare(request, &entries, &bodies, policies)?;
+        let (steps, warnings) = prepare(request, &entries, &bodies, &settings.migrations)?;
         warnings.iter().for_each(|w| out.warn(w));
         let started = DateTime::now();
         let target = Target {
             db: &db,
             registry: &registry,
             who: &who,
+            env: &child_env(settings, out),
         };
         let mut on_event = |event: Event<'_>| match event {
             Event::Started(step) => tracing::info!("{:?} {}", step.action, step.file.name),
@@ -198,7 +197,12 @@ async fn append_audit(db: &Database, collection: &str, entry: &AuditEntry, out: 
 /// Reads every migration the request may run, before the lock is taken, so that bad input (a
 /// malformed file, an irreversible migration in a rollback range) stops it with nothing written
 /// at all. `plan` is the plan made before the lock, when there is one.
-fn load_bodies(request: Request<'_>, entries: &[Entry], plan: Option<&Plan>) -> Result<Bodies> {
+fn load_bodies(
+    request: Request<'_>,
+    entries: &[Entry],
+    plan: Option<&Plan>,
+    runners: &Runners,
+) -> Result<Bodies> {
     let may_run: Vec<&MigrationFile> = match request {
         // Every file that is not done yet, in range or not: a malformed one stops the run
         // before the first migration executes.
@@ -214,7 +218,7 @@ fn load_bodies(request: Request<'_>, entries: &[Entry], plan: Option<&Plan>) -> 
     };
     may_run
         .into_iter()
-        .map(|file| Ok((file.name.clone(), Body::load(file)?)))
+        .map(|file| Ok((file.name.clone(), Body::load(file, runners)?)))
         .collect()
 }
 
@@ -255,10 +259,11 @@ fn prepare(
     request: Request<'_>,
     entries: &[Entry],
     bodies: &Bodies,
-    policies: Policies,
+    settings: &MigrationSettings,
 ) -> Result<(Vec<execute::Prepared>, Vec<String>)> {
-    let plan = plan::plan(request, entries, policies)?;
-    Ok((execute::prepare(&plan, bodies)?, plan.warnings))
+    let plan = plan::plan(request, entries, settings.policies)?;
+    let steps = execute::prepare(&plan, bodies, &settings.runners)?;
+    Ok((steps, plan.warnings))
 }
 
 fn summarize(out: &Output, request: Request<'_>, entries: &[Entry], outcomes: &[execute::Outcome]) {
@@ -351,11 +356,12 @@ pub async fn roundtrip(
                 "restore it from version control",
             )
         })?;
-        let body = Body::load(file)?;
+        let body = Body::load(file, &settings.migrations.runners)?;
         execute::check_reversible(&body, file)?;
         bodies.push((entry.name.clone(), body));
     }
     let scratch = db.client().database(&roundtrip::scratch_name(db.name()));
+    let env = child_env(settings, out);
     let dropped = |e| {
         Error::database(format!(
             "cannot drop the scratch database `{}`",
@@ -373,7 +379,7 @@ pub async fn roundtrip(
         }
         let mut verdicts = Vec::new();
         for (name, body) in &bodies {
-            let verdict = roundtrip::round_trip(name, body, &scratch).await?;
+            let verdict = roundtrip::round_trip(name, body, &scratch, &env).await?;
             report::roundtrip(out, &verdict);
             verdicts.push(verdict);
         }
@@ -396,34 +402,66 @@ pub async fn roundtrip(
 
 /// `new NAME [--format F]`.
 pub fn new(settings: &Settings, out: &Output, name: &str, format: Format) -> Result<()> {
-    let path = scaffold::new_migration(&settings.migrations, name, format)?;
+    let path = scaffold::new_migration(
+        &settings.migrations,
+        &settings.extensions.migrations,
+        name,
+        format,
+    )?;
     out.print(&format!("created {}", path.display()));
     Ok(())
 }
 
 /// `help`: built-in subcommands and the tasks of migo.toml, one line each.
-pub fn help(settings: Result<Settings>, out: &Output, builtins: &[(String, String)]) -> Result<()> {
-    let width = builtins.iter().map(|(n, _)| n.len()).max().unwrap_or(0);
+pub fn help(
+    settings: Result<Settings>,
+    out: &Output,
+    builtins: &[(String, String)],
+    extensions: &Extensions,
+) -> Result<()> {
     out.print(&format!(
         "migo {}: MongoDB migrations\n\nUsage: migo [OPTIONS] [COMMAND]\n\nBuilt-in commands:",
         env!("CARGO_PKG_VERSION")
     ));
-    for (name, about) in builtins.iter().filter(|(n, _)| n != "task") {
-        out.print(&format!("  {name:<width$}  {about}"));
+    let builtins: Vec<(&str, &str)> = builtins
+        .iter()
+        .filter(|(n, _)| n != "task")
+        .map(|(n, a)| (n.as_str(), a.as_str()))
+        .collect();
+    let extras: Vec<(&str, &str)> = extensions
+        .extras
+        .iter()
+        .map(|e| (e.name(), e.description()))
+        .collect();
+    let tasks: Vec<(&str, &str)> = match &settings {
+        Ok(settings) => settings
+            .tasks
+            .iter()
+            .map(|(n, t)| (n.as_str(), t.description.as_str()))
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    let width = builtins
+        .iter()
+        .chain(&extras)
+        .chain(&tasks)
+        .map(|(n, _)| n.len())
+        .max()
+        .unwrap_or(0);
+    let section = |rows: &[(&str, &str)]| {
+        for (name, about) in rows {
+            out.print(&format!("  {name:<width$}  {about}"));
+        }
+    };
+    section(&builtins);
+    if !extras.is_empty() {
+        out.print("\nExtras (compiled into this binary):");
+        section(&extras);
     }
     match settings {
-        Ok(settings) if !settings.tasks.is_empty() => {
-            let width = settings
-                .tasks
-                .keys()
-                .map(String::len)
-                .max()
-                .unwrap_or(0)
-                .max(width);
+        Ok(_) if !tasks.is_empty() => {
             out.print("\nTasks (from migo.toml):");
-            for (name, task) in &settings.tasks {
-                out.print(&format!("  {name:<width$}  {}", task.description));
-            }
+            section(&tasks);
         }
         Ok(_) => {
             out.print("\nNo tasks: add `[tasks.<name>]` with `description` and `run` to migo.toml.")
@@ -432,6 +470,20 @@ pub fn help(settings: Result<Settings>, out: &Output, builtins: &[(String, Strin
     }
     out.print("\nRun `migo --help` for the options, `migo <command> --help` for one command.");
     Ok(())
+}
+
+/// A compiled extra; `args` is its name and its arguments.
+pub async fn extra(settings: &Settings, args: &[String]) -> Result<()> {
+    let (name, rest) = args.split_first().expect("clap passes the subcommand name");
+    let extra = settings
+        .extensions
+        .extra(name)
+        .expect("dispatched to an existing extra");
+    let db = connect::connect(&settings.mongo).await?;
+    extra.run(&db, rest).await.map_err(|e| Error::TaskFailed {
+        name: name.clone(),
+        status: e.to_string(),
+    })
 }
 
 /// A `[tasks.<name>]` extra; `args` is the name and at most one argument.
@@ -454,7 +506,13 @@ pub fn task(settings: &Settings, args: &[String]) -> Result<()> {
 }
 
 fn discover_files(settings: &Settings) -> Result<Vec<MigrationFile>> {
-    discover::discover(&settings.migrations.directory, &settings.migrations.pattern)
+    let m = &settings.migrations;
+    discover::discover_all(&m.directory, &m.pattern, &settings.extensions.migrations)
+}
+
+/// The connection for script migrations, echoing their output unless `--quiet`.
+fn child_env(settings: &Settings, out: &Output) -> ChildEnv {
+    ChildEnv::new(tasks::connection_env(settings), !out.is_quiet())
 }
 
 /// Who runs migo: recorded in the registry and the lock.

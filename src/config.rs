@@ -12,6 +12,7 @@ use regex::Regex;
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::api::Extensions;
 use crate::error::{Error, Result};
 use crate::policy::{OnModified, OutOfOrder, Policies};
 use crate::secret::Secret;
@@ -21,7 +22,7 @@ pub const DEFAULT_CONFIG: &str = "migo.toml";
 /// Default `[migrations] directory`.
 pub const DEFAULT_DIRECTORY: &str = "mongomigrations";
 /// Default `[migrations] pattern`: `0003_add_index.json`.
-pub const DEFAULT_PATTERN: &str = r"^(?P<number>[0-9]+)_[A-Za-z0-9_-]+\.json$";
+pub const DEFAULT_PATTERN: &str = r"^(?P<number>[0-9]+)_[A-Za-z0-9_-]+\.(json|js|sh|py)$";
 /// Default `[migrations] collection`.
 pub const DEFAULT_COLLECTION: &str = "migrations";
 /// Default lease of the migrations lock.
@@ -57,6 +58,10 @@ pub struct MigrationsSection {
     pub lock_lease_secs: Option<u64>,
     pub on_modified: Option<OnModified>,
     pub out_of_order: Option<OutOfOrder>,
+    /// mongosh, for `.js` migrations.
+    pub mongosh: Option<PathBuf>,
+    /// Extension → command line that runs script migrations of that extension.
+    pub interpreters: Option<BTreeMap<String, String>>,
 }
 
 /// `[tasks.<name>]`: a user-defined subcommand.
@@ -103,6 +108,7 @@ pub struct Overrides {
     pub collection: Option<String>,
     pub on_modified: Option<OnModified>,
     pub out_of_order: Option<OutOfOrder>,
+    pub mongosh: Option<PathBuf>,
 }
 
 /// How to connect, fully resolved.
@@ -132,6 +138,16 @@ pub struct MigrationSettings {
     /// How long the lock lasts without renewal; a crashed run's lock is taken over after it.
     pub lock_lease: Duration,
     pub policies: Policies,
+    pub runners: Runners,
+}
+
+/// The programs that run script migrations.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Runners {
+    /// mongosh, for `.js` migrations: a path, or a name looked up on `PATH`.
+    pub mongosh: PathBuf,
+    /// Extension (without the dot) → program and leading arguments, e.g. `py` → `["python3"]`.
+    pub interpreters: BTreeMap<String, Vec<String>>,
 }
 
 /// A user-defined task, ready to run.
@@ -151,6 +167,8 @@ pub struct Settings {
     pub mongo: MongoSettings,
     pub migrations: MigrationSettings,
     pub tasks: BTreeMap<String, Task>,
+    /// Migrations and extras compiled into a custom binary (none for plain `migo`).
+    pub extensions: Extensions,
 }
 
 impl Settings {
@@ -195,6 +213,11 @@ impl Settings {
                 .migrations
                 .out_of_order
                 .or(file.migrations.out_of_order),
+            mongosh: env_section.migrations.mongosh.or(file.migrations.mongosh),
+            interpreters: merge_interpreters(
+                env_section.migrations.interpreters,
+                file.migrations.interpreters,
+            ),
         };
 
         Ok(Settings {
@@ -203,6 +226,7 @@ impl Settings {
             tasks: resolve_tasks(file.tasks, reserved, &origin)?,
             environment: overrides.environment.clone(),
             config_file,
+            extensions: Extensions::default(),
         })
     }
 }
@@ -283,6 +307,20 @@ fn select_environment(
         };
         origin.error(None, format!("unknown environment `{name}`"), Some(&hint))
     })
+}
+
+/// Both layers' interpreters, the environment's winning per extension.
+fn merge_interpreters(
+    high: Option<BTreeMap<String, String>>,
+    low: Option<BTreeMap<String, String>>,
+) -> Option<BTreeMap<String, String>> {
+    match (high, low) {
+        (Some(high), Some(mut low)) => {
+            low.extend(high);
+            Some(low)
+        }
+        (high, low) => high.or(low),
+    }
 }
 
 /// `high` wins field by field over `low`.
@@ -434,6 +472,7 @@ fn resolve_migrations(
         pattern,
         collection,
         lock_lease: Duration::from_secs(lease_secs),
+        runners: resolve_runners(overrides, file.mongosh, file.interpreters, base_dir, origin)?,
         policies: Policies {
             on_modified: overrides
                 .on_modified
@@ -444,6 +483,44 @@ fn resolve_migrations(
                 .or(file.out_of_order)
                 .unwrap_or_default(),
         },
+    })
+}
+
+fn resolve_runners(
+    overrides: &Overrides,
+    mongosh: Option<PathBuf>,
+    interpreters: Option<BTreeMap<String, String>>,
+    base_dir: &Path,
+    origin: &Origin<'_>,
+) -> Result<Runners> {
+    // A relative path with a directory part is relative to the config file; a bare name is
+    // looked up on PATH when it runs.
+    let mongosh = match (&overrides.mongosh, mongosh) {
+        (Some(flag), _) => flag.clone(),
+        (None, Some(path)) if path.components().count() > 1 && path.is_relative() => {
+            base_dir.join(path)
+        }
+        (None, Some(path)) => path,
+        (None, None) => PathBuf::from("mongosh"),
+    };
+    let interpreters = interpreters
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(extension, command)| {
+            let words: Vec<String> = command.split_whitespace().map(String::from).collect();
+            if words.is_empty() || extension.is_empty() || extension.contains('.') {
+                return Err(origin.error(
+                    None,
+                    format!("`[migrations.interpreters] {extension}` = {command:?} is not usable"),
+                    Some("map an extension without its dot to a command, e.g. py = \"python3\""),
+                ));
+            }
+            Ok((extension, words))
+        })
+        .collect::<Result<_>>()?;
+    Ok(Runners {
+        mongosh,
+        interpreters,
     })
 }
 

@@ -9,8 +9,9 @@ use regex::Regex;
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
+use crate::migration::compiled::Compiled;
 
-/// One migration file on disk.
+/// One migration: a file on disk, or a compiled one standing in its place.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MigrationFile {
     /// The file stem, e.g. `0003_add_index`: the migration's name everywhere.
@@ -22,6 +23,8 @@ pub struct MigrationFile {
     pub path: PathBuf,
     /// SHA-256 of the file's bytes, lower-case hex.
     pub checksum: String,
+    /// Set for a migration compiled into the binary (`path` is then empty).
+    pub compiled: Option<Compiled>,
 }
 
 impl MigrationFile {
@@ -39,7 +42,24 @@ impl MigrationFile {
     }
 }
 
-/// The migrations found in `dir`, ordered by number.
+/// The migrations found in `dir` and the `compiled` ones, ordered by number. A missing directory
+/// is an error only when nothing is compiled in.
+pub fn discover_all(
+    dir: &Path,
+    pattern: &Regex,
+    compiled: &[Compiled],
+) -> Result<Vec<MigrationFile>> {
+    let mut found = match discover(dir, pattern) {
+        Err(Error::NoDirectory(_)) if !compiled.is_empty() => Vec::new(),
+        other => other?,
+    };
+    for migration in compiled {
+        found.push(migration.as_file()?);
+    }
+    sort_and_check(found)
+}
+
+/// The migration files found in `dir`, ordered by number.
 pub fn discover(dir: &Path, pattern: &Regex) -> Result<Vec<MigrationFile>> {
     let entries = std::fs::read_dir(dir).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => Error::NoDirectory(dir.to_path_buf()),
@@ -62,6 +82,11 @@ pub fn discover(dir: &Path, pattern: &Regex) -> Result<Vec<MigrationFile>> {
         }
         found.push(read_migration(dir, &file_name, pattern)?);
     }
+    sort_and_check(found)
+}
+
+/// Orders by number, refusing two migrations with the same one.
+fn sort_and_check(mut found: Vec<MigrationFile>) -> Result<Vec<MigrationFile>> {
     found.sort_by(|a, b| (a.number, &a.name).cmp(&(b.number, &b.name)));
     if let Some(pair) = found.windows(2).find(|w| w[0].number == w[1].number) {
         return Err(Error::DuplicateNumber {
@@ -110,6 +135,7 @@ fn read_migration(dir: &Path, file_name: &str, pattern: &Regex) -> Result<Migrat
         number,
         path,
         checksum: checksum(&bytes),
+        compiled: None,
     })
 }
 

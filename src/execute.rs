@@ -6,8 +6,10 @@ use std::time::{Duration, Instant};
 
 use mongodb::Database;
 
+use crate::config::Runners;
 use crate::discover::MigrationFile;
 use crate::error::{Error, Result};
+use crate::migration::child::ChildEnv;
 use crate::migration::{Body, Direction};
 use crate::plan::{Action, Plan, Step};
 use crate::registry::{Record, Registry, Status};
@@ -26,7 +28,7 @@ pub type Bodies = HashMap<String, Body>;
 /// Attaches to each step the migration it runs, taken from `bodies` (a file missing there, because
 /// the registry changed while waiting for the lock, is loaded now), and refuses an irreversible
 /// rollback before anything runs.
-pub fn prepare(plan: &Plan, bodies: &Bodies) -> Result<Vec<Prepared>> {
+pub fn prepare(plan: &Plan, bodies: &Bodies, runners: &Runners) -> Result<Vec<Prepared>> {
     plan.steps
         .iter()
         .map(|step| {
@@ -35,7 +37,7 @@ pub fn prepare(plan: &Plan, bodies: &Bodies) -> Result<Vec<Prepared>> {
                 action => {
                     let body = match bodies.get(&step.file.name) {
                         Some(body) => body.clone(),
-                        None => Body::load(&step.file)?,
+                        None => Body::load(&step.file, runners)?,
                     };
                     if action == Action::Down {
                         check_reversible(&body, &step.file)?;
@@ -83,12 +85,15 @@ pub struct Outcome {
     pub duration: Duration,
 }
 
-/// Where a run writes: the database, its registry, and who is running it (`user@host`).
+/// Where a run writes: the database, its registry, who is running it (`user@host`), and the
+/// connection handed to script migrations.
 #[derive(Debug, Clone, Copy)]
 pub struct Target<'a> {
     pub db: &'a Database,
     pub registry: &'a Registry,
     pub who: &'a str,
+    /// The connection for script migrations.
+    pub env: &'a ChildEnv,
 }
 
 /// Runs the prepared steps in order, stopping at the first failure.
@@ -142,7 +147,7 @@ impl Target<'_> {
             .put(&record, None)
             .await
             .map_err(|e| e.to_string())?;
-        let outcome = body.run(Direction::Up, self.db, None).await;
+        let outcome = body.run(Direction::Up, self.db, None, self.env).await;
         let status = if outcome.is_ok() {
             Status::Applied
         } else {
@@ -179,7 +184,8 @@ impl Target<'_> {
             .map_err(unsupported)?;
         session.start_transaction().await.map_err(unsupported)?;
         let result = async {
-            body.run(direction, self.db, Some(&mut session)).await?;
+            body.run(direction, self.db, Some(&mut session), self.env)
+                .await?;
             let write = match direction {
                 Direction::Up => {
                     let elapsed = started.elapsed();
@@ -214,7 +220,7 @@ impl Target<'_> {
                 .in_transaction(body, Direction::Down, &mut record, started)
                 .await;
         }
-        if let Err(message) = body.run(Direction::Down, self.db, None).await {
+        if let Err(message) = body.run(Direction::Down, self.db, None, self.env).await {
             let mut record = Record::new(file, Status::Running, self.who);
             let message = format!("rollback failed: {message}");
             self.registry

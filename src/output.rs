@@ -42,6 +42,11 @@ impl Output {
         }
     }
 
+    /// `--quiet`: only errors on stderr.
+    pub fn is_quiet(&self) -> bool {
+        self.quiet
+    }
+
     /// Writes a line of results to stdout; a closed pipe (`migo list | head`) is not an error.
     pub fn print(&self, line: &str) {
         let mut out = std::io::stdout().lock();

@@ -534,6 +534,7 @@ mod tests {
             number,
             path: PathBuf::from(format!("{name}.json")),
             checksum: format!("sum-{name}"),
+            compiled: None,
         }
     }
 

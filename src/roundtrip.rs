@@ -11,6 +11,7 @@ use mongodb::bson::{doc, Bson, Document};
 use mongodb::Database;
 
 use crate::error::{Error, Result};
+use crate::migration::child::ChildEnv;
 use crate::migration::{Body, Direction};
 
 /// What one migration's round trip showed.
@@ -89,7 +90,12 @@ pub async fn copy_collections(
 }
 
 /// Runs up, down, up on `scratch` and compares the snapshots in between.
-pub async fn round_trip(name: &str, body: &Body, scratch: &Database) -> Result<Verdict> {
+pub async fn round_trip(
+    name: &str,
+    body: &Body,
+    scratch: &Database,
+    env: &ChildEnv,
+) -> Result<Verdict> {
     let mut verdict = Verdict {
         name: name.to_string(),
         up: Ok(()),
@@ -97,17 +103,17 @@ pub async fn round_trip(name: &str, body: &Body, scratch: &Database) -> Result<V
         repeat_difference: None,
     };
     let before = snapshot(scratch, None).await?;
-    verdict.up = body.run(Direction::Up, scratch, None).await;
+    verdict.up = body.run(Direction::Up, scratch, None, env).await;
     if verdict.up.is_err() {
         return Ok(verdict);
     }
     let after_up = snapshot(scratch, None).await?;
-    if let Err(e) = body.run(Direction::Down, scratch, None).await {
+    if let Err(e) = body.run(Direction::Down, scratch, None, env).await {
         verdict.down_difference = Some(format!("down failed: {e}"));
         return Ok(verdict);
     }
     verdict.down_difference = difference(&before, &snapshot(scratch, None).await?);
-    if let Err(e) = body.run(Direction::Up, scratch, None).await {
+    if let Err(e) = body.run(Direction::Up, scratch, None, env).await {
         verdict.repeat_difference = Some(format!("the second up failed: {e}"));
         return Ok(verdict);
     }

@@ -7,6 +7,7 @@ use clap::ValueEnum;
 use crate::config::MigrationSettings;
 use crate::discover;
 use crate::error::{Error, Result};
+use crate::migration::compiled::Compiled;
 
 /// The template `new` writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -39,7 +40,12 @@ impl Format {
 }
 
 /// Creates `<next number>_<name>.<ext>` in the migrations directory and returns its path.
-pub fn new_migration(settings: &MigrationSettings, name: &str, format: Format) -> Result<PathBuf> {
+pub fn new_migration(
+    settings: &MigrationSettings,
+    compiled: &[Compiled],
+    name: &str,
+    format: Format,
+) -> Result<PathBuf> {
     let valid = !name.is_empty()
         && name
             .chars()
@@ -51,7 +57,7 @@ pub fn new_migration(settings: &MigrationSettings, name: &str, format: Format) -
         });
     }
     let dir = &settings.directory;
-    let existing = match discover::discover(dir, &settings.pattern) {
+    let existing = match discover::discover_all(dir, &settings.pattern, compiled) {
         Err(Error::NoDirectory(_)) => Vec::new(),
         other => other?,
     };

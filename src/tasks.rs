@@ -72,9 +72,13 @@ pub fn connection_uri(settings: &Settings) -> String {
         (Some(u), None) => format!("{}@", encode(u)),
         _ => String::new(),
     };
-    let query = m
+    // The driver authenticates against `admin` unless told otherwise; a URI with a database in
+    // its path would use that database instead, so say it explicitly.
+    let auth_source = m
         .auth_source
-        .as_ref()
+        .as_deref()
+        .or(m.user.as_ref().map(|_| "admin"));
+    let query = auth_source
         .map(|a| format!("?authSource={}", encode(a)))
         .unwrap_or_default();
     format!(

@@ -3,12 +3,18 @@
 //! Loading a file parses and validates it completely, so that a run can check every file it will
 //! touch before the first one executes.
 
+pub mod child;
+pub mod compiled;
 pub mod json;
+pub mod mongosh;
+pub mod script;
 
 use mongodb::{ClientSession, Database};
 
+use crate::config::Runners;
 use crate::discover::MigrationFile;
-use crate::error::{Error, Result};
+use crate::error::Result;
+use child::ChildEnv;
 
 /// Which half of a migration to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,20 +38,24 @@ impl Direction {
 pub enum Body {
     /// Declarative database commands (`.json`).
     Json(json::JsonMigration),
+    /// A mongosh script with `up()` and `down()` (`.js`).
+    Mongosh(mongosh::MongoshMigration),
+    /// An executable script run as `<file> up|down` (any other extension).
+    Script(script::ScriptMigration),
+    /// Rust code compiled into the binary.
+    Compiled(compiled::Compiled),
 }
 
 impl Body {
-    /// Reads and validates `file` according to its extension.
-    pub fn load(file: &MigrationFile) -> Result<Body> {
+    /// Reads and validates `file` according to its kind, with the programs in `runners`.
+    pub fn load(file: &MigrationFile, runners: &Runners) -> Result<Body> {
+        if let Some(compiled) = &file.compiled {
+            return Ok(Body::Compiled(compiled.clone()));
+        }
         match file.extension() {
             "json" => json::JsonMigration::load(file).map(Body::Json),
-            other => Err(Error::InvalidMigration {
-                file: file.file_name.clone(),
-                message: format!("`.{other}` files are not a supported migration format"),
-                hint: Some(
-                    "write it as a `.json` migration, or narrow `[migrations] pattern`".into(),
-                ),
-            }),
+            "js" => mongosh::MongoshMigration::load(file, &runners.mongosh).map(Body::Mongosh),
+            _ => script::ScriptMigration::load(file, runners).map(Body::Script),
         }
     }
 
@@ -53,27 +63,36 @@ impl Body {
     pub fn description(&self) -> Option<&str> {
         match self {
             Body::Json(m) => m.description.as_deref(),
+            Body::Mongosh(m) => m.description.as_deref(),
+            Body::Script(_) => None,
+            Body::Compiled(m) => m.0.description(),
         }
     }
 
-    /// Whether the migration has a `down` half.
+    /// Whether the migration has a `down` half (scripts are trusted to handle `down`).
     pub fn is_reversible(&self) -> bool {
         match self {
             Body::Json(m) => m.down.is_some(),
+            Body::Mongosh(m) => m.reversible,
+            Body::Script(_) => true,
+            Body::Compiled(m) => m.0.reversible(),
         }
     }
 
-    /// Whether the commands and the registry write must share one transaction.
+    /// Whether the work and the registry write must share one transaction.
     pub fn is_transactional(&self) -> bool {
         match self {
             Body::Json(m) => m.transaction,
+            Body::Compiled(m) => m.0.transactional(),
+            Body::Mongosh(_) | Body::Script(_) => false,
         }
     }
 
-    /// The collections the migration works on, as far as migo can tell.
+    /// The collections the migration works on, as far as migo can tell (`migo test` copies them).
     pub fn collections(&self) -> Vec<String> {
         match self {
             Body::Json(m) => m.collections(),
+            Body::Mongosh(_) | Body::Script(_) | Body::Compiled(_) => Vec::new(),
         }
     }
 
@@ -81,19 +100,26 @@ impl Body {
     pub fn describe(&self, direction: Direction) -> Vec<String> {
         match self {
             Body::Json(m) => m.describe(direction),
+            Body::Mongosh(m) => m.describe(direction),
+            Body::Script(m) => m.describe(direction),
+            Body::Compiled(m) => vec![format!("compiled: {}::{}", m.0.name(), direction.as_str())],
         }
     }
 
-    /// Runs `direction` against `db`, inside `session`'s transaction when one is given.
-    /// The error is the text to record in the registry.
+    /// Runs `direction` against `db`, inside `session`'s transaction when one is given; child
+    /// processes get the connection from `env`. The error is the text to record in the registry.
     pub async fn run(
         &self,
         direction: Direction,
         db: &Database,
         session: Option<&mut ClientSession>,
+        env: &ChildEnv,
     ) -> std::result::Result<(), String> {
         match self {
             Body::Json(m) => m.run(direction, db, session).await,
+            Body::Mongosh(m) => m.run(direction, &env.for_database(db.name())).await,
+            Body::Script(m) => m.run(direction, &env.for_database(db.name())).await,
+            Body::Compiled(m) => m.run(direction, db, session).await,
         }
     }
 }

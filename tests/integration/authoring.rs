@@ -85,12 +85,13 @@ fn new_writes_each_format_and_refuses_names_the_pattern_rejects() {
         .code(2)
         .one_error_line()
         .stderr_has("would not match the pattern");
-    let default = Test::new();
-    default
-        .run(&["new", "x", "--format", "js"])
+    let json_only =
+        Test::new().config("[migrations]\npattern = '^(?P<number>[0-9]+)_[a-z]+\\.json$'\n");
+    json_only
+        .run(&["new", "x", "--format", "sh"])
         .code(2)
-        .stderr_has("`0001_x.js` would not match the pattern")
-        .stderr_has("(json|js)");
+        .stderr_has("`0001_x.sh` would not match the pattern")
+        .stderr_has("(json|sh)");
 }
 
 /// `users` with a nickname on one of three documents.

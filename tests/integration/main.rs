@@ -7,15 +7,18 @@ mod bad_input;
 mod cargo_make;
 mod config;
 mod dry_run;
+mod example;
 mod execute;
 mod failures;
 mod history;
 mod lock;
 mod policies;
 mod ranges;
+mod scripts;
 mod server;
 mod tasks;
 mod test;
+mod tools;
 
 /// A migration that appends `n` to `order` in the `log` document, and removes it on `down`.
 pub fn push(n: u32) -> String {

@@ -286,6 +286,13 @@ impl Run {
         self
     }
 
+    pub fn stderr_is(&self, text: &str) -> &Run {
+        if self.stderr != text {
+            self.fail(&format!("stderr is not exactly:\n{text}"));
+        }
+        self
+    }
+
     /// Asserts stderr is one `error:` line with a hint.
     pub fn one_error_line(&self) -> &Run {
         let lines: Vec<&str> = self.stderr.lines().collect();

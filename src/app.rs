@@ -1,0 +1,240 @@
+//! The command line, end to end: parse, load settings (with whatever a custom binary compiled
+//! in), dispatch to one subcommand, and render an error once with its exit code.
+
+use std::ffi::OsString;
+
+use clap::Parser;
+
+use std::sync::Arc;
+
+use crate::api::{Extensions, Extra, Migration};
+use crate::cli::{self, Cli, ColorChoice, Command};
+use crate::commands;
+use crate::config::Settings;
+use crate::error::{exit, Error, Result};
+use crate::logging;
+use crate::migration::compiled::Compiled;
+use crate::output::{ColorWhen, Output};
+use crate::plan::{Backward, Forward, Request};
+
+/// A migo command line with compiled migrations and extras: the library's entry point for a
+/// team's own binary. `migo` itself is `App::new()` with nothing added.
+#[derive(Debug, Clone, Default)]
+pub struct App {
+    extensions: Extensions,
+}
+
+impl App {
+    /// Plain migo.
+    pub fn new() -> App {
+        App::default()
+    }
+
+    /// Adds a compiled migration to the numbered sequence.
+    pub fn migration(mut self, migration: impl Migration) -> App {
+        let compiled = Compiled(Arc::new(migration));
+        self.extensions.migrations.push(compiled);
+        self
+    }
+
+    /// Adds an extra subcommand.
+    pub fn extra(mut self, extra: impl Extra) -> App {
+        self.extensions.extras.push(Arc::new(extra));
+        self
+    }
+
+    /// Runs the process's command line and exits with migo's exit code.
+    pub fn main(self) -> ! {
+        let code = self.run(std::env::args_os());
+        std::process::exit(i32::from(code))
+    }
+
+    /// Runs with `args` (including the program name) and returns the exit code.
+    pub fn run<I, T>(&self, args: I) -> u8
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<OsString> + Clone,
+    {
+        run(args, &self.extensions)
+    }
+}
+
+fn run<I, T>(args: I, extensions: &Extensions) -> u8
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => {
+            // `--help` and `--version`: clap's own text, on stdout.
+            let _ = e.print();
+            return exit::OK;
+        }
+        Err(e) => {
+            let error = usage_error(&e);
+            Output::new(ColorWhen::Auto, false, false).error(&error);
+            return error.exit_code();
+        }
+    };
+    let g = &cli.global;
+    let color = match g.color {
+        ColorChoice::Auto => ColorWhen::Auto,
+        ColorChoice::Always => ColorWhen::Always,
+        ColorChoice::Never => ColorWhen::Never,
+    };
+    let out = Output::new(color, g.json, g.quiet);
+    logging::init(g.verbose, g.quiet);
+    match dispatch(&cli, &out, extensions) {
+        Ok(()) => exit::OK,
+        Err(e) => {
+            if out.json && !e.is_reported_in_json() {
+                out.print(
+                    &serde_json::json!({"error": {
+                        "message": e.to_string(), "hint": e.hint(), "exit_code": e.exit_code()
+                    }})
+                    .to_string(),
+                );
+            }
+            out.error(&e);
+            e.exit_code()
+        }
+    }
+}
+
+fn dispatch(cli: &Cli, out: &Output, extensions: &Extensions) -> Result<()> {
+    let builtins = cli::builtins();
+    let mut reserved: Vec<&str> = builtins.iter().map(|(n, _)| n.as_str()).collect();
+    if let Some(extra) = extensions
+        .extras
+        .iter()
+        .find(|e| reserved.contains(&e.name()))
+    {
+        return Err(Error::Usage {
+            message: format!(
+                "the compiled extra `{0}` would shadow the built-in subcommand `{0}`",
+                extra.name()
+            ),
+            hint: Some("rename the extra in the binary's source".into()),
+        });
+    }
+    reserved.extend(extensions.extras.iter().map(|e| e.name()));
+    let load = || {
+        Settings::load(&cli.global.overrides(), &reserved).map(|mut settings| {
+            settings.extensions = extensions.clone();
+            settings
+        })
+    };
+    let g = &cli.global;
+    let command = cli.command.as_ref().unwrap_or(&Command::List);
+    let line = command_line();
+    let options = commands::ChangeOptions {
+        dry_run: g.dry_run,
+        yes: g.yes,
+        wait: g.wait.map(std::time::Duration::from_secs),
+        command_line: &line,
+    };
+    let request = change_request(command);
+    if g.dry_run && request.is_none() && !matches!(command, Command::Remove { .. }) {
+        return Err(Error::Usage {
+            message: "`--dry-run` applies to `execute`, `ignore`, `rollback`, `accept` and \
+                      `remove` only"
+                .into(),
+            hint: Some("`list`, `check`, `history` and `version` never change anything".into()),
+        });
+    }
+    match command {
+        Command::Help => commands::help(load(), out, &builtins, extensions),
+        Command::New { name, format } => commands::new(&load()?, out, name, *format),
+        Command::Task(args) if extensions.extra(&args[0]).is_some() => {
+            block_on(commands::extra(&load()?, args))
+        }
+        Command::Task(args) => commands::task(&load()?, args),
+        command => block_on(async {
+            let settings = load()?;
+            if let Some(request) = request {
+                return commands::change(&settings, out, request, options).await;
+            }
+            match command {
+                Command::Unlock => commands::unlock(&settings, out, &line).await,
+                Command::Check => commands::check(&settings, out).await,
+                Command::Version => commands::version(&settings, out).await,
+                Command::Remove { name } => commands::remove(&settings, out, name, g.dry_run).await,
+                Command::History { limit, since } => {
+                    let filter = commands::HistoryFilter {
+                        limit: (*limit > 0).then_some(*limit),
+                        since: *since,
+                    };
+                    commands::history(&settings, out, filter).await
+                }
+                Command::Test {
+                    name,
+                    pending: _,
+                    empty,
+                } => commands::roundtrip(&settings, out, name.as_deref(), *empty).await,
+                _ => commands::list(&settings, out).await,
+            }
+        }),
+    }
+}
+
+/// The subcommands that change migrations' state, as the request [`commands::change`] plans.
+fn change_request(command: &Command) -> Option<Request<'_>> {
+    let count = |n: &u64| usize::try_from(*n).unwrap_or(usize::MAX);
+    Some(match command {
+        Command::Execute { name: Some(n), .. } => Request::Execute(Forward::Name(n)),
+        Command::Execute { steps: Some(n), .. } => Request::Execute(Forward::Steps(count(n))),
+        Command::Execute { to: Some(n), .. } => Request::Execute(Forward::To(n)),
+        Command::Execute { .. } => Request::Execute(Forward::All),
+        Command::Ignore { name } => Request::Ignore(name.as_deref()),
+        Command::Rollback { name: Some(n), .. } => Request::Rollback(Backward::Name(n)),
+        Command::Rollback { last: Some(n), .. } => Request::Rollback(Backward::Last(count(n))),
+        Command::Rollback { to: Some(n), .. } => Request::Rollback(Backward::To(n)),
+        // clap requires one of NAME, --last, --to, --all.
+        Command::Rollback { .. } => Request::Rollback(Backward::All),
+        Command::Accept { name } => Request::Accept(name),
+        _ => return None,
+    })
+}
+
+/// Clap's multi-line usage error as migo's one line: the first line is the message, the rest
+/// (possible values, tips, usage) the hint.
+fn usage_error(e: &clap::Error) -> Error {
+    let text = e.render().to_string();
+    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+    let mut message = lines
+        .next()
+        .unwrap_or("invalid command line")
+        .trim_start_matches("error: ")
+        .to_string();
+    // "the following required arguments were not provided:" continues on the next line.
+    if message.ends_with(':') {
+        if let Some(next) = lines.next() {
+            message = format!("{} {next}", message.trim_end_matches(':'));
+        }
+    }
+    let rest: Vec<&str> = lines.collect();
+    Error::Usage {
+        message,
+        hint: (!rest.is_empty()).then(|| rest.join("; ")),
+    }
+}
+
+/// The arguments migo was started with, for the lock document (`migo execute 0003_x`).
+fn command_line() -> String {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    format!("migo {}", args.join(" "))
+}
+
+/// Runs the database work on a single-threaded runtime: migo does one thing at a time.
+fn block_on<F: std::future::Future<Output = Result<()>>>(future: F) -> Result<()> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Io {
+            context: "cannot start the async runtime",
+            path: ".".into(),
+            source: e,
+        })?
+        .block_on(future)
+}

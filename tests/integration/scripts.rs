@@ -1,0 +1,248 @@
+//! Script migrations: mongosh `.js` files and executable scripts, with the same registry, lock
+//! and reports as JSON ones, and the password never in a command line.
+
+use std::os::unix::fs::PermissionsExt;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use mongodb::bson::{doc, Document};
+
+use crate::auth::{server_with_user, PASSWORD};
+use crate::insert;
+use crate::test::Test;
+use crate::tools::{mongosh, python};
+
+/// A project whose `.js` migrations run with the installed mongosh.
+fn with_mongosh() -> Test {
+    Test::new().env("MIGO_MONGOSH", mongosh().to_str().unwrap())
+}
+
+const BACKFILL: &str = r#"// backfill users.status
+function up() {
+  const result = db.users.updateMany({ status: { $exists: false } }, { $set: { status: "active" } });
+  print("backfilled " + result.modifiedCount);
+}
+
+function down() {
+  db.users.updateMany({}, { $unset: { status: "" } });
+}
+"#;
+
+#[test]
+fn a_js_migration_backfills_500_documents_and_rolls_back() {
+    let t = with_mongosh().migration("0001_backfill.js", BACKFILL);
+    let users = t.db().collection::<Document>("users");
+    users
+        .insert_many((0..500).map(|i| doc! {"_id": i}))
+        .run()
+        .unwrap();
+    t.run(&["execute"])
+        .success()
+        .stdout_has("applied 0001_backfill")
+        .stderr_has("  0001_backfill | backfilled 500\n");
+    let active = users
+        .count_documents(doc! {"status": "active"})
+        .run()
+        .unwrap();
+    assert_eq!(active, 500);
+    assert_eq!(t.statuses(), [("0001_backfill".into(), "applied".into())]);
+    t.run(&["execute", "--dry-run"])
+        .success()
+        .stdout_has("dry run: nothing to do");
+    t.run(&["rollback", "0001_backfill", "--dry-run"])
+        .success()
+        .stdout_has("mongosh: down() of ");
+    t.run(&["rollback", "0001_backfill"]).success();
+    let with_status = users
+        .count_documents(doc! {"status": {"$exists": true}})
+        .run()
+        .unwrap();
+    assert_eq!(with_status, 0);
+    assert!(t.records().is_empty());
+}
+
+#[test]
+fn a_throwing_js_migration_is_recorded_failed_with_its_message() {
+    let t = with_mongosh()
+        .migration("0001_a.json", &insert("a"))
+        .migration(
+            "0002_throws.js",
+            "function up() { throw new Error(\"no can do: \" + 6 * 7); }\n",
+        )
+        .migration("0003_c.json", &insert("c"));
+    // The script's own output is streamed first, under its name; then migo's one error line.
+    t.run(&["execute"]).code(1).stderr_is(concat!(
+        "  0002_throws | Error: no can do: 42\n",
+        "error: migration `0002_throws` failed: Error: no can do: 42 (exit status 1); ",
+        "hint: fix it, then retry with `migo execute 0002_throws`, or `migo ignore 0002_throws` / ",
+        "`migo rollback 0002_throws`\n"
+    ));
+    assert_eq!(
+        t.statuses(),
+        [
+            ("0001_a".into(), "applied".into()),
+            ("0002_throws".into(), "failed".into())
+        ]
+    );
+    let record = &t.records()[1];
+    assert!(record.get_str("error").unwrap().contains("no can do: 42"));
+    // Without `down`, rollback refuses it as irreversible.
+    t.run(&["rollback", "0002_throws"])
+        .code(6)
+        .stderr_has("it has no `down`");
+}
+
+#[test]
+fn missing_mongosh_stops_the_run_before_the_first_migration() {
+    let t = Test::new()
+        .env("MIGO_MONGOSH", "/nonexistent/mongosh")
+        .migration("0001_a.json", &insert("a"))
+        .migration("0002_b.js", BACKFILL);
+    t.run(&["execute"])
+        .code(4)
+        .one_error_line()
+        .stderr_has("migration `0002_b.js` is invalid: it needs mongosh, and `/nonexistent/mongosh` was not found")
+        .stderr_has("npm install -g mongosh");
+    assert!(t.collections().is_empty(), "{:?}", t.collections());
+}
+
+/// A script that records its run in `scripts` with pymongo, using only the `MIGO_*` variables.
+const PY_BODY: &str = r#"import os, sys
+from pymongo import MongoClient
+db = MongoClient(os.environ["MIGO_URI"])[os.environ["MIGO_DATABASE"]]
+name, direction = os.environ["MIGO_MIGRATION"], sys.argv[1]
+assert direction == os.environ["MIGO_DIRECTION"]
+if direction == "up":
+    db.scripts.insert_one({"_id": name})
+else:
+    db.scripts.delete_one({"_id": name})
+print(name + " did " + direction)
+"#;
+
+fn sh_body() -> String {
+    format!(
+        "#!/bin/sh\nset -eu\nexec \"{}\" - \"$1\" <<'PY'\n{PY_BODY}PY\n",
+        python().display()
+    )
+}
+
+#[test]
+fn sh_and_py_migrations_apply_and_roll_back() {
+    let t = Test::new()
+        .config(&format!(
+            "[migrations.interpreters]\npy = \"{} -u\"\n",
+            python().display()
+        ))
+        .migration("0001_shell.sh", &sh_body())
+        .migration("0002_python.py", PY_BODY);
+    let sh = t.path("mongomigrations/0001_shell.sh");
+    std::fs::set_permissions(&sh, std::fs::Permissions::from_mode(0o755)).unwrap();
+    t.run(&["execute"])
+        .success()
+        .stderr_has("  0001_shell | 0001_shell did up\n")
+        .stderr_has("  0002_python | 0002_python did up\n")
+        .stdout_has("2 migration(s) applied");
+    let ids: Vec<String> = t
+        .docs("scripts")
+        .iter()
+        .map(|d| d.get_str("_id").unwrap().to_string())
+        .collect();
+    assert_eq!(ids, ["0001_shell", "0002_python"]);
+    t.run(&["rollback", "--all", "--yes"]).success();
+    assert!(t.docs("scripts").is_empty() && t.records().is_empty());
+    // Quiet: the scripts' output is not echoed.
+    let run = t.run(&["-q", "execute"]);
+    run.success();
+    assert_eq!(run.stderr, "");
+}
+
+#[test]
+fn an_unexecutable_script_is_refused_before_anything_runs() {
+    let t = Test::new()
+        .migration("0001_a.json", &insert("a"))
+        .migration("0002_noexec.sh", "#!/bin/sh\necho never\n");
+    t.run(&["execute"])
+        .code(4)
+        .one_error_line()
+        .stderr_has("migration `0002_noexec.sh` is invalid: it is not executable and no interpreter is configured for `.sh`")
+        .stderr_has("chmod +x");
+    assert!(t.collections().is_empty());
+}
+
+/// Every process's command line on this machine, as text.
+fn command_lines() -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+        .map(|bytes| String::from_utf8_lossy(&bytes).replace('\0', " "))
+        .collect()
+}
+
+#[test]
+fn no_command_line_holds_the_password_while_scripts_run() {
+    let storage = tempfile::tempdir().unwrap();
+    let t = with_mongosh();
+    let (secured, host, port) = server_with_user(&t.db_name, storage.path());
+    let slow_js = "function up() { sleep(1500); db.marks.insertOne({ _id: \"js\" }); }\n";
+    let slow_sh = format!(
+        "#!/bin/sh\nsleep 1\nexec \"{}\" - \"$1\" <<'PY'\n{PY_BODY}PY\n",
+        python().display()
+    );
+    let config = format!(
+        "[mongo]\nhost = \"{host}\"\nport = {port}\ndatabase = \"{}\"\nuser = \"migo\"\npassword_env = \"DB_PASSWORD\"\n",
+        t.db_name
+    );
+    let t = t
+        .raw_config(&config)
+        .env("DB_PASSWORD", PASSWORD)
+        .migration("0001_slow.js", slow_js)
+        .migration("0002_slow.sh", &slow_sh);
+    let sh = t.path("mongomigrations/0002_slow.sh");
+    std::fs::set_permissions(&sh, std::fs::Permissions::from_mode(0o755)).unwrap();
+
+    let mut child = t
+        .command(&["execute"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (mut saw_mongosh, mut saw_script) = (false, false);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while child.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < deadline, "the migrations did not finish");
+        for line in command_lines() {
+            assert!(
+                !line.contains(PASSWORD),
+                "password in a command line: {line}"
+            );
+            saw_mongosh |= line.contains("--nodb") && line.contains("MIGO_MIGRATION_PATH");
+            saw_script |= line.contains("0002_slow.sh up");
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "{output:?}");
+    assert!(
+        saw_mongosh && saw_script,
+        "the scripts were never seen running"
+    );
+    let uri = format!("mongodb://migo:{PASSWORD}@{host}:{port}/?authSource=admin");
+    let db = mongodb::sync::Client::with_uri_str(&uri)
+        .unwrap()
+        .database(&t.db_name);
+    let marks = db
+        .collection::<Document>("marks")
+        .count_documents(doc! {})
+        .run()
+        .unwrap();
+    let scripts = db
+        .collection::<Document>("scripts")
+        .count_documents(doc! {})
+        .run()
+        .unwrap();
+    assert_eq!((marks, scripts), (1, 1));
+    drop(secured);
+}
