@@ -135,10 +135,11 @@ fn dispatch(cli: &Cli, out: &Output, extensions: &Extensions) -> Result<()> {
         command_line: &line,
     };
     let request = change_request(command);
-    if g.dry_run && request.is_none() && !matches!(command, Command::Remove { .. }) {
+    let dry_runs = matches!(command, Command::Remove { .. } | Command::Restore { .. });
+    if g.dry_run && request.is_none() && !dry_runs {
         return Err(Error::Usage {
-            message: "`--dry-run` applies to `execute`, `ignore`, `rollback`, `accept` and \
-                      `remove` only"
+            message: "`--dry-run` applies to `execute`, `ignore`, `rollback`, `accept`, \
+                      `remove` and `restore` only"
                 .into(),
             hint: Some("`list`, `check`, `history` and `version` never change anything".into()),
         });
@@ -157,6 +158,8 @@ fn dispatch(cli: &Cli, out: &Output, extensions: &Extensions) -> Result<()> {
             }
             match command {
                 Command::Unlock => commands::unlock(&settings, out, &line).await,
+                Command::Dump => commands::dump(&settings, out, &line).await,
+                Command::Restore { dir } => commands::restore(&settings, out, dir, options).await,
                 Command::Check => commands::check(&settings, out).await,
                 Command::Version => commands::version(&settings, out).await,
                 Command::Remove { name } => commands::remove(&settings, out, name, g.dry_run).await,

@@ -1,5 +1,5 @@
 //! The audit log: one document per action that changed something (execute, rollback, ignore,
-//! accept, unlock), in `<collection>_audit`, read back by `history`.
+//! accept, unlock, restore) or saved it (dump), in `<collection>_audit`, read back by `history`.
 //!
 //! The registry says where each migration stands now; the audit log says who moved it there, when,
 //! from where, and how it went — including runs that failed half way.
@@ -25,7 +25,7 @@ pub struct AuditEntry {
     pub id: ObjectId,
     /// When the action started.
     pub at: DateTime,
-    /// `execute`, `rollback`, `ignore`, `accept` or `unlock`.
+    /// `execute`, `rollback`, `ignore`, `accept`, `unlock`, `dump` or `restore`.
     pub action: String,
     /// The `[environments.<name>]` in use, if any.
     #[serde(default)]
@@ -45,6 +45,9 @@ pub struct AuditEntry {
     pub error: Option<String>,
     pub duration_ms: i64,
     pub tool_version: String,
+    /// The dump taken before the action, if any.
+    #[serde(default)]
+    pub dump: Option<String>,
     /// Anything else worth keeping (e.g. the holder a forced unlock released).
     #[serde(default)]
     pub details: Option<Document>,
@@ -66,6 +69,7 @@ impl AuditEntry {
             error: None,
             duration_ms: (DateTime::now().timestamp_millis() - at.timestamp_millis()).max(0),
             tool_version: env!("CARGO_PKG_VERSION").to_string(),
+            dump: None,
             details: None,
         }
     }

@@ -203,6 +203,13 @@ pub enum Command {
         #[arg(long)]
         empty: bool,
     },
+    /// Take a backup now, into `[dump] directory`
+    Dump,
+    /// Replace the database's collections with those of a dump (asks first, or `--yes`)
+    Restore {
+        /// The dump's directory, e.g. `mongodumps/default-20261122T101500.123Z`
+        dir: PathBuf,
+    },
     /// Release the migrations lock, after showing who holds it
     Unlock,
     /// List built-in and user-defined subcommands

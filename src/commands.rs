@@ -9,6 +9,7 @@ use crate::audit::{self, AuditEntry, AuditLog};
 use crate::config::{MigrationSettings, Runners, Settings};
 use crate::connect;
 use crate::discover::{self, MigrationFile};
+use crate::dump::{self, DumpReport};
 use crate::error::{Error, Result};
 use crate::execute::{self, Bodies, Event, Target};
 use crate::lock::{self, LockRequest};
@@ -18,6 +19,7 @@ use crate::output::Output;
 use crate::plan::{self, Backward, Entry, Plan, Request, State};
 use crate::registry::{Registry, Status};
 use crate::report;
+use crate::restore;
 use crate::roundtrip;
 use crate::scaffold::{self, Format};
 use crate::tasks;
@@ -160,10 +162,23 @@ pub async fn change(
                 report::step_done(out, &step.file.name, step.action, took)
             }
         };
-        let run = execute::run(&steps, target, &mut on_event).await;
+        // The backup comes before the first migration, and only when one will run.
+        let wants_dump = matches!(request, Request::Execute(_)) && settings.dump.enabled;
+        let mut dump_path = None;
+        let run = match wants_dump && !steps.is_empty() {
+            true => backup(&db, settings, out).await.map(|report| {
+                dump_path = Some(report.path.display().to_string());
+            }),
+            false => Ok(()),
+        };
+        let run = match run {
+            Ok(()) => execute::run(&steps, target, &mut on_event).await,
+            Err(e) => Err(e),
+        };
         if !steps.is_empty() {
             let mut entry = AuditEntry::new(request.verb(), started, &who, options.command_line);
             entry.environment = settings.environment.clone();
+            entry.dump = dump_path;
             entry.migrations = steps.iter().map(|p| p.step.file.name.clone()).collect();
             match &run {
                 Ok(outcomes) => entry.completed = outcomes.iter().map(|o| o.name.clone()).collect(),
@@ -183,6 +198,95 @@ pub async fn change(
     .await;
     let released = lease.release().await;
     result.and(released)
+}
+
+/// Takes a dump into a fresh directory, says where, and prunes older ones past `[dump] keep`.
+async fn backup(db: &Database, settings: &Settings, out: &Output) -> Result<DumpReport> {
+    let dir = dump::new_dump_dir(settings);
+    let report = dump::take(db, settings, &dir, &|line| out.note(line)).await?;
+    report::dumped(out, &report);
+    if let Some(keep) = settings.dump.keep {
+        for removed in dump::prune(settings, keep)? {
+            out.note(&format!("removed the old dump {}", removed.display()));
+        }
+    }
+    Ok(report)
+}
+
+/// `dump`: a backup now. Reads the database only, so it takes no lock.
+pub async fn dump(settings: &Settings, out: &Output, command_line: &str) -> Result<()> {
+    let db = connect::connect(&settings.mongo).await?;
+    let started = DateTime::now();
+    let result = backup(&db, settings, out).await;
+    let mut entry = AuditEntry::new(
+        "dump",
+        started,
+        &Identity::current().to_string(),
+        command_line,
+    );
+    entry.environment = settings.environment.clone();
+    match &result {
+        Ok(report) => entry.dump = Some(report.path.display().to_string()),
+        Err(e) => {
+            entry.result = audit::Outcome::Failed;
+            entry.error = Some(e.to_string());
+        }
+    }
+    append_audit(&db, &settings.migrations.collection, &entry, out).await;
+    result.map(drop)
+}
+
+/// `restore DIR`: replaces the dumped collections, under the lock, after a confirmation. migo's
+/// own lock and audit log are never restored: the lock is held now, and history only grows.
+pub async fn restore(
+    settings: &Settings,
+    out: &Output,
+    dir: &std::path::Path,
+    options: ChangeOptions<'_>,
+) -> Result<()> {
+    let collection = &settings.migrations.collection;
+    let skip = [format!("{collection}_lock"), format!("{collection}_audit")];
+    let collections = restore::find_collections(dir, &skip)?;
+    let db = connect::connect(&settings.mongo).await?;
+    let names: Vec<&str> = collections.iter().map(|c| c.name.as_str()).collect();
+    if options.dry_run {
+        report::restore_plan(out, &settings.mongo.database, dir, &names);
+        return Ok(());
+    }
+    confirm(
+        &format!(
+            "restore drops and replaces {} collection(s) of `{}` ({}) from {}",
+            names.len(),
+            settings.mongo.database,
+            names.join(", "),
+            dir.display()
+        ),
+        options.yes,
+    )?;
+    let me = Identity::current();
+    let lock_request = LockRequest {
+        lease: settings.migrations.lock_lease,
+        wait: options.wait,
+        command: options.command_line.to_string(),
+        user: me.user.clone(),
+        host: me.host.clone(),
+    };
+    let lease = lock::acquire(&db, collection, &lock_request, &|m: &str| out.warn(m)).await?;
+    let started = DateTime::now();
+    let result = restore::restore(&db, &collections).await;
+    let mut entry = AuditEntry::new("restore", started, &me.to_string(), options.command_line);
+    entry.environment = settings.environment.clone();
+    entry.migrations = Vec::new();
+    entry.details = Some(doc! {"from": dir.display().to_string(), "collections": &names});
+    if let Err(e) = &result {
+        entry.result = audit::Outcome::Failed;
+        entry.error = Some(e.to_string());
+    }
+    append_audit(&db, collection, &entry, out).await;
+    let released = lease.release().await;
+    let restored = result?;
+    report::restored(out, &settings.mongo.database, &restored);
+    released
 }
 
 /// Writes `entry`; a failure to do so is a warning, as the action itself already happened.
@@ -224,23 +328,32 @@ fn load_bodies(
 
 /// `rollback --all` undoes everything: a person confirms it on a terminal, a script says `--yes`.
 fn confirm_rollback_all(settings: &Settings, count: Option<usize>, yes: bool) -> Result<()> {
-    use std::io::{BufRead, IsTerminal, Write};
-    if yes || count == Some(0) {
+    if count == Some(0) {
         return Ok(());
     }
     let what = count.map_or("every applied migration".to_string(), |n| {
         format!("all {n} applied migration(s)")
     });
     let database = &settings.mongo.database;
+    confirm(
+        &format!("`rollback --all` would roll back {what} of `{database}`"),
+        yes,
+    )
+}
+
+/// Asks "`what`?" on a terminal; without one, `--yes` is the only way on.
+fn confirm(what: &str, yes: bool) -> Result<()> {
+    use std::io::{BufRead, IsTerminal, Write};
+    if yes {
+        return Ok(());
+    }
     if !std::io::stdin().is_terminal() {
         return Err(Error::refused(
-            format!(
-                "`rollback --all` would roll back {what} of `{database}` and needs confirmation"
-            ),
+            format!("{what}, and needs confirmation"),
             "pass `--yes` to confirm without a terminal",
         ));
     }
-    eprint!("Roll back {what} of `{database}`? [y/N] ");
+    eprint!("{what}. Go ahead? [y/N] ");
     let _ = std::io::stderr().flush();
     let mut answer = String::new();
     let _ = std::io::stdin().lock().read_line(&mut answer);
@@ -248,7 +361,7 @@ fn confirm_rollback_all(settings: &Settings, count: Option<usize>, yes: bool) ->
         return Ok(());
     }
     Err(Error::refused(
-        "rollback --all was not confirmed; nothing was rolled back",
+        "not confirmed; nothing was changed",
         "answer `y`, or pass `--yes`",
     ))
 }

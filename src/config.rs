@@ -73,6 +73,30 @@ pub struct TaskSection {
     pub run: String,
 }
 
+/// `[dump]`: backups before `execute` and on demand.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DumpSection {
+    pub enabled: Option<bool>,
+    pub directory: Option<PathBuf>,
+    pub tool: Option<DumpTool>,
+    pub gzip: Option<bool>,
+    pub collections: Option<Vec<String>>,
+    pub keep: Option<usize>,
+    pub mongodump: Option<PathBuf>,
+}
+
+/// How dumps are taken.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DumpTool {
+    /// Through the driver, in mongodump's layout: needs nothing installed.
+    #[default]
+    Native,
+    /// The `mongodump` program.
+    Mongodump,
+}
+
 /// `[environments.<name>]`: overrides for one deployment target.
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -81,6 +105,8 @@ pub struct EnvironmentSection {
     pub mongo: MongoSection,
     #[serde(default)]
     pub migrations: MigrationsSection,
+    #[serde(default)]
+    pub dump: DumpSection,
 }
 
 /// The whole file, as written.
@@ -91,6 +117,8 @@ pub struct FileConfig {
     pub mongo: MongoSection,
     #[serde(default)]
     pub migrations: MigrationsSection,
+    #[serde(default)]
+    pub dump: DumpSection,
     #[serde(default)]
     pub tasks: BTreeMap<String, Spanned<TaskSection>>,
     #[serde(default)]
@@ -121,6 +149,9 @@ pub struct MongoSettings {
     pub database: String,
     pub user: Option<String>,
     pub password: Option<Secret>,
+    /// The variable the password was read from, so child processes that must not see it can
+    /// be started without it.
+    pub password_env: Option<String>,
     pub auth_source: Option<String>,
     pub timeout: Duration,
     pub tls: Option<bool>,
@@ -150,6 +181,23 @@ pub struct Runners {
     pub interpreters: BTreeMap<String, Vec<String>>,
 }
 
+/// `[dump]`, resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DumpSettings {
+    /// Take a dump before `execute` runs anything.
+    pub enabled: bool,
+    /// Where dumps go: `<directory>/<environment>-<UTC timestamp>/`.
+    pub directory: PathBuf,
+    pub tool: DumpTool,
+    pub gzip: bool,
+    /// Only these collections (all but migo's lock when empty).
+    pub collections: Vec<String>,
+    /// Keep this many dumps of the environment, removing older ones after a successful dump.
+    pub keep: Option<usize>,
+    /// The mongodump program, for `tool = "mongodump"`.
+    pub mongodump: PathBuf,
+}
+
 /// A user-defined task, ready to run.
 #[derive(Debug, Clone)]
 pub struct Task {
@@ -166,6 +214,7 @@ pub struct Settings {
     pub environment: Option<String>,
     pub mongo: MongoSettings,
     pub migrations: MigrationSettings,
+    pub dump: DumpSettings,
     pub tasks: BTreeMap<String, Task>,
     /// Migrations and extras compiled into a custom binary (none for plain `migo`).
     pub extensions: Extensions,
@@ -223,6 +272,7 @@ impl Settings {
         Ok(Settings {
             mongo: resolve_mongo(mongo, &origin)?,
             migrations: resolve_migrations(overrides, migrations, &base_dir, &origin)?,
+            dump: resolve_dump(&env_section.dump, &file.dump, &base_dir, &origin)?,
             tasks: resolve_tasks(file.tasks, reserved, &origin)?,
             environment: overrides.environment.clone(),
             config_file,
@@ -391,6 +441,7 @@ fn resolve_mongo(m: MongoSection, origin: &Origin<'_>) -> Result<MongoSettings> 
         database,
         user: m.user,
         password: password.map(Secret::new),
+        password_env: m.password_env,
         auth_source: m.auth_source,
         timeout: Duration::from_secs(m.timeout_secs.unwrap_or(DEFAULT_TIMEOUT_SECS)),
         tls: m.tls,
@@ -483,6 +534,41 @@ fn resolve_migrations(
                 .or(file.out_of_order)
                 .unwrap_or_default(),
         },
+    })
+}
+
+fn resolve_dump(
+    high: &DumpSection,
+    low: &DumpSection,
+    base_dir: &Path,
+    origin: &Origin<'_>,
+) -> Result<DumpSettings> {
+    let h = high.clone();
+    let l = low.clone();
+    let keep = h.keep.or(l.keep);
+    if keep == Some(0) {
+        return Err(origin.error(
+            None,
+            "`[dump] keep` = 0 would delete the dump just taken".into(),
+            Some("keep at least 1, or leave `keep` out to keep every dump"),
+        ));
+    }
+    let relative = |p: PathBuf| if p.is_relative() { base_dir.join(p) } else { p };
+    Ok(DumpSettings {
+        enabled: h.enabled.or(l.enabled).unwrap_or(false),
+        directory: relative(
+            h.directory
+                .or(l.directory)
+                .unwrap_or_else(|| "mongodumps".into()),
+        ),
+        tool: h.tool.or(l.tool).unwrap_or_default(),
+        gzip: h.gzip.or(l.gzip).unwrap_or(false),
+        collections: h.collections.or(l.collections).unwrap_or_default(),
+        keep,
+        mongodump: h
+            .mongodump
+            .or(l.mongodump)
+            .unwrap_or_else(|| "mongodump".into()),
     })
 }
 

@@ -31,6 +31,8 @@ pub mod exit {
     pub const CHECK_FAILED: u8 = 8;
     /// A user-defined task exited non-zero.
     pub const TASK_FAILED: u8 = 9;
+    /// A dump or a restore failed (an `execute` stops before its first migration).
+    pub const BACKUP_FAILED: u8 = 11;
     /// An unexpected database or file-system error.
     pub const INTERNAL: u8 = 10;
 }
@@ -121,6 +123,18 @@ pub enum Error {
     #[error("round trip failed for {}", .names.join(", "))]
     TestFailed { names: Vec<String> },
 
+    /// A dump could not be taken; nothing was migrated.
+    #[error("dump into `{}` failed: {message}", .path.display())]
+    DumpFailed {
+        path: PathBuf,
+        message: String,
+        hint: Option<String>,
+    },
+
+    /// A collection could not be restored.
+    #[error("restore of collection `{collection}` failed: {message}")]
+    RestoreFailed { collection: String, message: String },
+
     /// A user-defined task exited non-zero.
     #[error("task `{name}` failed: {status}")]
     TaskFailed { name: String, status: String },
@@ -159,6 +173,7 @@ impl Error {
             Error::MigrationFailed { .. } => exit::MIGRATION_FAILED,
             Error::CheckFailed { .. } | Error::TestFailed { .. } => exit::CHECK_FAILED,
             Error::TaskFailed { .. } => exit::TASK_FAILED,
+            Error::DumpFailed { .. } | Error::RestoreFailed { .. } => exit::BACKUP_FAILED,
             Error::Database { .. } | Error::Io { .. } => exit::INTERNAL,
         }
     }
@@ -170,6 +185,18 @@ impl Error {
             | Error::Config { hint, .. }
             | Error::InvalidMigration { hint, .. }
             | Error::Refused { hint, .. } => hint.clone(),
+            Error::DumpFailed { hint, .. } => hint.clone().or_else(|| {
+                Some(
+                    "nothing was migrated; fix the cause (disk space, permissions, `[dump] \
+                      directory`) and run again"
+                        .into(),
+                )
+            }),
+            Error::RestoreFailed { .. } => Some(
+                "the collections before it are restored, the others untouched; fix the cause and \
+                 run `migo restore` again"
+                    .into(),
+            ),
             Error::NoDirectory(_) => Some(
                 "create it, run `migo new NAME`, or set `[migrations] directory` in migo.toml"
                     .into(),

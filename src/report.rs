@@ -8,10 +8,12 @@ use mongodb::bson::DateTime;
 use serde_json::{json, Value};
 
 use crate::audit::{self, AuditEntry};
+use crate::dump::DumpReport;
 use crate::execute::{Outcome, Prepared};
 use crate::migration::Direction;
 use crate::output::Output;
 use crate::plan::{self, Action, Entry, State};
+use crate::restore::RestoreReport;
 use crate::roundtrip::Verdict;
 
 /// The `list` table and its summary line, or the JSON array with `--json`.
@@ -202,6 +204,63 @@ pub fn version(out: &Output, entries: &[Entry]) {
     out.print(&summary(entries));
 }
 
+/// The line after a dump (on stderr with `--json`, which keeps stdout for the report).
+pub fn dumped(out: &Output, report: &DumpReport) {
+    let contents = match (report.documents, report.bytes) {
+        (Some(documents), Some(bytes)) => format!(
+            "{} collection(s), {documents} document(s), {}",
+            report.collections,
+            megabytes(bytes)
+        ),
+        _ => "with mongodump".to_string(),
+    };
+    let line = format!(
+        "dumped `{}` ({contents}) in {}",
+        report.path.display(),
+        duration(report.took)
+    );
+    if out.json {
+        out.note(&line);
+    } else {
+        out.print(&line);
+    }
+}
+
+/// What `restore --dry-run` would replace.
+pub fn restore_plan(out: &Output, database: &str, dir: &std::path::Path, names: &[&str]) {
+    if out.json {
+        out.print(
+            &json!({"dry_run": true, "from": dir.display().to_string(), "collections": names})
+                .to_string(),
+        );
+        return;
+    }
+    for name in names {
+        out.print(&format!("would replace `{database}.{name}`"));
+    }
+    out.print(&format!(
+        "dry run: {} collection(s) from {}, nothing was changed",
+        names.len(),
+        dir.display()
+    ));
+}
+
+/// The line after a restore.
+pub fn restored(out: &Output, database: &str, report: &RestoreReport) {
+    if out.json {
+        out.print(&json!({"restored": {"collections": report.collections, "documents": report.documents, "indexes": report.indexes}}).to_string());
+        return;
+    }
+    out.print(&format!(
+        "restored {} collection(s) of `{database}`: {} document(s), {} index(es)",
+        report.collections, report.documents, report.indexes
+    ));
+}
+
+fn megabytes(bytes: u64) -> String {
+    format!("{:.1} MB", bytes as f64 / 1_000_000.0)
+}
+
 /// One migration's `test` result, as it finishes.
 pub fn roundtrip(out: &Output, verdict: &Verdict) {
     if out.json {
@@ -330,6 +389,7 @@ fn audit_json(entry: &AuditEntry) -> Value {
         "error": entry.error,
         "duration_ms": entry.duration_ms,
         "tool_version": entry.tool_version,
+        "dump": entry.dump,
         "details": entry.details.as_ref().map(|d| mongodb::bson::Bson::Document(d.clone()).into_relaxed_extjson()),
     })
 }

@@ -224,6 +224,6 @@ fn check_and_history_take_no_dry_run() {
         &project(),
         &["check", "--dry-run"],
         2,
-        "`--dry-run` applies to `execute`, `ignore`, `rollback`, `accept` and `remove` only",
+        "`--dry-run` applies to `execute`, `ignore`, `rollback`, `accept`, `remove` and `restore` only",
     );
 }

@@ -8,16 +8,27 @@ use mongodb::bson::{doc, Document};
 
 use crate::test::{Run, Test};
 
-/// The example binary, built by `cargo test` next to `migo`.
+/// The example binary. `cargo test` builds examples as test harnesses only, so the real binary
+/// is built here, once, into the same target directory.
 fn example() -> PathBuf {
-    let migo = PathBuf::from(env!("CARGO_BIN_EXE_migo"));
-    let binary = migo.parent().unwrap().join("examples/my_migrations");
-    assert!(
-        binary.exists(),
-        "{} is missing: `cargo test` (or `cargo build --examples`) builds it",
-        binary.display()
-    );
-    binary
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let migo = PathBuf::from(env!("CARGO_BIN_EXE_migo"));
+            let binary = migo.parent().unwrap().join("examples/my_migrations");
+            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+            let status = Command::new(cargo)
+                .args(["build", "--quiet", "--example", "my_migrations"])
+                .current_dir(env!("CARGO_MANIFEST_DIR"))
+                .status()
+                .expect("cargo build --example my_migrations");
+            assert!(
+                status.success() && binary.exists(),
+                "cannot build the example"
+            );
+            binary
+        })
+        .clone()
 }
 
 fn run_example(t: &Test, args: &[&str]) -> Run {

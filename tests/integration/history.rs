@@ -99,6 +99,7 @@ fn every_action_is_recorded_and_history_shows_it_newest_first() {
             "error",
             "duration_ms",
             "tool_version",
+            "dump",
             "details"
         ]
     );

@@ -3,6 +3,7 @@
 
 mod auth;
 mod authoring;
+mod backups;
 mod bad_input;
 mod cargo_make;
 mod config;

@@ -1,0 +1,122 @@
+"""Native dump benchmark: `migo dump` against a pymongo script doing the same dump (every
+document's raw BSON, streamed into <collection>.bson), on one freshly started SecantusDB.
+
+Prints throughput (MB of BSON per second) and peak RSS of each dumper, for two collection
+sizes, so that "memory does not grow with the collection" shows as a number.
+
+Run: bash scripts/bench-dump   (builds migo in release mode, uses the project's venv)
+"""
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+from pymongo import MongoClient
+from bson.raw_bson import RawBSONDocument
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MIGO = os.path.join(ROOT, "target", "release", "migo")
+SERVER = os.path.join(ROOT, ".tools", "venv", "bin", "secantusd-py")
+SIZES = [int(n) for n in os.environ.get("BENCH_SIZES", "20000,100000").split(",")]
+RUNS = int(os.environ.get("BENCH_RUNS", "3"))
+
+PYMONGO_DUMP = r"""
+import os, sys
+from pymongo import MongoClient
+from bson.raw_bson import RawBSONDocument
+uri, db_name, out = sys.argv[1:4]
+db = MongoClient(uri, document_class=RawBSONDocument)[db_name]
+os.makedirs(os.path.join(out, db_name))
+for name in db.list_collection_names():
+    with open(os.path.join(out, db_name, name + ".bson"), "wb", buffering=1 << 20) as f:
+        for doc in db[name].find():
+            f.write(doc.raw)
+"""
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def measure(argv, cwd):
+    """Wall time and peak RSS (MB) of one child process."""
+    started = time.perf_counter()
+    child = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(child.pid, 0)
+    elapsed = time.perf_counter() - started
+    if status != 0:
+        sys.exit(f"{argv[0]} failed: {child.stderr.read().decode()}")
+    return elapsed, usage.ru_maxrss / 1024
+
+
+def load(client, db_name, count):
+    collection = client[db_name]["events"]
+    batch = []
+    for i in range(count):
+        batch.append({"_id": i, "user": f"user-{i % 977}", "kind": ["click", "view", "buy"][i % 3],
+                      "amount": i * 0.37, "tags": ["a", "b", str(i % 13)],
+                      "payload": {"path": f"/items/{i}", "ref": "x" * 40}})
+        if len(batch) == 5000:
+            collection.insert_many(batch)
+            batch = []
+    if batch:
+        collection.insert_many(batch)
+
+
+def bson_megabytes(directory):
+    total = 0
+    for root, _, files in os.walk(directory):
+        total += sum(os.path.getsize(os.path.join(root, f)) for f in files if f.endswith(".bson"))
+    return total / 1e6
+
+
+def main():
+    port = free_port()
+    server = subprocess.Popen([SERVER, "--host", "127.0.0.1", "--port", str(port),
+                               "--storage-path", ":memory:", "--log-level", "WARNING"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    uri = f"mongodb://127.0.0.1:{port}"
+    try:
+        client = MongoClient(uri, serverSelectionTimeoutMS=30000)
+        client.admin.command("ping")
+        rows = []
+        for count in SIZES:
+            db_name = f"bench_{count}"
+            load(client, db_name, count)
+            work = tempfile.mkdtemp(prefix="migo-bench-")
+            with open(os.path.join(work, "migo.toml"), "w") as f:
+                f.write(f'[mongo]\nuri = "{uri}"\ndatabase = "{db_name}"\n\n'
+                        '[dump]\ndirectory = "dumps"\ncollections = ["events"]\n')
+            os.makedirs(os.path.join(work, "mongomigrations"))
+            results = {"migo dump (native)": [], "pymongo script": []}
+            for _ in range(RUNS):
+                shutil.rmtree(os.path.join(work, "dumps"), ignore_errors=True)
+                results["migo dump (native)"].append(measure([MIGO, "-q", "dump"], work) + (bson_megabytes(os.path.join(work, "dumps")),))
+                out = os.path.join(work, "py")
+                shutil.rmtree(out, ignore_errors=True)
+                results["pymongo script"].append(measure([sys.executable, "-c", PYMONGO_DUMP, uri, db_name, out], work) + (bson_megabytes(out),))
+            for tool, samples in results.items():
+                seconds = statistics.median(s[0] for s in samples)
+                rss = max(s[1] for s in samples)
+                megabytes = samples[0][2]
+                rows.append((count, tool, megabytes, seconds, megabytes / seconds, rss))
+            shutil.rmtree(work)
+        print(f"native dump benchmark: SecantusDB 0.7.0b3 in memory, median of {RUNS} runs, peak RSS is the max")
+        print()
+        print("| documents | dumper | BSON MB | seconds | MB/s | peak RSS MB |")
+        print("|---:|---|---:|---:|---:|---:|")
+        for count, tool, megabytes, seconds, rate, rss in rows:
+            print(f"| {count:,} | {tool} | {megabytes:.1f} | {seconds:.2f} | {rate:.1f} | {rss:.1f} |")
+    finally:
+        server.terminate()
+        server.wait()
+
+
+if __name__ == "__main__":
+    main()
