@@ -700,6 +700,8 @@ mod tests {
             ..overrides
         };
         let settings = Settings::load(&staging, &["list"]).unwrap();
+        assert!(settings.dump.enabled && settings.dump.gzip);
+        assert_eq!(settings.dump.keep, Some(10));
         assert_eq!(
             settings.mongo.uri.as_deref(),
             Some("mongodb://staging-db.internal:27017/app")

@@ -182,7 +182,12 @@ async fn dump_documents(
 ) -> std::result::Result<(u64, u64), String> {
     let collection = db.collection::<RawDocumentBuf>(name);
     let total = collection.estimated_document_count().await.unwrap_or(0);
-    let mut cursor = collection.find(doc! {}).await.map_err(|e| e.to_string())?;
+    // Bounded batches keep memory flat: the server would otherwise send up to 16 MB at a time.
+    let mut cursor = collection
+        .find(doc! {})
+        .batch_size(2_000)
+        .await
+        .map_err(|e| e.to_string())?;
     let mut writer = open(path, gzip).map_err(|e| e.to_string())?;
     let (mut count, mut bytes) = (0u64, 0u64);
     let mut last_report = Instant::now();

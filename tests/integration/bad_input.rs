@@ -227,3 +227,25 @@ fn check_and_history_take_no_dry_run() {
         "`--dry-run` applies to `execute`, `ignore`, `rollback`, `accept`, `remove` and `restore` only",
     );
 }
+
+#[test]
+fn bad_dump_settings_name_the_key() {
+    refused(
+        &project().config("[dump]\ntool = \"tape\"\n"),
+        &["dump"],
+        3,
+        "unknown variant `tape`, expected `native` or `mongodump`",
+    );
+    refused(
+        &project().config("[dump]\nkeep = 0\n"),
+        &["dump"],
+        3,
+        "`[dump] keep` = 0 would delete the dump just taken",
+    );
+    refused(
+        &project(),
+        &["restore", "/nonexistent/dump", "--yes"],
+        6,
+        "`/nonexistent/dump` cannot be read",
+    );
+}
