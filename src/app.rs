@@ -64,7 +64,8 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let cli = match Cli::try_parse_from(args) {
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         Err(e) if !e.use_stderr() => {
             // `--help` and `--version`: clap's own text, on stdout.
@@ -85,8 +86,14 @@ where
     };
     let out = Output::new(color, g.json, g.quiet);
     logging::init(g.verbose, g.quiet);
-    match dispatch(&cli, &out, extensions) {
+    let words: Vec<String> = args
+        .iter()
+        .skip(1)
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    match dispatch(&cli, &out, extensions, &words) {
         Ok(()) => exit::OK,
+        Err(e) if e.is_already_shown() => e.exit_code(),
         Err(e) => {
             if out.json && !e.is_reported_in_json() {
                 out.print(
@@ -102,7 +109,8 @@ where
     }
 }
 
-fn dispatch(cli: &Cli, out: &Output, extensions: &Extensions) -> Result<()> {
+/// `words` are the arguments after the program name, forwarded as they are to a remote.
+fn dispatch(cli: &Cli, out: &Output, extensions: &Extensions, words: &[String]) -> Result<()> {
     let builtins = cli::builtins();
     let mut reserved: Vec<&str> = builtins.iter().map(|(n, _)| n.as_str()).collect();
     if let Some(extra) = extensions
@@ -122,12 +130,13 @@ fn dispatch(cli: &Cli, out: &Output, extensions: &Extensions) -> Result<()> {
     let load = || {
         Settings::load(&cli.global.overrides(), &reserved).map(|mut settings| {
             settings.extensions = extensions.clone();
+            settings.remote_origin = cli.global.remote_origin.clone();
             settings
         })
     };
     let g = &cli.global;
     let command = cli.command.as_ref().unwrap_or(&Command::List);
-    let line = command_line();
+    let line = format!("migo {}", words.join(" "));
     let options = commands::ChangeOptions {
         dry_run: g.dry_run,
         yes: g.yes,
@@ -143,6 +152,34 @@ fn dispatch(cli: &Cli, out: &Output, extensions: &Extensions) -> Result<()> {
                 .into(),
             hint: Some("`list`, `check`, `history` and `version` never change anything".into()),
         });
+    }
+    // Authoring stays on this machine; everything else follows the environment to its remote.
+    if !matches!(command, Command::Help | Command::New { .. }) {
+        if let Ok(settings) = load() {
+            let changes = changes_something(command) && !g.dry_run;
+            if settings.confirm && changes {
+                let env = settings.environment.as_deref().unwrap_or_default();
+                commands::confirm(&format!("`{line}` changes the `{env}` environment"), g.yes)?;
+            }
+            if let (Some(remote), Some(env), false) =
+                (&settings.remote, &settings.environment, g.local)
+            {
+                let mut forwarded = without_env_flag(words);
+                if settings.confirm && changes {
+                    forwarded.insert(0, "--yes".into()); // confirmed here; the remote has no terminal
+                }
+                let me = format!(
+                    "{}@{}",
+                    whoami::username(),
+                    whoami::fallible::hostname().unwrap_or_default()
+                );
+                forwarded.splice(0..0, ["--remote-origin".to_string(), me]);
+                return match crate::remote::run(remote, env, &forwarded)? {
+                    0 => Ok(()),
+                    code => Err(Error::RemoteExit { code }),
+                };
+            }
+        }
     }
     match command {
         Command::Help => commands::help(load(), out, &builtins, extensions),
@@ -179,6 +216,37 @@ fn dispatch(cli: &Cli, out: &Output, extensions: &Extensions) -> Result<()> {
             }
         }),
     }
+}
+
+/// Whether `command` may change the database (a `confirm = true` environment asks first).
+fn changes_something(command: &Command) -> bool {
+    !matches!(
+        command,
+        Command::List
+            | Command::Check
+            | Command::History { .. }
+            | Command::Version
+            | Command::Help
+            | Command::New { .. }
+            | Command::Test { .. }
+    )
+}
+
+/// The arguments without `--env NAME` / `--env=NAME`: the remote command sets its own.
+fn without_env_flag(words: &[String]) -> Vec<String> {
+    let mut kept = Vec::new();
+    let mut skip_next = false;
+    for word in words {
+        if std::mem::take(&mut skip_next) {
+            continue;
+        }
+        match word.as_str() {
+            "--env" => skip_next = true,
+            w if w.starts_with("--env=") => {}
+            _ => kept.push(word.clone()),
+        }
+    }
+    kept
 }
 
 /// The subcommands that change migrations' state, as the request [`commands::change`] plans.
@@ -221,12 +289,6 @@ fn usage_error(e: &clap::Error) -> Error {
         message,
         hint: (!rest.is_empty()).then(|| rest.join("; ")),
     }
-}
-
-/// The arguments migo was started with, for the lock document (`migo execute 0003_x`).
-fn command_line() -> String {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    format!("migo {}", args.join(" "))
 }
 
 /// Runs the database work on a single-threaded runtime: migo does one thing at a time.

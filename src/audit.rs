@@ -45,6 +45,9 @@ pub struct AuditEntry {
     pub error: Option<String>,
     pub duration_ms: i64,
     pub tool_version: String,
+    /// For a run started over SSH: `{from, host, user}` (who started it where, and where it ran).
+    #[serde(default)]
+    pub remote: Option<Document>,
     /// The dump taken before the action, if any.
     #[serde(default)]
     pub dump: Option<String>,
@@ -69,6 +72,7 @@ impl AuditEntry {
             error: None,
             duration_ms: (DateTime::now().timestamp_millis() - at.timestamp_millis()).max(0),
             tool_version: env!("CARGO_PKG_VERSION").to_string(),
+            remote: None,
             dump: None,
             details: None,
         }

@@ -98,7 +98,13 @@ pub struct GlobalArgs {
     /// Print what would be done, and change nothing
     #[arg(long, global = true)]
     pub dry_run: bool,
-    /// Answer yes to confirmations (`rollback --all`)
+    /// Run here even when the environment has a `remote` (the remote run itself gets this)
+    #[arg(long, global = true)]
+    pub local: bool,
+    /// Who started this run over SSH (set by the remote hook, recorded in the audit log)
+    #[arg(long, global = true, hide = true, value_name = "USER@HOST")]
+    pub remote_origin: Option<String>,
+    /// Answer yes to confirmations (`rollback --all`, `restore`, `confirm = true` environments)
     #[arg(short, long, global = true)]
     pub yes: bool,
     /// Machine-readable output on stdout

@@ -176,8 +176,13 @@ pub async fn change(
             Err(e) => Err(e),
         };
         if !steps.is_empty() {
-            let mut entry = AuditEntry::new(request.verb(), started, &who, options.command_line);
-            entry.environment = settings.environment.clone();
+            let mut entry = audit_entry(
+                settings,
+                request.verb(),
+                started,
+                &who,
+                options.command_line,
+            );
             entry.dump = dump_path;
             entry.migrations = steps.iter().map(|p| p.step.file.name.clone()).collect();
             match &run {
@@ -218,13 +223,13 @@ pub async fn dump(settings: &Settings, out: &Output, command_line: &str) -> Resu
     let db = connect::connect(&settings.mongo).await?;
     let started = DateTime::now();
     let result = backup(&db, settings, out).await;
-    let mut entry = AuditEntry::new(
+    let mut entry = audit_entry(
+        settings,
         "dump",
         started,
         &Identity::current().to_string(),
         command_line,
     );
-    entry.environment = settings.environment.clone();
     match &result {
         Ok(report) => entry.dump = Some(report.path.display().to_string()),
         Err(e) => {
@@ -274,8 +279,13 @@ pub async fn restore(
     let lease = lock::acquire(&db, collection, &lock_request, &|m: &str| out.warn(m)).await?;
     let started = DateTime::now();
     let result = restore::restore(&db, &collections).await;
-    let mut entry = AuditEntry::new("restore", started, &me.to_string(), options.command_line);
-    entry.environment = settings.environment.clone();
+    let mut entry = audit_entry(
+        settings,
+        "restore",
+        started,
+        &me.to_string(),
+        options.command_line,
+    );
     entry.migrations = Vec::new();
     entry.details = Some(doc! {"from": dir.display().to_string(), "collections": &names});
     if let Err(e) = &result {
@@ -287,6 +297,24 @@ pub async fn restore(
     let restored = result?;
     report::restored(out, &settings.mongo.database, &restored);
     released
+}
+
+/// A new audit entry for `action`, stamped with the environment and, for a run started over
+/// SSH, where it came from.
+fn audit_entry(
+    settings: &Settings,
+    action: &str,
+    started: DateTime,
+    who: &str,
+    command_line: &str,
+) -> AuditEntry {
+    let mut entry = AuditEntry::new(action, started, who, command_line);
+    entry.environment = settings.environment.clone();
+    entry.remote = settings.remote_origin.as_ref().map(|from| {
+        let me = Identity::current();
+        doc! {"from": from, "host": me.host, "user": me.user}
+    });
+    entry
 }
 
 /// Writes `entry`; a failure to do so is a warning, as the action itself already happened.
@@ -342,7 +370,7 @@ fn confirm_rollback_all(settings: &Settings, count: Option<usize>, yes: bool) ->
 }
 
 /// Asks "`what`?" on a terminal; without one, `--yes` is the only way on.
-fn confirm(what: &str, yes: bool) -> Result<()> {
+pub fn confirm(what: &str, yes: bool) -> Result<()> {
     use std::io::{BufRead, IsTerminal, Write};
     if yes {
         return Ok(());
@@ -405,13 +433,13 @@ pub async fn unlock(settings: &Settings, out: &Output, command_line: &str) -> Re
                 "released the lock ({state} lease) held by {}",
                 holder.describe()
             ));
-            let mut entry = AuditEntry::new(
+            let mut entry = audit_entry(
+                settings,
                 "unlock",
                 DateTime::now(),
                 &Identity::current().to_string(),
                 command_line,
             );
-            entry.environment = settings.environment.clone();
             entry.details = Some(doc! {"released": released, "holder_command": &holder.command});
             append_audit(&db, &settings.migrations.collection, &entry, out).await;
         }

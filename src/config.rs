@@ -107,6 +107,43 @@ pub struct EnvironmentSection {
     pub migrations: MigrationsSection,
     #[serde(default)]
     pub dump: DumpSection,
+    /// Run migo on another machine over SSH instead of here.
+    pub remote: Option<RemoteSection>,
+    /// Ask before changing anything (`--yes` answers for scripts).
+    pub confirm: Option<bool>,
+}
+
+/// `remote = { … }` of an environment.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RemoteSection {
+    pub host: String,
+    pub port: Option<u16>,
+    pub user: Option<String>,
+    pub identity_file: Option<PathBuf>,
+    pub known_hosts: Option<PathBuf>,
+    pub workdir: String,
+    pub command: Option<String>,
+    pub accept_new_host_key: Option<bool>,
+    pub timeout_secs: Option<u64>,
+}
+
+/// The remote of the selected environment, resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteSettings {
+    pub host: String,
+    pub port: u16,
+    pub user: String,
+    /// A private key; without one, the SSH agent authenticates.
+    pub identity_file: Option<PathBuf>,
+    pub known_hosts: PathBuf,
+    /// Where migo runs on the remote (its `migo.toml` and migrations are there).
+    pub workdir: String,
+    /// The migo to run there, e.g. `migo` or `cargo make migrations`.
+    pub command: String,
+    /// Trust (and record) a host key seen for the first time; a changed key is always refused.
+    pub accept_new_host_key: bool,
+    pub timeout: Duration,
 }
 
 /// The whole file, as written.
@@ -215,9 +252,15 @@ pub struct Settings {
     pub mongo: MongoSettings,
     pub migrations: MigrationSettings,
     pub dump: DumpSettings,
+    /// The selected environment's remote: commands run there, unless `--local`.
+    pub remote: Option<RemoteSettings>,
+    /// The selected environment asks before changing anything.
+    pub confirm: bool,
     pub tasks: BTreeMap<String, Task>,
     /// Migrations and extras compiled into a custom binary (none for plain `migo`).
     pub extensions: Extensions,
+    /// `user@host` that started this run over SSH (`--remote-origin`), for the audit log.
+    pub remote_origin: Option<String>,
 }
 
 impl Settings {
@@ -273,10 +316,17 @@ impl Settings {
             mongo: resolve_mongo(mongo, &origin)?,
             migrations: resolve_migrations(overrides, migrations, &base_dir, &origin)?,
             dump: resolve_dump(&env_section.dump, &file.dump, &base_dir, &origin)?,
+            remote: env_section
+                .remote
+                .clone()
+                .map(|r| resolve_remote(r, &base_dir, &origin))
+                .transpose()?,
+            confirm: env_section.confirm.unwrap_or(false),
             tasks: resolve_tasks(file.tasks, reserved, &origin)?,
             environment: overrides.environment.clone(),
             config_file,
             extensions: Extensions::default(),
+            remote_origin: None,
         })
     }
 }
@@ -572,6 +622,48 @@ fn resolve_dump(
     })
 }
 
+fn resolve_remote(
+    r: RemoteSection,
+    base_dir: &Path,
+    origin: &Origin<'_>,
+) -> Result<RemoteSettings> {
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_default();
+    // `~/x` is the user's home, as in ssh's own configuration; other relative paths are
+    // relative to this file.
+    let path = |p: PathBuf| match p.strip_prefix("~") {
+        Ok(rest) => home.join(rest),
+        Err(_) if p.is_relative() => base_dir.join(p),
+        Err(_) => p,
+    };
+    if r.host.is_empty() || r.workdir.is_empty() {
+        return Err(origin.error(
+            None,
+            "`remote` needs a `host` and a `workdir`".into(),
+            Some("e.g. remote = { host = \"staging.example.com\", workdir = \"/srv/app\" }"),
+        ));
+    }
+    if r.timeout_secs == Some(0) {
+        return Err(origin.error(
+            None,
+            "`remote.timeout_secs` must be at least 1".into(),
+            Some("the default is 10"),
+        ));
+    }
+    Ok(RemoteSettings {
+        host: r.host,
+        port: r.port.unwrap_or(22),
+        user: r.user.unwrap_or_else(whoami::username),
+        identity_file: r.identity_file.map(path),
+        known_hosts: path(r.known_hosts.unwrap_or_else(|| "~/.ssh/known_hosts".into())),
+        workdir: r.workdir,
+        command: r.command.unwrap_or_else(|| "migo".into()),
+        accept_new_host_key: r.accept_new_host_key.unwrap_or(false),
+        timeout: Duration::from_secs(r.timeout_secs.unwrap_or(10)),
+    })
+}
+
 fn resolve_runners(
     overrides: &Overrides,
     mongosh: Option<PathBuf>,
@@ -700,7 +792,16 @@ mod tests {
             ..overrides
         };
         let settings = Settings::load(&staging, &["list"]).unwrap();
-        assert!(settings.dump.enabled && settings.dump.gzip);
+        assert!(settings.dump.enabled && settings.dump.gzip && settings.confirm);
+        let remote = settings.remote.expect("staging has a remote");
+        assert_eq!(
+            (remote.host.as_str(), remote.port),
+            ("staging.internal", 22)
+        );
+        assert!(remote
+            .identity_file
+            .unwrap()
+            .ends_with(".ssh/deploy_ed25519"));
         assert_eq!(settings.dump.keep, Some(10));
         assert_eq!(
             settings.mongo.uri.as_deref(),

@@ -33,6 +33,8 @@ pub mod exit {
     pub const TASK_FAILED: u8 = 9;
     /// A dump or a restore failed (an `execute` stops before its first migration).
     pub const BACKUP_FAILED: u8 = 11;
+    /// The SSH connection to an environment's remote failed or was refused (host key, auth).
+    pub const REMOTE: u8 = 12;
     /// An unexpected database or file-system error.
     pub const INTERNAL: u8 = 10;
 }
@@ -135,6 +137,18 @@ pub enum Error {
     #[error("restore of collection `{collection}` failed: {message}")]
     RestoreFailed { collection: String, message: String },
 
+    /// The remote of an environment could not be reached, or refused.
+    #[error("remote {target}: {message}")]
+    Remote {
+        target: String,
+        message: String,
+        hint: Option<String>,
+    },
+
+    /// The remote run ended with a non-zero exit code; it has printed its own error.
+    #[error("the remote run exited with {code}")]
+    RemoteExit { code: u8 },
+
     /// A user-defined task exited non-zero.
     #[error("task `{name}` failed: {status}")]
     TaskFailed { name: String, status: String },
@@ -174,6 +188,8 @@ impl Error {
             Error::CheckFailed { .. } | Error::TestFailed { .. } => exit::CHECK_FAILED,
             Error::TaskFailed { .. } => exit::TASK_FAILED,
             Error::DumpFailed { .. } | Error::RestoreFailed { .. } => exit::BACKUP_FAILED,
+            Error::Remote { .. } => exit::REMOTE,
+            Error::RemoteExit { code } => *code,
             Error::Database { .. } | Error::Io { .. } => exit::INTERNAL,
         }
     }
@@ -184,7 +200,9 @@ impl Error {
             Error::Usage { hint, .. }
             | Error::Config { hint, .. }
             | Error::InvalidMigration { hint, .. }
-            | Error::Refused { hint, .. } => hint.clone(),
+            | Error::Refused { hint, .. }
+            | Error::Remote { hint, .. } => hint.clone(),
+            Error::RemoteExit { .. } => None,
             Error::DumpFailed { hint, .. } => hint.clone().or_else(|| {
                 Some(
                     "nothing was migrated; fix the cause (disk space, permissions, `[dump] \
@@ -240,6 +258,11 @@ impl Error {
     /// lists the problems), so no separate JSON error document is printed.
     pub fn is_reported_in_json(&self) -> bool {
         matches!(self, Error::CheckFailed { .. } | Error::TestFailed { .. })
+    }
+
+    /// Whether the error was already shown where it happened (the remote run printed its own).
+    pub fn is_already_shown(&self) -> bool {
+        matches!(self, Error::RemoteExit { .. })
     }
 
     /// Shorthand for a refusal with a hint.

@@ -26,6 +26,7 @@ pub mod output;
 pub mod plan;
 pub mod policy;
 pub mod registry;
+pub mod remote;
 pub mod report;
 pub mod restore;
 pub mod roundtrip;

@@ -390,6 +390,7 @@ fn audit_json(entry: &AuditEntry) -> Value {
         "duration_ms": entry.duration_ms,
         "tool_version": entry.tool_version,
         "dump": entry.dump,
+        "remote": entry.remote.as_ref().map(|d| mongodb::bson::Bson::Document(d.clone()).into_relaxed_extjson()),
         "details": entry.details.as_ref().map(|d| mongodb::bson::Bson::Document(d.clone()).into_relaxed_extjson()),
     })
 }

@@ -49,3 +49,41 @@ fn cargo_make_migrations_execute_applies_exactly_the_named_one() {
         .stdout_has("0001_a  applied")
         .stdout_has("0002_b  pending");
 }
+
+/// A project whose `staging` environment keeps its registry in `staging_migrations`, so the
+/// registry shows which environment a run used.
+fn with_staging() -> Test {
+    Test::new()
+        .config("[environments.staging.migrations]\ncollection = \"staging_migrations\"\n")
+        .migration("0001_a.json", &push(1))
+        .migration("0002_b.json", &push(2))
+}
+
+fn staging_records(t: &Test) -> usize {
+    t.docs("staging_migrations").len()
+}
+
+#[test]
+fn cargo_make_staging_prefix_and_profile_reach_the_staging_environment() {
+    let t = with_staging();
+    let Some(run) = cargo_make(&t, &["staging", "migrations", "execute", "0001_a"]) else {
+        return;
+    };
+    run.success().stdout_has("applied 0001_a");
+    assert_eq!(staging_records(&t), 1);
+    assert!(t.records().is_empty(), "the default registry was used");
+
+    let run = cargo_make(&t, &["--profile", "staging", "migrations"]).unwrap();
+    run.success()
+        .stdout_has("0001_a  applied")
+        .stdout_has("0002_b  pending");
+    cargo_make(&t, &["--profile", "staging", "migrations", "execute"])
+        .unwrap()
+        .success();
+    assert_eq!(staging_records(&t), 2);
+    // Without the prefix or profile, the default environment has nothing applied.
+    cargo_make(&t, &["migrations"])
+        .unwrap()
+        .success()
+        .stdout_has("2 migrations: 2 pending");
+}

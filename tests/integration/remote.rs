@@ -1,0 +1,238 @@
+//! The remote hook against a real sshd: `migo --env staging execute` runs on the "staging host"
+//! (a second project directory reached over SSH), with its own migo.toml and migrations.
+
+use std::path::{Path, PathBuf};
+
+use crate::insert;
+use crate::sshd::{keygen, Sshd};
+use crate::test::Test;
+
+/// The remote side: its own directory, migo.toml (the same database, a `staging` environment
+/// without a remote) and migrations.
+fn remote_workdir(t: &Test, migrations: &[(&str, String)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let config = format!("{}\n[environments.staging]\n", t.mongo_section());
+    std::fs::write(dir.path().join("migo.toml"), config).unwrap();
+    std::fs::create_dir(dir.path().join("mongomigrations")).unwrap();
+    for (name, body) in migrations {
+        std::fs::write(dir.path().join("mongomigrations").join(name), body).unwrap();
+    }
+    dir
+}
+
+/// The local side of `t`: a migration of its own, and `staging` pointing at the sshd, with
+/// `env_extra` lines in the environment and `remote_extra` fields in its remote.
+fn staging(
+    t: Test,
+    workdir: &Path,
+    port: u16,
+    key: &Path,
+    known_hosts: &Path,
+    extra: (&str, &str),
+) -> Test {
+    let (env_extra, remote_extra) = extra;
+    let remote = format!(
+        "[environments.staging]\n{env_extra}remote = {{ host = \"127.0.0.1\", port = {port}, user = \"{}\", identity_file = \"{}\", known_hosts = \"{}\", workdir = \"{}\", command = \"{}\", timeout_secs = 3{remote_extra} }}\n",
+        whoami(),
+        key.display(),
+        known_hosts.display(),
+        workdir.display(),
+        env!("CARGO_BIN_EXE_migo"),
+    );
+    t.migration("0001_local.json", &insert("local"))
+        .config(&remote)
+}
+
+/// [`staging`] with the defaults: the sshd's port, the accepted key, `known_hosts`.
+fn local(t: Test, sshd: &Sshd, workdir: &Path, known_hosts: &Path) -> Test {
+    let key = sshd.path("client_key");
+    staging(t, workdir, sshd.port, &key, known_hosts, ("", ""))
+}
+
+fn whoami() -> String {
+    let out = std::process::Command::new("id")
+        .arg("-un")
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+fn trusted(sshd: &Sshd) -> PathBuf {
+    let path = sshd.path("known_hosts");
+    std::fs::write(&path, sshd.known_hosts_line()).unwrap();
+    path
+}
+
+fn ids(t: &Test) -> Vec<String> {
+    t.docs("items")
+        .iter()
+        .map(|d| d.get_str("_id").unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn execute_runs_on_the_remote_with_its_files_and_exit_code() {
+    let Some(sshd) = Sshd::start() else { return };
+    let t = Test::new();
+    let workdir = remote_workdir(
+        &t,
+        &[
+            ("0001_remote.json", insert("remote-1")),
+            ("0002_remote.json", insert("remote-2")),
+        ],
+    );
+    let t = local(t, &sshd, workdir.path(), &trusted(&sshd));
+    let run = t.run(&["--env", "staging", "execute"]);
+    run.success()
+        .stdout_has("applied 0001_remote")
+        .stdout_has("applied 0002_remote")
+        .stdout_has("2 migration(s) applied");
+    assert_eq!(
+        ids(&t),
+        ["remote-1", "remote-2"],
+        "not the remote's migrations"
+    );
+
+    // The remote run recorded where it came from.
+    let history = t.run(&["--env", "staging", "history", "--json"]);
+    let entries: serde_json::Value = serde_json::from_str(&history.success().stdout).unwrap();
+    assert!(entries[0]["command"].as_str().unwrap().contains("--local"));
+    assert!(entries[0]["remote"]["from"].as_str().unwrap().contains('@'));
+    assert_eq!(entries[0]["environment"], "staging");
+
+    // A failing remote migration: its exit code and its error come back.
+    std::fs::write(
+        workdir.path().join("mongomigrations/0003_dup.json"),
+        insert("remote-1"),
+    )
+    .unwrap();
+    t.run(&["--env", "staging", "execute"])
+        .code(1)
+        .stderr_has("error: migration `0003_dup` failed");
+
+    // `--local` runs here, with the local files.
+    t.run(&["--env", "staging", "--local", "list"])
+        .success()
+        .stdout_has("0001_local");
+}
+
+#[test]
+fn an_injected_argument_stays_one_literal_argument() {
+    let Some(sshd) = Sshd::start() else { return };
+    let t = Test::new();
+    let workdir = remote_workdir(&t, &[("0001_remote.json", insert("r"))]);
+    let t = local(t, &sshd, workdir.path(), &trusted(&sshd));
+    t.run(&["--env", "staging", "execute", "0001_x; touch pwned"])
+        .code(6)
+        .stderr_has("no migration named `0001_x; touch pwned`");
+    t.run(&["--env", "staging", "execute", "$(touch pwned2)"])
+        .code(6);
+    for dir in [
+        workdir.path(),
+        t.dir(),
+        Path::new("/root"),
+        Path::new("/tmp"),
+    ] {
+        assert!(
+            !dir.join("pwned").exists() && !dir.join("pwned2").exists(),
+            "{}",
+            dir.display()
+        );
+    }
+}
+
+#[test]
+fn host_keys_are_checked_and_failures_are_clear() {
+    let Some(sshd) = Sshd::start() else { return };
+    let t = Test::new();
+    let workdir = remote_workdir(&t, &[("0001_remote.json", insert("r"))]);
+    let key = sshd.path("client_key");
+    let dir = workdir.path();
+
+    // A changed key: known_hosts holds another key for this host and port.
+    keygen(&sshd.path("other"));
+    let other = std::fs::read_to_string(sshd.path("other.pub")).unwrap();
+    let mut words = other.split_whitespace();
+    let changed = sshd.path("changed_hosts");
+    let line = format!(
+        "[127.0.0.1]:{} {} {}\n",
+        sshd.port,
+        words.next().unwrap(),
+        words.next().unwrap()
+    );
+    std::fs::write(&changed, line).unwrap();
+    let t = local(t, &sshd, dir, &changed);
+    t.run(&["--env", "staging", "list"])
+        .code(12)
+        .one_error_line()
+        .stderr_has("the host key changed: the server now shows SHA256:")
+        .stderr_has("ssh-keygen -R");
+
+    // An unknown key: refused with its fingerprint, then accepted with the opt-in, then known.
+    let fresh = sshd.path("fresh_hosts");
+    let t = local(t, &sshd, dir, &fresh);
+    t.run(&["--env", "staging", "list"])
+        .code(12)
+        .one_error_line()
+        .stderr_has("unknown host key SHA256:")
+        .stderr_has("accept_new_host_key = true");
+    assert!(!fresh.exists());
+    let opt_in = (", accept_new_host_key = true", "");
+    let t = staging(t, dir, sshd.port, &key, &fresh, ("", opt_in.0));
+    t.run(&["--env", "staging", "list"])
+        .success()
+        .stdout_has("0001_remote");
+    let recorded = std::fs::read_to_string(&fresh).unwrap();
+    assert!(
+        recorded.contains(&format!("[127.0.0.1]:{}", sshd.port)),
+        "{recorded}"
+    );
+    let t = local(t, &sshd, dir, &fresh);
+    t.run(&["--env", "staging", "list"]).success();
+
+    // A key the server does not accept.
+    keygen(&sshd.path("stranger"));
+    let stranger = sshd.path("stranger");
+    let t = staging(t, dir, sshd.port, &stranger, &fresh, ("", ""));
+    t.run(&["--env", "staging", "list"])
+        .code(12)
+        .one_error_line()
+        .stderr_has("authentication with the key")
+        .stderr_has("failed");
+
+    // Nothing listening: a clear error within the timeout.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let t = staging(t, dir, closed, &key, &fresh, ("", ""));
+    let started = std::time::Instant::now();
+    t.run(&["--env", "staging", "list"])
+        .code(12)
+        .one_error_line()
+        .stderr_has("cannot connect");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+}
+
+#[test]
+fn a_confirm_environment_asks_and_yes_answers() {
+    let Some(sshd) = Sshd::start() else { return };
+    let t = Test::new();
+    let workdir = remote_workdir(&t, &[("0001_remote.json", insert("r"))]);
+    let key = sshd.path("client_key");
+    let known = trusted(&sshd);
+    let extra = ("confirm = true\n", "");
+    let t = staging(t, workdir.path(), sshd.port, &key, &known, extra);
+    t.run(&["--env", "staging", "execute"])
+        .code(6)
+        .one_error_line()
+        .stderr_has("changes the `staging` environment, and needs confirmation");
+    assert!(t.docs("items").is_empty());
+    // Reads need no confirmation.
+    t.run(&["--env", "staging", "list"]).success();
+    t.run(&["--env", "staging", "execute", "--yes"])
+        .success()
+        .stdout_has("applied 0001_remote");
+    assert_eq!(ids(&t), ["r"]);
+}
