@@ -17,7 +17,7 @@ use crate::migration::child::ChildEnv;
 use crate::migration::Body;
 use crate::output::Output;
 use crate::plan::{self, Backward, Entry, Plan, Request, State};
-use crate::registry::{Registry, Status};
+use crate::registry::{Record, Registry, Status};
 use crate::report;
 use crate::restore;
 use crate::roundtrip;
@@ -68,20 +68,22 @@ pub struct HistoryFilter {
 /// The files joined with the registry, as `list` and `check` show them (no lock taken).
 async fn current_entries(settings: &Settings) -> Result<(Database, Vec<Entry>)> {
     let files = discover_files(settings)?;
-    let db = connect::connect(&settings.mongo).await?;
-    let collection = &settings.migrations.collection;
-    // Records first: a `running` record read now was written under a lock that the next read
-    // still finds, unless its run ended in between.
-    let records = Registry::new(&db, collection).records().await?;
-    let run_active = lock_is_live(&db, collection).await?;
+    let db = connect::open(&settings.mongo).await?;
+    let (records, run_active) = read_state(settings, &db).await?;
     let entries = plan::entries(&files, &records, run_active);
     Ok((db, entries))
 }
 
-/// Whether a live process holds the lock: without one, a `running` record is interrupted.
-async fn lock_is_live(db: &Database, collection: &str) -> Result<bool> {
-    let holder = lock::current(&lock::collection(db, collection)).await?;
-    Ok(holder.is_some_and(|h| !h.is_expired()))
+/// The registry, and whether a live process holds the lock (without one, a `running` record is
+/// interrupted), in one round trip: the first of the run, so it also reports a server that is
+/// unreachable or refuses the credentials.
+async fn read_state(settings: &Settings, db: &Database) -> Result<(Vec<Record>, bool)> {
+    let registry = Registry::new(db, &settings.migrations.collection);
+    let (records, holder) = registry
+        .records_and_holder()
+        .await
+        .map_err(|e| connect::classify(&settings.mongo, e))?;
+    Ok((records, holder.is_some_and(|h| !h.is_expired())))
 }
 
 /// How a mutating subcommand was invoked.
@@ -106,11 +108,10 @@ pub async fn change(
     options: ChangeOptions<'_>,
 ) -> Result<()> {
     let files = discover_files(settings)?;
-    let db = connect::connect(&settings.mongo).await?;
+    let db = connect::open(&settings.mongo).await?;
     let collection = &settings.migrations.collection;
     let registry = Registry::new(&db, collection);
-    let records = registry.records().await?;
-    let run_active = lock_is_live(&db, collection).await?;
+    let (records, run_active) = read_state(settings, &db).await?;
     let before_lock = plan::entries(&files, &records, run_active);
     let early = plan::plan(request, &before_lock, settings.migrations.policies);
     let runners = &settings.migrations.runners;

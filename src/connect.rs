@@ -1,8 +1,10 @@
 //! Opening the database: driver options from [`MongoSettings`], and one `ping` that turns an
 //! unreachable server or a wrong password into a clear error within the configured timeout.
 
-use mongodb::bson::doc;
+use mongodb::bson::{doc, Bson};
 use mongodb::error::ErrorKind;
+use mongodb::event::command::CommandEvent;
+use mongodb::event::EventHandler;
 use mongodb::options::{ClientOptions, ServerAddress, Tls, TlsOptions};
 use mongodb::{Client, Database};
 
@@ -19,16 +21,48 @@ pub fn target(m: &MongoSettings) -> String {
     format!("`{server}` (database `{}`)", m.database)
 }
 
-/// Connects and checks the server answers and accepts the credentials.
+/// Connects and checks the server answers and accepts the credentials (one `ping`).
 pub async fn connect(m: &MongoSettings) -> Result<Database> {
-    let options = client_options(m).await?;
-    let client = Client::with_options(options).map_err(|e| connect_error(m, &e))?;
-    let db = client.database(&m.database);
+    let db = open(m).await?;
     db.run_command(doc! {"ping": 1})
         .await
         .map_err(|e| connect_error(m, &e))?;
     tracing::debug!("connected to {}", target(m));
     Ok(db)
+}
+
+/// The database handle, without a round trip: the first command connects. Its errors go through
+/// [`classify`], so an unreachable server or a wrong password still reads as one.
+pub async fn open(m: &MongoSettings) -> Result<Database> {
+    let options = client_options(m).await?;
+    let client = Client::with_options(options).map_err(|e| connect_error(m, &e))?;
+    Ok(client.database(&m.database))
+}
+
+/// Turns a database error that is really a connection or authentication failure into that.
+pub fn classify(m: &MongoSettings, error: Error) -> Error {
+    match &error {
+        Error::Database { source, .. } if is_connection_failure(source) => connect_error(m, source),
+        _ => error,
+    }
+}
+
+fn is_connection_failure(e: &mongodb::error::Error) -> bool {
+    matches!(
+        e.kind.as_ref(),
+        ErrorKind::Authentication { .. } | ErrorKind::ServerSelection { .. } | ErrorKind::Io(_)
+    ) || is_auth_failure(e)
+}
+
+/// `-vv`: every command the driver sends, as the driver publishes it (it blanks the bodies of
+/// authentication commands, so no credential reaches the log).
+fn log_commands() -> EventHandler<CommandEvent> {
+    EventHandler::callback(|event| {
+        if let CommandEvent::Started(started) = event {
+            let command = Bson::Document(started.command).into_relaxed_extjson();
+            tracing::trace!(target: "migo::wire", "{}.{} {command}", started.db, started.command_name);
+        }
+    })
 }
 
 async fn client_options(m: &MongoSettings) -> Result<ClientOptions> {
@@ -51,6 +85,9 @@ async fn client_options(m: &MongoSettings) -> Result<ClientOptions> {
         }
     };
     options.app_name = Some(format!("migo {}", env!("CARGO_PKG_VERSION")));
+    if tracing::enabled!(target: "migo::wire", tracing::Level::TRACE) {
+        options.command_event_handler = Some(log_commands());
+    }
     options.connect_timeout = Some(m.timeout);
     options.server_selection_timeout = Some(m.timeout);
     if m.user.is_some() || m.password.is_some() {

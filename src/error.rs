@@ -161,6 +161,10 @@ pub enum Error {
         source: mongodb::error::Error,
     },
 
+    /// The server refused a registry write (a write error in an `ok: 1` reply).
+    #[error("{0}")]
+    Registry(String),
+
     /// A file-system operation failed.
     #[error("{context} `{}`: {source}", .path.display())]
     Io {
@@ -190,7 +194,7 @@ impl Error {
             Error::DumpFailed { .. } | Error::RestoreFailed { .. } => exit::BACKUP_FAILED,
             Error::Remote { .. } => exit::REMOTE,
             Error::RemoteExit { code } => *code,
-            Error::Database { .. } | Error::Io { .. } => exit::INTERNAL,
+            Error::Database { .. } | Error::Io { .. } | Error::Registry(_) => exit::INTERNAL,
         }
     }
 
@@ -250,7 +254,10 @@ impl Error {
                  overwriting it), then run `migo test` again"
                     .into(),
             ),
-            Error::TaskFailed { .. } | Error::Database { .. } | Error::Io { .. } => None,
+            Error::TaskFailed { .. }
+            | Error::Database { .. }
+            | Error::Io { .. }
+            | Error::Registry(_) => None,
         }
     }
 

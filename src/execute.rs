@@ -97,21 +97,37 @@ pub struct Target<'a> {
 }
 
 /// Runs the prepared steps in order, stopping at the first failure.
+///
+/// Round trips are the cost of a runner: each applied migration costs its own commands plus one
+/// registry write. The write that marks a migration `running` also carries the previous one's
+/// `applied` record, as two ordered statements of one `update` command, so the crash-safe
+/// marker is kept without a second write per migration.
 pub async fn run(
     steps: &[Prepared],
     target: Target<'_>,
     report: &mut dyn FnMut(Event<'_>),
 ) -> Result<Vec<Outcome>> {
     let mut done = Vec::new();
+    let mut unwritten = None;
     for prepared in steps {
         let step = &prepared.step;
         report(Event::Started(step));
         let started = Instant::now();
         let result = match (&prepared.body, step.action) {
-            (Some(body), Action::Up) => target.up(body, &step.file, started).await,
-            (Some(body), Action::Down) => target.down(body, &step.file, started).await,
-            (_, Action::Accept) => target.accept(&step.file).await,
-            _ => target.ignore(&step.file).await,
+            (Some(body), Action::Up) if !body.is_transactional() => {
+                target.up(body, &step.file, started, &mut unwritten).await
+            }
+            (body, action) => match target.flush(&mut unwritten).await {
+                Err(e) => Err(e),
+                Ok(()) => match (body, action) {
+                    (Some(body), Action::Up) => {
+                        target.up_in_transaction(body, &step.file, started).await
+                    }
+                    (Some(body), Action::Down) => target.down(body, &step.file, started).await,
+                    (_, Action::Accept) => target.accept(&step.file).await,
+                    _ => target.ignore(&step.file).await,
+                },
+            },
         };
         if let Err(message) = result {
             let done = done.iter().map(|o: &Outcome| o.name.clone()).collect();
@@ -129,6 +145,17 @@ pub async fn run(
             duration,
         });
     }
+    target
+        .flush(&mut unwritten)
+        .await
+        .map_err(|message| Error::MigrationFailed {
+            name: done
+                .last()
+                .map(|o: &Outcome| o.name.clone())
+                .unwrap_or_default(),
+            message: format!("it ran, but recording it failed: {message}"),
+            done: done.iter().map(|o| o.name.clone()).collect(),
+        })?;
     Ok(done)
 }
 
@@ -136,15 +163,20 @@ pub async fn run(
 type StepResult = std::result::Result<(), String>;
 
 impl Target<'_> {
-    async fn up(&self, body: &Body, file: &MigrationFile, started: Instant) -> StepResult {
+    /// Writes `running`, together with the previous step's record; runs the migration; keeps
+    /// its `applied` record for the next write, or writes `failed` at once.
+    async fn up(
+        &self,
+        body: &Body,
+        file: &MigrationFile,
+        started: Instant,
+        unwritten: &mut Option<Record>,
+    ) -> StepResult {
         let mut record = Record::new(file, Status::Running, self.who);
-        if body.is_transactional() {
-            return self
-                .in_transaction(body, Direction::Up, &mut record, started)
-                .await;
-        }
+        let mut batch: Vec<Record> = unwritten.take().into_iter().collect();
+        batch.push(record.clone());
         self.registry
-            .put(&record, None)
+            .put_all(&batch)
             .await
             .map_err(|e| e.to_string())?;
         let outcome = body.run(Direction::Up, self.db, None, self.env).await;
@@ -153,17 +185,39 @@ impl Target<'_> {
         } else {
             Status::Failed
         };
-        self.registry
-            .finish(
-                &mut record,
-                status,
-                started.elapsed(),
-                outcome.clone().err(),
-                None,
-            )
-            .await
-            .map_err(|e| e.to_string())?;
+        record.finish(status, started.elapsed(), outcome.clone().err());
+        if outcome.is_ok() {
+            *unwritten = Some(record);
+        } else {
+            self.registry
+                .put_all(&[record])
+                .await
+                .map_err(|e| e.to_string())?;
+        }
         outcome
+    }
+
+    /// Writes the record a previous step left for the next write, if any.
+    async fn flush(&self, unwritten: &mut Option<Record>) -> StepResult {
+        match unwritten.take() {
+            Some(record) => self
+                .registry
+                .put_all(&[record])
+                .await
+                .map_err(|e| e.to_string()),
+            None => Ok(()),
+        }
+    }
+
+    async fn up_in_transaction(
+        &self,
+        body: &Body,
+        file: &MigrationFile,
+        started: Instant,
+    ) -> StepResult {
+        let mut record = Record::new(file, Status::Running, self.who);
+        self.in_transaction(body, Direction::Up, &mut record, started)
+            .await
     }
 
     /// Runs `body` and writes the registry in one transaction: both happen or neither does.

@@ -6,13 +6,19 @@
 
 use std::time::Duration;
 
-use mongodb::bson::{doc, DateTime};
+use mongodb::bson::{doc, DateTime, Document};
 use mongodb::options::ReplaceOptions;
 use mongodb::{ClientSession, Collection, Database};
 use serde::{Deserialize, Serialize};
 
 use crate::discover::MigrationFile;
 use crate::error::{Error, Result};
+use crate::lock::Holder;
+
+/// A batch size large enough that a registry of thousands of records comes in the first reply.
+const ONE_BATCH: u32 = 1_000_000;
+/// The field wrapping the lock document in [`Registry::records_and_holder`].
+const HOLDER: &str = "__migo_lock_holder";
 
 /// A migration's recorded status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,6 +69,14 @@ pub struct Record {
 }
 
 impl Record {
+    /// Marks it finished with `status` after `elapsed`, in memory.
+    pub fn finish(&mut self, status: Status, elapsed: Duration, error: Option<String>) {
+        self.status = status;
+        self.applied_at = Some(DateTime::now());
+        self.duration_ms = Some(i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX));
+        self.error = error;
+    }
+
     /// A fresh record for `file` in `status`, stamped now.
     pub fn new(file: &MigrationFile, status: Status, who: &str) -> Record {
         Record {
@@ -85,6 +99,7 @@ impl Record {
 #[derive(Debug, Clone)]
 pub struct Registry {
     records: Collection<Record>,
+    database: String,
 }
 
 impl Registry {
@@ -92,21 +107,58 @@ impl Registry {
     pub fn new(db: &Database, collection: &str) -> Registry {
         Registry {
             records: db.collection(collection),
+            database: db.name().to_string(),
         }
     }
 
-    /// Every record, in one query.
+    /// Every record, in one query: one batch holds them all (up to 16 MB), so no `getMore`.
     pub async fn records(&self) -> Result<Vec<Record>> {
         use futures_util::TryStreamExt;
         let cursor = self
             .records
             .find(doc! {})
+            .batch_size(ONE_BATCH)
             .await
             .map_err(Error::database("cannot read the migrations registry"))?;
         cursor
             .try_collect()
             .await
             .map_err(Error::database("cannot read the migrations registry"))
+    }
+
+    /// Every record and the lock's holder, in one round trip: the lock document joins the
+    /// registry's through `$unionWith`, wrapped so it cannot be taken for a record.
+    pub async fn records_and_holder(&self) -> Result<(Vec<Record>, Option<Holder>)> {
+        use futures_util::TryStreamExt;
+        let locks = format!("{}_lock", self.records.name());
+        let pipeline = [doc! {"$unionWith": {
+            "coll": locks,
+            "pipeline": [{"$replaceRoot": {"newRoot": {HOLDER: "$$ROOT"}}}],
+        }}];
+        let read = || Error::database("cannot read the migrations registry");
+        let documents: Vec<Document> = self
+            .records
+            .clone_with_type::<Document>()
+            .aggregate(pipeline)
+            .batch_size(ONE_BATCH)
+            .await
+            .map_err(read())?
+            .try_collect()
+            .await
+            .map_err(read())?;
+        let mut records = Vec::with_capacity(documents.len());
+        let mut holder = None;
+        for document in documents {
+            match document.get_document(HOLDER) {
+                Ok(lock) => holder = mongodb::bson::from_document(lock.clone()).ok(),
+                Err(_) => records.push(mongodb::bson::from_document(document).map_err(|e| {
+                    Error::Registry(format!(
+                        "the migrations registry holds a document migo cannot read: {e}"
+                    ))
+                })?),
+            }
+        }
+        Ok((records, holder))
     }
 
     /// Writes `record`, replacing any earlier one for the same migration.
@@ -127,7 +179,7 @@ impl Registry {
         )))
     }
 
-    /// Marks a started migration finished with `status`, taking `elapsed`.
+    /// Marks a started migration finished with `status`, taking `elapsed`, and writes it.
     pub async fn finish(
         &self,
         record: &mut Record,
@@ -136,11 +188,36 @@ impl Registry {
         error: Option<String>,
         session: Option<&mut ClientSession>,
     ) -> Result<()> {
-        record.status = status;
-        record.applied_at = Some(DateTime::now());
-        record.duration_ms = Some(i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX));
-        record.error = error;
+        record.finish(status, elapsed, error);
         self.put(record, session).await
+    }
+
+    /// Writes `records` in order, as the statements of one `update` command: one round trip.
+    pub async fn put_all(&self, records: &[Record]) -> Result<()> {
+        let context = || {
+            let names: Vec<&str> = records.iter().map(|r| r.name.as_str()).collect();
+            format!("cannot record {} in the registry", names.join(", "))
+        };
+        let updates = records
+            .iter()
+            .map(|r| {
+                let replacement = mongodb::bson::to_document(r)
+                    .map_err(|e| Error::Registry(format!("{}: {e}", context())))?;
+                Ok(doc! {"q": {"_id": &r.id}, "u": replacement, "upsert": true})
+            })
+            .collect::<Result<Vec<Document>>>()?;
+        let command = doc! {"update": self.records.name(), "updates": updates, "ordered": true};
+        let reply = self
+            .records
+            .client()
+            .database(&self.database)
+            .run_command(command)
+            .await
+            .map_err(Error::database(context()))?;
+        match reply.get_array("writeErrors").ok().and_then(|e| e.first()) {
+            Some(first) => Err(Error::Registry(format!("{}: {first}", context()))),
+            None => Ok(()),
+        }
     }
 
     /// Records `checksum` as the one `name` was applied with (`migo accept`).

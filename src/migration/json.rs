@@ -110,7 +110,6 @@ impl JsonMigration {
     ) -> std::result::Result<(), String> {
         let commands = self.commands(direction);
         for (i, command) in commands.iter().enumerate() {
-            tracing::debug!(target: "migo::command", "{}", Bson::Document(command.clone()).into_relaxed_extjson());
             let sent = match session.as_deref_mut() {
                 Some(s) => db.run_command(command.clone()).session(s).await,
                 None => db.run_command(command.clone()).await,

@@ -100,6 +100,7 @@ fn every_action_is_recorded_and_history_shows_it_newest_first() {
             "duration_ms",
             "tool_version",
             "dump",
+            "remote",
             "details"
         ]
     );

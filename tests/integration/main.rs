@@ -16,6 +16,7 @@ mod lock;
 mod policies;
 mod ranges;
 mod remote;
+mod round_trips;
 mod scripts;
 mod server;
 mod sshd;
