@@ -153,6 +153,11 @@ fn dispatch(cli: &Cli, out: &Output, extensions: &Extensions, words: &[String]) 
             hint: Some("`list`, `check`, `history` and `version` never change anything".into()),
         });
     }
+    if let Command::Completions { shell } = command {
+        use clap::CommandFactory;
+        clap_complete::generate(*shell, &mut Cli::command(), "migo", &mut std::io::stdout());
+        return Ok(());
+    }
     // Authoring stays on this machine; everything else follows the environment to its remote.
     if !matches!(command, Command::Help | Command::New { .. }) {
         if let Ok(settings) = load() {
@@ -227,6 +232,7 @@ fn changes_something(command: &Command) -> bool {
             | Command::History { .. }
             | Command::Version
             | Command::Help
+            | Command::Completions { .. }
             | Command::New { .. }
             | Command::Test { .. }
     )

@@ -220,6 +220,12 @@ pub enum Command {
     Unlock,
     /// List built-in and user-defined subcommands
     Help,
+    /// Print a shell completion script: `migo completions bash > /etc/bash_completion.d/migo`
+    Completions {
+        /// The shell
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
     /// A task from `[tasks.<name>]` in migo.toml
     #[command(external_subcommand)]
     Task(Vec<String>),

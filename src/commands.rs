@@ -17,6 +17,7 @@ use crate::migration::child::ChildEnv;
 use crate::migration::Body;
 use crate::output::Output;
 use crate::plan::{self, Backward, Entry, Plan, Request, State};
+use crate::progress::Progress;
 use crate::registry::{Record, Registry, Status};
 use crate::report;
 use crate::restore;
@@ -157,11 +158,13 @@ pub async fn change(
             who: &who,
             env: &child_env(settings, out),
         };
+        let mut progress = Progress::new(out);
         let mut on_event = |event: Event<'_>| match event {
-            Event::Started(step) => tracing::info!("{:?} {}", step.action, step.file.name),
-            Event::Finished(step, took) => {
-                report::step_done(out, &step.file.name, step.action, took)
+            Event::Started(step) => {
+                tracing::info!("{:?} {}", step.action, step.file.name);
+                progress.started(step);
             }
+            Event::Finished(step, took) => progress.finished(step, took),
         };
         // The backup comes before the first migration, and only when one will run.
         let wants_dump = matches!(request, Request::Execute(_)) && settings.dump.enabled;

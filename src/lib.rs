@@ -25,6 +25,7 @@ pub mod migration;
 pub mod output;
 pub mod plan;
 pub mod policy;
+pub mod progress;
 pub mod registry;
 pub mod remote;
 pub mod report;

@@ -26,7 +26,15 @@ pub fn list(out: &Output, entries: &[Entry]) {
         out.print("no migrations yet: create one with `migo new NAME`");
         return;
     }
-    let header = ["NUMBER", "NAME", "STATE", "APPLIED AT", "BY", "DURATION"];
+    let header = [
+        "NUMBER",
+        "NAME",
+        "STATE",
+        "APPLIED AT",
+        "BY",
+        "DURATION",
+        "CHECKSUM",
+    ];
     let rows = entries.iter().map(|e| (row(e), state_style(e))).collect();
     table(out, &header, rows);
     out.print(&summary(entries));
@@ -49,7 +57,7 @@ fn table<const N: usize>(out: &Output, header: &[&str; N], rows: Vec<([String; N
     }
 }
 
-fn row(entry: &Entry) -> [String; 6] {
+fn row(entry: &Entry) -> [String; 7] {
     let record = entry.record.as_ref();
     [
         entry.number.to_string(),
@@ -64,7 +72,21 @@ fn row(entry: &Entry) -> [String; 6] {
             .and_then(|r| r.duration_ms)
             .map(|ms| duration(ms_to_duration(ms)))
             .unwrap_or_default(),
+        checksum_state(entry).to_string(),
     ]
+}
+
+/// Whether the file still matches what was applied: `ok`, `changed`, `no file`; empty when
+/// nothing was recorded yet.
+fn checksum_state(entry: &Entry) -> &'static str {
+    match (&entry.record, &entry.file) {
+        (None, _) => "",
+        (Some(_), None) => "no file",
+        (Some(_), Some(_)) if entry.modified => "changed",
+        (Some(r), Some(f)) if r.checksum == f.checksum => "ok",
+        // A failed or running record keeps the checksum it started with.
+        (Some(_), Some(_)) => "changed",
+    }
 }
 
 /// `applied (modified)`, `pending (out of order)`, `failed`.

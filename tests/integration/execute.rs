@@ -16,7 +16,7 @@ fn fresh_database_lists_three_pending_and_writes_nothing() {
     let t = three();
     t.run(&["list"])
         .success()
-        .stdout_has("NUMBER  NAME  STATE    APPLIED AT  BY  DURATION\n1       1_a   pending\n2       2_b   pending\n10      10_c  pending\n")
+        .stdout_has("NUMBER  NAME  STATE    APPLIED AT  BY  DURATION  CHECKSUM\n1       1_a   pending\n2       2_b   pending\n10      10_c  pending\n")
         .stdout_has("3 migrations: 3 pending");
     assert!(
         t.collections().is_empty(),

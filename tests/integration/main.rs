@@ -13,6 +13,7 @@ mod execute;
 mod failures;
 mod history;
 mod lock;
+mod output;
 mod policies;
 mod ranges;
 mod remote;

@@ -50,10 +50,10 @@ fn help_lists_builtins_and_tasks_with_descriptions() {
     let t = with_tasks();
     t.run(&["help"])
         .success()
-        .stdout_has("  execute   Apply all pending migrations in order, or just NAME, or the next N, or up to NAME\n")
-        .stdout_has("  rollback  Run `down` and unregister: NAME, or the last N applied, or back to NAME, or all\n")
+        .stdout_has("  execute      Apply all pending migrations in order, or just NAME, or the next N, or up to NAME\n")
+        .stdout_has("  rollback     Run `down` and unregister: NAME, or the last N applied, or back to NAME, or all\n")
         .stdout_has(
-            "Tasks (from migo.toml):\n  broken    Always fails\n  seed      Load the seed data\n",
+            "Tasks (from migo.toml):\n  broken       Always fails\n  seed         Load the seed data\n",
         );
     assert!(t.collections().is_empty());
 }

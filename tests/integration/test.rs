@@ -111,6 +111,13 @@ impl Test {
         command.envs(self.env.iter().map(|(k, v)| (k, v)));
     }
 
+    /// Runs `migo ARGS` with the extra environment `vars`.
+    pub fn run_with(&self, args: &[&str], vars: &[(&str, &str)]) -> Run {
+        let mut command = self.command(args);
+        command.envs(vars.iter().copied());
+        Run::of(command)
+    }
+
     /// Runs `migo ARGS` in the project and captures everything.
     pub fn run(&self, args: &[&str]) -> Run {
         Run::of(self.command(args))
