@@ -1,0 +1,157 @@
+"""Migration runners compared (`cargo make bench` / `bash scripts/bench`): migo against
+migrate-mongo and a raw-driver floor, on one freshly started SecantusDB, N one-insert migrations:
+
+  status, N pending   migo list            | migrate-mongo status | floor: count the registry
+  up, N migrations    migo execute         | migrate-mongo up     | floor: insert + registry insert each
+  status, N applied   migo list            | migrate-mongo status | floor: count the registry
+  roll back one       migo rollback --last 1 | migrate-mongo down |
+
+Every operation is a whole process run, as a user runs it (startup included). Each run uses a
+fresh database; the table shows medians over BENCH_RUNS runs and the ratios.
+"""
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PROFILE = os.environ.get("BENCH_PROFILE", "release")
+MIGO = os.path.join(ROOT, "target", PROFILE, "migo")
+FLOOR = os.path.join(ROOT, "target", PROFILE, "examples", "bench_floor")
+MIGRATE_MONGO = os.path.join(ROOT, ".tools", "node", "node_modules", ".bin", "migrate-mongo")
+SERVER = os.path.join(ROOT, ".tools", "venv", "bin", "secantusd-py")
+N = int(os.environ.get("BENCH_MIGRATIONS", "200"))
+RUNS = int(os.environ.get("BENCH_RUNS", "5"))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def timed(argv, cwd):
+    started = time.perf_counter()
+    done = subprocess.run(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    elapsed = time.perf_counter() - started
+    if done.returncode != 0:
+        sys.exit(f"{' '.join(argv)} failed ({done.returncode}): {done.stderr.decode()}{done.stdout.decode()}")
+    return elapsed, done.stdout.decode()
+
+
+def migo_project(uri, database):
+    work = tempfile.mkdtemp(prefix="bench-migo-")
+    with open(os.path.join(work, "migo.toml"), "w") as f:
+        f.write(f'[mongo]\nuri = "{uri}"\ndatabase = "{database}"\n')
+    os.makedirs(os.path.join(work, "mongomigrations"))
+    for n in range(1, N + 1):
+        body = {"up": [{"insert": "items", "documents": [{"_id": n}]}],
+                "down": [{"delete": "items", "deletes": [{"q": {"_id": n}, "limit": 1}]}]}
+        with open(os.path.join(work, "mongomigrations", f"{n:04}_m{n}.json"), "w") as f:
+            json.dump(body, f)
+    return work
+
+
+def migrate_mongo_project(uri, database):
+    work = tempfile.mkdtemp(prefix="bench-mm-")
+    with open(os.path.join(work, "migrate-mongo-config.js"), "w") as f:
+        f.write("module.exports = {\n"
+                f"  mongodb: {{ url: {json.dumps(uri)}, databaseName: {json.dumps(database)}, options: {{}} }},\n"
+                '  migrationsDir: "migrations", changelogCollectionName: "changelog",\n'
+                '  migrationFileExtension: ".js", useFileHash: false, moduleSystem: "commonjs",\n'
+                "};\n")
+    os.makedirs(os.path.join(work, "migrations"))
+    for n in range(1, N + 1):
+        with open(os.path.join(work, "migrations", f"{n:04}-m{n}.js"), "w") as f:
+            f.write("module.exports = {\n"
+                    f"  async up(db) {{ await db.collection('items').insertOne({{ _id: {n} }}); }},\n"
+                    f"  async down(db) {{ await db.collection('items').deleteOne({{ _id: {n} }}); }},\n"
+                    "};\n")
+    return work
+
+
+def check(condition, message):
+    if not condition:
+        sys.exit(f"benchmark sanity check failed: {message}")
+
+
+def run_once(uri, run):
+    results = {}
+    db = f"bench_migo_{run}"
+    work = migo_project(uri, db)
+    results["migo"] = [
+        timed([MIGO, "list"], work),
+        timed([MIGO, "execute"], work),
+        timed([MIGO, "list"], work),
+        timed([MIGO, "rollback", "--last", "1"], work),
+    ]
+    check(f"{N} migrations: {N} pending" in results["migo"][0][1], "migo saw pending migrations")
+    check(f"{N} migration(s) applied" in results["migo"][1][1], "migo applied them all")
+    check(f"{N} migrations: {N} applied" in results["migo"][2][1], "migo listed them applied")
+    shutil.rmtree(work)
+
+    db = f"bench_mm_{run}"
+    work = migrate_mongo_project(uri, db)
+    results["migrate-mongo"] = [
+        timed([MIGRATE_MONGO, "status"], work),
+        timed([MIGRATE_MONGO, "up"], work),
+        timed([MIGRATE_MONGO, "status"], work),
+        timed([MIGRATE_MONGO, "down"], work),
+    ]
+    check(results["migrate-mongo"][0][1].count("PENDING") == N, "migrate-mongo saw pending migrations")
+    check(results["migrate-mongo"][1][1].count("MIGRATED UP") == N, "migrate-mongo applied them all")
+    shutil.rmtree(work)
+
+    db = f"bench_floor_{run}"
+    results["floor"] = [
+        timed([FLOOR, uri, db, str(N), "status"], ROOT),
+        timed([FLOOR, uri, db, str(N), "up"], ROOT),
+        timed([FLOOR, uri, db, str(N), "status"], ROOT),
+    ]
+    check(results["floor"][2][1].startswith(f"{N} of"), "the floor applied them all")
+    return {tool: [t for t, _ in samples] for tool, samples in results.items()}
+
+
+def main():
+    for program in (MIGO, FLOOR, MIGRATE_MONGO, SERVER):
+        check(os.path.exists(program), f"{program} is missing")
+    port = free_port()
+    server = subprocess.Popen([SERVER, "--host", "127.0.0.1", "--port", str(port), "--storage-path",
+                               ":memory:", "--log-level", "WARNING"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    uri = f"mongodb://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                check(time.time() < deadline, "the server did not start")
+                time.sleep(0.2)
+        samples = [run_once(uri, run) for run in range(RUNS)]
+    finally:
+        server.terminate()
+        server.wait()
+    operations = [f"status, {N} pending", f"up, {N} migrations", f"status, {N} applied", "roll back one"]
+    median = {tool: [statistics.median(s[tool][i] for s in samples) if i < len(samples[0][tool]) else None
+                     for i in range(4)] for tool in samples[0]}
+    print(f"{N} one-insert migrations, SecantusDB 0.7.0b3 in memory, median of {RUNS} runs, "
+          f"seconds per command (whole process), migo {PROFILE} build")
+    print()
+    print("| operation | migo | migrate-mongo | raw-driver floor | migrate-mongo ÷ migo | migo ÷ floor |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for i, operation in enumerate(operations):
+        migo, mm, floor = median["migo"][i], median["migrate-mongo"][i], median["floor"][i]
+        floor_text = f"{floor:.3f}" if floor is not None else "—"
+        over_floor = f"{migo / floor:.2f}×" if floor is not None else "—"
+        print(f"| {operation} | {migo:.3f} | {mm:.3f} | {floor_text} | {mm / migo:.1f}× | {over_floor} |")
+
+
+if __name__ == "__main__":
+    main()
