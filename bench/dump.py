@@ -8,7 +8,6 @@ Run: bash scripts/bench-dump   (builds migo in release mode, uses the project's 
 """
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -18,9 +17,9 @@ import time
 from pymongo import MongoClient
 from bson.raw_bson import RawBSONDocument
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from server import ROOT, fresh_server
+
 MIGO = os.path.join(ROOT, "target", "release", "migo")
-SERVER = os.path.join(ROOT, ".tools", "venv", "bin", "secantusd-py")
 SIZES = [int(n) for n in os.environ.get("BENCH_SIZES", "20000,100000").split(",")]
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 
@@ -36,12 +35,6 @@ for name in db.list_collection_names():
         for doc in db[name].find():
             f.write(doc.raw)
 """
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def measure(argv, cwd):
@@ -77,12 +70,7 @@ def bson_megabytes(directory):
 
 
 def main():
-    port = free_port()
-    server = subprocess.Popen([SERVER, "--host", "127.0.0.1", "--port", str(port),
-                               "--storage-path", ":memory:", "--log-level", "WARNING"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    uri = f"mongodb://127.0.0.1:{port}"
-    try:
+    with fresh_server() as uri:
         client = MongoClient(uri, serverSelectionTimeoutMS=30000)
         client.admin.command("ping")
         rows = []
@@ -113,9 +101,6 @@ def main():
         print("|---:|---|---:|---:|---:|---:|")
         for count, tool, megabytes, seconds, rate, rss in rows:
             print(f"| {count:,} | {tool} | {megabytes:.1f} | {seconds:.2f} | {rate:.1f} | {rss:.1f} |")
-    finally:
-        server.terminate()
-        server.wait()
 
 
 if __name__ == "__main__":

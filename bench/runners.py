@@ -12,27 +12,20 @@ fresh database; the table shows medians over BENCH_RUNS runs and the ratios.
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from server import ROOT, SERVER, fresh_server
+
 PROFILE = os.environ.get("BENCH_PROFILE", "release")
 MIGO = os.path.join(ROOT, "target", PROFILE, "migo")
 FLOOR = os.path.join(ROOT, "target", PROFILE, "examples", "bench_floor")
 MIGRATE_MONGO = os.path.join(ROOT, ".tools", "node", "node_modules", ".bin", "migrate-mongo")
-SERVER = os.path.join(ROOT, ".tools", "venv", "bin", "secantusd-py")
 N = int(os.environ.get("BENCH_MIGRATIONS", "200"))
 RUNS = int(os.environ.get("BENCH_RUNS", "5"))
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def timed(argv, cwd):
@@ -120,24 +113,8 @@ def run_once(uri, run):
 def main():
     for program in (MIGO, FLOOR, MIGRATE_MONGO, SERVER):
         check(os.path.exists(program), f"{program} is missing")
-    port = free_port()
-    server = subprocess.Popen([SERVER, "--host", "127.0.0.1", "--port", str(port), "--storage-path",
-                               ":memory:", "--log-level", "WARNING"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    uri = f"mongodb://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                check(time.time() < deadline, "the server did not start")
-                time.sleep(0.2)
+    with fresh_server() as uri:
         samples = [run_once(uri, run) for run in range(RUNS)]
-    finally:
-        server.terminate()
-        server.wait()
     operations = [f"status, {N} pending", f"up, {N} migrations", f"status, {N} applied", "roll back one"]
     median = {tool: [statistics.median(s[tool][i] for s in samples) if i < len(samples[0][tool]) else None
                      for i in range(4)] for tool in samples[0]}

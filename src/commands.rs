@@ -12,7 +12,7 @@ use crate::discover::{self, MigrationFile};
 use crate::dump::{self, DumpReport};
 use crate::error::{Error, Result};
 use crate::execute::{self, Bodies, Event, Target};
-use crate::lock::{self, LockRequest};
+use crate::lock::{self, Lease, LockRequest};
 use crate::migration::child::ChildEnv;
 use crate::migration::Body;
 use crate::output::Output;
@@ -136,15 +136,7 @@ pub async fn change(
         confirm_rollback_all(settings, count, options.yes)?;
     }
     let me = Identity::current();
-    let lock_request = LockRequest {
-        lease: settings.migrations.lock_lease,
-        wait: options.wait,
-        command: options.command_line.to_string(),
-        user: me.user.clone(),
-        host: me.host.clone(),
-    };
-    let warn = |message: &str| out.warn(message);
-    let lease = lock::acquire(&db, collection, &lock_request, &warn).await?;
+    let lease = take_lock(&db, settings, &me, options, out).await?;
     let who = me.to_string();
     let result = async {
         // Read under the lock: a `running` record now belongs to a run that is gone.
@@ -207,6 +199,25 @@ pub async fn change(
     .await;
     let released = lease.release().await;
     result.and(released)
+}
+
+/// Takes the migrations lock for `me`, waiting as `--wait` says; a takeover is a warning.
+async fn take_lock(
+    db: &Database,
+    settings: &Settings,
+    me: &Identity,
+    options: ChangeOptions<'_>,
+    out: &Output,
+) -> Result<Lease> {
+    let request = LockRequest {
+        lease: settings.migrations.lock_lease,
+        wait: options.wait,
+        command: options.command_line.to_string(),
+        user: me.user.clone(),
+        host: me.host.clone(),
+    };
+    let warn = |message: &str| out.warn(message);
+    lock::acquire(db, &settings.migrations.collection, &request, &warn).await
 }
 
 /// Takes a dump into a fresh directory, says where, and prunes older ones past `[dump] keep`.
@@ -273,14 +284,7 @@ pub async fn restore(
         options.yes,
     )?;
     let me = Identity::current();
-    let lock_request = LockRequest {
-        lease: settings.migrations.lock_lease,
-        wait: options.wait,
-        command: options.command_line.to_string(),
-        user: me.user.clone(),
-        host: me.host.clone(),
-    };
-    let lease = lock::acquire(&db, collection, &lock_request, &|m: &str| out.warn(m)).await?;
+    let lease = take_lock(&db, settings, &me, options, out).await?;
     let started = DateTime::now();
     let result = restore::restore(&db, &collections).await;
     let mut entry = audit_entry(

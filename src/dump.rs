@@ -10,6 +10,7 @@ use futures_util::TryStreamExt;
 use mongodb::bson::{doc, Bson, DateTime, Document, RawDocumentBuf};
 use mongodb::Database;
 
+use crate::catalog;
 use crate::config::{DumpTool, Settings};
 use crate::error::{Error, Result};
 
@@ -93,7 +94,7 @@ async fn native(
     let skip = excluded(settings);
     let wanted = &settings.dump.collections;
     let (mut documents, mut bytes, mut collections) = (0u64, 0u64, 0usize);
-    for spec in list_collections(db).await? {
+    for spec in catalog::collections(db).await? {
         let name = spec.get_str("name").unwrap_or_default().to_string();
         let is_collection = spec.get_str("type").map_or(true, |t| t == "collection");
         let chosen = wanted.is_empty() || wanted.contains(&name);
@@ -125,41 +126,13 @@ async fn native(
     })
 }
 
-/// Every collection's `listCollections` entry, by name.
-async fn list_collections(db: &Database) -> Result<Vec<Document>> {
-    let read = Error::database(format!("cannot list the collections of `{}`", db.name()));
-    let reply = db
-        .run_command(doc! {"listCollections": 1, "nameOnly": false})
-        .await
-        .map_err(read)?;
-    let mut specs: Vec<Document> = reply
-        .get_document("cursor")
-        .and_then(|c| c.get_array("firstBatch"))
-        .map(|batch| {
-            batch
-                .iter()
-                .filter_map(Bson::as_document)
-                .cloned()
-                .collect()
-        })
-        .unwrap_or_default();
-    specs.sort_by(|a, b| a.get_str("name").ok().cmp(&b.get_str("name").ok()));
-    Ok(specs)
-}
-
 /// mongodump's `<collection>.metadata.json`: options and indexes, in canonical Extended JSON.
 async fn metadata(db: &Database, name: &str, spec: &Document) -> Result<String> {
-    let reply = db
-        .run_command(doc! {"listIndexes": name})
-        .await
-        .map_err(Error::database(format!(
-            "cannot list the indexes of `{name}`"
-        )))?;
-    let indexes: Vec<Bson> = reply
-        .get_document("cursor")
-        .and_then(|c| c.get_array("firstBatch"))
-        .cloned()
-        .unwrap_or_default();
+    let indexes: Vec<Bson> = catalog::indexes(db, name)
+        .await?
+        .into_iter()
+        .map(Bson::Document)
+        .collect();
     let options = spec.get_document("options").cloned().unwrap_or_default();
     let metadata = doc! {
         "indexes": indexes,

@@ -11,6 +11,7 @@
 pub mod api;
 pub mod app;
 pub mod audit;
+pub mod catalog;
 pub mod cli;
 pub mod commands;
 pub mod config;

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use mongodb::bson::{doc, Bson, Document, RawDocumentBuf};
 use mongodb::Database;
 
+use crate::catalog;
 use crate::error::{Error, Result};
 
 /// One collection found in a dump.
@@ -135,12 +136,7 @@ fn read_metadata(path: &Path) -> std::result::Result<(Document, Vec<Document>), 
         .map(|list| {
             list.iter()
                 .filter_map(Bson::as_document)
-                .map(|index| {
-                    let mut index = index.clone();
-                    index.remove("v");
-                    index.remove("ns");
-                    index
-                })
+                .map(catalog::creatable)
                 .collect()
         })
         .unwrap_or_default();

@@ -10,6 +10,7 @@ use futures_util::TryStreamExt;
 use mongodb::bson::{doc, Bson, Document};
 use mongodb::Database;
 
+use crate::catalog;
 use crate::error::{Error, Result};
 use crate::migration::child::ChildEnv;
 use crate::migration::{Body, Direction};
@@ -129,44 +130,28 @@ async fn run(db: &Database, command: Document, context: &str) -> Result<Document
 
 /// Every collection of `db` (or only `only`, those that exist), fully read.
 async fn snapshot(db: &Database, only: Option<&[String]>) -> Result<Snapshot> {
-    let read = || Error::database(format!("cannot read database `{}`", db.name()));
-    let specs: Vec<Document> = db
-        .list_collections()
-        .await
-        .map_err(read())?
-        .try_collect::<Vec<_>>()
-        .await
-        .map_err(read())?
-        .into_iter()
-        .map(|spec| mongodb::bson::to_document(&spec).unwrap_or_default())
-        .collect();
     let mut snapshot = Snapshot::new();
-    for spec in specs {
+    for spec in catalog::collections(db).await? {
         let name = spec.get_str("name").unwrap_or_default().to_string();
         let wanted = only.map_or(true, |names| names.contains(&name));
         if !wanted || name.starts_with("system.") {
             continue;
         }
-        let collection = db.collection::<Document>(&name);
-        let mut indexes: Vec<Document> = collection
-            .list_indexes()
-            .await
-            .map_err(read())?
-            .try_collect::<Vec<_>>()
-            .await
-            .map_err(read())?
-            .into_iter()
-            .map(|model| index_spec(&model))
+        let mut indexes: Vec<Document> = catalog::indexes(db, &name)
+            .await?
+            .iter()
+            .map(catalog::creatable)
             .collect();
         indexes.sort_by(|a, b| a.get_str("name").ok().cmp(&b.get_str("name").ok()));
-        let documents = collection
+        let documents = db
+            .collection::<Document>(&name)
             .find(doc! {})
             .sort(doc! {"_id": 1})
             .await
-            .map_err(read())?
+            .map_err(Error::database(format!("cannot read `{name}`")))?
             .try_collect()
             .await
-            .map_err(read())?;
+            .map_err(Error::database(format!("cannot read `{name}`")))?;
         let options = spec.get_document("options").cloned().unwrap_or_default();
         snapshot.insert(
             name,
@@ -178,18 +163,6 @@ async fn snapshot(db: &Database, only: Option<&[String]>) -> Result<Snapshot> {
         );
     }
     Ok(snapshot)
-}
-
-/// An index as `createIndexes` takes it: key, name and options, without server bookkeeping.
-fn index_spec(model: &mongodb::IndexModel) -> Document {
-    let mut spec = mongodb::bson::to_document(model).unwrap_or_default();
-    if let Some(Bson::Document(options)) = spec.remove("options") {
-        spec.extend(options);
-    }
-    for bookkeeping in ["v", "ns"] {
-        spec.remove(bookkeeping);
-    }
-    spec
 }
 
 impl CollectionState {
