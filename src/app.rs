@@ -8,7 +8,7 @@ use clap::Parser;
 use std::sync::Arc;
 
 use crate::api::{Extensions, Extra, Migration};
-use crate::cli::{self, Cli, ColorChoice, Command};
+use crate::cli::{self, Cli, ColorChoice, Command, GlobalArgs};
 use crate::commands;
 use crate::config::Settings;
 use crate::error::{exit, Error, Result};
@@ -112,28 +112,7 @@ where
 /// `words` are the arguments after the program name, forwarded as they are to a remote.
 fn dispatch(cli: &Cli, out: &Output, extensions: &Extensions, words: &[String]) -> Result<()> {
     let builtins = cli::builtins();
-    let mut reserved: Vec<&str> = builtins.iter().map(|(n, _)| n.as_str()).collect();
-    if let Some(extra) = extensions
-        .extras
-        .iter()
-        .find(|e| reserved.contains(&e.name()))
-    {
-        return Err(Error::Usage {
-            message: format!(
-                "the compiled extra `{0}` would shadow the built-in subcommand `{0}`",
-                extra.name()
-            ),
-            hint: Some("rename the extra in the binary's source".into()),
-        });
-    }
-    reserved.extend(extensions.extras.iter().map(|e| e.name()));
-    let load = || {
-        Settings::load(&cli.global.overrides(), &reserved).map(|mut settings| {
-            settings.extensions = extensions.clone();
-            settings.remote_origin = cli.global.remote_origin.clone();
-            settings
-        })
-    };
+    check_extras(&builtins, extensions)?;
     let g = &cli.global;
     let command = cli.command.as_ref().unwrap_or(&Command::List);
     let line = format!("migo {}", words.join(" "));
@@ -158,43 +137,27 @@ fn dispatch(cli: &Cli, out: &Output, extensions: &Extensions, words: &[String]) 
         clap_complete::generate(*shell, &mut Cli::command(), "migo", &mut std::io::stdout());
         return Ok(());
     }
-    // Authoring stays on this machine; everything else follows the environment to its remote.
-    if !matches!(command, Command::Help | Command::New { .. }) {
-        if let Ok(settings) = load() {
-            let changes = changes_something(command) && !g.dry_run;
-            if settings.confirm && changes {
-                let env = settings.environment.as_deref().unwrap_or_default();
-                commands::confirm(&format!("`{line}` changes the `{env}` environment"), g.yes)?;
-            }
-            if let (Some(remote), Some(env), false) =
-                (&settings.remote, &settings.environment, g.local)
-            {
-                let mut forwarded = without_env_flag(words);
-                if settings.confirm && changes {
-                    forwarded.insert(0, "--yes".into()); // confirmed here; the remote has no terminal
-                }
-                let me = format!(
-                    "{}@{}",
-                    whoami::username(),
-                    whoami::fallible::hostname().unwrap_or_default()
-                );
-                forwarded.splice(0..0, ["--remote-origin".to_string(), me]);
-                return match crate::remote::run(remote, env, &forwarded)? {
-                    0 => Ok(()),
-                    code => Err(Error::RemoteExit { code }),
-                };
-            }
+    let settings = load_settings(cli, &builtins, extensions);
+    // Authoring stays on this machine; everything else follows the environment.
+    if let (Ok(loaded), false) = (
+        &settings,
+        matches!(command, Command::Help | Command::New { .. }),
+    ) {
+        match follow_environment(loaded, command, g, words, &line)? {
+            Some(0) => return Ok(()),
+            Some(code) => return Err(Error::RemoteExit { code }),
+            None => {}
         }
     }
     match command {
-        Command::Help => commands::help(load(), out, &builtins, extensions),
-        Command::New { name, format } => commands::new(&load()?, out, name, *format),
+        Command::Help => commands::help(settings, out, &builtins, extensions),
+        Command::New { name, format } => commands::new(&settings?, out, name, *format),
         Command::Task(args) if extensions.extra(&args[0]).is_some() => {
-            block_on(commands::extra(&load()?, args))
+            block_on(commands::extra(&settings?, args))
         }
-        Command::Task(args) => commands::task(&load()?, args),
+        Command::Task(args) => commands::task(&settings?, args),
         command => block_on(async {
-            let settings = load()?;
+            let settings = settings?;
             if let Some(request) = request {
                 return commands::change(&settings, out, request, options).await;
             }
@@ -221,6 +184,73 @@ fn dispatch(cli: &Cli, out: &Output, extensions: &Extensions, words: &[String]) 
             }
         }),
     }
+}
+
+/// A compiled extra may not take a built-in subcommand's name.
+fn check_extras(builtins: &[(String, String)], extensions: &Extensions) -> Result<()> {
+    match extensions
+        .extras
+        .iter()
+        .find(|e| builtins.iter().any(|(name, _)| name == e.name()))
+    {
+        Some(extra) => Err(Error::Usage {
+            message: format!(
+                "the compiled extra `{0}` would shadow the built-in subcommand `{0}`",
+                extra.name()
+            ),
+            hint: Some("rename the extra in the binary's source".into()),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// The settings from the command line, `MIGO_*` and migo.toml, with what the binary compiled
+/// in. A task may take neither a built-in's name nor a compiled extra's.
+fn load_settings(
+    cli: &Cli,
+    builtins: &[(String, String)],
+    extensions: &Extensions,
+) -> Result<Settings> {
+    let reserved: Vec<&str> = builtins
+        .iter()
+        .map(|(n, _)| n.as_str())
+        .chain(extensions.extras.iter().map(|e| e.name()))
+        .collect();
+    let mut settings = Settings::load(&cli.global.overrides(), &reserved)?;
+    settings.extensions = extensions.clone();
+    settings.remote_origin = cli.global.remote_origin.clone();
+    Ok(settings)
+}
+
+/// A `confirm = true` environment asks before a change; an environment with a `remote` runs the
+/// command there (unless `--local`) and gives its exit code, `None` when it runs here.
+fn follow_environment(
+    settings: &Settings,
+    command: &Command,
+    g: &GlobalArgs,
+    words: &[String],
+    line: &str,
+) -> Result<Option<u8>> {
+    let changes = changes_something(command) && !g.dry_run;
+    if settings.confirm && changes {
+        let env = settings.environment.as_deref().unwrap_or_default();
+        commands::confirm(&format!("`{line}` changes the `{env}` environment"), g.yes)?;
+    }
+    let (Some(remote), Some(env), false) = (&settings.remote, &settings.environment, g.local)
+    else {
+        return Ok(None);
+    };
+    let mut forwarded = without_env_flag(words);
+    if settings.confirm && changes {
+        forwarded.insert(0, "--yes".into()); // confirmed here; the remote has no terminal
+    }
+    let me = format!(
+        "{}@{}",
+        whoami::username(),
+        whoami::fallible::hostname().unwrap_or_default()
+    );
+    forwarded.splice(0..0, ["--remote-origin".to_string(), me]);
+    crate::remote::run(remote, env, &forwarded).map(Some)
 }
 
 /// Whether `command` may change the database (a `confirm = true` environment asks first).
