@@ -234,7 +234,7 @@ fn follow_environment(
     let changes = changes_something(command) && !g.dry_run;
     if settings.confirm && changes {
         let env = settings.environment.as_deref().unwrap_or_default();
-        commands::confirm(&format!("`{line}` changes the `{env}` environment"), g.yes)?;
+        crate::prompt::confirm(&format!("`{line}` changes the `{env}` environment"), g.yes)?;
     }
     let (Some(remote), Some(env), false) = (&settings.remote, &settings.environment, g.local)
     else {
@@ -244,11 +244,7 @@ fn follow_environment(
     if settings.confirm && changes {
         forwarded.insert(0, "--yes".into()); // confirmed here; the remote has no terminal
     }
-    let me = format!(
-        "{}@{}",
-        whoami::username(),
-        whoami::fallible::hostname().unwrap_or_default()
-    );
+    let me = crate::identity::Identity::current().to_string();
     forwarded.splice(0..0, ["--remote-origin".to_string(), me]);
     crate::remote::run(remote, env, &forwarded).map(Some)
 }

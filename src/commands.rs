@@ -12,12 +12,14 @@ use crate::discover::{self, MigrationFile};
 use crate::dump::{self, DumpReport};
 use crate::error::{Error, Result};
 use crate::execute::{self, Bodies, Event, Target};
+use crate::identity::Identity;
 use crate::lock::{self, Lease, LockRequest};
 use crate::migration::child::ChildEnv;
 use crate::migration::Body;
 use crate::output::Output;
 use crate::plan::{self, Backward, Entry, Plan, Request, State};
 use crate::progress::Progress;
+use crate::prompt::confirm;
 use crate::registry::{Record, Registry, Status};
 use crate::report;
 use crate::restore;
@@ -377,31 +379,6 @@ fn confirm_rollback_all(settings: &Settings, count: Option<usize>, yes: bool) ->
     )
 }
 
-/// Asks "`what`?" on a terminal; without one, `--yes` is the only way on.
-pub fn confirm(what: &str, yes: bool) -> Result<()> {
-    use std::io::{BufRead, IsTerminal, Write};
-    if yes {
-        return Ok(());
-    }
-    if !std::io::stdin().is_terminal() {
-        return Err(Error::refused(
-            format!("{what}, and needs confirmation"),
-            "pass `--yes` to confirm without a terminal",
-        ));
-    }
-    eprint!("{what}. Go ahead? [y/N] ");
-    let _ = std::io::stderr().flush();
-    let mut answer = String::new();
-    let _ = std::io::stdin().lock().read_line(&mut answer);
-    if matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes") {
-        return Ok(());
-    }
-    Err(Error::refused(
-        "not confirmed; nothing was changed",
-        "answer `y`, or pass `--yes`",
-    ))
-}
-
 /// The steps for `request` given `entries`, each with its parsed migration, and the policy
 /// warnings to show before running them.
 fn prepare(
@@ -662,26 +639,4 @@ fn discover_files(settings: &Settings) -> Result<Vec<MigrationFile>> {
 /// The connection for script migrations, echoing their output unless `--quiet`.
 fn child_env(settings: &Settings, out: &Output) -> ChildEnv {
     ChildEnv::new(tasks::connection_env(settings), !out.is_quiet())
-}
-
-/// Who runs migo: recorded in the registry and the lock.
-struct Identity {
-    user: String,
-    host: String,
-}
-
-impl Identity {
-    fn current() -> Identity {
-        let host = whoami::fallible::hostname().unwrap_or_else(|_| "unknown-host".into());
-        Identity {
-            user: whoami::username(),
-            host,
-        }
-    }
-}
-
-impl std::fmt::Display for Identity {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}@{}", self.user, self.host)
-    }
 }

@@ -1,0 +1,28 @@
+//! Confirmations: a question on the terminal, or `--yes` from a script; with neither, a refusal.
+
+use crate::error::{Error, Result};
+
+/// Asks "`what`?" on a terminal; without one, `--yes` is the only way on.
+pub fn confirm(what: &str, yes: bool) -> Result<()> {
+    use std::io::{BufRead, IsTerminal, Write};
+    if yes {
+        return Ok(());
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(Error::refused(
+            format!("{what}, and needs confirmation"),
+            "pass `--yes` to confirm without a terminal",
+        ));
+    }
+    eprint!("{what}. Go ahead? [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    let _ = std::io::stdin().lock().read_line(&mut answer);
+    if matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes") {
+        return Ok(());
+    }
+    Err(Error::refused(
+        "not confirmed; nothing was changed",
+        "answer `y`, or pass `--yes`",
+    ))
+}
