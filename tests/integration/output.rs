@@ -195,3 +195,31 @@ fn completions_for_each_shell() {
         .one_error_line()
         .stderr_has("invalid value 'tcsh'");
 }
+
+#[test]
+fn a_slow_step_shows_a_spinner_on_a_terminal_and_a_start_line_elsewhere() {
+    let t = Test::new().migration("0001_slow.sh", "#!/bin/sh\nsleep 3\n");
+    let script = t.path("mongomigrations/0001_slow.sh");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let screen = on_a_terminal(&t, "execute", false);
+    // The spinner (after 2 s) names the migration and counts the seconds; it is then cleared
+    // and the closing line follows.
+    assert!(
+        screen.contains("applying 0001_slow 2s") || screen.contains("applying 0001_slow 3s"),
+        "{screen:?}"
+    );
+    assert!(!screen.contains("applying 0001_slow…"), "{screen:?}");
+    assert!(screen.contains("applied 0001_slow (3."), "{screen:?}");
+    t.run(&["rollback", "0001_slow"]).success();
+    let piped = t.run(&["execute"]);
+    piped.success();
+    assert!(
+        piped
+            .stdout
+            .starts_with("applying 0001_slow…\napplied 0001_slow (3."),
+        "{}",
+        piped.stdout
+    );
+    assert!(!piped.stderr.contains("0001_slow 2s"));
+}
