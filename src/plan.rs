@@ -458,6 +458,13 @@ fn accept(name: &str, entries: &[Entry]) -> Result<Step> {
 pub fn removable<'a>(name: &str, entries: &'a [Entry]) -> Result<&'a MigrationFile> {
     let entry = find(name, entries)?;
     match (&entry.record, &entry.file) {
+        (None, Some(file)) if file.compiled.is_some() => Err(Error::refused(
+            format!(
+                "cannot remove `{}`: it is compiled into this binary",
+                entry.name
+            ),
+            "remove it from the binary's source instead",
+        )),
         (None, Some(file)) => Ok(file),
         (Some(_), _) if entry.is_done() => Err(Error::refused(
             format!(

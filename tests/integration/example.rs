@@ -85,6 +85,9 @@ fn the_example_binary_runs_compiled_migrations_and_its_extra() {
         .stdout_has("rolled back 0002_add_active_flag");
     assert_eq!(t.docs("users")[1], doc! {"_id": 2, "name": "Bo"});
     assert_eq!(t.statuses(), [("0001_users".into(), "applied".into())]);
+    run_example(&t, &["remove", "0003_display_names"])
+        .code(6)
+        .stderr_has("it is compiled into this binary");
     let records = t
         .db()
         .collection::<Document>("migrations_audit")
