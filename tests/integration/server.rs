@@ -141,20 +141,12 @@ fn free_port() -> u16 {
 
 /// The SecantusDB launcher: `MIGO_SECANTUSD`, or the project's venv, installed on first use.
 fn secantusd() -> PathBuf {
-    if let Ok(path) = std::env::var("MIGO_SECANTUSD") {
-        return path.into();
+    match std::env::var("MIGO_SECANTUSD") {
+        Ok(path) => path.into(),
+        Err(_) => crate::tools::installed(
+            ".tools/venv/bin/secantusd-py",
+            "server",
+            "cannot install SecantusDB with scripts/setup; set MIGO_TEST_URI to use another server",
+        ),
     }
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let binary = root.join(".tools/venv/bin/secantusd-py");
-    if !binary.exists() {
-        let status = Command::new("bash")
-            .arg(root.join("scripts/setup"))
-            .arg("server")
-            .status();
-        assert!(
-            status.is_ok_and(|s| s.success()),
-            "cannot install SecantusDB with scripts/setup; set MIGO_TEST_URI to use another server"
-        );
-    }
-    binary
 }
