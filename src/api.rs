@@ -91,9 +91,9 @@ pub trait Extra: Send + Sync + 'static {
 
 /// What a custom binary compiled in: its migrations and extras.
 #[derive(Clone, Default)]
-pub struct Extensions {
-    pub migrations: Vec<Compiled>,
-    pub extras: Vec<Arc<dyn Extra>>,
+pub(crate) struct Extensions {
+    pub(crate) migrations: Vec<Compiled>,
+    pub(crate) extras: Vec<Arc<dyn Extra>>,
 }
 
 impl std::fmt::Debug for Extensions {
@@ -108,7 +108,7 @@ impl std::fmt::Debug for Extensions {
 
 impl Extensions {
     /// The compiled extra called `name`.
-    pub fn extra(&self, name: &str) -> Option<&Arc<dyn Extra>> {
+    pub(crate) fn extra(&self, name: &str) -> Option<&Arc<dyn Extra>> {
         self.extras.iter().find(|e| e.name() == name)
     }
 }

@@ -12,10 +12,10 @@ use crate::cli::{self, Cli, ColorChoice, Command, GlobalArgs};
 use crate::commands;
 use crate::config::Settings;
 use crate::error::{exit, Error, Result};
-use crate::logging;
 use crate::migration::compiled::Compiled;
-use crate::output::{ColorWhen, Output};
 use crate::plan::{Backward, Forward, Request};
+use crate::ui::logging;
+use crate::ui::output::{ColorWhen, Output};
 
 /// A migo command line with compiled migrations and extras: the library's entry point for a
 /// team's own binary. `migo` itself is `App::new()` with nothing added.
@@ -234,7 +234,7 @@ fn follow_environment(
     let changes = changes_something(command) && !g.dry_run;
     if settings.confirm && changes {
         let env = settings.environment.as_deref().unwrap_or_default();
-        crate::prompt::confirm(&format!("`{line}` changes the `{env}` environment"), g.yes)?;
+        crate::ui::prompt::confirm(&format!("`{line}` changes the `{env}` environment"), g.yes)?;
     }
     let (Some(remote), Some(env), false) = (&settings.remote, &settings.environment, g.local)
     else {

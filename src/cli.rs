@@ -8,8 +8,8 @@ use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 use mongodb::bson::DateTime;
 
 use crate::config::{MongoSection, Overrides};
-use crate::policy::{OnModified, OutOfOrder};
-use crate::scaffold::Format;
+use crate::migration::template::Format;
+use crate::plan::policy::{OnModified, OutOfOrder};
 
 /// MongoDB migrations for Rust teams, run as a cargo-make task.
 #[derive(Debug, Parser)]
@@ -19,22 +19,22 @@ use crate::scaffold::Format;
     disable_help_subcommand = true,
     after_help = "Run `migo help` to list every subcommand, including the tasks of migo.toml."
 )]
-pub struct Cli {
+pub(crate) struct Cli {
     #[command(flatten)]
-    pub global: GlobalArgs,
+    pub(crate) global: GlobalArgs,
     #[command(subcommand)]
-    pub command: Option<Command>,
+    pub(crate) command: Option<Command>,
 }
 
 /// Flags accepted before or after any built-in subcommand.
 #[derive(Debug, Args)]
-pub struct GlobalArgs {
+pub(crate) struct GlobalArgs {
     /// Configuration file [default: migo.toml]
     #[arg(long, global = true, env = "MIGO_CONFIG", value_name = "PATH")]
-    pub config: Option<PathBuf>,
+    pub(crate) config: Option<PathBuf>,
     /// Use the settings of `[environments.NAME]`
     #[arg(long = "env", global = true, env = "MIGO_ENV", value_name = "NAME")]
-    pub environment: Option<String>,
+    pub(crate) environment: Option<String>,
     /// MongoDB connection string (overrides host/port)
     #[arg(
         long,
@@ -43,37 +43,37 @@ pub struct GlobalArgs {
         hide_env_values = true,
         value_name = "URI"
     )]
-    pub uri: Option<String>,
+    pub(crate) uri: Option<String>,
     /// Server host
     #[arg(long, global = true, env = "MIGO_HOST", value_name = "HOST")]
-    pub host: Option<String>,
+    pub(crate) host: Option<String>,
     /// Server port
     #[arg(long, global = true, env = "MIGO_PORT", value_name = "PORT")]
-    pub port: Option<u16>,
+    pub(crate) port: Option<u16>,
     /// Database to migrate
     #[arg(long, global = true, env = "MIGO_DATABASE", value_name = "NAME")]
-    pub database: Option<String>,
+    pub(crate) database: Option<String>,
     /// User to authenticate as (the password comes from `MIGO_PASSWORD` or `password_env`)
     #[arg(long, global = true, env = "MIGO_USER", value_name = "USER")]
-    pub user: Option<String>,
+    pub(crate) user: Option<String>,
     /// Database holding the user's credentials
     #[arg(long, global = true, env = "MIGO_AUTH_SOURCE", value_name = "DB")]
-    pub auth_source: Option<String>,
+    pub(crate) auth_source: Option<String>,
     /// Seconds to wait for the server before giving up
     #[arg(long, global = true, env = "MIGO_TIMEOUT", value_name = "SECS")]
-    pub timeout: Option<u64>,
+    pub(crate) timeout: Option<u64>,
     /// Directory holding the migration files
     #[arg(long, global = true, env = "MIGO_DIRECTORY", value_name = "DIR")]
-    pub directory: Option<PathBuf>,
+    pub(crate) directory: Option<PathBuf>,
     /// Regex for migration file names, with a named group `number`
     #[arg(long, global = true, env = "MIGO_PATTERN", value_name = "REGEX")]
-    pub pattern: Option<String>,
+    pub(crate) pattern: Option<String>,
     /// Collection holding the registry
     #[arg(long, global = true, env = "MIGO_COLLECTION", value_name = "NAME")]
-    pub collection: Option<String>,
+    pub(crate) collection: Option<String>,
     /// mongosh, for `.js` migrations [default: mongosh on PATH]
     #[arg(long, global = true, env = "MIGO_MONGOSH", value_name = "PATH")]
-    pub mongosh: Option<PathBuf>,
+    pub(crate) mongosh: Option<PathBuf>,
     /// What `execute` does while an applied migration's file has changed
     #[arg(
         long,
@@ -82,7 +82,7 @@ pub struct GlobalArgs {
         value_enum,
         value_name = "POLICY"
     )]
-    pub on_modified: Option<OnModified>,
+    pub(crate) on_modified: Option<OnModified>,
     /// What `execute` does with a pending migration numbered below an applied one
     #[arg(
         long,
@@ -91,39 +91,39 @@ pub struct GlobalArgs {
         value_enum,
         value_name = "POLICY"
     )]
-    pub out_of_order: Option<OutOfOrder>,
+    pub(crate) out_of_order: Option<OutOfOrder>,
     /// Wait up to SECS for a lock held by another migo, instead of failing at once
     #[arg(long, global = true, env = "MIGO_WAIT", value_name = "SECS")]
-    pub wait: Option<u64>,
+    pub(crate) wait: Option<u64>,
     /// Print what would be done, and change nothing
     #[arg(long, global = true)]
-    pub dry_run: bool,
+    pub(crate) dry_run: bool,
     /// Run here even when the environment has a `remote` (the remote run itself gets this)
     #[arg(long, global = true)]
-    pub local: bool,
+    pub(crate) local: bool,
     /// Who started this run over SSH (set by the remote hook, recorded in the audit log)
     #[arg(long, global = true, hide = true, value_name = "USER@HOST")]
-    pub remote_origin: Option<String>,
+    pub(crate) remote_origin: Option<String>,
     /// Answer yes to confirmations (`rollback --all`, `restore`, `confirm = true` environments)
     #[arg(short, long, global = true)]
-    pub yes: bool,
+    pub(crate) yes: bool,
     /// Machine-readable output on stdout
     #[arg(long, global = true)]
-    pub json: bool,
+    pub(crate) json: bool,
     /// More log output on stderr (-v, -vv)
     #[arg(short, long, global = true, action = ArgAction::Count)]
-    pub verbose: u8,
+    pub(crate) verbose: u8,
     /// Only errors on stderr
     #[arg(short, long, global = true, conflicts_with = "verbose")]
-    pub quiet: bool,
+    pub(crate) quiet: bool,
     /// When to colour output
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
-    pub color: ColorChoice,
+    pub(crate) color: ColorChoice,
 }
 
 /// `--color`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ColorChoice {
+pub(crate) enum ColorChoice {
     Auto,
     Always,
     Never,
@@ -131,7 +131,7 @@ pub enum ColorChoice {
 
 /// The built-in subcommands; anything else is looked up among the tasks of migo.toml.
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Show every migration and its state (the default)
     List,
     /// Apply all pending migrations in order, or just NAME, or the next N, or up to NAME
@@ -233,7 +233,7 @@ pub enum Command {
 
 impl GlobalArgs {
     /// The settings given on the command line or by `MIGO_*` variables.
-    pub fn overrides(&self) -> Overrides {
+    pub(crate) fn overrides(&self) -> Overrides {
         Overrides {
             config: self.config.clone(),
             environment: self.environment.clone(),
@@ -258,7 +258,7 @@ impl GlobalArgs {
 }
 
 /// The built-in subcommands with their one-line descriptions, in `--help` order.
-pub fn builtins() -> Vec<(String, String)> {
+pub(crate) fn builtins() -> Vec<(String, String)> {
     use clap::CommandFactory;
     Cli::command()
         .get_subcommands()

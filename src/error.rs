@@ -6,42 +6,42 @@
 use std::path::PathBuf;
 
 /// Result alias used throughout the crate.
-pub type Result<T, E = Error> = std::result::Result<T, E>;
+pub(crate) type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// The stable exit codes, documented in the README. Scripts may rely on them.
-pub mod exit {
+pub(crate) mod exit {
     /// Everything asked for was done.
-    pub const OK: u8 = 0;
+    pub(crate) const OK: u8 = 0;
     /// A migration failed while running; it is recorded as `failed`, the ones before it stay applied.
-    pub const MIGRATION_FAILED: u8 = 1;
+    pub(crate) const MIGRATION_FAILED: u8 = 1;
     /// The command line is wrong (unknown subcommand, bad flag value).
-    pub const USAGE: u8 = 2;
+    pub(crate) const USAGE: u8 = 2;
     /// The configuration (`migo.toml`, `MIGO_*` variables) is invalid.
-    pub const CONFIG: u8 = 3;
+    pub(crate) const CONFIG: u8 = 3;
     /// A migration file is misnamed, duplicated or malformed.
-    pub const FILES: u8 = 4;
+    pub(crate) const FILES: u8 = 4;
     /// The server cannot be reached or refuses the credentials.
-    pub const CONNECTION: u8 = 5;
+    pub(crate) const CONNECTION: u8 = 5;
     /// The request does not fit the current state (unknown name, not pending, not applied, …).
-    pub const REFUSED: u8 = 6;
+    pub(crate) const REFUSED: u8 = 6;
     /// Another migo holds the lock.
-    pub const LOCKED: u8 = 7;
+    pub(crate) const LOCKED: u8 = 7;
     /// `check` found a migration that is not applied as its file says, or `test` a migration
     /// whose `down` does not restore the data.
-    pub const CHECK_FAILED: u8 = 8;
+    pub(crate) const CHECK_FAILED: u8 = 8;
     /// A user-defined task exited non-zero.
-    pub const TASK_FAILED: u8 = 9;
+    pub(crate) const TASK_FAILED: u8 = 9;
     /// A dump or a restore failed (an `execute` stops before its first migration).
-    pub const BACKUP_FAILED: u8 = 11;
+    pub(crate) const BACKUP_FAILED: u8 = 11;
     /// The SSH connection to an environment's remote failed or was refused (host key, auth).
-    pub const REMOTE: u8 = 12;
+    pub(crate) const REMOTE: u8 = 12;
     /// An unexpected database or file-system error.
-    pub const INTERNAL: u8 = 10;
+    pub(crate) const INTERNAL: u8 = 10;
 }
 
 /// A failure, carrying what the user needs to fix it.
 #[derive(Debug, thiserror::Error)]
-pub enum Error {
+pub(crate) enum Error {
     /// Bad command-line usage that clap could not catch.
     #[error("{message}")]
     Usage {
@@ -177,7 +177,7 @@ pub enum Error {
 
 impl Error {
     /// The exit code for this error, from the table in [`exit`].
-    pub fn exit_code(&self) -> u8 {
+    pub(crate) fn exit_code(&self) -> u8 {
         match self {
             Error::Usage { .. } => exit::USAGE,
             Error::Config { .. } => exit::CONFIG,
@@ -199,7 +199,7 @@ impl Error {
     }
 
     /// How to fix it, when migo knows.
-    pub fn hint(&self) -> Option<String> {
+    pub(crate) fn hint(&self) -> Option<String> {
         match self {
             Error::Usage { hint, .. }
             | Error::Config { hint, .. }
@@ -263,17 +263,17 @@ impl Error {
 
     /// Whether the `--json` report already says everything this error says (`check`'s report
     /// lists the problems), so no separate JSON error document is printed.
-    pub fn is_reported_in_json(&self) -> bool {
+    pub(crate) fn is_reported_in_json(&self) -> bool {
         matches!(self, Error::CheckFailed { .. } | Error::TestFailed { .. })
     }
 
     /// Whether the error was already shown where it happened (the remote run printed its own).
-    pub fn is_already_shown(&self) -> bool {
+    pub(crate) fn is_already_shown(&self) -> bool {
         matches!(self, Error::RemoteExit { .. })
     }
 
     /// Shorthand for a refusal with a hint.
-    pub fn refused(message: impl Into<String>, hint: impl Into<String>) -> Self {
+    pub(crate) fn refused(message: impl Into<String>, hint: impl Into<String>) -> Self {
         Error::Refused {
             message: message.into(),
             hint: Some(hint.into()),
@@ -281,7 +281,9 @@ impl Error {
     }
 
     /// Shorthand for a database error with context.
-    pub fn database(context: impl Into<String>) -> impl FnOnce(mongodb::error::Error) -> Self {
+    pub(crate) fn database(
+        context: impl Into<String>,
+    ) -> impl FnOnce(mongodb::error::Error) -> Self {
         let context = context.into();
         move |source| Error::Database { context, source }
     }

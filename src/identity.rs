@@ -1,14 +1,14 @@
 //! Who runs migo (`user@host`): recorded in the registry, the lock and the audit log.
 
 /// A user on a host.
-pub struct Identity {
-    pub user: String,
-    pub host: String,
+pub(crate) struct Identity {
+    pub(crate) user: String,
+    pub(crate) host: String,
 }
 
 impl Identity {
     /// The user running this process and this machine's name.
-    pub fn current() -> Identity {
+    pub(crate) fn current() -> Identity {
         let host = whoami::fallible::hostname().unwrap_or_else(|_| "unknown-host".into());
         Identity {
             user: whoami::username(),

@@ -7,16 +7,16 @@ use std::fmt;
 
 /// A password. `Debug` and `Display` print `***`; use [`Secret::expose`] where the value is needed.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
+pub(crate) struct Secret(String);
 
 impl Secret {
     /// Wraps a password.
-    pub fn new(value: impl Into<String>) -> Self {
+    pub(crate) fn new(value: impl Into<String>) -> Self {
         Secret(value.into())
     }
 
     /// The password itself, for the driver and child environments only.
-    pub fn expose(&self) -> &str {
+    pub(crate) fn expose(&self) -> &str {
         &self.0
     }
 }
@@ -34,7 +34,7 @@ impl fmt::Display for Secret {
 }
 
 /// Replaces the password of a `mongodb://user:password@host` URI with `***`.
-pub fn redact_uri(uri: &str) -> String {
+pub(crate) fn redact_uri(uri: &str) -> String {
     let Some(scheme_end) = uri.find("://").map(|i| i + 3) else {
         return uri.to_string();
     };

@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 use crate::secret::Secret;
 
 /// Runs `task` named `name`, streaming its output, and fails when it exits non-zero.
-pub fn run(name: &str, task: &Task, arg: Option<&str>, settings: &Settings) -> Result<()> {
+pub(crate) fn run(name: &str, task: &Task, arg: Option<&str>, settings: &Settings) -> Result<()> {
     let mut argv = vec!["-c".to_string(), task.run.clone(), format!("migo-{name}")];
     argv.extend(arg.map(str::to_string));
     let mut command = duct::cmd("sh", argv).unchecked();
@@ -36,7 +36,7 @@ pub fn run(name: &str, task: &Task, arg: Option<&str>, settings: &Settings) -> R
 
 /// The connection, as `MIGO_*` variables for a child process. `MIGO_URI` carries the password
 /// when one is configured: the environment is private to the child, unlike its argv.
-pub fn connection_env(settings: &Settings) -> Vec<(&'static str, String)> {
+pub(crate) fn connection_env(settings: &Settings) -> Vec<(&'static str, String)> {
     let m = &settings.mongo;
     let mut env = vec![
         ("MIGO_URI", connection_uri(settings)),
@@ -62,7 +62,7 @@ pub fn connection_env(settings: &Settings) -> Vec<(&'static str, String)> {
 
 /// A connection string for child processes: the configured URI, or one built from host/port with
 /// the credentials percent-encoded.
-pub fn connection_uri(settings: &Settings) -> String {
+pub(crate) fn connection_uri(settings: &Settings) -> String {
     let m = &settings.mongo;
     if let Some(uri) = &m.uri {
         return uri.clone();

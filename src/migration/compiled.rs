@@ -6,13 +6,13 @@ use std::sync::Arc;
 use mongodb::{ClientSession, Database};
 
 use crate::api::Migration;
-use crate::discover::{self, MigrationFile};
 use crate::error::{Error, Result};
+use crate::migration::discover::{self, MigrationFile};
 use crate::migration::Direction;
 
 /// A compiled migration, shared by every place that needs it.
 #[derive(Clone)]
-pub struct Compiled(pub Arc<dyn Migration>);
+pub(crate) struct Compiled(pub Arc<dyn Migration>);
 
 impl std::fmt::Debug for Compiled {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -30,7 +30,7 @@ impl Eq for Compiled {}
 
 impl Compiled {
     /// Its place among the files: name, number and the checksum of its source.
-    pub fn as_file(&self) -> Result<MigrationFile> {
+    pub(crate) fn as_file(&self) -> Result<MigrationFile> {
         let name = self.0.name().to_string();
         let invalid = || Error::InvalidMigration {
             file: name.clone(),
@@ -60,7 +60,7 @@ impl Compiled {
     }
 
     /// Runs `up` or `down`, in `session` when one is given, else in a fresh one.
-    pub async fn run(
+    pub(crate) async fn run(
         &self,
         direction: Direction,
         db: &Database,

@@ -11,18 +11,18 @@ use mongodb::{ClientSession, Database};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::discover::MigrationFile;
 use crate::error::{Error, Result};
+use crate::migration::discover::MigrationFile;
 use crate::migration::Direction;
 
 /// A validated `.json` migration.
 #[derive(Debug, Clone, PartialEq)]
-pub struct JsonMigration {
-    pub description: Option<String>,
-    pub up: Vec<Document>,
+pub(crate) struct JsonMigration {
+    pub(crate) description: Option<String>,
+    pub(crate) up: Vec<Document>,
     /// `None` makes the migration irreversible.
-    pub down: Option<Vec<Document>>,
-    pub transaction: bool,
+    pub(crate) down: Option<Vec<Document>>,
+    pub(crate) transaction: bool,
 }
 
 /// The file as written, before its commands are checked.
@@ -38,7 +38,7 @@ struct RawJson {
 
 impl JsonMigration {
     /// Reads and validates a `.json` migration file.
-    pub fn load(file: &MigrationFile) -> Result<JsonMigration> {
+    pub(crate) fn load(file: &MigrationFile) -> Result<JsonMigration> {
         let text = std::fs::read_to_string(&file.path).map_err(|e| Error::Io {
             context: "cannot read migration",
             path: file.path.clone(),
@@ -55,7 +55,7 @@ impl JsonMigration {
     }
 
     /// Parses the text of a `.json` migration; the error names the place and the problem.
-    pub fn parse(text: &str) -> std::result::Result<JsonMigration, String> {
+    pub(crate) fn parse(text: &str) -> std::result::Result<JsonMigration, String> {
         let raw: RawJson = serde_json::from_str(text).map_err(|e| e.to_string())?;
         let up = commands(raw.up, "up")?;
         if up.is_empty() {
@@ -78,7 +78,7 @@ impl JsonMigration {
     }
 
     /// The collections its commands name (`{"update": "users", …}` names `users`), for `migo test`.
-    pub fn collections(&self) -> Vec<String> {
+    pub(crate) fn collections(&self) -> Vec<String> {
         let mut names: Vec<String> = self
             .up
             .iter()
@@ -94,7 +94,7 @@ impl JsonMigration {
     }
 
     /// Each command as relaxed Extended JSON, one per line.
-    pub fn describe(&self, direction: Direction) -> Vec<String> {
+    pub(crate) fn describe(&self, direction: Direction) -> Vec<String> {
         self.commands(direction)
             .iter()
             .map(|c| Bson::Document(c.clone()).into_relaxed_extjson().to_string())
@@ -102,7 +102,7 @@ impl JsonMigration {
     }
 
     /// Runs the commands of `direction` in order; stops at the first failure.
-    pub async fn run(
+    pub(crate) async fn run(
         &self,
         direction: Direction,
         db: &Database,

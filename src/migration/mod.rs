@@ -3,29 +3,30 @@
 //! Loading a file parses and validates it completely, so that a run can check every file it will
 //! touch before the first one executes.
 
-pub mod child;
-pub mod compiled;
-pub mod json;
-pub mod mongosh;
-pub mod script;
+pub(crate) mod compiled;
+pub(crate) mod discover;
+pub(crate) mod json;
+pub(crate) mod mongosh;
+pub(crate) mod script;
+pub(crate) mod template;
 
 use mongodb::{ClientSession, Database};
 
 use crate::config::Runners;
-use crate::discover::MigrationFile;
 use crate::error::Result;
-use child::ChildEnv;
+use crate::migration::discover::MigrationFile;
+use crate::process::ChildEnv;
 
 /// Which half of a migration to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Direction {
+pub(crate) enum Direction {
     Up,
     Down,
 }
 
 impl Direction {
     /// `up` or `down`, as in the file formats.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Direction::Up => "up",
             Direction::Down => "down",
@@ -35,7 +36,7 @@ impl Direction {
 
 /// A parsed, validated migration.
 #[derive(Debug, Clone)]
-pub enum Body {
+pub(crate) enum Body {
     /// Declarative database commands (`.json`).
     Json(json::JsonMigration),
     /// A mongosh script with `up()` and `down()` (`.js`).
@@ -48,7 +49,7 @@ pub enum Body {
 
 impl Body {
     /// Reads and validates `file` according to its kind, with the programs in `runners`.
-    pub fn load(file: &MigrationFile, runners: &Runners) -> Result<Body> {
+    pub(crate) fn load(file: &MigrationFile, runners: &Runners) -> Result<Body> {
         if let Some(compiled) = &file.compiled {
             return Ok(Body::Compiled(compiled.clone()));
         }
@@ -59,18 +60,8 @@ impl Body {
         }
     }
 
-    /// The author's one-line description, if any.
-    pub fn description(&self) -> Option<&str> {
-        match self {
-            Body::Json(m) => m.description.as_deref(),
-            Body::Mongosh(m) => m.description.as_deref(),
-            Body::Script(_) => None,
-            Body::Compiled(m) => m.0.description(),
-        }
-    }
-
     /// Whether the migration has a `down` half (scripts are trusted to handle `down`).
-    pub fn is_reversible(&self) -> bool {
+    pub(crate) fn is_reversible(&self) -> bool {
         match self {
             Body::Json(m) => m.down.is_some(),
             Body::Mongosh(m) => m.reversible,
@@ -80,7 +71,7 @@ impl Body {
     }
 
     /// Whether the work and the registry write must share one transaction.
-    pub fn is_transactional(&self) -> bool {
+    pub(crate) fn is_transactional(&self) -> bool {
         match self {
             Body::Json(m) => m.transaction,
             Body::Compiled(m) => m.0.transactional(),
@@ -89,7 +80,7 @@ impl Body {
     }
 
     /// The collections the migration works on, as far as migo can tell (`migo test` copies them).
-    pub fn collections(&self) -> Vec<String> {
+    pub(crate) fn collections(&self) -> Vec<String> {
         match self {
             Body::Json(m) => m.collections(),
             Body::Mongosh(_) | Body::Script(_) | Body::Compiled(_) => Vec::new(),
@@ -97,7 +88,7 @@ impl Body {
     }
 
     /// What running `direction` will do, one line per action, for `--dry-run`.
-    pub fn describe(&self, direction: Direction) -> Vec<String> {
+    pub(crate) fn describe(&self, direction: Direction) -> Vec<String> {
         match self {
             Body::Json(m) => m.describe(direction),
             Body::Mongosh(m) => m.describe(direction),
@@ -108,7 +99,7 @@ impl Body {
 
     /// Runs `direction` against `db`, inside `session`'s transaction when one is given; child
     /// processes get the connection from `env`. The error is the text to record in the registry.
-    pub async fn run(
+    pub(crate) async fn run(
         &self,
         direction: Direction,
         db: &Database,

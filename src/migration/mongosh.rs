@@ -8,10 +8,10 @@ use std::path::PathBuf;
 
 use regex::Regex;
 
-use crate::discover::MigrationFile;
 use crate::error::{Error, Result};
-use crate::migration::child::{self, Child, ChildEnv};
+use crate::migration::discover::MigrationFile;
 use crate::migration::Direction;
+use crate::process::{self, Child, ChildEnv};
 
 /// The bootstrap mongosh evaluates; it holds no secret.
 const BOOTSTRAP: &str = r#"db = connect(process.env.MIGO_URI).getSiblingDB(process.env.MIGO_DATABASE);
@@ -26,17 +26,20 @@ migoStep();"#;
 
 /// A validated `.js` migration.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MongoshMigration {
-    pub name: String,
-    pub path: PathBuf,
-    pub mongosh: PathBuf,
-    pub description: Option<String>,
-    pub reversible: bool,
+pub(crate) struct MongoshMigration {
+    pub(crate) name: String,
+    pub(crate) path: PathBuf,
+    pub(crate) mongosh: PathBuf,
+    pub(crate) description: Option<String>,
+    pub(crate) reversible: bool,
 }
 
 impl MongoshMigration {
     /// Checks the file defines `up` and that mongosh can be found, before anything runs.
-    pub fn load(file: &MigrationFile, mongosh: &std::path::Path) -> Result<MongoshMigration> {
+    pub(crate) fn load(
+        file: &MigrationFile,
+        mongosh: &std::path::Path,
+    ) -> Result<MongoshMigration> {
         let invalid = |message: String, hint: &str| Error::InvalidMigration {
             file: file.file_name.clone(),
             message,
@@ -53,7 +56,7 @@ impl MongoshMigration {
                 "a .js migration defines `function up() { … }` and `function down() { … }`",
             ));
         }
-        let found = child::find_program(mongosh).ok_or_else(|| {
+        let found = process::find_program(mongosh).ok_or_else(|| {
             invalid(
                 format!(
                     "it needs mongosh, and `{}` was not found",
@@ -74,7 +77,7 @@ impl MongoshMigration {
     }
 
     /// For `--dry-run`.
-    pub fn describe(&self, direction: Direction) -> Vec<String> {
+    pub(crate) fn describe(&self, direction: Direction) -> Vec<String> {
         vec![format!(
             "mongosh: {}() of {}",
             direction.as_str(),
@@ -83,7 +86,7 @@ impl MongoshMigration {
     }
 
     /// Runs `up()` or `down()` with mongosh.
-    pub async fn run(&self, direction: Direction, env: &ChildEnv) -> Result<(), String> {
+    pub(crate) async fn run(&self, direction: Direction, env: &ChildEnv) -> Result<(), String> {
         let child = Child {
             program: self.mongosh.clone(),
             args: ["--nodb", "--quiet", "--norc", "--eval", BOOTSTRAP]
@@ -99,7 +102,7 @@ impl MongoshMigration {
             ],
             prefix: format!("  {} | ", self.name),
         };
-        child::run(child, env).await
+        process::run(child, env).await
     }
 }
 

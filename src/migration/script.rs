@@ -5,22 +5,22 @@
 use std::path::PathBuf;
 
 use crate::config::Runners;
-use crate::discover::MigrationFile;
 use crate::error::{Error, Result};
-use crate::migration::child::{self, Child, ChildEnv};
+use crate::migration::discover::MigrationFile;
 use crate::migration::Direction;
+use crate::process::{self, Child, ChildEnv};
 
 /// A validated script migration.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ScriptMigration {
-    pub name: String,
+pub(crate) struct ScriptMigration {
+    pub(crate) name: String,
     /// The program and leading arguments: the file itself, or an interpreter and the file.
-    pub command: Vec<String>,
+    pub(crate) command: Vec<String>,
 }
 
 impl ScriptMigration {
     /// Checks the script can run: an interpreter for its extension, or an execute bit.
-    pub fn load(file: &MigrationFile, runners: &Runners) -> Result<ScriptMigration> {
+    pub(crate) fn load(file: &MigrationFile, runners: &Runners) -> Result<ScriptMigration> {
         let path = std::fs::canonicalize(&file.path).unwrap_or_else(|_| file.path.clone());
         let path_text = path.display().to_string();
         let extension = file.extension();
@@ -32,7 +32,7 @@ impl ScriptMigration {
         let command = match runners.interpreters.get(extension) {
             Some(interpreter) => {
                 let program = PathBuf::from(&interpreter[0]);
-                if child::find_program(&program).is_none() {
+                if process::find_program(&program).is_none() {
                     return Err(invalid(
                         format!("its interpreter `{}` was not found", interpreter[0]),
                         format!("install it, or fix `[migrations.interpreters] {extension}`"),
@@ -40,7 +40,7 @@ impl ScriptMigration {
                 }
                 interpreter.iter().cloned().chain([path_text]).collect()
             }
-            None if child::is_executable(&path) => vec![path_text],
+            None if process::is_executable(&path) => vec![path_text],
             None => {
                 return Err(invalid(
                     format!("it is not executable and no interpreter is configured for `.{extension}`"),
@@ -58,7 +58,7 @@ impl ScriptMigration {
     }
 
     /// For `--dry-run`: the command line, as it will run.
-    pub fn describe(&self, direction: Direction) -> Vec<String> {
+    pub(crate) fn describe(&self, direction: Direction) -> Vec<String> {
         vec![format!(
             "run: {} {}",
             self.command.join(" "),
@@ -67,7 +67,7 @@ impl ScriptMigration {
     }
 
     /// Runs `<command> up|down`.
-    pub async fn run(&self, direction: Direction, env: &ChildEnv) -> Result<(), String> {
+    pub(crate) async fn run(&self, direction: Direction, env: &ChildEnv) -> Result<(), String> {
         let (program, args) = self.command.split_first().expect("a command");
         let child = Child {
             program: PathBuf::from(program),
@@ -82,6 +82,6 @@ impl ScriptMigration {
             ],
             prefix: format!("  {} | ", self.name),
         };
-        child::run(child, env).await
+        process::run(child, env).await
     }
 }

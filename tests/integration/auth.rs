@@ -7,11 +7,14 @@ use crate::server::{self, Server};
 use crate::test::Test;
 use crate::{order, push};
 
-pub const PASSWORD: &str = "s3cr3t-Pa55word";
+pub(crate) const PASSWORD: &str = "s3cr3t-Pa55word";
 
 /// A server that enforces authentication, with user `migo` on `db`: a SecantusDB restarted with
 /// `--auth` after the user was created (in `admin`, as is usual), or the `MIGO_TEST_URI` server.
-pub fn server_with_user(db: &str, storage: &std::path::Path) -> (Option<Server>, String, u16) {
+pub(crate) fn server_with_user(
+    db: &str,
+    storage: &std::path::Path,
+) -> (Option<Server>, String, u16) {
     let create = |s: &Server| {
         s.client()
             .database("admin")

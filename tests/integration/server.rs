@@ -21,7 +21,7 @@ pub struct Server {
 }
 
 /// The server shared by all tests of this process.
-pub fn shared() -> &'static Server {
+pub(crate) fn shared() -> &'static Server {
     static SHARED: OnceLock<Server> = OnceLock::new();
     SHARED.get_or_init(|| match std::env::var("MIGO_TEST_URI") {
         Ok(uri) if !uri.is_empty() => Server::external(&uri),
@@ -30,7 +30,7 @@ pub fn shared() -> &'static Server {
 }
 
 /// Whether the tests run against a server given by `MIGO_TEST_URI`.
-pub fn is_external() -> bool {
+pub(crate) fn is_external() -> bool {
     std::env::var("MIGO_TEST_URI").is_ok_and(|u| !u.is_empty())
 }
 

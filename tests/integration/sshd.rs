@@ -9,14 +9,14 @@ use std::time::{Duration, Instant};
 const SSHD: &str = "/usr/sbin/sshd";
 
 /// A running sshd that accepts `client_key` for the current user.
-pub struct Sshd {
+pub(crate) struct Sshd {
     pub port: u16,
     pub dir: tempfile::TempDir,
     child: Child,
 }
 
 /// `ssh-keygen` a new ed25519 key pair at `path` (and `path.pub`).
-pub fn keygen(path: &Path) {
+pub(crate) fn keygen(path: &Path) {
     let status = Command::new("ssh-keygen")
         .args(["-q", "-t", "ed25519", "-N", "", "-f"])
         .arg(path)
@@ -28,7 +28,7 @@ pub fn keygen(path: &Path) {
 
 impl Sshd {
     /// Starts one; `None` when sshd is not installed outside CI (in CI that is a failure).
-    pub fn start() -> Option<Sshd> {
+    pub(crate) fn start() -> Option<Sshd> {
         if !Path::new(SSHD).exists() {
             assert!(
                 std::env::var("CI").is_err(),
@@ -74,12 +74,12 @@ impl Sshd {
     }
 
     /// A file in the server's temp dir.
-    pub fn path(&self, name: &str) -> PathBuf {
+    pub(crate) fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
 
     /// The known_hosts line that trusts this server's host key.
-    pub fn known_hosts_line(&self) -> String {
+    pub(crate) fn known_hosts_line(&self) -> String {
         let key = std::fs::read_to_string(self.path("host_key.pub")).unwrap();
         let mut words = key.split_whitespace();
         let (kind, data) = (words.next().unwrap(), words.next().unwrap());

@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 
 /// `relative` (a path under the repository), installed with `scripts/setup <component>` when it
 /// is missing; `why` says what failed.
-pub fn installed(relative: &str, component: &str, why: &str) -> PathBuf {
+pub(crate) fn installed(relative: &str, component: &str, why: &str) -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let path = root.join(relative);
     if !path.exists() {
@@ -21,7 +21,7 @@ pub fn installed(relative: &str, component: &str, why: &str) -> PathBuf {
 }
 
 /// mongosh: `MIGO_TEST_MONGOSH`, or the project's `.tools/node`.
-pub fn mongosh() -> PathBuf {
+pub(crate) fn mongosh() -> PathBuf {
     static MONGOSH: OnceLock<PathBuf> = OnceLock::new();
     MONGOSH
         .get_or_init(|| match std::env::var("MIGO_TEST_MONGOSH") {
@@ -36,7 +36,7 @@ pub fn mongosh() -> PathBuf {
 }
 
 /// A python with pymongo: the test server's venv.
-pub fn python() -> PathBuf {
+pub(crate) fn python() -> PathBuf {
     installed(
         ".tools/venv/bin/python",
         "server",

@@ -10,15 +10,15 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::output::Output;
 use crate::plan::{Action, Step};
-use crate::report;
+use crate::ui::output::Output;
+use crate::ui::report;
 
 /// How long a step runs before the spinner shows.
 const QUIET_PERIOD: Duration = Duration::from_secs(2);
 
 /// The progress of one run.
-pub struct Progress<'a> {
+pub(crate) struct Progress<'a> {
     out: &'a Output,
     interactive: bool,
     spinner: Option<(ProgressBar, Arc<AtomicBool>)>,
@@ -26,7 +26,7 @@ pub struct Progress<'a> {
 
 impl<'a> Progress<'a> {
     /// Progress for `out`: interactive when both streams are terminals.
-    pub fn new(out: &'a Output) -> Progress<'a> {
+    pub(crate) fn new(out: &'a Output) -> Progress<'a> {
         let interactive = std::io::stdout().is_terminal() && std::io::stderr().is_terminal();
         Progress {
             out,
@@ -36,7 +36,7 @@ impl<'a> Progress<'a> {
     }
 
     /// A step starts.
-    pub fn started(&mut self, step: &Step) {
+    pub(crate) fn started(&mut self, step: &Step) {
         if self.out.json {
             return;
         }
@@ -63,13 +63,13 @@ impl<'a> Progress<'a> {
     }
 
     /// A step ended after `took`.
-    pub fn finished(&mut self, step: &Step, took: Duration) {
+    pub(crate) fn finished(&mut self, step: &Step, took: Duration) {
         self.clear();
         report::step_done(self.out, &step.file.name, step.action, took);
     }
 
     /// Removes the spinner, if any (also when a step failed).
-    pub fn clear(&mut self) {
+    pub(crate) fn clear(&mut self) {
         if let Some((bar, done)) = self.spinner.take() {
             done.store(true, Ordering::SeqCst);
             bar.finish_and_clear();

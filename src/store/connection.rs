@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::secret::redact_uri;
 
 /// Where migo connects, safe to print: the redacted URI or `host:port`, and the database.
-pub fn target(m: &MongoSettings) -> String {
+pub(crate) fn target(m: &MongoSettings) -> String {
     let server = m
         .uri
         .as_deref()
@@ -22,7 +22,7 @@ pub fn target(m: &MongoSettings) -> String {
 }
 
 /// Connects and checks the server answers and accepts the credentials (one `ping`).
-pub async fn connect(m: &MongoSettings) -> Result<Database> {
+pub(crate) async fn connect(m: &MongoSettings) -> Result<Database> {
     let db = open(m).await?;
     db.run_command(doc! {"ping": 1})
         .await
@@ -33,14 +33,14 @@ pub async fn connect(m: &MongoSettings) -> Result<Database> {
 
 /// The database handle, without a round trip: the first command connects. Its errors go through
 /// [`classify`], so an unreachable server or a wrong password still reads as one.
-pub async fn open(m: &MongoSettings) -> Result<Database> {
+pub(crate) async fn open(m: &MongoSettings) -> Result<Database> {
     let options = client_options(m).await?;
     let client = Client::with_options(options).map_err(|e| connect_error(m, &e))?;
     Ok(client.database(&m.database))
 }
 
 /// Turns a database error that is really a connection or authentication failure into that.
-pub fn classify(m: &MongoSettings, error: Error) -> Error {
+pub(crate) fn classify(m: &MongoSettings, error: Error) -> Error {
     match &error {
         Error::Database { source, .. } if is_connection_failure(source) => connect_error(m, source),
         _ => error,

@@ -10,29 +10,29 @@ use futures_util::TryStreamExt;
 use mongodb::bson::{doc, Bson, DateTime, Document, RawDocumentBuf};
 use mongodb::Database;
 
-use crate::catalog;
 use crate::config::{DumpTool, Settings};
 use crate::error::{Error, Result};
+use crate::store::catalog;
 
 /// What a dump wrote.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DumpReport {
+pub(crate) struct DumpReport {
     /// The dump's directory (holding `<db>/`).
-    pub path: PathBuf,
-    pub collections: usize,
+    pub(crate) path: PathBuf,
+    pub(crate) collections: usize,
     /// Documents and BSON bytes written (native dumps only; mongodump does not say).
-    pub documents: Option<u64>,
-    pub bytes: Option<u64>,
-    pub took: Duration,
+    pub(crate) documents: Option<u64>,
+    pub(crate) bytes: Option<u64>,
+    pub(crate) took: Duration,
 }
 
 /// Collections a dump leaves out: migo's lock (a dump is taken while holding it).
-pub fn excluded(settings: &Settings) -> Vec<String> {
+pub(crate) fn excluded(settings: &Settings) -> Vec<String> {
     vec![format!("{}_lock", settings.migrations.collection)]
 }
 
 /// A fresh directory for a dump: `<directory>/<environment>-<UTC timestamp>`.
-pub fn new_dump_dir(settings: &Settings) -> PathBuf {
+pub(crate) fn new_dump_dir(settings: &Settings) -> PathBuf {
     let stamp = DateTime::now()
         .try_to_rfc3339_string()
         .unwrap_or_default()
@@ -49,7 +49,7 @@ fn environment_label(settings: &Settings) -> &str {
 
 /// Takes a dump of `db` into `out` with the configured tool. `progress` receives a line now and
 /// then for large collections.
-pub async fn take(
+pub(crate) async fn take(
     db: &Database,
     settings: &Settings,
     out: &Path,
@@ -231,7 +231,7 @@ fn write_file(
 fn mongodump(settings: &Settings, out: &Path) -> Result<DumpReport> {
     let dump = &settings.dump;
     let m = &settings.mongo;
-    let program = crate::migration::child::find_program(&dump.mongodump).ok_or_else(|| {
+    let program = crate::process::find_program(&dump.mongodump).ok_or_else(|| {
         Error::DumpFailed {
             path: out.to_path_buf(),
             message: format!("`{}` was not found", dump.mongodump.display()),
@@ -353,7 +353,7 @@ fn json_string(text: &str) -> String {
 }
 
 /// Removes all but the `keep` newest dumps of this environment; returns what it removed.
-pub fn prune(settings: &Settings, keep: usize) -> Result<Vec<PathBuf>> {
+pub(crate) fn prune(settings: &Settings, keep: usize) -> Result<Vec<PathBuf>> {
     let prefix = format!("{}-", environment_label(settings));
     let dir = &settings.dump.directory;
     let io = |e| Error::Io {

@@ -9,7 +9,7 @@ use crate::error::Error;
 
 /// `--color`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ColorWhen {
+pub(crate) enum ColorWhen {
     Auto,
     Always,
     Never,
@@ -17,17 +17,17 @@ pub enum ColorWhen {
 
 /// Where and how migo speaks to the user.
 #[derive(Debug, Clone, Copy)]
-pub struct Output {
+pub(crate) struct Output {
     stdout_color: bool,
     stderr_color: bool,
     quiet: bool,
     /// `--json`: stdout carries one JSON document and nothing else.
-    pub json: bool,
+    pub(crate) json: bool,
 }
 
 impl Output {
     /// Decides colour once per stream.
-    pub fn new(when: ColorWhen, json: bool, quiet: bool) -> Output {
+    pub(crate) fn new(when: ColorWhen, json: bool, quiet: bool) -> Output {
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
         let decide = |tty: bool| match when {
             ColorWhen::Always => true,
@@ -43,25 +43,25 @@ impl Output {
     }
 
     /// `--quiet`: only errors on stderr.
-    pub fn is_quiet(&self) -> bool {
+    pub(crate) fn is_quiet(&self) -> bool {
         self.quiet
     }
 
     /// Writes a line of results to stdout; a closed pipe (`migo list | head`) is not an error.
-    pub fn print(&self, line: &str) {
+    pub(crate) fn print(&self, line: &str) {
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "{line}");
     }
 
     /// Progress and notes on stderr, unless `--quiet`.
-    pub fn note(&self, line: &str) {
+    pub(crate) fn note(&self, line: &str) {
         if !self.quiet {
             eprintln!("{line}");
         }
     }
 
     /// A warning on stderr, unless `--quiet`.
-    pub fn warn(&self, message: &str) {
+    pub(crate) fn warn(&self, message: &str) {
         if !self.quiet {
             eprintln!(
                 "{} {message}",
@@ -71,7 +71,7 @@ impl Output {
     }
 
     /// The one line that reports a failure: `error: <what>; hint: <fix>`.
-    pub fn error(&self, error: &Error) {
+    pub(crate) fn error(&self, error: &Error) {
         let mut line = format!(
             "{} {error}",
             paint(self.stderr_color, "error:", error_style())
@@ -91,7 +91,7 @@ impl Output {
     }
 
     /// `text` in `style` when stdout is coloured.
-    pub fn paint(&self, text: &str, style: Style) -> String {
+    pub(crate) fn paint(&self, text: &str, style: Style) -> String {
         paint(self.stdout_color, text, style)
     }
 }

@@ -5,37 +5,37 @@ use mongodb::bson::{doc, DateTime};
 use mongodb::Database;
 
 use crate::api::Extensions;
-use crate::audit::{self, AuditEntry, AuditLog};
+use crate::backup::dump::{self, DumpReport};
+use crate::backup::restore;
 use crate::config::{MigrationSettings, Runners, Settings};
-use crate::connect;
-use crate::discover::{self, MigrationFile};
-use crate::dump::{self, DumpReport};
 use crate::error::{Error, Result};
-use crate::execute::{self, Bodies, Event, Target};
 use crate::identity::Identity;
-use crate::lock::{self, Lease, LockRequest};
-use crate::migration::child::ChildEnv;
+use crate::migration::discover::{self, MigrationFile};
+use crate::migration::template::{self, Format};
 use crate::migration::Body;
-use crate::output::Output;
 use crate::plan::{self, Backward, Entry, Plan, Request, State};
-use crate::progress::Progress;
-use crate::prompt::confirm;
-use crate::registry::{Record, Registry, Status};
-use crate::report;
-use crate::restore;
-use crate::roundtrip;
-use crate::scaffold::{self, Format};
+use crate::process::ChildEnv;
+use crate::run::execute::{self, Bodies, Event, Target};
+use crate::run::progress::Progress;
+use crate::run::trial;
+use crate::store::audit::{self, AuditEntry, AuditLog};
+use crate::store::connection;
+use crate::store::lock::{self, Lease, LockRequest};
+use crate::store::registry::{Record, Registry, Status};
 use crate::tasks;
+use crate::ui::output::Output;
+use crate::ui::prompt::confirm;
+use crate::ui::report;
 
 /// `list`: every migration with its state. Reads only: no lock, no writes.
-pub async fn list(settings: &Settings, out: &Output) -> Result<()> {
+pub(crate) async fn list(settings: &Settings, out: &Output) -> Result<()> {
     let (_, entries) = current_entries(settings).await?;
     report::list(out, &entries);
     Ok(())
 }
 
 /// `check`: fails (exit 8) unless every migration is applied or ignored, unchanged, with its file.
-pub async fn check(settings: &Settings, out: &Output) -> Result<()> {
+pub(crate) async fn check(settings: &Settings, out: &Output) -> Result<()> {
     let (_, entries) = current_entries(settings).await?;
     let problems: Vec<&Entry> = entries
         .iter()
@@ -51,8 +51,12 @@ pub async fn check(settings: &Settings, out: &Output) -> Result<()> {
 }
 
 /// `history`: the audit log, newest first.
-pub async fn history(settings: &Settings, out: &Output, filter: HistoryFilter) -> Result<()> {
-    let db = connect::connect(&settings.mongo).await?;
+pub(crate) async fn history(
+    settings: &Settings,
+    out: &Output,
+    filter: HistoryFilter,
+) -> Result<()> {
+    let db = connection::connect(&settings.mongo).await?;
     let audit = AuditLog::new(&db, &settings.migrations.collection);
     let entries = audit.recent(filter.limit, filter.since).await?;
     report::history(out, &entries);
@@ -61,17 +65,17 @@ pub async fn history(settings: &Settings, out: &Output, filter: HistoryFilter) -
 
 /// Which audit entries `history` shows.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct HistoryFilter {
+pub(crate) struct HistoryFilter {
     /// At most this many (all when `None`).
-    pub limit: Option<u64>,
+    pub(crate) limit: Option<u64>,
     /// None older than this.
-    pub since: Option<DateTime>,
+    pub(crate) since: Option<DateTime>,
 }
 
 /// The files joined with the registry, as `list` and `check` show them (no lock taken).
 async fn current_entries(settings: &Settings) -> Result<(Database, Vec<Entry>)> {
     let files = discover_files(settings)?;
-    let db = connect::open(&settings.mongo).await?;
+    let db = connection::open(&settings.mongo).await?;
     let (records, run_active) = read_state(settings, &db).await?;
     let entries = plan::entries(&files, &records, run_active);
     Ok((db, entries))
@@ -85,33 +89,33 @@ async fn read_state(settings: &Settings, db: &Database) -> Result<(Vec<Record>, 
     let (records, holder) = registry
         .records_and_holder()
         .await
-        .map_err(|e| connect::classify(&settings.mongo, e))?;
+        .map_err(|e| connection::classify(&settings.mongo, e))?;
     Ok((records, holder.is_some_and(|h| !h.is_expired())))
 }
 
 /// How a mutating subcommand was invoked.
 #[derive(Debug, Clone, Copy)]
-pub struct ChangeOptions<'a> {
-    pub dry_run: bool,
+pub(crate) struct ChangeOptions<'a> {
+    pub(crate) dry_run: bool,
     /// `--yes`: confirmations are given.
-    pub yes: bool,
+    pub(crate) yes: bool,
     /// `--wait SECS` for a held lock.
-    pub wait: Option<std::time::Duration>,
+    pub(crate) wait: Option<std::time::Duration>,
     /// The subcommand line, recorded in the lock and the audit log.
-    pub command_line: &'a str,
+    pub(crate) command_line: &'a str,
 }
 
 /// `execute`, `ignore`, `rollback`, `accept`: plan and validate, take the lock, plan again on
 /// what the registry says under the lock, run, and record the action in the audit log.
 /// `--dry-run` stops after the first plan: no lock, no writes.
-pub async fn change(
+pub(crate) async fn change(
     settings: &Settings,
     out: &Output,
     request: Request<'_>,
     options: ChangeOptions<'_>,
 ) -> Result<()> {
     let files = discover_files(settings)?;
-    let db = connect::open(&settings.mongo).await?;
+    let db = connection::open(&settings.mongo).await?;
     let collection = &settings.migrations.collection;
     let registry = Registry::new(&db, collection);
     let (records, run_active) = read_state(settings, &db).await?;
@@ -236,8 +240,8 @@ async fn backup(db: &Database, settings: &Settings, out: &Output) -> Result<Dump
 }
 
 /// `dump`: a backup now. Reads the database only, so it takes no lock.
-pub async fn dump(settings: &Settings, out: &Output, command_line: &str) -> Result<()> {
-    let db = connect::connect(&settings.mongo).await?;
+pub(crate) async fn dump(settings: &Settings, out: &Output, command_line: &str) -> Result<()> {
+    let db = connection::connect(&settings.mongo).await?;
     let started = DateTime::now();
     let result = backup(&db, settings, out).await;
     let mut entry = audit_entry(
@@ -260,7 +264,7 @@ pub async fn dump(settings: &Settings, out: &Output, command_line: &str) -> Resu
 
 /// `restore DIR`: replaces the dumped collections, under the lock, after a confirmation. migo's
 /// own lock and audit log are never restored: the lock is held now, and history only grows.
-pub async fn restore(
+pub(crate) async fn restore(
     settings: &Settings,
     out: &Output,
     dir: &std::path::Path,
@@ -269,7 +273,7 @@ pub async fn restore(
     let collection = &settings.migrations.collection;
     let skip = [format!("{collection}_lock"), format!("{collection}_audit")];
     let collections = restore::find_collections(dir, &skip)?;
-    let db = connect::connect(&settings.mongo).await?;
+    let db = connection::connect(&settings.mongo).await?;
     let names: Vec<&str> = collections.iter().map(|c| c.name.as_str()).collect();
     if options.dry_run {
         report::restore_plan(out, &settings.mongo.database, dir, &names);
@@ -403,8 +407,8 @@ fn summarize(out: &Output, request: Request<'_>, entries: &[Entry], outcomes: &[
 }
 
 /// `unlock`: shows who holds the lock and releases it.
-pub async fn unlock(settings: &Settings, out: &Output, command_line: &str) -> Result<()> {
-    let db = connect::connect(&settings.mongo).await?;
+pub(crate) async fn unlock(settings: &Settings, out: &Output, command_line: &str) -> Result<()> {
+    let db = connection::connect(&settings.mongo).await?;
     let locks = lock::collection(&db, &settings.migrations.collection);
     match lock::force_release(&locks).await? {
         Some(holder) => {
@@ -434,14 +438,19 @@ pub async fn unlock(settings: &Settings, out: &Output, command_line: &str) -> Re
 }
 
 /// `version`: the newest applied migration and the counts.
-pub async fn version(settings: &Settings, out: &Output) -> Result<()> {
+pub(crate) async fn version(settings: &Settings, out: &Output) -> Result<()> {
     let (_, entries) = current_entries(settings).await?;
     report::version(out, &entries);
     Ok(())
 }
 
 /// `remove NAME`: deletes a pending migration's file. Touches only the disk.
-pub async fn remove(settings: &Settings, out: &Output, name: &str, dry_run: bool) -> Result<()> {
+pub(crate) async fn remove(
+    settings: &Settings,
+    out: &Output,
+    name: &str,
+    dry_run: bool,
+) -> Result<()> {
     let (_, entries) = current_entries(settings).await?;
     let file = plan::removable(name, &entries)?;
     let path = file.path.display();
@@ -460,7 +469,7 @@ pub async fn remove(settings: &Settings, out: &Output, name: &str, dry_run: bool
 
 /// `test NAME` / `test --pending`: up → down → up on a scratch database, one migration after
 /// the other, reporting whether each `down` restores the data exactly. Exit 8 when one does not.
-pub async fn roundtrip(
+pub(crate) async fn roundtrip(
     settings: &Settings,
     out: &Output,
     name: Option<&str>,
@@ -486,7 +495,7 @@ pub async fn roundtrip(
         execute::check_reversible(&body, file)?;
         bodies.push((entry.name.clone(), body));
     }
-    let scratch = db.client().database(&roundtrip::scratch_name(db.name()));
+    let scratch = db.client().database(&trial::scratch_name(db.name()));
     let env = child_env(settings, out);
     let dropped = |e| {
         Error::database(format!(
@@ -501,11 +510,11 @@ pub async fn roundtrip(
                 bodies.iter().flat_map(|(_, b)| b.collections()).collect();
             collections.sort();
             collections.dedup();
-            roundtrip::copy_collections(&db, &scratch, &collections).await?;
+            trial::copy_collections(&db, &scratch, &collections).await?;
         }
         let mut verdicts = Vec::new();
         for (name, body) in &bodies {
-            let verdict = roundtrip::round_trip(name, body, &scratch, &env).await?;
+            let verdict = trial::round_trip(name, body, &scratch, &env).await?;
             report::roundtrip(out, &verdict);
             verdicts.push(verdict);
         }
@@ -527,8 +536,8 @@ pub async fn roundtrip(
 }
 
 /// `new NAME [--format F]`.
-pub fn new(settings: &Settings, out: &Output, name: &str, format: Format) -> Result<()> {
-    let path = scaffold::new_migration(
+pub(crate) fn new(settings: &Settings, out: &Output, name: &str, format: Format) -> Result<()> {
+    let path = template::new_migration(
         &settings.migrations,
         &settings.extensions.migrations,
         name,
@@ -539,7 +548,7 @@ pub fn new(settings: &Settings, out: &Output, name: &str, format: Format) -> Res
 }
 
 /// `help`: built-in subcommands and the tasks of migo.toml, one line each.
-pub fn help(
+pub(crate) fn help(
     settings: Result<Settings>,
     out: &Output,
     builtins: &[(String, String)],
@@ -599,13 +608,13 @@ pub fn help(
 }
 
 /// A compiled extra; `args` is its name and its arguments.
-pub async fn extra(settings: &Settings, args: &[String]) -> Result<()> {
+pub(crate) async fn extra(settings: &Settings, args: &[String]) -> Result<()> {
     let (name, rest) = args.split_first().expect("clap passes the subcommand name");
     let extra = settings
         .extensions
         .extra(name)
         .expect("dispatched to an existing extra");
-    let db = connect::connect(&settings.mongo).await?;
+    let db = connection::connect(&settings.mongo).await?;
     extra.run(&db, rest).await.map_err(|e| Error::TaskFailed {
         name: name.clone(),
         status: e.to_string(),
@@ -613,7 +622,7 @@ pub async fn extra(settings: &Settings, args: &[String]) -> Result<()> {
 }
 
 /// A `[tasks.<name>]` extra; `args` is the name and at most one argument.
-pub fn task(settings: &Settings, args: &[String]) -> Result<()> {
+pub(crate) fn task(settings: &Settings, args: &[String]) -> Result<()> {
     let (name, rest) = args.split_first().expect("clap passes the subcommand name");
     let task = settings.tasks.get(name).ok_or_else(|| Error::Usage {
         message: format!("unknown subcommand `{name}`"),

@@ -13,28 +13,28 @@ use crate::migration::compiled::Compiled;
 
 /// One migration: a file on disk, or a compiled one standing in its place.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MigrationFile {
+pub(crate) struct MigrationFile {
     /// The file stem, e.g. `0003_add_index`: the migration's name everywhere.
-    pub name: String,
+    pub(crate) name: String,
     /// The file name, e.g. `0003_add_index.json`.
-    pub file_name: String,
+    pub(crate) file_name: String,
     /// The number captured by the pattern's `number` group.
-    pub number: u64,
-    pub path: PathBuf,
+    pub(crate) number: u64,
+    pub(crate) path: PathBuf,
     /// SHA-256 of the file's bytes, lower-case hex.
-    pub checksum: String,
+    pub(crate) checksum: String,
     /// Set for a migration compiled into the binary (`path` is then empty).
-    pub compiled: Option<Compiled>,
+    pub(crate) compiled: Option<Compiled>,
 }
 
 impl MigrationFile {
     /// Whether users may call it `name`: its stem (`0003_add_index`) or its file name.
-    pub fn is_called(&self, name: &str) -> bool {
+    pub(crate) fn is_called(&self, name: &str) -> bool {
         self.name == name || self.file_name == name
     }
 
     /// The extension, e.g. `json`; empty when there is none.
-    pub fn extension(&self) -> &str {
+    pub(crate) fn extension(&self) -> &str {
         Path::new(&self.file_name)
             .extension()
             .and_then(|e| e.to_str())
@@ -44,7 +44,7 @@ impl MigrationFile {
 
 /// The migrations found in `dir` and the `compiled` ones, ordered by number. A missing directory
 /// is an error only when nothing is compiled in.
-pub fn discover_all(
+pub(crate) fn discover_all(
     dir: &Path,
     pattern: &Regex,
     compiled: &[Compiled],
@@ -60,7 +60,7 @@ pub fn discover_all(
 }
 
 /// The migration files found in `dir`, ordered by number.
-pub fn discover(dir: &Path, pattern: &Regex) -> Result<Vec<MigrationFile>> {
+pub(crate) fn discover(dir: &Path, pattern: &Regex) -> Result<Vec<MigrationFile>> {
     let entries = std::fs::read_dir(dir).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => Error::NoDirectory(dir.to_path_buf()),
         _ => Error::Io {
@@ -140,7 +140,7 @@ fn read_migration(dir: &Path, file_name: &str, pattern: &Regex) -> Result<Migrat
 }
 
 /// SHA-256 of `bytes` as lower-case hex.
-pub fn checksum(bytes: &[u8]) -> String {
+pub(crate) fn checksum(bytes: &[u8]) -> String {
     Sha256::digest(bytes)
         .iter()
         .map(|b| format!("{b:02x}"))

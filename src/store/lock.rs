@@ -18,22 +18,22 @@ const LOCK_ID: &str = "migo";
 
 /// The lock document: who holds it and until when.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Holder {
+pub(crate) struct Holder {
     #[serde(rename = "_id")]
-    pub id: String,
+    pub(crate) id: String,
     /// Unique to one acquisition, so a holder only renews or releases its own lease.
-    pub token: String,
-    pub host: String,
-    pub pid: u32,
-    pub user: String,
-    pub command: String,
-    pub started_at: DateTime,
-    pub expires_at: DateTime,
+    pub(crate) token: String,
+    pub(crate) host: String,
+    pub(crate) pid: u32,
+    pub(crate) user: String,
+    pub(crate) command: String,
+    pub(crate) started_at: DateTime,
+    pub(crate) expires_at: DateTime,
 }
 
 impl Holder {
     /// `user@host (pid N) running `cmd` since T`, for messages.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         let since = self.started_at.try_to_rfc3339_string().unwrap_or_default();
         format!(
             "{}@{} (pid {}), running `{}` since {since}",
@@ -42,14 +42,14 @@ impl Holder {
     }
 
     /// Whether the lease has run out.
-    pub fn is_expired(&self) -> bool {
+    pub(crate) fn is_expired(&self) -> bool {
         self.expires_at < DateTime::now()
     }
 }
 
 /// A held lock; renewed in the background until [`Lease::release`].
 #[derive(Debug)]
-pub struct Lease {
+pub(crate) struct Lease {
     locks: Collection<Holder>,
     token: String,
     renewal: tokio::task::JoinHandle<()>,
@@ -57,24 +57,24 @@ pub struct Lease {
 
 /// How to take the lock.
 #[derive(Debug, Clone)]
-pub struct LockRequest {
+pub(crate) struct LockRequest {
     /// How long a lease lasts without renewal.
-    pub lease: Duration,
+    pub(crate) lease: Duration,
     /// How long to wait for a held lock; `None` fails at once.
-    pub wait: Option<Duration>,
+    pub(crate) wait: Option<Duration>,
     /// The subcommand line, shown to whoever finds the lock held.
-    pub command: String,
-    pub user: String,
-    pub host: String,
+    pub(crate) command: String,
+    pub(crate) user: String,
+    pub(crate) host: String,
 }
 
 /// The lock collection for a registry collection.
-pub fn collection(db: &Database, registry: &str) -> Collection<Holder> {
+pub(crate) fn collection(db: &Database, registry: &str) -> Collection<Holder> {
     db.collection(&format!("{registry}_lock"))
 }
 
 /// Takes the lock, waiting or taking over an expired lease; `warn` reports a takeover.
-pub async fn acquire(
+pub(crate) async fn acquire(
     db: &Database,
     registry: &str,
     request: &LockRequest,
@@ -123,7 +123,7 @@ pub async fn acquire(
 }
 
 /// The current lock document, if any.
-pub async fn current(locks: &Collection<Holder>) -> Result<Option<Holder>> {
+pub(crate) async fn current(locks: &Collection<Holder>) -> Result<Option<Holder>> {
     locks
         .find_one(doc! {"_id": LOCK_ID})
         .await
@@ -131,7 +131,7 @@ pub async fn current(locks: &Collection<Holder>) -> Result<Option<Holder>> {
 }
 
 /// Deletes the lock whoever holds it (`migo unlock`); returns what was released.
-pub async fn force_release(locks: &Collection<Holder>) -> Result<Option<Holder>> {
+pub(crate) async fn force_release(locks: &Collection<Holder>) -> Result<Option<Holder>> {
     locks
         .find_one_and_delete(doc! {"_id": LOCK_ID})
         .await
@@ -140,7 +140,7 @@ pub async fn force_release(locks: &Collection<Holder>) -> Result<Option<Holder>>
 
 impl Lease {
     /// Stops renewing and deletes the lock, if it is still ours.
-    pub async fn release(self) -> Result<()> {
+    pub(crate) async fn release(self) -> Result<()> {
         self.renewal.abort();
         self.locks
             .delete_one(doc! {"_id": LOCK_ID, "token": &self.token})

@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 
 /// Runs `args` (migo's arguments, without `--env`) on the remote as environment `environment`
 /// and returns the remote exit code.
-pub fn run(remote: &RemoteSettings, environment: &str, args: &[String]) -> Result<u8> {
+pub(crate) fn run(remote: &RemoteSettings, environment: &str, args: &[String]) -> Result<u8> {
     let command = remote_command(remote, environment, args);
     tracing::info!("running on {}@{}: {command}", remote.user, remote.host);
     let session = connect(remote)?;
@@ -37,7 +37,11 @@ pub fn run(remote: &RemoteSettings, environment: &str, args: &[String]) -> Resul
 
 /// `cd '<workdir>' && <command> --env '<env>' --local '<arg>'…`: every argument single-quoted,
 /// so `; touch pwned` stays one literal argument. `command` is the user's own shell words.
-pub fn remote_command(remote: &RemoteSettings, environment: &str, args: &[String]) -> String {
+pub(crate) fn remote_command(
+    remote: &RemoteSettings,
+    environment: &str,
+    args: &[String],
+) -> String {
     let quoted: Vec<String> = args.iter().map(|a| quote(a)).collect();
     format!(
         "cd {} && {} --env {} --local {}",
@@ -51,7 +55,7 @@ pub fn remote_command(remote: &RemoteSettings, environment: &str, args: &[String
 }
 
 /// POSIX single quotes: everything literal, a `'` written as `'\''`.
-pub fn quote(text: &str) -> String {
+pub(crate) fn quote(text: &str) -> String {
     format!("'{}'", text.replace('\'', r"'\''"))
 }
 

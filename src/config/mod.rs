@@ -14,82 +14,82 @@ use toml::Spanned;
 
 use crate::api::Extensions;
 use crate::error::{Error, Result};
-use crate::policy::{OnModified, OutOfOrder, Policies};
+use crate::plan::policy::{OnModified, OutOfOrder, Policies};
 use crate::secret::Secret;
 
 /// The default configuration file name, looked up in the working directory.
-pub const DEFAULT_CONFIG: &str = "migo.toml";
+pub(crate) const DEFAULT_CONFIG: &str = "migo.toml";
 /// Default `[migrations] directory`.
-pub const DEFAULT_DIRECTORY: &str = "mongomigrations";
+pub(crate) const DEFAULT_DIRECTORY: &str = "mongomigrations";
 /// Default `[migrations] pattern`: `0003_add_index.json`.
-pub const DEFAULT_PATTERN: &str = r"^(?P<number>[0-9]+)_[A-Za-z0-9_-]+\.(json|js|sh|py)$";
+pub(crate) const DEFAULT_PATTERN: &str = r"^(?P<number>[0-9]+)_[A-Za-z0-9_-]+\.(json|js|sh|py)$";
 /// Default `[migrations] collection`.
-pub const DEFAULT_COLLECTION: &str = "migrations";
+pub(crate) const DEFAULT_COLLECTION: &str = "migrations";
 /// Default lease of the migrations lock.
-pub const DEFAULT_LOCK_LEASE_SECS: u64 = 60;
+pub(crate) const DEFAULT_LOCK_LEASE_SECS: u64 = 60;
 /// Default connection and server-selection timeout.
-pub const DEFAULT_TIMEOUT_SECS: u64 = 10;
+pub(crate) const DEFAULT_TIMEOUT_SECS: u64 = 10;
 
 /// `[mongo]`: how to reach the database. Every field is optional so layers can be merged.
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct MongoSection {
-    pub uri: Option<String>,
-    pub host: Option<String>,
-    pub port: Option<u16>,
-    pub database: Option<String>,
-    pub user: Option<String>,
-    pub password: Option<String>,
-    pub password_env: Option<String>,
-    pub auth_source: Option<String>,
-    pub timeout_secs: Option<u64>,
-    pub tls: Option<bool>,
-    pub tls_ca_file: Option<PathBuf>,
-    pub tls_allow_invalid_certificates: Option<bool>,
+pub(crate) struct MongoSection {
+    pub(crate) uri: Option<String>,
+    pub(crate) host: Option<String>,
+    pub(crate) port: Option<u16>,
+    pub(crate) database: Option<String>,
+    pub(crate) user: Option<String>,
+    pub(crate) password: Option<String>,
+    pub(crate) password_env: Option<String>,
+    pub(crate) auth_source: Option<String>,
+    pub(crate) timeout_secs: Option<u64>,
+    pub(crate) tls: Option<bool>,
+    pub(crate) tls_ca_file: Option<PathBuf>,
+    pub(crate) tls_allow_invalid_certificates: Option<bool>,
 }
 
 /// `[migrations]`: where the files are and where their state is kept.
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct MigrationsSection {
-    pub directory: Option<PathBuf>,
-    pub pattern: Option<Spanned<String>>,
-    pub collection: Option<String>,
-    pub lock_lease_secs: Option<u64>,
-    pub on_modified: Option<OnModified>,
-    pub out_of_order: Option<OutOfOrder>,
+pub(crate) struct MigrationsSection {
+    pub(crate) directory: Option<PathBuf>,
+    pub(crate) pattern: Option<Spanned<String>>,
+    pub(crate) collection: Option<String>,
+    pub(crate) lock_lease_secs: Option<u64>,
+    pub(crate) on_modified: Option<OnModified>,
+    pub(crate) out_of_order: Option<OutOfOrder>,
     /// mongosh, for `.js` migrations.
-    pub mongosh: Option<PathBuf>,
+    pub(crate) mongosh: Option<PathBuf>,
     /// Extension → command line that runs script migrations of that extension.
-    pub interpreters: Option<BTreeMap<String, String>>,
+    pub(crate) interpreters: Option<BTreeMap<String, String>>,
 }
 
 /// `[tasks.<name>]`: a user-defined subcommand.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct TaskSection {
+pub(crate) struct TaskSection {
     #[serde(default)]
-    pub description: String,
-    pub run: String,
+    pub(crate) description: String,
+    pub(crate) run: String,
 }
 
 /// `[dump]`: backups before `execute` and on demand.
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct DumpSection {
-    pub enabled: Option<bool>,
-    pub directory: Option<PathBuf>,
-    pub tool: Option<DumpTool>,
-    pub gzip: Option<bool>,
-    pub collections: Option<Vec<String>>,
-    pub keep: Option<usize>,
-    pub mongodump: Option<PathBuf>,
+pub(crate) struct DumpSection {
+    pub(crate) enabled: Option<bool>,
+    pub(crate) directory: Option<PathBuf>,
+    pub(crate) tool: Option<DumpTool>,
+    pub(crate) gzip: Option<bool>,
+    pub(crate) collections: Option<Vec<String>>,
+    pub(crate) keep: Option<usize>,
+    pub(crate) mongodump: Option<PathBuf>,
 }
 
 /// How dumps are taken.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum DumpTool {
+pub(crate) enum DumpTool {
     /// Through the driver, in mongodump's layout: needs nothing installed.
     #[default]
     Native,
@@ -100,173 +100,171 @@ pub enum DumpTool {
 /// `[environments.<name>]`: overrides for one deployment target.
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct EnvironmentSection {
+pub(crate) struct EnvironmentSection {
     #[serde(default)]
-    pub mongo: MongoSection,
+    pub(crate) mongo: MongoSection,
     #[serde(default)]
-    pub migrations: MigrationsSection,
+    pub(crate) migrations: MigrationsSection,
     #[serde(default)]
-    pub dump: DumpSection,
+    pub(crate) dump: DumpSection,
     /// Run migo on another machine over SSH instead of here.
-    pub remote: Option<RemoteSection>,
+    pub(crate) remote: Option<RemoteSection>,
     /// Ask before changing anything (`--yes` answers for scripts).
-    pub confirm: Option<bool>,
+    pub(crate) confirm: Option<bool>,
 }
 
 /// `remote = { … }` of an environment.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RemoteSection {
-    pub host: String,
-    pub port: Option<u16>,
-    pub user: Option<String>,
-    pub identity_file: Option<PathBuf>,
-    pub known_hosts: Option<PathBuf>,
-    pub workdir: String,
-    pub command: Option<String>,
-    pub accept_new_host_key: Option<bool>,
-    pub timeout_secs: Option<u64>,
+pub(crate) struct RemoteSection {
+    pub(crate) host: String,
+    pub(crate) port: Option<u16>,
+    pub(crate) user: Option<String>,
+    pub(crate) identity_file: Option<PathBuf>,
+    pub(crate) known_hosts: Option<PathBuf>,
+    pub(crate) workdir: String,
+    pub(crate) command: Option<String>,
+    pub(crate) accept_new_host_key: Option<bool>,
+    pub(crate) timeout_secs: Option<u64>,
 }
 
 /// The remote of the selected environment, resolved.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RemoteSettings {
-    pub host: String,
-    pub port: u16,
-    pub user: String,
+pub(crate) struct RemoteSettings {
+    pub(crate) host: String,
+    pub(crate) port: u16,
+    pub(crate) user: String,
     /// A private key; without one, the SSH agent authenticates.
-    pub identity_file: Option<PathBuf>,
-    pub known_hosts: PathBuf,
+    pub(crate) identity_file: Option<PathBuf>,
+    pub(crate) known_hosts: PathBuf,
     /// Where migo runs on the remote (its `migo.toml` and migrations are there).
-    pub workdir: String,
+    pub(crate) workdir: String,
     /// The migo to run there, e.g. `migo` or `cargo make migrations`.
-    pub command: String,
+    pub(crate) command: String,
     /// Trust (and record) a host key seen for the first time; a changed key is always refused.
-    pub accept_new_host_key: bool,
-    pub timeout: Duration,
+    pub(crate) accept_new_host_key: bool,
+    pub(crate) timeout: Duration,
 }
 
 /// The whole file, as written.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct FileConfig {
+pub(crate) struct FileConfig {
     #[serde(default)]
-    pub mongo: MongoSection,
+    pub(crate) mongo: MongoSection,
     #[serde(default)]
-    pub migrations: MigrationsSection,
+    pub(crate) migrations: MigrationsSection,
     #[serde(default)]
-    pub dump: DumpSection,
+    pub(crate) dump: DumpSection,
     #[serde(default)]
-    pub tasks: BTreeMap<String, Spanned<TaskSection>>,
+    pub(crate) tasks: BTreeMap<String, Spanned<TaskSection>>,
     #[serde(default)]
-    pub environments: BTreeMap<String, EnvironmentSection>,
+    pub(crate) environments: BTreeMap<String, EnvironmentSection>,
 }
 
 /// Settings given on the command line or by `MIGO_*` variables (clap merges those two).
 #[derive(Debug, Default, Clone)]
-pub struct Overrides {
-    pub config: Option<PathBuf>,
-    pub environment: Option<String>,
-    pub mongo: MongoSection,
-    pub directory: Option<PathBuf>,
-    pub pattern: Option<String>,
-    pub collection: Option<String>,
-    pub on_modified: Option<OnModified>,
-    pub out_of_order: Option<OutOfOrder>,
-    pub mongosh: Option<PathBuf>,
+pub(crate) struct Overrides {
+    pub(crate) config: Option<PathBuf>,
+    pub(crate) environment: Option<String>,
+    pub(crate) mongo: MongoSection,
+    pub(crate) directory: Option<PathBuf>,
+    pub(crate) pattern: Option<String>,
+    pub(crate) collection: Option<String>,
+    pub(crate) on_modified: Option<OnModified>,
+    pub(crate) out_of_order: Option<OutOfOrder>,
+    pub(crate) mongosh: Option<PathBuf>,
 }
 
 /// How to connect, fully resolved.
 #[derive(Debug, Clone)]
-pub struct MongoSettings {
+pub(crate) struct MongoSettings {
     /// A connection string, when one was configured (takes precedence over host/port).
-    pub uri: Option<String>,
-    pub host: String,
-    pub port: u16,
-    pub database: String,
-    pub user: Option<String>,
-    pub password: Option<Secret>,
+    pub(crate) uri: Option<String>,
+    pub(crate) host: String,
+    pub(crate) port: u16,
+    pub(crate) database: String,
+    pub(crate) user: Option<String>,
+    pub(crate) password: Option<Secret>,
     /// The variable the password was read from, so child processes that must not see it can
     /// be started without it.
-    pub password_env: Option<String>,
-    pub auth_source: Option<String>,
-    pub timeout: Duration,
-    pub tls: Option<bool>,
-    pub tls_ca_file: Option<PathBuf>,
-    pub tls_allow_invalid_certificates: Option<bool>,
+    pub(crate) password_env: Option<String>,
+    pub(crate) auth_source: Option<String>,
+    pub(crate) timeout: Duration,
+    pub(crate) tls: Option<bool>,
+    pub(crate) tls_ca_file: Option<PathBuf>,
+    pub(crate) tls_allow_invalid_certificates: Option<bool>,
 }
 
 /// Where migrations live and how they are recognised.
 #[derive(Debug, Clone)]
-pub struct MigrationSettings {
+pub(crate) struct MigrationSettings {
     /// Absolute, or relative to the working directory.
-    pub directory: PathBuf,
-    pub pattern: Regex,
-    pub collection: String,
+    pub(crate) directory: PathBuf,
+    pub(crate) pattern: Regex,
+    pub(crate) collection: String,
     /// How long the lock lasts without renewal; a crashed run's lock is taken over after it.
-    pub lock_lease: Duration,
-    pub policies: Policies,
-    pub runners: Runners,
+    pub(crate) lock_lease: Duration,
+    pub(crate) policies: Policies,
+    pub(crate) runners: Runners,
 }
 
 /// The programs that run script migrations.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Runners {
+pub(crate) struct Runners {
     /// mongosh, for `.js` migrations: a path, or a name looked up on `PATH`.
-    pub mongosh: PathBuf,
+    pub(crate) mongosh: PathBuf,
     /// Extension (without the dot) → program and leading arguments, e.g. `py` → `["python3"]`.
-    pub interpreters: BTreeMap<String, Vec<String>>,
+    pub(crate) interpreters: BTreeMap<String, Vec<String>>,
 }
 
 /// `[dump]`, resolved.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DumpSettings {
+pub(crate) struct DumpSettings {
     /// Take a dump before `execute` runs anything.
-    pub enabled: bool,
+    pub(crate) enabled: bool,
     /// Where dumps go: `<directory>/<environment>-<UTC timestamp>/`.
-    pub directory: PathBuf,
-    pub tool: DumpTool,
-    pub gzip: bool,
+    pub(crate) directory: PathBuf,
+    pub(crate) tool: DumpTool,
+    pub(crate) gzip: bool,
     /// Only these collections (all but migo's lock when empty).
-    pub collections: Vec<String>,
+    pub(crate) collections: Vec<String>,
     /// Keep this many dumps of the environment, removing older ones after a successful dump.
-    pub keep: Option<usize>,
+    pub(crate) keep: Option<usize>,
     /// The mongodump program, for `tool = "mongodump"`.
-    pub mongodump: PathBuf,
+    pub(crate) mongodump: PathBuf,
 }
 
 /// A user-defined task, ready to run.
 #[derive(Debug, Clone)]
-pub struct Task {
-    pub description: String,
-    pub run: String,
+pub(crate) struct Task {
+    pub(crate) description: String,
+    pub(crate) run: String,
 }
 
 /// Everything the rest of migo needs, with no trace of where each value came from.
 #[derive(Debug, Clone)]
-pub struct Settings {
-    /// The configuration file read, if any.
-    pub config_file: Option<PathBuf>,
+pub(crate) struct Settings {
     /// The selected `[environments.<name>]`, if any.
-    pub environment: Option<String>,
-    pub mongo: MongoSettings,
-    pub migrations: MigrationSettings,
-    pub dump: DumpSettings,
+    pub(crate) environment: Option<String>,
+    pub(crate) mongo: MongoSettings,
+    pub(crate) migrations: MigrationSettings,
+    pub(crate) dump: DumpSettings,
     /// The selected environment's remote: commands run there, unless `--local`.
-    pub remote: Option<RemoteSettings>,
+    pub(crate) remote: Option<RemoteSettings>,
     /// The selected environment asks before changing anything.
-    pub confirm: bool,
-    pub tasks: BTreeMap<String, Task>,
+    pub(crate) confirm: bool,
+    pub(crate) tasks: BTreeMap<String, Task>,
     /// Migrations and extras compiled into a custom binary (none for plain `migo`).
-    pub extensions: Extensions,
+    pub(crate) extensions: Extensions,
     /// `user@host` that started this run over SSH (`--remote-origin`), for the audit log.
-    pub remote_origin: Option<String>,
+    pub(crate) remote_origin: Option<String>,
 }
 
 impl Settings {
     /// Reads the configuration file and applies the layers. `reserved` are the built-in
     /// subcommand names, which a task may not take.
-    pub fn load(overrides: &Overrides, reserved: &[&str]) -> Result<Settings> {
+    pub(crate) fn load(overrides: &Overrides, reserved: &[&str]) -> Result<Settings> {
         let (file, config_file, text) = read_file(overrides.config.as_deref())?;
         let origin = Origin {
             file: config_file.as_deref(),
@@ -324,7 +322,6 @@ impl Settings {
             confirm: env_section.confirm.unwrap_or(false),
             tasks: resolve_tasks(file.tasks, reserved, &origin)?,
             environment: overrides.environment.clone(),
-            config_file,
             extensions: Extensions::default(),
             remote_origin: None,
         })

@@ -5,13 +5,13 @@ use std::path::PathBuf;
 use clap::ValueEnum;
 
 use crate::config::MigrationSettings;
-use crate::discover;
 use crate::error::{Error, Result};
 use crate::migration::compiled::Compiled;
+use crate::migration::discover;
 
 /// The template `new` writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
+pub(crate) enum Format {
     /// Declarative database commands (`.json`).
     Json,
     /// A mongosh script with `up()` and `down()` (`.js`).
@@ -40,7 +40,7 @@ impl Format {
 }
 
 /// Creates `<next number>_<name>.<ext>` in the migrations directory and returns its path.
-pub fn new_migration(
+pub(crate) fn new_migration(
     settings: &MigrationSettings,
     compiled: &[Compiled],
     name: &str,

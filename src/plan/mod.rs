@@ -4,14 +4,16 @@
 //! files and the registry records, so every refusal rule is unit-tested and `--dry-run` prints
 //! exactly what execution would walk.
 
-use crate::discover::MigrationFile;
+pub(crate) mod policy;
+
 use crate::error::{Error, Result};
-use crate::policy::{OnModified, OutOfOrder, Policies};
-use crate::registry::{Record, Status};
+use crate::migration::discover::MigrationFile;
+use crate::plan::policy::{OnModified, OutOfOrder, Policies};
+use crate::store::registry::{Record, Status};
 
 /// A migration's state, derived from its file and its record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum State {
+pub(crate) enum State {
     Pending,
     Applied,
     Ignored,
@@ -26,7 +28,7 @@ pub enum State {
 
 impl State {
     /// The lower-case word used in output.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             State::Pending => "pending",
             State::Applied => "applied",
@@ -41,21 +43,21 @@ impl State {
 
 /// One line of `list`: a migration with its file, its record, or both.
 #[derive(Debug, Clone)]
-pub struct Entry {
-    pub number: u64,
-    pub name: String,
-    pub file: Option<MigrationFile>,
-    pub record: Option<Record>,
-    pub state: State,
+pub(crate) struct Entry {
+    pub(crate) number: u64,
+    pub(crate) name: String,
+    pub(crate) file: Option<MigrationFile>,
+    pub(crate) record: Option<Record>,
+    pub(crate) state: State,
     /// Applied from a file whose content has changed since.
-    pub modified: bool,
+    pub(crate) modified: bool,
     /// Pending, but numbered below a migration already applied or ignored.
-    pub out_of_order: bool,
+    pub(crate) out_of_order: bool,
 }
 
 impl Entry {
     /// Applied or ignored: its record says it is done.
-    pub fn is_done(&self) -> bool {
+    pub(crate) fn is_done(&self) -> bool {
         self.record
             .as_ref()
             .is_some_and(|r| matches!(r.status, Status::Applied | Status::Ignored))
@@ -64,7 +66,7 @@ impl Entry {
 
 /// Joins files and records into entries, in number order. `run_active` says whether a live
 /// process holds the lock: without one, a `running` record is interrupted.
-pub fn entries(files: &[MigrationFile], records: &[Record], run_active: bool) -> Vec<Entry> {
+pub(crate) fn entries(files: &[MigrationFile], records: &[Record], run_active: bool) -> Vec<Entry> {
     let recorded_state = |status| match status {
         Status::Running if run_active => State::Running,
         Status::Running => State::Interrupted,
@@ -121,7 +123,7 @@ fn newest_done(entries: &[Entry]) -> Option<&Entry> {
 
 /// What the user asked to change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Request<'a> {
+pub(crate) enum Request<'a> {
     /// Apply pending migrations.
     Execute(Forward<'a>),
     /// Register as applied without running: all pending, or the named one.
@@ -134,7 +136,7 @@ pub enum Request<'a> {
 
 /// Which pending migrations `execute` applies, in number order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Forward<'a> {
+pub(crate) enum Forward<'a> {
     /// All of them.
     All,
     /// Just this one (pending, failed or interrupted).
@@ -148,7 +150,7 @@ pub enum Forward<'a> {
 /// Which applied migrations `rollback` undoes, newest-applied first (by when they were applied,
 /// not by number).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backward<'a> {
+pub(crate) enum Backward<'a> {
     /// Just this one.
     Name(&'a str),
     /// The N applied last.
@@ -161,7 +163,7 @@ pub enum Backward<'a> {
 
 impl Request<'_> {
     /// The subcommand's name, as in the audit log and `--json`.
-    pub fn verb(self) -> &'static str {
+    pub(crate) fn verb(self) -> &'static str {
         match self {
             Request::Execute(_) => "execute",
             Request::Ignore(_) => "ignore",
@@ -173,7 +175,7 @@ impl Request<'_> {
 
 /// What one step does to one migration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Action {
+pub(crate) enum Action {
     Up,
     Down,
     Ignore,
@@ -183,7 +185,7 @@ pub enum Action {
 
 impl Action {
     /// The stable word for `--json`: `up`, `down`, `ignore`, `accept`.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Action::Up => "up",
             Action::Down => "down",
@@ -193,7 +195,7 @@ impl Action {
     }
 
     /// The past-tense verb for reports.
-    pub fn done_verb(self) -> &'static str {
+    pub(crate) fn done_verb(self) -> &'static str {
         match self {
             Action::Up => "applied",
             Action::Down => "rolled back",
@@ -205,21 +207,21 @@ impl Action {
 
 /// One step of a plan.
 #[derive(Debug, Clone)]
-pub struct Step {
-    pub action: Action,
-    pub file: MigrationFile,
+pub(crate) struct Step {
+    pub(crate) action: Action,
+    pub(crate) file: MigrationFile,
 }
 
 /// The ordered steps a request resolves to (empty when there is nothing to do), and the
 /// warnings the policies ask to show before running them.
 #[derive(Debug, Clone, Default)]
-pub struct Plan {
-    pub steps: Vec<Step>,
-    pub warnings: Vec<String>,
+pub(crate) struct Plan {
+    pub(crate) steps: Vec<Step>,
+    pub(crate) warnings: Vec<String>,
 }
 
 /// Decides what `request` does given the current `entries`, or refuses it with the reason.
-pub fn plan(request: Request<'_>, entries: &[Entry], policies: Policies) -> Result<Plan> {
+pub(crate) fn plan(request: Request<'_>, entries: &[Entry], policies: Policies) -> Result<Plan> {
     let steps = match request {
         Request::Execute(Forward::All) => all_pending(entries, Action::Up)?,
         Request::Execute(Forward::Steps(n)) => {
@@ -455,7 +457,7 @@ fn accept(name: &str, entries: &[Entry]) -> Result<Step> {
 
 /// The file of pending migration `name`, which `remove` may delete: one with any registry record
 /// (applied, failed, running) is refused.
-pub fn removable<'a>(name: &str, entries: &'a [Entry]) -> Result<&'a MigrationFile> {
+pub(crate) fn removable<'a>(name: &str, entries: &'a [Entry]) -> Result<&'a MigrationFile> {
     let entry = find(name, entries)?;
     match (&entry.record, &entry.file) {
         (None, Some(file)) if file.compiled.is_some() => Err(Error::refused(
@@ -489,12 +491,12 @@ pub fn removable<'a>(name: &str, entries: &'a [Entry]) -> Result<&'a MigrationFi
 }
 
 /// The schema version: the highest-numbered applied or ignored migration.
-pub fn version(entries: &[Entry]) -> Option<&Entry> {
+pub(crate) fn version(entries: &[Entry]) -> Option<&Entry> {
     newest_done(entries)
 }
 
 /// The entry called `name` (stem or file name), or a refusal naming it.
-pub fn find<'a>(name: &str, entries: &'a [Entry]) -> Result<&'a Entry> {
+pub(crate) fn find<'a>(name: &str, entries: &'a [Entry]) -> Result<&'a Entry> {
     let called = |e: &&Entry| e.name == name || e.file.as_ref().is_some_and(|f| f.is_called(name));
     entries.iter().find(called).ok_or_else(|| {
         Error::refused(

@@ -6,7 +6,7 @@ use serde::Deserialize;
 /// `on_modified`: an applied migration's file no longer matches its recorded checksum.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
-pub enum OnModified {
+pub(crate) enum OnModified {
     /// `execute` refuses until the file is restored or the change accepted (`migo accept`).
     #[default]
     Error,
@@ -17,7 +17,7 @@ pub enum OnModified {
 /// `out_of_order`: a pending migration numbered below the newest applied one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
-pub enum OutOfOrder {
+pub(crate) enum OutOfOrder {
     /// Run it, with a warning.
     #[default]
     Warn,
@@ -29,7 +29,7 @@ pub enum OutOfOrder {
 
 /// Both policies, resolved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Policies {
-    pub on_modified: OnModified,
-    pub out_of_order: OutOfOrder,
+pub(crate) struct Policies {
+    pub(crate) on_modified: OnModified,
+    pub(crate) out_of_order: OutOfOrder,
 }

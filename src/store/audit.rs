@@ -13,52 +13,52 @@ use crate::error::{Error, Result};
 /// How an action ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Outcome {
+pub(crate) enum Outcome {
     Ok,
     Failed,
 }
 
 /// One audit document.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AuditEntry {
+pub(crate) struct AuditEntry {
     #[serde(rename = "_id")]
-    pub id: ObjectId,
+    pub(crate) id: ObjectId,
     /// When the action started.
-    pub at: DateTime,
+    pub(crate) at: DateTime,
     /// `execute`, `rollback`, `ignore`, `accept`, `unlock`, `dump` or `restore`.
-    pub action: String,
+    pub(crate) action: String,
     /// The `[environments.<name>]` in use, if any.
     #[serde(default)]
-    pub environment: Option<String>,
+    pub(crate) environment: Option<String>,
     /// `user@host`.
-    pub who: String,
+    pub(crate) who: String,
     /// The command line, as in the lock.
-    pub command: String,
+    pub(crate) command: String,
     /// The migrations the action set out to change, in order.
     #[serde(default)]
-    pub migrations: Vec<String>,
+    pub(crate) migrations: Vec<String>,
     /// Those it completed (all of them, unless it failed).
     #[serde(default)]
-    pub completed: Vec<String>,
-    pub result: Outcome,
+    pub(crate) completed: Vec<String>,
+    pub(crate) result: Outcome,
     #[serde(default)]
-    pub error: Option<String>,
-    pub duration_ms: i64,
-    pub tool_version: String,
+    pub(crate) error: Option<String>,
+    pub(crate) duration_ms: i64,
+    pub(crate) tool_version: String,
     /// For a run started over SSH: `{from, host, user}` (who started it where, and where it ran).
     #[serde(default)]
-    pub remote: Option<Document>,
+    pub(crate) remote: Option<Document>,
     /// The dump taken before the action, if any.
     #[serde(default)]
-    pub dump: Option<String>,
+    pub(crate) dump: Option<String>,
     /// Anything else worth keeping (e.g. the holder a forced unlock released).
     #[serde(default)]
-    pub details: Option<Document>,
+    pub(crate) details: Option<Document>,
 }
 
 impl AuditEntry {
     /// A new entry for `action` started at `at`, to be completed by the caller.
-    pub fn new(action: &str, at: DateTime, who: &str, command: &str) -> AuditEntry {
+    pub(crate) fn new(action: &str, at: DateTime, who: &str, command: &str) -> AuditEntry {
         AuditEntry {
             id: ObjectId::new(),
             at,
@@ -81,20 +81,20 @@ impl AuditEntry {
 
 /// The audit collection.
 #[derive(Debug, Clone)]
-pub struct AuditLog {
+pub(crate) struct AuditLog {
     entries: Collection<AuditEntry>,
 }
 
 impl AuditLog {
     /// The audit log kept next to the registry collection `registry`.
-    pub fn new(db: &Database, registry: &str) -> AuditLog {
+    pub(crate) fn new(db: &Database, registry: &str) -> AuditLog {
         AuditLog {
             entries: db.collection(&format!("{registry}_audit")),
         }
     }
 
     /// Appends `entry`.
-    pub async fn append(&self, entry: &AuditEntry) -> Result<()> {
+    pub(crate) async fn append(&self, entry: &AuditEntry) -> Result<()> {
         self.entries
             .insert_one(entry)
             .await
@@ -103,7 +103,7 @@ impl AuditLog {
     }
 
     /// The newest entries first: at most `limit` (all when `None`), none older than `since`.
-    pub async fn recent(
+    pub(crate) async fn recent(
         &self,
         limit: Option<u64>,
         since: Option<DateTime>,

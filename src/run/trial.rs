@@ -10,26 +10,26 @@ use futures_util::TryStreamExt;
 use mongodb::bson::{doc, Bson, Document};
 use mongodb::Database;
 
-use crate::catalog;
 use crate::error::{Error, Result};
-use crate::migration::child::ChildEnv;
 use crate::migration::{Body, Direction};
+use crate::process::ChildEnv;
+use crate::store::catalog;
 
 /// What one migration's round trip showed.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Verdict {
-    pub name: String,
+pub(crate) struct Verdict {
+    pub(crate) name: String,
     /// `up` ran without error (the other two only mean something if it did).
-    pub up: std::result::Result<(), String>,
+    pub(crate) up: std::result::Result<(), String>,
     /// `None` when down restored the data exactly, else the first difference.
-    pub down_difference: Option<String>,
+    pub(crate) down_difference: Option<String>,
     /// `None` when the second up gave the same data as the first, else the first difference.
-    pub repeat_difference: Option<String>,
+    pub(crate) repeat_difference: Option<String>,
 }
 
 impl Verdict {
     /// Up, down and up again all did what they should.
-    pub fn passed(&self) -> bool {
+    pub(crate) fn passed(&self) -> bool {
         self.up.is_ok() && self.down_difference.is_none() && self.repeat_difference.is_none()
     }
 }
@@ -46,14 +46,14 @@ type Snapshot = BTreeMap<String, CollectionState>;
 
 /// The scratch database's name for `database`: its own name plus a suffix, within MongoDB's
 /// 63-character limit.
-pub fn scratch_name(database: &str) -> String {
+pub(crate) fn scratch_name(database: &str) -> String {
     let suffix = format!("_migo_test_{}", std::process::id());
     let keep = 63usize.saturating_sub(suffix.len());
     format!("{}{suffix}", &database[..database.len().min(keep)])
 }
 
 /// Copies `collections` of `source` (options, indexes, documents) into the empty `scratch`.
-pub async fn copy_collections(
+pub(crate) async fn copy_collections(
     source: &Database,
     scratch: &Database,
     collections: &[String],
@@ -91,7 +91,7 @@ pub async fn copy_collections(
 }
 
 /// Runs up, down, up on `scratch` and compares the snapshots in between.
-pub async fn round_trip(
+pub(crate) async fn round_trip(
     name: &str,
     body: &Body,
     scratch: &Database,

@@ -3,7 +3,7 @@
 use crate::error::{Error, Result};
 
 /// Asks "`what`?" on a terminal; without one, `--yes` is the only way on.
-pub fn confirm(what: &str, yes: bool) -> Result<()> {
+pub(crate) fn confirm(what: &str, yes: bool) -> Result<()> {
     use std::io::{BufRead, IsTerminal, Write};
     if yes {
         return Ok(());

@@ -7,17 +7,17 @@ use anstyle::{AnsiColor, Style};
 use mongodb::bson::DateTime;
 use serde_json::{json, Value};
 
-use crate::audit::{self, AuditEntry};
-use crate::dump::DumpReport;
-use crate::execute::{Outcome, Prepared};
+use crate::backup::dump::DumpReport;
+use crate::backup::restore::RestoreReport;
 use crate::migration::Direction;
-use crate::output::Output;
 use crate::plan::{self, Action, Entry, State};
-use crate::restore::RestoreReport;
-use crate::roundtrip::Verdict;
+use crate::run::execute::{Outcome, Prepared};
+use crate::run::trial::Verdict;
+use crate::store::audit::{self, AuditEntry};
+use crate::ui::output::Output;
 
 /// The `list` table and its summary line, or the JSON array with `--json`.
-pub fn list(out: &Output, entries: &[Entry]) {
+pub(crate) fn list(out: &Output, entries: &[Entry]) {
     if out.json {
         out.print(&Value::Array(entries.iter().map(entry_json).collect()).to_string());
         return;
@@ -122,7 +122,7 @@ fn state_style(entry: &Entry) -> Style {
 }
 
 /// `5 migrations: 3 applied, 1 pending, 1 failed` (states in a fixed order, zeros left out).
-pub fn summary(entries: &[Entry]) -> String {
+pub(crate) fn summary(entries: &[Entry]) -> String {
     let order = [
         State::Applied,
         State::Ignored,
@@ -169,7 +169,7 @@ fn entry_json(entry: &Entry) -> Value {
 }
 
 /// `check`'s report: `up to date` or the migrations that are not, one per line.
-pub fn check(out: &Output, entries: &[Entry], problems: &[&Entry]) {
+pub(crate) fn check(out: &Output, entries: &[Entry], problems: &[&Entry]) {
     if out.json {
         let problems: Vec<Value> = problems.iter().map(|e| entry_json(e)).collect();
         out.print(
@@ -188,7 +188,7 @@ pub fn check(out: &Output, entries: &[Entry], problems: &[&Entry]) {
 }
 
 /// `version`: the newest applied migration (by number) and the counts.
-pub fn version(out: &Output, entries: &[Entry]) {
+pub(crate) fn version(out: &Output, entries: &[Entry]) {
     let newest = plan::version(entries);
     let count = |state: State| entries.iter().filter(|e| e.state == state).count();
     if out.json {
@@ -227,7 +227,7 @@ pub fn version(out: &Output, entries: &[Entry]) {
 }
 
 /// The line after a dump (on stderr with `--json`, which keeps stdout for the report).
-pub fn dumped(out: &Output, report: &DumpReport) {
+pub(crate) fn dumped(out: &Output, report: &DumpReport) {
     let contents = match (report.documents, report.bytes) {
         (Some(documents), Some(bytes)) => format!(
             "{} collection(s), {documents} document(s), {}",
@@ -249,7 +249,7 @@ pub fn dumped(out: &Output, report: &DumpReport) {
 }
 
 /// What `restore --dry-run` would replace.
-pub fn restore_plan(out: &Output, database: &str, dir: &std::path::Path, names: &[&str]) {
+pub(crate) fn restore_plan(out: &Output, database: &str, dir: &std::path::Path, names: &[&str]) {
     if out.json {
         out.print(
             &json!({"dry_run": true, "from": dir.display().to_string(), "collections": names})
@@ -268,7 +268,7 @@ pub fn restore_plan(out: &Output, database: &str, dir: &std::path::Path, names: 
 }
 
 /// The line after a restore.
-pub fn restored(out: &Output, database: &str, report: &RestoreReport) {
+pub(crate) fn restored(out: &Output, database: &str, report: &RestoreReport) {
     if out.json {
         out.print(&json!({"restored": {"collections": report.collections, "documents": report.documents, "indexes": report.indexes}}).to_string());
         return;
@@ -284,7 +284,7 @@ fn megabytes(bytes: u64) -> String {
 }
 
 /// One migration's `test` result, as it finishes.
-pub fn roundtrip(out: &Output, verdict: &Verdict) {
+pub(crate) fn roundtrip(out: &Output, verdict: &Verdict) {
     if out.json {
         return;
     }
@@ -313,7 +313,7 @@ pub fn roundtrip(out: &Output, verdict: &Verdict) {
 }
 
 /// The end of `test`: the JSON report, or a closing line.
-pub fn roundtrip_summary(out: &Output, verdicts: &[Verdict]) {
+pub(crate) fn roundtrip_summary(out: &Output, verdicts: &[Verdict]) {
     let passed = verdicts.iter().filter(|v| v.passed()).count();
     if out.json {
         let tests: Vec<Value> = verdicts
@@ -340,7 +340,7 @@ pub fn roundtrip_summary(out: &Output, verdicts: &[Verdict]) {
 }
 
 /// The audit log as a table, newest first, or a JSON array with `--json`.
-pub fn history(out: &Output, entries: &[AuditEntry]) {
+pub(crate) fn history(out: &Output, entries: &[AuditEntry]) {
     if out.json {
         let entries: Vec<Value> = entries.iter().map(audit_json).collect();
         out.print(&Value::Array(entries).to_string());
@@ -418,7 +418,7 @@ fn audit_json(entry: &AuditEntry) -> Value {
 }
 
 /// What `--dry-run` prints: every step in order, with the exact commands it would send.
-pub fn dry_run(out: &Output, steps: &[Prepared]) {
+pub(crate) fn dry_run(out: &Output, steps: &[Prepared]) {
     if out.json {
         let steps: Vec<Value> = steps
             .iter()
@@ -476,7 +476,7 @@ fn action_word(action: Action) -> &'static str {
 }
 
 /// The line printed as a step finishes.
-pub fn step_done(out: &Output, name: &str, action: Action, took: Duration) {
+pub(crate) fn step_done(out: &Output, name: &str, action: Action, took: Duration) {
     if !out.json {
         out.print(&format!(
             "{} {name} ({})",
@@ -487,7 +487,7 @@ pub fn step_done(out: &Output, name: &str, action: Action, took: Duration) {
 }
 
 /// The closing line of a run, or the JSON report.
-pub fn run_summary(out: &Output, command: &str, outcomes: &[Outcome], nothing: &str) {
+pub(crate) fn run_summary(out: &Output, command: &str, outcomes: &[Outcome], nothing: &str) {
     if out.json {
         let steps: Vec<Value> = outcomes
             .iter()
@@ -518,7 +518,7 @@ fn ms_to_duration(ms: i64) -> Duration {
 }
 
 /// `12ms`, `3.4s`, `2m05s`.
-pub fn duration(d: Duration) -> String {
+pub(crate) fn duration(d: Duration) -> String {
     let ms = d.as_millis();
     match ms {
         0..=999 => format!("{ms}ms"),

@@ -7,28 +7,28 @@ use std::time::{Duration, Instant};
 use mongodb::Database;
 
 use crate::config::Runners;
-use crate::discover::MigrationFile;
 use crate::error::{Error, Result};
-use crate::migration::child::ChildEnv;
+use crate::migration::discover::MigrationFile;
 use crate::migration::{Body, Direction};
 use crate::plan::{Action, Plan, Step};
-use crate::registry::{Record, Registry, Status};
+use crate::process::ChildEnv;
+use crate::store::registry::{Record, Registry, Status};
 
 /// A step with its migration loaded, ready to run.
 #[derive(Debug, Clone)]
-pub struct Prepared {
-    pub step: Step,
+pub(crate) struct Prepared {
+    pub(crate) step: Step,
     /// `None` for `ignore` and `accept`, which never run the file.
-    pub body: Option<Body>,
+    pub(crate) body: Option<Body>,
 }
 
 /// Parsed migrations by name, each file read once per run.
-pub type Bodies = HashMap<String, Body>;
+pub(crate) type Bodies = HashMap<String, Body>;
 
 /// Attaches to each step the migration it runs, taken from `bodies` (a file missing there, because
 /// the registry changed while waiting for the lock, is loaded now), and refuses an irreversible
 /// rollback before anything runs.
-pub fn prepare(plan: &Plan, bodies: &Bodies, runners: &Runners) -> Result<Vec<Prepared>> {
+pub(crate) fn prepare(plan: &Plan, bodies: &Bodies, runners: &Runners) -> Result<Vec<Prepared>> {
     plan.steps
         .iter()
         .map(|step| {
@@ -54,7 +54,7 @@ pub fn prepare(plan: &Plan, bodies: &Bodies, runners: &Runners) -> Result<Vec<Pr
 }
 
 /// Refuses to roll back a migration without a `down`.
-pub fn check_reversible(body: &Body, file: &MigrationFile) -> Result<()> {
+pub(crate) fn check_reversible(body: &Body, file: &MigrationFile) -> Result<()> {
     if body.is_reversible() {
         return Ok(());
     }
@@ -72,28 +72,28 @@ pub fn check_reversible(body: &Body, file: &MigrationFile) -> Result<()> {
 
 /// What happened to one step, reported as the run goes.
 #[derive(Debug, Clone)]
-pub enum Event<'a> {
+pub(crate) enum Event<'a> {
     Started(&'a Step),
     Finished(&'a Step, Duration),
 }
 
 /// A completed step.
 #[derive(Debug, Clone)]
-pub struct Outcome {
-    pub name: String,
-    pub action: Action,
-    pub duration: Duration,
+pub(crate) struct Outcome {
+    pub(crate) name: String,
+    pub(crate) action: Action,
+    pub(crate) duration: Duration,
 }
 
 /// Where a run writes: the database, its registry, who is running it (`user@host`), and the
 /// connection handed to script migrations.
 #[derive(Debug, Clone, Copy)]
-pub struct Target<'a> {
-    pub db: &'a Database,
-    pub registry: &'a Registry,
-    pub who: &'a str,
+pub(crate) struct Target<'a> {
+    pub(crate) db: &'a Database,
+    pub(crate) registry: &'a Registry,
+    pub(crate) who: &'a str,
     /// The connection for script migrations.
-    pub env: &'a ChildEnv,
+    pub(crate) env: &'a ChildEnv,
 }
 
 /// Runs the prepared steps in order, stopping at the first failure.
@@ -102,7 +102,7 @@ pub struct Target<'a> {
 /// registry write. The write that marks a migration `running` also carries the previous one's
 /// `applied` record, as two ordered statements of one `update` command, so the crash-safe
 /// marker is kept without a second write per migration.
-pub async fn run(
+pub(crate) async fn run(
     steps: &[Prepared],
     target: Target<'_>,
     report: &mut dyn FnMut(Event<'_>),

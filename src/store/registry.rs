@@ -11,9 +11,9 @@ use mongodb::options::ReplaceOptions;
 use mongodb::{ClientSession, Collection, Database};
 use serde::{Deserialize, Serialize};
 
-use crate::discover::MigrationFile;
 use crate::error::{Error, Result};
-use crate::lock::Holder;
+use crate::migration::discover::MigrationFile;
+use crate::store::lock::Holder;
 
 /// A batch size large enough that a registry of thousands of records comes in the first reply.
 const ONE_BATCH: u32 = 1_000_000;
@@ -23,7 +23,7 @@ const HOLDER: &str = "__migo_lock_holder";
 /// A migration's recorded status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Status {
+pub(crate) enum Status {
     /// Started and not finished: running now, or interrupted.
     Running,
     Applied,
@@ -34,7 +34,7 @@ pub enum Status {
 
 impl Status {
     /// The lower-case word used in the registry and in output.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Status::Running => "running",
             Status::Applied => "applied",
@@ -46,31 +46,31 @@ impl Status {
 
 /// One registry document.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Record {
+pub(crate) struct Record {
     /// The migration's name, also its `_id`.
     #[serde(rename = "_id")]
-    pub id: String,
-    pub name: String,
-    pub number: i64,
+    pub(crate) id: String,
+    pub(crate) name: String,
+    pub(crate) number: i64,
     /// SHA-256 of the file when it was run.
-    pub checksum: String,
-    pub status: Status,
-    pub started_at: DateTime,
+    pub(crate) checksum: String,
+    pub(crate) status: Status,
+    pub(crate) started_at: DateTime,
     /// When it finished (applied, ignored or failed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub applied_at: Option<DateTime>,
+    pub(crate) applied_at: Option<DateTime>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub duration_ms: Option<i64>,
+    pub(crate) duration_ms: Option<i64>,
     /// `user@host` of the process that ran it.
-    pub who: String,
-    pub tool_version: String,
+    pub(crate) who: String,
+    pub(crate) tool_version: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
+    pub(crate) error: Option<String>,
 }
 
 impl Record {
     /// Marks it finished with `status` after `elapsed`, in memory.
-    pub fn finish(&mut self, status: Status, elapsed: Duration, error: Option<String>) {
+    pub(crate) fn finish(&mut self, status: Status, elapsed: Duration, error: Option<String>) {
         self.status = status;
         self.applied_at = Some(DateTime::now());
         self.duration_ms = Some(i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX));
@@ -78,7 +78,7 @@ impl Record {
     }
 
     /// A fresh record for `file` in `status`, stamped now.
-    pub fn new(file: &MigrationFile, status: Status, who: &str) -> Record {
+    pub(crate) fn new(file: &MigrationFile, status: Status, who: &str) -> Record {
         Record {
             id: file.name.clone(),
             name: file.name.clone(),
@@ -97,14 +97,14 @@ impl Record {
 
 /// The registry collection.
 #[derive(Debug, Clone)]
-pub struct Registry {
+pub(crate) struct Registry {
     records: Collection<Record>,
     database: String,
 }
 
 impl Registry {
     /// The registry in `collection` of `db`.
-    pub fn new(db: &Database, collection: &str) -> Registry {
+    pub(crate) fn new(db: &Database, collection: &str) -> Registry {
         Registry {
             records: db.collection(collection),
             database: db.name().to_string(),
@@ -112,7 +112,7 @@ impl Registry {
     }
 
     /// Every record, in one query: one batch holds them all (up to 16 MB), so no `getMore`.
-    pub async fn records(&self) -> Result<Vec<Record>> {
+    pub(crate) async fn records(&self) -> Result<Vec<Record>> {
         use futures_util::TryStreamExt;
         let cursor = self
             .records
@@ -128,7 +128,7 @@ impl Registry {
 
     /// Every record and the lock's holder, in one round trip: the lock document joins the
     /// registry's through `$unionWith`, wrapped so it cannot be taken for a record.
-    pub async fn records_and_holder(&self) -> Result<(Vec<Record>, Option<Holder>)> {
+    pub(crate) async fn records_and_holder(&self) -> Result<(Vec<Record>, Option<Holder>)> {
         use futures_util::TryStreamExt;
         let locks = format!("{}_lock", self.records.name());
         let pipeline = [doc! {"$unionWith": {
@@ -162,7 +162,11 @@ impl Registry {
     }
 
     /// Writes `record`, replacing any earlier one for the same migration.
-    pub async fn put(&self, record: &Record, session: Option<&mut ClientSession>) -> Result<()> {
+    pub(crate) async fn put(
+        &self,
+        record: &Record,
+        session: Option<&mut ClientSession>,
+    ) -> Result<()> {
         let options = ReplaceOptions::builder().upsert(true).build();
         let replace = self
             .records
@@ -180,7 +184,7 @@ impl Registry {
     }
 
     /// Marks a started migration finished with `status`, taking `elapsed`, and writes it.
-    pub async fn finish(
+    pub(crate) async fn finish(
         &self,
         record: &mut Record,
         status: Status,
@@ -193,7 +197,7 @@ impl Registry {
     }
 
     /// Writes `records` in order, as the statements of one `update` command: one round trip.
-    pub async fn put_all(&self, records: &[Record]) -> Result<()> {
+    pub(crate) async fn put_all(&self, records: &[Record]) -> Result<()> {
         let context = || {
             let names: Vec<&str> = records.iter().map(|r| r.name.as_str()).collect();
             format!("cannot record {} in the registry", names.join(", "))
@@ -221,7 +225,7 @@ impl Registry {
     }
 
     /// Records `checksum` as the one `name` was applied with (`migo accept`).
-    pub async fn set_checksum(&self, name: &str, checksum: &str) -> Result<()> {
+    pub(crate) async fn set_checksum(&self, name: &str, checksum: &str) -> Result<()> {
         self.records
             .update_one(doc! {"_id": name}, doc! {"$set": {"checksum": checksum}})
             .await
@@ -232,7 +236,11 @@ impl Registry {
     }
 
     /// Deletes the record of `name` (after a rollback).
-    pub async fn remove(&self, name: &str, session: Option<&mut ClientSession>) -> Result<()> {
+    pub(crate) async fn remove(
+        &self,
+        name: &str,
+        session: Option<&mut ClientSession>,
+    ) -> Result<()> {
         let delete = self.records.delete_one(doc! {"_id": name});
         let deleted = match session {
             Some(s) => delete.session(s).await,

@@ -8,15 +8,15 @@ use std::process::{Command, Stdio};
 
 /// The connection as `MIGO_*` variables for child processes, and whether to echo their output.
 #[derive(Debug, Clone, Default)]
-pub struct ChildEnv {
+pub(crate) struct ChildEnv {
     vars: Vec<(String, String)>,
     /// Echo the child's output to stderr (off with `--quiet`).
-    pub echo: bool,
+    pub(crate) echo: bool,
 }
 
 impl ChildEnv {
     /// Variables for every child process: `MIGO_URI`, `MIGO_DATABASE`, ….
-    pub fn new(vars: Vec<(&str, String)>, echo: bool) -> ChildEnv {
+    pub(crate) fn new(vars: Vec<(&str, String)>, echo: bool) -> ChildEnv {
         ChildEnv {
             vars: vars.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
             echo,
@@ -24,7 +24,7 @@ impl ChildEnv {
     }
 
     /// The same connection aimed at `database` (`MIGO_DATABASE`), for `migo test`'s scratch copy.
-    pub fn for_database(&self, database: &str) -> ChildEnv {
+    pub(crate) fn for_database(&self, database: &str) -> ChildEnv {
         let mut env = self.clone();
         env.vars.retain(|(k, _)| k != "MIGO_DATABASE");
         env.vars.push(("MIGO_DATABASE".into(), database.into()));
@@ -34,17 +34,17 @@ impl ChildEnv {
 
 /// One child process to run.
 #[derive(Debug, Clone)]
-pub struct Child {
-    pub program: PathBuf,
-    pub args: Vec<String>,
+pub(crate) struct Child {
+    pub(crate) program: PathBuf,
+    pub(crate) args: Vec<String>,
     /// Variables added to the connection's, e.g. `MIGO_DIRECTION`.
-    pub extra_env: Vec<(String, String)>,
+    pub(crate) extra_env: Vec<(String, String)>,
     /// Printed before each output line.
-    pub prefix: String,
+    pub(crate) prefix: String,
 }
 
 /// Runs `child` to completion on a blocking thread, so the lock's renewal keeps running.
-pub async fn run(child: Child, env: &ChildEnv) -> Result<(), String> {
+pub(crate) async fn run(child: Child, env: &ChildEnv) -> Result<(), String> {
     let env = env.clone();
     tokio::task::spawn_blocking(move || run_blocking(&child, &env))
         .await
@@ -104,7 +104,7 @@ fn run_blocking(child: &Child, env: &ChildEnv) -> Result<(), String> {
 }
 
 /// Where `program` would be run from: itself when it names a path, else the first match on PATH.
-pub fn find_program(program: &Path) -> Option<PathBuf> {
+pub(crate) fn find_program(program: &Path) -> Option<PathBuf> {
     if program.components().count() > 1 {
         return is_executable(program).then(|| program.to_path_buf());
     }
@@ -115,7 +115,7 @@ pub fn find_program(program: &Path) -> Option<PathBuf> {
 }
 
 /// A file with an execute bit.
-pub fn is_executable(path: &Path) -> bool {
+pub(crate) fn is_executable(path: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
     path.metadata()
         .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)

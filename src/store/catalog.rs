@@ -7,7 +7,7 @@ use mongodb::Database;
 use crate::error::{Error, Result};
 
 /// Every collection's `listCollections` entry (name, type, options, …), by name.
-pub async fn collections(db: &Database) -> Result<Vec<Document>> {
+pub(crate) async fn collections(db: &Database) -> Result<Vec<Document>> {
     let context = format!("cannot list the collections of `{}`", db.name());
     let mut specs =
         first_batch(db, doc! {"listCollections": 1, "nameOnly": false}, context).await?;
@@ -16,14 +16,14 @@ pub async fn collections(db: &Database) -> Result<Vec<Document>> {
 }
 
 /// The index specifications of collection `name`, as the server lists them.
-pub async fn indexes(db: &Database, name: &str) -> Result<Vec<Document>> {
+pub(crate) async fn indexes(db: &Database, name: &str) -> Result<Vec<Document>> {
     let context = format!("cannot list the indexes of `{name}`");
     first_batch(db, doc! {"listIndexes": name}, context).await
 }
 
 /// An index as `createIndexes` takes it: key, name and options, without the server's
 /// bookkeeping (`v`, `ns`).
-pub fn creatable(listed: &Document) -> Document {
+pub(crate) fn creatable(listed: &Document) -> Document {
     let mut spec = listed.clone();
     for bookkeeping in ["v", "ns"] {
         spec.remove(bookkeeping);

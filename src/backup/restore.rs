@@ -8,20 +8,20 @@ use std::path::{Path, PathBuf};
 use mongodb::bson::{doc, Bson, Document, RawDocumentBuf};
 use mongodb::Database;
 
-use crate::catalog;
 use crate::error::{Error, Result};
+use crate::store::catalog;
 
 /// One collection found in a dump.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DumpedCollection {
-    pub name: String,
-    pub data: PathBuf,
-    pub metadata: Option<PathBuf>,
+pub(crate) struct DumpedCollection {
+    pub(crate) name: String,
+    pub(crate) data: PathBuf,
+    pub(crate) metadata: Option<PathBuf>,
 }
 
 /// The collections of the dump at `dir`, which is either a database directory (holding
 /// `*.bson`) or a dump directory holding exactly one database directory. `skip` are left out.
-pub fn find_collections(dir: &Path, skip: &[String]) -> Result<Vec<DumpedCollection>> {
+pub(crate) fn find_collections(dir: &Path, skip: &[String]) -> Result<Vec<DumpedCollection>> {
     let invalid = |message: String| Error::Refused {
         message: format!("`{}` {message}", dir.display()),
         hint: Some(
@@ -72,14 +72,17 @@ pub fn find_collections(dir: &Path, skip: &[String]) -> Result<Vec<DumpedCollect
 
 /// What a restore put back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct RestoreReport {
-    pub collections: usize,
-    pub documents: u64,
-    pub indexes: usize,
+pub(crate) struct RestoreReport {
+    pub(crate) collections: usize,
+    pub(crate) documents: u64,
+    pub(crate) indexes: usize,
 }
 
 /// Replaces each collection in `db` with its dumped copy.
-pub async fn restore(db: &Database, collections: &[DumpedCollection]) -> Result<RestoreReport> {
+pub(crate) async fn restore(
+    db: &Database,
+    collections: &[DumpedCollection],
+) -> Result<RestoreReport> {
     let mut report = RestoreReport::default();
     for dumped in collections {
         let failed = |message: String| Error::RestoreFailed {
