@@ -26,11 +26,7 @@
 //! }
 //! ```
 
-use std::sync::Arc;
-
 use mongodb::{ClientSession, Database};
-
-use crate::migration::compiled::Compiled;
 
 /// What `up`, `down` and extras return: any error, shown to the user and recorded in the registry.
 pub type StepResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
@@ -87,28 +83,4 @@ pub trait Extra: Send + Sync + 'static {
 
     /// Runs with the configured database and the arguments after the subcommand's name.
     async fn run(&self, db: &Database, args: &[String]) -> StepResult;
-}
-
-/// What a custom binary compiled in: its migrations and extras.
-#[derive(Clone, Default)]
-pub(crate) struct Extensions {
-    pub(crate) migrations: Vec<Compiled>,
-    pub(crate) extras: Vec<Arc<dyn Extra>>,
-}
-
-impl std::fmt::Debug for Extensions {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let extras: Vec<&str> = self.extras.iter().map(|e| e.name()).collect();
-        f.debug_struct("Extensions")
-            .field("migrations", &self.migrations)
-            .field("extras", &extras)
-            .finish()
-    }
-}
-
-impl Extensions {
-    /// The compiled extra called `name`.
-    pub(crate) fn extra(&self, name: &str) -> Option<&Arc<dyn Extra>> {
-        self.extras.iter().find(|e| e.name() == name)
-    }
 }

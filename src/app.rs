@@ -1,16 +1,16 @@
-//! The command line, end to end: parse, load settings (with whatever a custom binary compiled
-//! in), dispatch to one subcommand, and render an error once with its exit code.
+//! The command line, end to end: parse, resolve the settings (with whatever a custom binary
+//! compiled in), dispatch to one subcommand, and render an error once with its exit code.
 
 use std::ffi::OsString;
+use std::sync::Arc;
+use std::time::Duration;
 
 use clap::Parser;
 
-use std::sync::Arc;
-
-use crate::api::{Extensions, Extra, Migration};
+use crate::api::{Extra, Migration};
 use crate::cli::{self, Cli, ColorChoice, Command, GlobalArgs};
-use crate::commands;
-use crate::config::Settings;
+use crate::commands::{self, Context, Invocation};
+use crate::config::{variables, Settings, Sources};
 use crate::error::{exit, Error, Result};
 use crate::migration::compiled::Compiled;
 use crate::plan::{Backward, Forward, Request};
@@ -24,6 +24,33 @@ pub struct App {
     extensions: Extensions,
 }
 
+/// What a custom binary compiled in: its migrations and extras, and its name (recorded with the
+/// migrations it applies, so plain `migo` can say which binary has them).
+#[derive(Clone, Default)]
+pub(crate) struct Extensions {
+    pub(crate) migrations: Vec<Compiled>,
+    pub(crate) extras: Vec<Arc<dyn Extra>>,
+    pub(crate) binary: String,
+}
+
+impl std::fmt::Debug for Extensions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let extras: Vec<&str> = self.extras.iter().map(|e| e.name()).collect();
+        f.debug_struct("Extensions")
+            .field("migrations", &self.migrations)
+            .field("extras", &extras)
+            .field("binary", &self.binary)
+            .finish()
+    }
+}
+
+impl Extensions {
+    /// The compiled extra called `name`.
+    pub(crate) fn extra(&self, name: &str) -> Option<&Arc<dyn Extra>> {
+        self.extras.iter().find(|e| e.name() == name)
+    }
+}
+
 impl App {
     /// Plain migo.
     pub fn new() -> App {
@@ -32,8 +59,9 @@ impl App {
 
     /// Adds a compiled migration to the numbered sequence.
     pub fn migration(mut self, migration: impl Migration) -> App {
-        let compiled = Compiled(Arc::new(migration));
-        self.extensions.migrations.push(compiled);
+        self.extensions
+            .migrations
+            .push(Compiled(Arc::new(migration)));
         self
     }
 
@@ -55,17 +83,18 @@ impl App {
         I: IntoIterator<Item = T>,
         T: Into<OsString> + Clone,
     {
-        run(args, &self.extensions)
+        let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+        let mut extensions = self.extensions.clone();
+        extensions.binary = args
+            .first()
+            .and_then(|a| std::path::Path::new(a).file_stem())
+            .map_or_else(|| "migo".into(), |s| s.to_string_lossy().into_owned());
+        run(&args, &extensions)
     }
 }
 
-fn run<I, T>(args: I, extensions: &Extensions) -> u8
-where
-    I: IntoIterator<Item = T>,
-    T: Into<OsString> + Clone,
-{
-    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
-    let cli = match Cli::try_parse_from(&args) {
+fn run(args: &[OsString], extensions: &Extensions) -> u8 {
+    let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) if !e.use_stderr() => {
             // `--help` and `--version`: clap's own text, on stdout.
@@ -91,14 +120,21 @@ where
         .skip(1)
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
-    match dispatch(&cli, &out, extensions, &words) {
+    let result = runtime().and_then(|runtime| {
+        runtime.block_on(async {
+            crate::run::signals::install();
+            dispatch(&cli, &out, extensions, &words).await
+        })
+    });
+    match result {
         Ok(()) => exit::OK,
         Err(e) if e.is_already_shown() => e.exit_code(),
         Err(e) => {
             if out.json && !e.is_reported_in_json() {
                 out.print(
                     &serde_json::json!({"error": {
-                        "message": e.to_string(), "hint": e.hint(), "exit_code": e.exit_code()
+                        "message": e.to_string(), "hint": e.hint(), "reason": e.reason(),
+                        "exit_code": e.exit_code()
                     }})
                     .to_string(),
                 );
@@ -109,81 +145,130 @@ where
     }
 }
 
+/// The runtime: one thread, as migo does one thing at a time (the lease renews on a thread of
+/// its own).
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Io {
+            context: "cannot start the async runtime",
+            path: ".".into(),
+            source: e,
+        })
+}
+
 /// `words` are the arguments after the program name, forwarded as they are to a remote.
-fn dispatch(cli: &Cli, out: &Output, extensions: &Extensions, words: &[String]) -> Result<()> {
+async fn dispatch(
+    cli: &Cli,
+    out: &Output,
+    extensions: &Extensions,
+    words: &[String],
+) -> Result<()> {
     let builtins = cli::builtins();
     check_extras(&builtins, extensions)?;
     let g = &cli.global;
     let command = cli.command.as_ref().unwrap_or(&Command::List);
-    let line = format!("migo {}", words.join(" "));
-    let options = commands::ChangeOptions {
-        dry_run: g.dry_run,
-        yes: g.yes,
-        wait: g.wait.map(std::time::Duration::from_secs),
-        command_line: &line,
-    };
-    let request = change_request(command);
-    let dry_runs = matches!(command, Command::Remove { .. } | Command::Restore { .. });
-    if g.dry_run && request.is_none() && !dry_runs {
-        return Err(Error::Usage {
-            message: "`--dry-run` applies to `execute`, `ignore`, `rollback`, `accept`, \
-                      `remove` and `restore` only"
-                .into(),
-            hint: Some("`list`, `check`, `history` and `version` never change anything".into()),
-        });
-    }
     if let Command::Completions { shell } = command {
         use clap::CommandFactory;
         clap_complete::generate(*shell, &mut Cli::command(), "migo", &mut std::io::stdout());
         return Ok(());
     }
-    let settings = load_settings(cli, &builtins, extensions);
+    let invocation = invocation(g, words)?;
+    let request = change_request(command);
+    let dry_runs = matches!(command, Command::Remove { .. } | Command::Restore { .. });
+    if g.dry_run && request.is_none() && !dry_runs {
+        return Err(Error::Usage {
+            message: "`--dry-run` applies to `execute`, `ignore`, `rollback`, `accept`, \
+                      `forget`, `remove` and `restore` only"
+                .into(),
+            hint: Some("`list`, `check`, `history` and `version` never change anything".into()),
+        });
+    }
+    let settings = load_settings(g, &builtins, extensions);
+    if let Command::Help = command {
+        commands::help::help(&settings, out, &builtins, extensions);
+        return Ok(());
+    }
+    let settings = settings?;
     // Authoring stays on this machine; everything else follows the environment.
-    if let (Ok(loaded), false) = (
-        &settings,
-        matches!(command, Command::Help | Command::New { .. }),
-    ) {
-        match follow_environment(loaded, command, g, words, &line)? {
+    if !matches!(command, Command::New { .. }) {
+        match follow_environment(&settings, command, g, words, &invocation)? {
             Some(0) => return Ok(()),
             Some(code) => return Err(Error::RemoteExit { code }),
             None => {}
         }
     }
-    match command {
-        Command::Help => commands::help(settings, out, &builtins, extensions),
-        Command::New { name, format } => commands::new(&settings?, out, name, *format),
-        Command::Task(args) if extensions.extra(&args[0]).is_some() => {
-            block_on(commands::extra(&settings?, args))
-        }
-        Command::Task(args) => commands::task(&settings?, args),
-        command => block_on(async {
-            let settings = settings?;
-            if let Some(request) = request {
-                return commands::change(&settings, out, request, options).await;
-            }
-            match command {
-                Command::Unlock => commands::unlock(&settings, out, &line).await,
-                Command::Dump => commands::dump(&settings, out, &line).await,
-                Command::Restore { dir } => commands::restore(&settings, out, dir, options).await,
-                Command::Check => commands::check(&settings, out).await,
-                Command::Version => commands::version(&settings, out).await,
-                Command::Remove { name } => commands::remove(&settings, out, name, g.dry_run).await,
-                Command::History { limit, since } => {
-                    let filter = commands::HistoryFilter {
-                        limit: (*limit > 0).then_some(*limit),
-                        since: *since,
-                    };
-                    commands::history(&settings, out, filter).await
-                }
-                Command::Test {
-                    name,
-                    pending: _,
-                    empty,
-                } => commands::roundtrip(&settings, out, name.as_deref(), *empty).await,
-                _ => commands::list(&settings, out).await,
-            }
-        }),
+    let ctx = Context {
+        settings: &settings,
+        out,
+        app: extensions,
+        invocation: &invocation,
+    };
+    if let Some(request) = request {
+        return commands::change::change(ctx, request).await;
     }
+    match command {
+        Command::New { name, format } => {
+            commands::new::new(&settings, extensions, out, name, *format)
+        }
+        Command::Task(args) if extensions.extra(&args[0]).is_some() => {
+            commands::task::extra(&settings, extensions, args).await
+        }
+        Command::Task(args) => commands::task::task(&settings, out, args).await,
+        Command::Unlock => commands::unlock::unlock(ctx).await,
+        Command::Dump => commands::backup::dump(ctx).await,
+        Command::Restore { dir, trust_dump } => {
+            commands::backup::restore(ctx, dir, *trust_dump).await
+        }
+        Command::Check => commands::status::check(ctx).await,
+        Command::Version => commands::status::version(ctx).await,
+        Command::Remove { name } => commands::remove::remove(ctx, name).await,
+        Command::History { limit, since } => {
+            let filter = commands::history::HistoryFilter {
+                limit: (*limit > 0).then_some(*limit),
+                since: *since,
+            };
+            commands::history::history(ctx, filter).await
+        }
+        Command::Test { name, empty, .. } => {
+            commands::test::test(ctx, name.as_deref(), *empty).await
+        }
+        _ => commands::status::list(ctx).await,
+    }
+}
+
+/// The per-run options: the redacted command line, confirmations, the wait for the lock.
+fn invocation(g: &GlobalArgs, words: &[String]) -> Result<Invocation> {
+    let wait = match g.wait {
+        Some(secs) => Some(secs),
+        None => match variables::text("MIGO_WAIT")? {
+            Some(text) => {
+                let secs = variables::number("MIGO_WAIT", &text)?;
+                let secs = u64::try_from(secs)
+                    .ok()
+                    .filter(|s| *s <= 86_400)
+                    .ok_or_else(|| Error::Config {
+                        location: "MIGO_WAIT".into(),
+                        message: format!("{secs} is out of range: from 0 to 86400 seconds"),
+                        hint: Some("set MIGO_WAIT to the seconds to wait for a held lock".into()),
+                    })?;
+                Some(secs)
+            }
+            None => None,
+        },
+    };
+    let shown: Vec<String> = words
+        .iter()
+        .map(|w| crate::ui::escape::escape(&crate::secret::redact_text(w)))
+        .collect();
+    Ok(Invocation {
+        command_line: format!("migo {}", shown.join(" ")).trim_end().to_string(),
+        dry_run: g.dry_run,
+        yes: g.yes,
+        wait: wait.map(Duration::from_secs),
+        remote_origin: g.remote_origin.clone(),
+    })
 }
 
 /// A compiled extra may not take a built-in subcommand's name.
@@ -204,10 +289,10 @@ fn check_extras(builtins: &[(String, String)], extensions: &Extensions) -> Resul
     }
 }
 
-/// The settings from the command line, `MIGO_*` and migo.toml, with what the binary compiled
-/// in. A task may take neither a built-in's name nor a compiled extra's.
+/// The settings from the flags, `MIGO_*` variables and migo.toml. A task may take neither a
+/// built-in's name nor a compiled extra's.
 fn load_settings(
-    cli: &Cli,
+    g: &GlobalArgs,
     builtins: &[(String, String)],
     extensions: &Extensions,
 ) -> Result<Settings> {
@@ -216,10 +301,20 @@ fn load_settings(
         .map(|(n, _)| n.as_str())
         .chain(extensions.extras.iter().map(|e| e.name()))
         .collect();
-    let mut settings = Settings::load(&cli.global.overrides(), &reserved)?;
-    settings.extensions = extensions.clone();
-    settings.remote_origin = cli.global.remote_origin.clone();
-    Ok(settings)
+    let mut overrides = variables::overrides()?;
+    overrides.extend(g.overrides());
+    let sources = Sources {
+        config: match &g.config {
+            Some(path) => Some(path.clone()),
+            None => variables::text("MIGO_CONFIG")?.map(Into::into),
+        },
+        environment: match &g.environment {
+            Some(env) => Some(env.clone()),
+            None => variables::text("MIGO_ENV")?,
+        },
+        overrides,
+    };
+    Settings::load(&sources, &reserved)
 }
 
 /// A `confirm = true` environment asks before a change; an environment with a `remote` runs the
@@ -229,18 +324,24 @@ fn follow_environment(
     command: &Command,
     g: &GlobalArgs,
     words: &[String],
-    line: &str,
+    invocation: &Invocation,
 ) -> Result<Option<u8>> {
     let changes = changes_something(command) && !g.dry_run;
     if settings.confirm && changes {
-        let env = settings.environment.as_deref().unwrap_or_default();
-        crate::ui::prompt::confirm(&format!("`{line}` changes the `{env}` environment"), g.yes)?;
+        let env = settings.environment().unwrap_or_default();
+        crate::ui::prompt::confirm(
+            &format!(
+                "`{}` changes the `{env}` environment",
+                invocation.command_line
+            ),
+            g.yes,
+        )?;
     }
-    let (Some(remote), Some(env), false) = (&settings.remote, &settings.environment, g.local)
+    let (Some(remote), Some(env), false) = (&settings.remote, settings.environment(), g.local)
     else {
         return Ok(None);
     };
-    let mut forwarded = without_env_flag(words);
+    let mut forwarded = crate::remote::forwarded_arguments(words);
     if settings.confirm && changes {
         forwarded.insert(0, "--yes".into()); // confirmed here; the remote has no terminal
     }
@@ -264,24 +365,7 @@ fn changes_something(command: &Command) -> bool {
     )
 }
 
-/// The arguments without `--env NAME` / `--env=NAME`: the remote command sets its own.
-fn without_env_flag(words: &[String]) -> Vec<String> {
-    let mut kept = Vec::new();
-    let mut skip_next = false;
-    for word in words {
-        if std::mem::take(&mut skip_next) {
-            continue;
-        }
-        match word.as_str() {
-            "--env" => skip_next = true,
-            w if w.starts_with("--env=") => {}
-            _ => kept.push(word.clone()),
-        }
-    }
-    kept
-}
-
-/// The subcommands that change migrations' state, as the request [`commands::change`] plans.
+/// The subcommands that change migrations' state, as the request `change` plans.
 fn change_request(command: &Command) -> Option<Request<'_>> {
     let count = |n: &u64| usize::try_from(*n).unwrap_or(usize::MAX);
     Some(match command {
@@ -296,6 +380,7 @@ fn change_request(command: &Command) -> Option<Request<'_>> {
         // clap requires one of NAME, --last, --to, --all.
         Command::Rollback { .. } => Request::Rollback(Backward::All),
         Command::Accept { name } => Request::Accept(name),
+        Command::Forget { name } => Request::Forget(name),
         _ => return None,
     })
 }
@@ -303,7 +388,7 @@ fn change_request(command: &Command) -> Option<Request<'_>> {
 /// Clap's multi-line usage error as migo's one line: the first line is the message, the rest
 /// (possible values, tips, usage) the hint.
 fn usage_error(e: &clap::Error) -> Error {
-    let text = e.render().to_string();
+    let text = crate::secret::redact_text(&e.render().to_string());
     let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
     let mut message = lines
         .next()
@@ -318,20 +403,7 @@ fn usage_error(e: &clap::Error) -> Error {
     }
     let rest: Vec<&str> = lines.collect();
     Error::Usage {
-        message,
-        hint: (!rest.is_empty()).then(|| rest.join("; ")),
+        message: crate::ui::escape::escape(&message),
+        hint: (!rest.is_empty()).then(|| crate::ui::escape::escape(&rest.join("; "))),
     }
-}
-
-/// Runs the database work on a single-threaded runtime: migo does one thing at a time.
-fn block_on<F: std::future::Future<Output = Result<()>>>(future: F) -> Result<()> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Io {
-            context: "cannot start the async runtime",
-            path: ".".into(),
-            source: e,
-        })?
-        .block_on(future)
 }

@@ -7,7 +7,7 @@ use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
 use mongodb::bson::DateTime;
 
-use crate::config::{MongoSection, Overrides};
+use crate::config::layers::{LayerKind, Override, Scalar};
 use crate::migration::template::Format;
 use crate::plan::policy::{OnModified, OutOfOrder};
 
@@ -29,71 +29,53 @@ pub(crate) struct Cli {
 /// Flags accepted before or after any built-in subcommand.
 #[derive(Debug, Args)]
 pub(crate) struct GlobalArgs {
-    /// Configuration file [default: migo.toml]
-    #[arg(long, global = true, env = "MIGO_CONFIG", value_name = "PATH")]
+    /// Configuration file [env: MIGO_CONFIG] [default: migo.toml here or in a parent directory]
+    #[arg(long, global = true, value_name = "PATH")]
     pub(crate) config: Option<PathBuf>,
-    /// Use the settings of `[environments.NAME]`
-    #[arg(long = "env", global = true, env = "MIGO_ENV", value_name = "NAME")]
+    /// Use the settings of `[environments.NAME]` [env: MIGO_ENV]
+    #[arg(long = "env", global = true, value_name = "NAME")]
     pub(crate) environment: Option<String>,
-    /// MongoDB connection string (overrides host/port)
-    #[arg(
-        long,
-        global = true,
-        env = "MIGO_URI",
-        hide_env_values = true,
-        value_name = "URI"
-    )]
+    /// MongoDB connection string; with host/port, the highest layer naming the server wins [env: MIGO_URI]
+    #[arg(long, global = true, value_name = "URI")]
     pub(crate) uri: Option<String>,
-    /// Server host
-    #[arg(long, global = true, env = "MIGO_HOST", value_name = "HOST")]
+    /// Server host [env: MIGO_HOST]
+    #[arg(long, global = true, value_name = "HOST")]
     pub(crate) host: Option<String>,
-    /// Server port
-    #[arg(long, global = true, env = "MIGO_PORT", value_name = "PORT")]
+    /// Server port [env: MIGO_PORT]
+    #[arg(long, global = true, value_name = "PORT")]
     pub(crate) port: Option<u16>,
-    /// Database to migrate
-    #[arg(long, global = true, env = "MIGO_DATABASE", value_name = "NAME")]
+    /// Database to migrate [env: MIGO_DATABASE]
+    #[arg(long, global = true, value_name = "NAME")]
     pub(crate) database: Option<String>,
-    /// User to authenticate as (the password comes from `MIGO_PASSWORD` or `password_env`)
-    #[arg(long, global = true, env = "MIGO_USER", value_name = "USER")]
+    /// User to authenticate as; the password comes from `MIGO_PASSWORD` or `password_env` [env: MIGO_USER]
+    #[arg(long, global = true, value_name = "USER")]
     pub(crate) user: Option<String>,
-    /// Database holding the user's credentials
-    #[arg(long, global = true, env = "MIGO_AUTH_SOURCE", value_name = "DB")]
+    /// Database holding the user's credentials [env: MIGO_AUTH_SOURCE]
+    #[arg(long, global = true, value_name = "DB")]
     pub(crate) auth_source: Option<String>,
-    /// Seconds to wait for the server before giving up
-    #[arg(long, global = true, env = "MIGO_TIMEOUT", value_name = "SECS")]
-    pub(crate) timeout: Option<u64>,
-    /// Directory holding the migration files
-    #[arg(long, global = true, env = "MIGO_DIRECTORY", value_name = "DIR")]
+    /// Seconds to wait for the server before giving up [env: MIGO_TIMEOUT]
+    #[arg(long, global = true, value_name = "SECS")]
+    pub(crate) timeout: Option<u32>,
+    /// Directory holding the migration files [env: MIGO_DIRECTORY]
+    #[arg(long, global = true, value_name = "DIR")]
     pub(crate) directory: Option<PathBuf>,
-    /// Regex for migration file names, with a named group `number`
-    #[arg(long, global = true, env = "MIGO_PATTERN", value_name = "REGEX")]
+    /// Regex for migration file names, with a named group `number` [env: MIGO_PATTERN]
+    #[arg(long, global = true, value_name = "REGEX")]
     pub(crate) pattern: Option<String>,
-    /// Collection holding the registry
-    #[arg(long, global = true, env = "MIGO_COLLECTION", value_name = "NAME")]
+    /// Collection holding the registry [env: MIGO_COLLECTION]
+    #[arg(long, global = true, value_name = "NAME")]
     pub(crate) collection: Option<String>,
-    /// mongosh, for `.js` migrations [default: mongosh on PATH]
-    #[arg(long, global = true, env = "MIGO_MONGOSH", value_name = "PATH")]
+    /// mongosh, for `.js` migrations [env: MIGO_MONGOSH] [default: mongosh on PATH]
+    #[arg(long, global = true, value_name = "PATH")]
     pub(crate) mongosh: Option<PathBuf>,
-    /// What `execute` does while an applied migration's file has changed
-    #[arg(
-        long,
-        global = true,
-        env = "MIGO_ON_MODIFIED",
-        value_enum,
-        value_name = "POLICY"
-    )]
+    /// What `execute` does while an applied migration's file has changed [env: MIGO_ON_MODIFIED]
+    #[arg(long, global = true, value_enum, value_name = "POLICY")]
     pub(crate) on_modified: Option<OnModified>,
-    /// What `execute` does with a pending migration numbered below an applied one
-    #[arg(
-        long,
-        global = true,
-        env = "MIGO_OUT_OF_ORDER",
-        value_enum,
-        value_name = "POLICY"
-    )]
+    /// What `execute` does with a pending migration numbered below an applied one [env: MIGO_OUT_OF_ORDER]
+    #[arg(long, global = true, value_enum, value_name = "POLICY")]
     pub(crate) out_of_order: Option<OutOfOrder>,
-    /// Wait up to SECS for a lock held by another migo, instead of failing at once
-    #[arg(long, global = true, env = "MIGO_WAIT", value_name = "SECS")]
+    /// Wait up to SECS for a lock held by another migo, instead of failing at once [env: MIGO_WAIT]
+    #[arg(long, global = true, value_name = "SECS", value_parser = clap::value_parser!(u64).range(0..=86_400))]
     pub(crate) wait: Option<u64>,
     /// Print what would be done, and change nothing
     #[arg(long, global = true)]
@@ -101,7 +83,7 @@ pub(crate) struct GlobalArgs {
     /// Run here even when the environment has a `remote` (the remote run itself gets this)
     #[arg(long, global = true)]
     pub(crate) local: bool,
-    /// Who started this run over SSH (set by the remote hook, recorded in the audit log)
+    /// Who started this run over SSH, as the remote hook claims it (recorded as claimed)
     #[arg(long, global = true, hide = true, value_name = "USER@HOST")]
     pub(crate) remote_origin: Option<String>,
     /// Answer yes to confirmations (`rollback --all`, `restore`, `confirm = true` environments)
@@ -215,6 +197,15 @@ pub(crate) enum Command {
     Restore {
         /// The dump's directory, e.g. `mongodumps/default-20261122T101500.123Z`
         dir: PathBuf,
+        /// Restore a dump without migo's completion marker (e.g. one mongodump took); every
+        /// file is still read to its end before anything is replaced
+        #[arg(long)]
+        trust_dump: bool,
+    },
+    /// Remove the record of a migration whose file is gone (asks first, or `--yes`)
+    Forget {
+        /// Migration name
+        name: String,
     },
     /// Release the migrations lock, after showing who holds it
     Unlock,
@@ -232,29 +223,67 @@ pub(crate) enum Command {
 }
 
 impl GlobalArgs {
-    /// The settings given on the command line or by `MIGO_*` variables.
-    pub(crate) fn overrides(&self) -> Overrides {
-        Overrides {
-            config: self.config.clone(),
-            environment: self.environment.clone(),
-            mongo: MongoSection {
-                uri: self.uri.clone(),
-                host: self.host.clone(),
-                port: self.port,
-                database: self.database.clone(),
-                user: self.user.clone(),
-                auth_source: self.auth_source.clone(),
-                timeout_secs: self.timeout,
-                ..MongoSection::default()
-            },
-            directory: self.directory.clone(),
-            pattern: self.pattern.clone(),
-            collection: self.collection.clone(),
-            on_modified: self.on_modified,
-            mongosh: self.mongosh.clone(),
-            out_of_order: self.out_of_order,
-        }
+    /// The configuration keys set by flags.
+    pub(crate) fn overrides(&self) -> Vec<Override> {
+        let text = |key, label: &str, value: Option<String>| {
+            value.map(|v| (key, Scalar::Str(v), label.to_string()))
+        };
+        let path = |p: &Option<PathBuf>| p.as_ref().map(|p| p.display().to_string());
+        [
+            text("mongo.uri", "--uri", self.uri.clone()),
+            text("mongo.host", "--host", self.host.clone()),
+            self.port
+                .map(|p| ("mongo.port", Scalar::Int(i64::from(p)), "--port".into())),
+            text("mongo.database", "--database", self.database.clone()),
+            text("mongo.user", "--user", self.user.clone()),
+            text(
+                "mongo.auth_source",
+                "--auth-source",
+                self.auth_source.clone(),
+            ),
+            self.timeout.map(|t| {
+                (
+                    "mongo.timeout_secs",
+                    Scalar::Int(i64::from(t)),
+                    "--timeout".into(),
+                )
+            }),
+            text("migrations.directory", "--directory", path(&self.directory)),
+            text("migrations.pattern", "--pattern", self.pattern.clone()),
+            text(
+                "migrations.collection",
+                "--collection",
+                self.collection.clone(),
+            ),
+            text("migrations.mongosh", "--mongosh", path(&self.mongosh)),
+            text(
+                "migrations.on_modified",
+                "--on-modified",
+                value_name(self.on_modified),
+            ),
+            text(
+                "migrations.out_of_order",
+                "--out-of-order",
+                value_name(self.out_of_order),
+            ),
+        ]
+        .into_iter()
+        .flatten()
+        .map(|(key, value, label)| Override {
+            key,
+            value,
+            label,
+            layer: LayerKind::Flag,
+        })
+        .collect()
     }
+}
+
+/// A value's name as written on the command line and in migo.toml.
+fn value_name<T: ValueEnum>(value: Option<T>) -> Option<String> {
+    value
+        .and_then(|v| v.to_possible_value())
+        .map(|p| p.get_name().to_string())
 }
 
 /// The built-in subcommands with their one-line descriptions, in `--help` order.

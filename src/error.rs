@@ -1,9 +1,13 @@
 //! Every way migo can fail, as one typed enum, and the one table that maps each to an exit code.
 //!
 //! Errors are built deep in the library with the facts a user needs (file, field, value, what was
-//! already done) and rendered once, by `lib.rs`, as one line: `error: <message>; hint: <fix>`.
+//! already done) and rendered once, by `app.rs`, as one line: `error: <message>; hint: <fix>`.
 
 use std::path::PathBuf;
+
+use crate::migration::failure::StepError;
+use crate::migration::Direction;
+use crate::plan::refusal::Refusal;
 
 /// Result alias used throughout the crate.
 pub(crate) type Result<T, E = Error> = std::result::Result<T, E>;
@@ -37,6 +41,13 @@ pub(crate) mod exit {
     pub(crate) const REMOTE: u8 = 12;
     /// An unexpected database or file-system error.
     pub(crate) const INTERNAL: u8 = 10;
+    /// The run lost the migrations lock to another run (its lease ran out while it was stopped
+    /// or cut off) and stopped without writing anything more.
+    pub(crate) const LOST_LOCK: u8 = 13;
+    /// Stopped by SIGINT (Ctrl-C), after recording the step in flight and releasing the lock.
+    pub(crate) const SIGINT: u8 = 130;
+    /// Stopped by SIGTERM, likewise.
+    pub(crate) const SIGTERM: u8 = 143;
 }
 
 /// A failure, carrying what the user needs to fix it.
@@ -98,10 +109,44 @@ pub(crate) enum Error {
     },
 
     /// The request does not fit the registry's state; nothing was written.
-    #[error("{message}")]
-    Refused {
+    #[error("{}", .0.message())]
+    Refused(Refusal),
+
+    /// No configuration file was found.
+    #[error("no migo.toml in {} or its parents", .0.display())]
+    NoConfig(PathBuf),
+
+    /// The registry holds a document that is not a migo record.
+    #[error("the registry `{collection}` holds a document migo cannot read (_id {id}): {problem}")]
+    ForeignRecord {
+        collection: String,
+        id: String,
+        problem: String,
+        tool: Option<&'static str>,
+    },
+
+    /// The run lost its lease and stopped; `step` is the migration in flight, if any.
+    #[error("stopped: the migrations lock was lost ({reason}){}", .step.as_ref().map(|s| format!(" while `{s}` was running; it stays recorded as running, so it shows as interrupted")).unwrap_or_default())]
+    LostLock {
+        reason: String,
+        step: Option<String>,
+        done: Vec<String>,
+    },
+
+    /// The run was stopped by a signal, after recording what it was doing.
+    #[error("stopped by {}{}", crate::process::signal_name(*.signal), .step.as_ref().map(|s| format!(" while `{s}` was running; it is recorded as interrupted")).unwrap_or_default())]
+    Interrupted {
+        signal: i32,
+        step: Option<String>,
+        done: Vec<String>,
+    },
+
+    /// The connection broke while a migration ran: its effect is unknown.
+    #[error("the connection to {target} was lost while `{name}` was running, so its state is unknown: {message}")]
+    ConnectionLost {
+        target: String,
+        name: String,
         message: String,
-        hint: Option<String>,
     },
 
     /// Another migo holds the lock.
@@ -109,11 +154,12 @@ pub(crate) enum Error {
     Locked { holder: String, host: String },
 
     /// A migration failed while running; `done` lists what this run completed before it.
-    #[error("migration `{name}` failed: {message}")]
+    #[error("migration `{name}` failed: {error}")]
     MigrationFailed {
         name: String,
-        message: String,
+        error: Box<StepError>,
         done: Vec<String>,
+        direction: Direction,
     },
 
     /// `check` found migrations pending, failed, interrupted, modified or missing.
@@ -132,6 +178,10 @@ pub(crate) enum Error {
         message: String,
         hint: Option<String>,
     },
+
+    /// A file of a dump is damaged; nothing was restored.
+    #[error("the dump file `{}` is damaged: {problem}", .file.display())]
+    DamagedDump { file: PathBuf, problem: String },
 
     /// A collection could not be restored.
     #[error("restore of collection `{collection}` failed: {message}")]
@@ -180,7 +230,14 @@ impl Error {
     pub(crate) fn exit_code(&self) -> u8 {
         match self {
             Error::Usage { .. } => exit::USAGE,
-            Error::Config { .. } => exit::CONFIG,
+            Error::Config { .. } | Error::NoConfig(_) | Error::ForeignRecord { .. } => exit::CONFIG,
+            Error::LostLock { .. } => exit::LOST_LOCK,
+            Error::Interrupted { signal, .. } => match *signal {
+                libc::SIGINT => exit::SIGINT,
+                libc::SIGTERM => exit::SIGTERM,
+                n => 128u8.saturating_add(u8::try_from(n).unwrap_or(0)),
+            },
+            Error::ConnectionLost { .. } => exit::CONNECTION,
             Error::NoDirectory(_)
             | Error::BadFileName { .. }
             | Error::DuplicateNumber { .. }
@@ -191,7 +248,9 @@ impl Error {
             Error::MigrationFailed { .. } => exit::MIGRATION_FAILED,
             Error::CheckFailed { .. } | Error::TestFailed { .. } => exit::CHECK_FAILED,
             Error::TaskFailed { .. } => exit::TASK_FAILED,
-            Error::DumpFailed { .. } | Error::RestoreFailed { .. } => exit::BACKUP_FAILED,
+            Error::DumpFailed { .. } | Error::RestoreFailed { .. } | Error::DamagedDump { .. } => {
+                exit::BACKUP_FAILED
+            }
             Error::Remote { .. } => exit::REMOTE,
             Error::RemoteExit { code } => *code,
             Error::Database { .. } | Error::Io { .. } | Error::Registry(_) => exit::INTERNAL,
@@ -204,8 +263,39 @@ impl Error {
             Error::Usage { hint, .. }
             | Error::Config { hint, .. }
             | Error::InvalidMigration { hint, .. }
-            | Error::Refused { hint, .. }
             | Error::Remote { hint, .. } => hint.clone(),
+            Error::Refused(refusal) => Some(refusal.hint()),
+            Error::NoConfig(_) => Some(
+                "run `migo init` to set migo up here, or point `--config` / `MIGO_CONFIG` at one"
+                    .into(),
+            ),
+            Error::ForeignRecord {
+                tool: Some(tool), ..
+            } => Some(format!(
+                "it looks like {tool}'s history: point `[migrations] collection` at a collection \
+                 of migo's own, then take it over with `migo adopt --from {tool}`"
+            )),
+            Error::ForeignRecord { tool: None, .. } => Some(
+                "is `[migrations] collection` the collection of migo's registry? It must hold \
+                 only migo's records"
+                    .into(),
+            ),
+            Error::LostLock { .. } => Some(
+                "another migo took the lock over after this one's lease ran out (was this process \
+                 stopped or cut off?); `migo list` and `migo history` show what it did"
+                    .into(),
+            ),
+            Error::Interrupted {
+                step: Some(step), ..
+            } => Some(format!(
+                "check what `{step}` did, then `migo execute {step}` to run it again, or \
+                 `migo ignore {step}` / `migo rollback {step}`"
+            )),
+            Error::Interrupted { step: None, .. } => Some("run the command again to go on".into()),
+            Error::ConnectionLost { name, .. } => Some(format!(
+                "once the server is back, `migo list` shows `{name}` as interrupted; check its \
+                 data, then `migo execute {name}` or `migo ignore {name}`"
+            )),
             Error::RemoteExit { .. } => None,
             Error::DumpFailed { hint, .. } => hint.clone().or_else(|| {
                 Some(
@@ -215,9 +305,12 @@ impl Error {
                 )
             }),
             Error::RestoreFailed { .. } => Some(
-                "the collections before it are restored, the others untouched; fix the cause and \
-                 run `migo restore` again"
+                "nothing was replaced: every collection is as it was; fix the cause and run \
+                 `migo restore` again"
                     .into(),
+            ),
+            Error::DamagedDump { .. } => Some(
+                "nothing was changed; restore another dump (`migo dump` takes a new one)".into(),
             ),
             Error::NoDirectory(_) => Some(
                 "create it, run `migo new NAME`, or set `[migrations] directory` in migo.toml"
@@ -239,6 +332,14 @@ impl Error {
             Error::Locked { host, .. } => Some(format!(
                 "wait for it with `--wait SECS`, or run `migo unlock` if no migo process is \
                  running on {host}"
+            )),
+            Error::MigrationFailed {
+                name,
+                direction: Direction::Down,
+                ..
+            } => Some(format!(
+                "`up`'s effects may still be there: fix `down` and retry with `migo rollback \
+                 {name}`, or record it applied again with `migo ignore {name}`"
             )),
             Error::MigrationFailed { name, .. } => Some(format!(
                 "fix it, then retry with `migo execute {name}`, or `migo ignore {name}` / \
@@ -272,11 +373,14 @@ impl Error {
         matches!(self, Error::RemoteExit { .. })
     }
 
-    /// Shorthand for a refusal with a hint.
-    pub(crate) fn refused(message: impl Into<String>, hint: impl Into<String>) -> Self {
-        Error::Refused {
-            message: message.into(),
-            hint: Some(hint.into()),
+    /// The stable `reason` of a refusal, for `--json`.
+    pub(crate) fn reason(&self) -> Option<&'static str> {
+        match self {
+            Error::Refused(refusal) => Some(refusal.reason()),
+            Error::LostLock { .. } => Some("lost_lock"),
+            Error::Interrupted { .. } => Some("interrupted"),
+            Error::Locked { .. } => Some("locked"),
+            _ => None,
         }
     }
 

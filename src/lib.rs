@@ -1,9 +1,9 @@
 //! migo: MongoDB migrations for Rust teams, run as a cargo-make task.
 //!
-//! The pipeline, in one direction: command line ([`cli`]) → settings ([`config`]) → migration
-//! files ([`discover`]) and registry records ([`registry`]) → a pure [`plan`] → [`execute`] →
-//! [`report`]. [`App`] (in `app.rs`) is the only place that knows the whole pipeline; errors are
-//! typed ([`error::Error`]) and rendered once, there, with their exit code.
+//! The pipeline, in one direction, one folder per stage: command line (`cli`) → settings
+//! (`config`) → migration sources (`migration`) and registry records (`store`) → a pure `plan` →
+//! `run` → `ui::report`. [`App`] (in `app.rs`) is the only place that knows the whole pipeline;
+//! errors are typed (`error::Error`) and rendered once, there, with their exit code.
 //!
 //! Teams with compiled migrations build their own binary: implement [`Migration`] (and
 //! [`Extra`] for extra subcommands), register them on an [`App`], and call [`App::main`].
@@ -15,6 +15,7 @@ mod cli;
 mod commands;
 mod config;
 mod error;
+mod halt;
 mod identity;
 mod migration;
 mod plan;
@@ -23,7 +24,6 @@ mod remote;
 mod run;
 mod secret;
 mod store;
-mod tasks;
 mod ui;
 
 pub use api::{Extra, Migration, StepResult};

@@ -1,5 +1,5 @@
-//! Rust migrations compiled into the binary (the [`Migration`] trait), placed in the same
-//! numbered sequence as the files.
+//! Rust migrations compiled into a binary (the [`Migration`] trait). Each becomes a [`Source`]
+//! in the same numbered sequence as the files; running one needs the binary it is compiled into.
 
 use std::sync::Arc;
 
@@ -7,12 +7,13 @@ use mongodb::{ClientSession, Database};
 
 use crate::api::Migration;
 use crate::error::{Error, Result};
-use crate::migration::discover::{self, MigrationFile};
+use crate::migration::failure::StepError;
+use crate::migration::source::{self, Source};
 use crate::migration::Direction;
 
 /// A compiled migration, shared by every place that needs it.
 #[derive(Clone)]
-pub(crate) struct Compiled(pub Arc<dyn Migration>);
+pub(crate) struct Compiled(pub(crate) Arc<dyn Migration>);
 
 impl std::fmt::Debug for Compiled {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -20,42 +21,35 @@ impl std::fmt::Debug for Compiled {
     }
 }
 
-impl PartialEq for Compiled {
-    fn eq(&self, other: &Compiled) -> bool {
-        Arc::ptr_eq(&self.0, &other.0)
-    }
-}
-
-impl Eq for Compiled {}
-
 impl Compiled {
-    /// Its place among the files: name, number and the checksum of its source.
-    pub(crate) fn as_file(&self) -> Result<MigrationFile> {
+    /// Its place among the files: name, number, the checksum of its source, and `binary`, the
+    /// binary it is compiled into.
+    pub(crate) fn source(&self, binary: &str) -> Result<Source> {
         let name = self.0.name().to_string();
         let invalid = || Error::InvalidMigration {
-            file: name.clone(),
+            file: crate::ui::escape::escape(&name),
             message: "a compiled migration's name must be `<number>_<words>`".into(),
             hint: Some(
                 "e.g. `0004_add_active_flag`: digits, `_`, then letters, digits, `_`, `-`".into(),
             ),
         };
         let (digits, rest) = name.split_once('_').ok_or_else(invalid)?;
-        let number = digits.parse::<u64>().map_err(|_| invalid())?;
+        let number = crate::migration::discover::parse_number(digits, &name)?;
         let valid_rest = !rest.is_empty()
             && rest
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-        if !valid_rest || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        if !valid_rest {
             return Err(invalid());
         }
-        let source = format!("{name}\n{}", self.0.source());
-        Ok(MigrationFile {
+        Ok(Source {
             file_name: format!("{name} (compiled)"),
+            checksum: source::text_checksum(&format!("{name}\n{}", self.0.source())),
             name,
             number,
             path: std::path::PathBuf::new(),
-            checksum: discover::checksum(source.as_bytes()),
-            compiled: Some(self.clone()),
+            binary: Some(binary.to_string()),
+            problem: None,
         })
     }
 
@@ -65,7 +59,7 @@ impl Compiled {
         direction: Direction,
         db: &Database,
         session: Option<&mut ClientSession>,
-    ) -> std::result::Result<(), String> {
+    ) -> std::result::Result<(), StepError> {
         let mut own;
         let session = match session {
             Some(s) => s,
@@ -74,7 +68,10 @@ impl Compiled {
                     .client()
                     .start_session()
                     .await
-                    .map_err(|e| format!("cannot start a session: {e}"))?;
+                    .map_err(|e| StepError::Command {
+                        at: "starting a session".into(),
+                        error: e,
+                    })?;
                 &mut own
             }
         };
@@ -82,6 +79,12 @@ impl Compiled {
             Direction::Up => self.0.up(db, session).await,
             Direction::Down => self.0.down(db, session).await,
         };
-        result.map_err(|e| e.to_string())
+        result.map_err(|e| match e.downcast::<mongodb::error::Error>() {
+            Ok(error) => StepError::Command {
+                at: format!("`{}`", self.0.name()),
+                error: *error,
+            },
+            Err(other) => StepError::Compiled(crate::secret::redact_text(&other.to_string())),
+        })
     }
 }

@@ -12,7 +12,9 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
-use crate::migration::discover::MigrationFile;
+use crate::halt::Halt;
+use crate::migration::failure::StepError;
+use crate::migration::source::Source;
 use crate::migration::Direction;
 
 /// A validated `.json` migration.
@@ -38,14 +40,14 @@ struct RawJson {
 
 impl JsonMigration {
     /// Reads and validates a `.json` migration file.
-    pub(crate) fn load(file: &MigrationFile) -> Result<JsonMigration> {
+    pub(crate) fn load(file: &Source) -> Result<JsonMigration> {
         let text = std::fs::read_to_string(&file.path).map_err(|e| Error::Io {
             context: "cannot read migration",
             path: file.path.clone(),
             source: e,
         })?;
         Self::parse(&text).map_err(|message| Error::InvalidMigration {
-            file: file.file_name.clone(),
+            file: crate::ui::escape::escape(&file.file_name),
             message,
             hint: Some(
                 "a .json migration is {\"description\": …, \"up\": [command, …], \"down\": [command, …]}"
@@ -93,59 +95,109 @@ impl JsonMigration {
         names
     }
 
-    /// Each command as relaxed Extended JSON, one per line.
+    /// Each command as Extended JSON, one per line: relaxed, but with 64-bit integers in
+    /// canonical form (`{"$numberLong": "1"}` is not `1`), and the password fields of commands
+    /// that carry credentials blanked.
     pub(crate) fn describe(&self, direction: Direction) -> Vec<String> {
         self.commands(direction)
             .iter()
-            .map(|c| Bson::Document(c.clone()).into_relaxed_extjson().to_string())
+            .map(|c| typed_json(&Bson::Document(blank_secrets(c))).to_string())
             .collect()
     }
 
-    /// Runs the commands of `direction` in order; stops at the first failure.
+    /// Runs the commands of `direction` in order; stops at the first failure, or before a
+    /// command when the run is halted.
     pub(crate) async fn run(
         &self,
         direction: Direction,
         db: &Database,
         mut session: Option<&mut ClientSession>,
-    ) -> std::result::Result<(), String> {
+        halt: &Halt,
+    ) -> std::result::Result<(), StepError> {
         let commands = self.commands(direction);
         for (i, command) in commands.iter().enumerate() {
+            if let Some(reason) = halt.reason().filter(|_| i > 0) {
+                return Err(StepError::Halted(reason));
+            }
             let sent = match session.as_deref_mut() {
                 Some(s) => db.run_command(command.clone()).session(s).await,
                 None => db.run_command(command.clone()).await,
             };
             let verb = command.keys().next().map_or("", String::as_str);
-            let failed =
-                |e: String| format!("command {} of {} (`{verb}`): {e}", i + 1, commands.len());
-            let reply = sent.map_err(|e| failed(e.to_string()))?;
-            write_errors(&reply).map_err(failed)?;
+            let at = format!("command {} of {} (`{verb}`)", i + 1, commands.len());
+            let reply = sent.map_err(|error| StepError::Command {
+                at: at.clone(),
+                error,
+            })?;
+            write_errors(&reply, at)?;
         }
         Ok(())
     }
 }
 
+/// The commands the driver treats as sensitive, and the fields that hold their secrets
+/// (`None`: every field but the command name).
+const SENSITIVE: &[(&str, Option<&str>)] = &[
+    ("createUser", Some("pwd")),
+    ("updateUser", Some("pwd")),
+    ("authenticate", None),
+    ("saslStart", None),
+    ("saslContinue", None),
+    ("getnonce", None),
+    ("copydbgetnonce", None),
+    ("copydbsaslstart", None),
+    ("copydb", None),
+];
+
+/// `command` with the values of its secret fields replaced by `***`.
+fn blank_secrets(command: &Document) -> Document {
+    let Some(name) = command.keys().next() else {
+        return command.clone();
+    };
+    let Some((_, field)) = SENSITIVE.iter().find(|(s, _)| s.eq_ignore_ascii_case(name)) else {
+        return command.clone();
+    };
+    let mut blanked = command.clone();
+    for (key, value) in blanked.iter_mut().skip(1) {
+        if field.is_none_or(|f| f == key) {
+            *value = Bson::String("***".into());
+        }
+    }
+    blanked
+}
+
+/// Relaxed Extended JSON, except 64-bit integers, which relaxed JSON prints like 32-bit ones.
+pub(crate) fn typed_json(value: &Bson) -> Value {
+    match value {
+        Bson::Int64(n) => serde_json::json!({"$numberLong": n.to_string()}),
+        Bson::Document(d) => {
+            Value::Object(d.iter().map(|(k, v)| (k.clone(), typed_json(v))).collect())
+        }
+        Bson::Array(items) => Value::Array(items.iter().map(typed_json).collect()),
+        other => other.clone().into_relaxed_extjson(),
+    }
+}
+
 /// Write commands (`insert`, `update`, `delete`) answer `ok: 1` even when documents failed;
 /// their `writeErrors` and `writeConcernError` are failures all the same.
-fn write_errors(reply: &Document) -> std::result::Result<(), String> {
-    let describe = |e: &Document| {
-        let code = e
-            .get_i32("code")
-            .map(|c| format!("Error code {c}: "))
-            .unwrap_or_default();
-        format!("{code}{}", e.get_str("errmsg").unwrap_or("write failed"))
+fn write_errors(reply: &Document, at: String) -> std::result::Result<(), StepError> {
+    let failure = |e: &Document, more: usize, prefix: &str| StepError::Write {
+        at: at.clone(),
+        code: e.get_i32("code").unwrap_or(-1),
+        code_name: e
+            .get_str("codeName")
+            .map(|name| format!("{prefix}{name}"))
+            .unwrap_or_default(),
+        message: crate::ui::escape::escape(e.get_str("errmsg").unwrap_or("write failed")),
+        more,
     };
     if let Ok(errors) = reply.get_array("writeErrors") {
         if let Some(first) = errors.iter().find_map(Bson::as_document) {
-            let more = if errors.len() > 1 {
-                format!(" (and {} more)", errors.len() - 1)
-            } else {
-                String::new()
-            };
-            return Err(format!("{}{more}", describe(first)));
+            return Err(failure(first, errors.len() - 1, ""));
         }
     }
     match reply.get_document("writeConcernError") {
-        Ok(e) => Err(format!("write concern: {}", describe(e))),
+        Ok(e) => Err(failure(e, 0, "write concern ")),
         Err(_) => Ok(()),
     }
 }
@@ -204,14 +256,23 @@ mod tests {
     }
 
     #[test]
-    fn describes_commands_as_relaxed_json() {
+    fn describes_commands_keeping_types_and_hiding_passwords() {
         let m = JsonMigration {
             description: None,
-            up: vec![doc! {"ping": 1}],
+            up: vec![
+                doc! {"ping": 1, "n": 2_i64, "d": 1.5},
+                doc! {"createUser": "app", "pwd": "S3cret", "roles": []},
+            ],
             down: Some(vec![]),
             transaction: false,
         };
-        assert_eq!(m.describe(Direction::Up), vec![r#"{"ping":1}"#.to_string()]);
+        assert_eq!(
+            m.describe(Direction::Up),
+            vec![
+                r#"{"ping":1,"n":{"$numberLong":"2"},"d":1.5}"#.to_string(),
+                r#"{"createUser":"app","pwd":"***","roles":[]}"#.to_string()
+            ]
+        );
         assert!(m.describe(Direction::Down).is_empty());
     }
 }

@@ -5,21 +5,30 @@
 
 pub(crate) mod compiled;
 pub(crate) mod discover;
+pub(crate) mod failure;
 pub(crate) mod json;
 pub(crate) mod mongosh;
 pub(crate) mod script;
+pub(crate) mod source;
 pub(crate) mod template;
 
 use mongodb::{ClientSession, Database};
 
+use serde::{Deserialize, Serialize};
+
 use crate::config::Runners;
-use crate::error::Result;
-use crate::migration::discover::MigrationFile;
+use crate::error::{Error, Result};
+use crate::halt::Halt;
 use crate::process::ChildEnv;
+use compiled::Compiled;
+use failure::StepError;
+use source::Source;
 
 /// Which half of a migration to run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub(crate) enum Direction {
+    #[default]
     Up,
     Down,
 }
@@ -48,15 +57,32 @@ pub(crate) enum Body {
 }
 
 impl Body {
-    /// Reads and validates `file` according to its kind, with the programs in `runners`.
-    pub(crate) fn load(file: &MigrationFile, runners: &Runners) -> Result<Body> {
-        if let Some(compiled) = &file.compiled {
-            return Ok(Body::Compiled(compiled.clone()));
+    /// Reads and validates `source` according to its kind, with the programs in `runners`; a
+    /// compiled source is looked up among `compiled`.
+    pub(crate) fn load(source: &Source, runners: &Runners, compiled: &[Compiled]) -> Result<Body> {
+        if let Some(problem) = &source.problem {
+            return Err(Error::InvalidMigration {
+                file: crate::ui::escape::escape(&source.file_name),
+                message: problem.clone(),
+                hint: Some("save it as UTF-8 text without a byte-order mark".into()),
+            });
         }
-        match file.extension() {
-            "json" => json::JsonMigration::load(file).map(Body::Json),
-            "js" => mongosh::MongoshMigration::load(file, &runners.mongosh).map(Body::Mongosh),
-            _ => script::ScriptMigration::load(file, runners).map(Body::Script),
+        if let Some(binary) = &source.binary {
+            return compiled
+                .iter()
+                .find(|c| c.0.name() == source.name)
+                .map(|c| Body::Compiled(c.clone()))
+                .ok_or_else(|| {
+                    Error::Refused(crate::plan::refusal::Refusal::CompiledElsewhere {
+                        name: source.name.clone(),
+                        binary: binary.clone(),
+                    })
+                });
+        }
+        match source.extension() {
+            "json" => json::JsonMigration::load(source).map(Body::Json),
+            "js" => mongosh::MongoshMigration::load(source, &runners.mongosh).map(Body::Mongosh),
+            _ => script::ScriptMigration::load(source, runners).map(Body::Script),
         }
     }
 
@@ -98,16 +124,20 @@ impl Body {
     }
 
     /// Runs `direction` against `db`, inside `session`'s transaction when one is given; child
-    /// processes get the connection from `env`. The error is the text to record in the registry.
+    /// processes get the connection from `env`; `halt` says when to stop between commands.
     pub(crate) async fn run(
         &self,
         direction: Direction,
         db: &Database,
         session: Option<&mut ClientSession>,
         env: &ChildEnv,
-    ) -> std::result::Result<(), String> {
+        halt: &Halt,
+    ) -> std::result::Result<(), StepError> {
+        if let Some(reason) = halt.reason() {
+            return Err(StepError::Halted(reason));
+        }
         match self {
-            Body::Json(m) => m.run(direction, db, session).await,
+            Body::Json(m) => m.run(direction, db, session, halt).await,
             Body::Mongosh(m) => m.run(direction, &env.for_database(db.name())).await,
             Body::Script(m) => m.run(direction, &env.for_database(db.name())).await,
             Body::Compiled(m) => m.run(direction, db, session).await,

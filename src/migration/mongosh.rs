@@ -9,7 +9,8 @@ use std::path::PathBuf;
 use regex::Regex;
 
 use crate::error::{Error, Result};
-use crate::migration::discover::MigrationFile;
+use crate::migration::failure::StepError;
+use crate::migration::source::Source;
 use crate::migration::Direction;
 use crate::process::{self, Child, ChildEnv};
 
@@ -36,12 +37,9 @@ pub(crate) struct MongoshMigration {
 
 impl MongoshMigration {
     /// Checks the file defines `up` and that mongosh can be found, before anything runs.
-    pub(crate) fn load(
-        file: &MigrationFile,
-        mongosh: &std::path::Path,
-    ) -> Result<MongoshMigration> {
+    pub(crate) fn load(file: &Source, mongosh: &std::path::Path) -> Result<MongoshMigration> {
         let invalid = |message: String, hint: &str| Error::InvalidMigration {
-            file: file.file_name.clone(),
+            file: crate::ui::escape::escape(&file.file_name),
             message,
             hint: Some(hint.to_string()),
         };
@@ -86,23 +84,27 @@ impl MongoshMigration {
     }
 
     /// Runs `up()` or `down()` with mongosh.
-    pub(crate) async fn run(&self, direction: Direction, env: &ChildEnv) -> Result<(), String> {
-        let child = Child {
-            program: self.mongosh.clone(),
-            args: ["--nodb", "--quiet", "--norc", "--eval", BOOTSTRAP]
+    pub(crate) async fn run(
+        &self,
+        direction: Direction,
+        env: &ChildEnv,
+    ) -> std::result::Result<(), StepError> {
+        let mut child = Child::new(
+            self.mongosh.clone(),
+            ["--nodb", "--quiet", "--norc", "--eval", BOOTSTRAP]
                 .map(String::from)
                 .to_vec(),
-            extra_env: vec![
-                ("MIGO_MIGRATION".into(), self.name.clone()),
-                (
-                    "MIGO_MIGRATION_PATH".into(),
-                    self.path.display().to_string(),
-                ),
-                ("MIGO_DIRECTION".into(), direction.as_str().into()),
-            ],
-            prefix: format!("  {} | ", self.name),
-        };
-        process::run(child, env).await
+            format!("  {} | ", self.name),
+        );
+        child.extra_env = vec![
+            ("MIGO_MIGRATION".into(), self.name.clone()),
+            (
+                "MIGO_MIGRATION_PATH".into(),
+                self.path.display().to_string(),
+            ),
+            ("MIGO_DIRECTION".into(), direction.as_str().into()),
+        ];
+        process::run(child, env).await.map_err(StepError::from)
     }
 }
 

@@ -6,7 +6,8 @@ use std::path::PathBuf;
 
 use crate::config::Runners;
 use crate::error::{Error, Result};
-use crate::migration::discover::MigrationFile;
+use crate::migration::failure::StepError;
+use crate::migration::source::Source;
 use crate::migration::Direction;
 use crate::process::{self, Child, ChildEnv};
 
@@ -20,12 +21,12 @@ pub(crate) struct ScriptMigration {
 
 impl ScriptMigration {
     /// Checks the script can run: an interpreter for its extension, or an execute bit.
-    pub(crate) fn load(file: &MigrationFile, runners: &Runners) -> Result<ScriptMigration> {
+    pub(crate) fn load(file: &Source, runners: &Runners) -> Result<ScriptMigration> {
         let path = std::fs::canonicalize(&file.path).unwrap_or_else(|_| file.path.clone());
         let path_text = path.display().to_string();
         let extension = file.extension();
         let invalid = |message: String, hint: String| Error::InvalidMigration {
-            file: file.file_name.clone(),
+            file: crate::ui::escape::escape(&file.file_name),
             message,
             hint: Some(hint),
         };
@@ -67,21 +68,22 @@ impl ScriptMigration {
     }
 
     /// Runs `<command> up|down`.
-    pub(crate) async fn run(&self, direction: Direction, env: &ChildEnv) -> Result<(), String> {
+    pub(crate) async fn run(
+        &self,
+        direction: Direction,
+        env: &ChildEnv,
+    ) -> std::result::Result<(), StepError> {
         let (program, args) = self.command.split_first().expect("a command");
-        let child = Child {
-            program: PathBuf::from(program),
-            args: args
-                .iter()
-                .cloned()
-                .chain([direction.as_str().to_string()])
-                .collect(),
-            extra_env: vec![
-                ("MIGO_MIGRATION".into(), self.name.clone()),
-                ("MIGO_DIRECTION".into(), direction.as_str().into()),
-            ],
-            prefix: format!("  {} | ", self.name),
-        };
-        process::run(child, env).await
+        let args = args
+            .iter()
+            .cloned()
+            .chain([direction.as_str().to_string()])
+            .collect();
+        let mut child = Child::new(PathBuf::from(program), args, format!("  {} | ", self.name));
+        child.extra_env = vec![
+            ("MIGO_MIGRATION".into(), self.name.clone()),
+            ("MIGO_DIRECTION".into(), direction.as_str().into()),
+        ];
+        process::run(child, env).await.map_err(StepError::from)
     }
 }

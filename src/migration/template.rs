@@ -1,13 +1,13 @@
 //! `migo new NAME`: the next numbered migration file, from a template.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::ValueEnum;
 
 use crate::config::MigrationSettings;
 use crate::error::{Error, Result};
-use crate::migration::compiled::Compiled;
 use crate::migration::discover;
+use crate::migration::source::Source;
 
 /// The template `new` writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -39,10 +39,16 @@ impl Format {
     }
 }
 
+/// The longest NAME `new` accepts: with the number and extension, a file name stays well under
+/// the usual 255-byte limit of file systems.
+pub(crate) const MAX_NAME: usize = 200;
+
 /// Creates `<next number>_<name>.<ext>` in the migrations directory and returns its path.
+/// `project` bounds where symlinked migrations may point; `compiled` are the binary's own.
 pub(crate) fn new_migration(
     settings: &MigrationSettings,
-    compiled: &[Compiled],
+    project: &Path,
+    compiled: Vec<Source>,
     name: &str,
     format: Format,
 ) -> Result<PathBuf> {
@@ -52,16 +58,41 @@ pub(crate) fn new_migration(
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
     if !valid {
         return Err(Error::Usage {
-            message: format!("{name:?} is not a valid migration name"),
+            message: format!(
+                "{} is not a valid migration name",
+                crate::ui::escape::quoted(name)
+            ),
             hint: Some("use letters, digits, `_` and `-`, e.g. `add_email_index`".into()),
         });
     }
+    if name.len() > MAX_NAME {
+        return Err(Error::Usage {
+            message: format!(
+                "the migration name is {} characters long; the limit is {MAX_NAME}",
+                name.len()
+            ),
+            hint: Some("use a shorter name; the description can go inside the file".into()),
+        });
+    }
     let dir = &settings.directory;
-    let existing = match discover::discover_all(dir, &settings.pattern, compiled) {
+    let existing = match discover::discover_all(dir, &settings.pattern, project, compiled) {
         Err(Error::NoDirectory(_)) => Vec::new(),
         other => other?,
     };
-    let next = existing.last().map_or(1, |m| m.number + 1);
+    let next = match existing.last() {
+        None => 1,
+        Some(last) => last
+            .number
+            .checked_add(1)
+            .filter(|n| i64::try_from(*n).is_ok())
+            .ok_or_else(|| Error::Usage {
+                message: format!(
+                    "`{}` has the largest number a migration may have; there is no next one",
+                    last.file_name
+                ),
+                hint: Some("renumber the migrations with smaller numbers".into()),
+            })?,
+    };
     let width = existing
         .last()
         .map_or(4, |m| m.file_name.find('_').unwrap_or(4))

@@ -1,125 +1,20 @@
-//! Pure decisions: the state of each migration, and what a request would do, or why it is refused.
+//! Pure decisions: the state of each migration ([`state`]), and what a request would do, or why
+//! it is refused ([`refusal`]).
 //!
-//! Nothing here touches the database or the disk: [`entries`] and [`plan`] take the discovered
-//! files and the registry records, so every refusal rule is unit-tested and `--dry-run` prints
-//! exactly what execution would walk.
+//! Nothing here touches the database or the disk: [`state::entries`] and [`plan`] take the
+//! discovered sources and the registry records, so every refusal rule is unit-tested and
+//! `--dry-run` prints exactly what execution would walk.
 
 pub(crate) mod policy;
+pub(crate) mod refusal;
+pub(crate) mod state;
 
 use crate::error::{Error, Result};
-use crate::migration::discover::MigrationFile;
-use crate::plan::policy::{OnModified, OutOfOrder, Policies};
-use crate::store::registry::{Record, Status};
-
-/// A migration's state, derived from its file and its record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum State {
-    Pending,
-    Applied,
-    Ignored,
-    Failed,
-    /// Started by a run that still holds the lock.
-    Running,
-    /// Started by a run that is gone (crashed, killed): it may be half done.
-    Interrupted,
-    /// Recorded, but its file is gone.
-    Missing,
-}
-
-impl State {
-    /// The lower-case word used in output.
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            State::Pending => "pending",
-            State::Applied => "applied",
-            State::Ignored => "ignored",
-            State::Failed => "failed",
-            State::Running => "running",
-            State::Interrupted => "interrupted",
-            State::Missing => "missing",
-        }
-    }
-}
-
-/// One line of `list`: a migration with its file, its record, or both.
-#[derive(Debug, Clone)]
-pub(crate) struct Entry {
-    pub(crate) number: u64,
-    pub(crate) name: String,
-    pub(crate) file: Option<MigrationFile>,
-    pub(crate) record: Option<Record>,
-    pub(crate) state: State,
-    /// Applied from a file whose content has changed since.
-    pub(crate) modified: bool,
-    /// Pending, but numbered below a migration already applied or ignored.
-    pub(crate) out_of_order: bool,
-}
-
-impl Entry {
-    /// Applied or ignored: its record says it is done.
-    pub(crate) fn is_done(&self) -> bool {
-        self.record
-            .as_ref()
-            .is_some_and(|r| matches!(r.status, Status::Applied | Status::Ignored))
-    }
-}
-
-/// Joins files and records into entries, in number order. `run_active` says whether a live
-/// process holds the lock: without one, a `running` record is interrupted.
-pub(crate) fn entries(files: &[MigrationFile], records: &[Record], run_active: bool) -> Vec<Entry> {
-    let recorded_state = |status| match status {
-        Status::Running if run_active => State::Running,
-        Status::Running => State::Interrupted,
-        Status::Applied => State::Applied,
-        Status::Ignored => State::Ignored,
-        Status::Failed => State::Failed,
-    };
-    let mut entries: Vec<Entry> = files
-        .iter()
-        .map(|file| {
-            let record = records.iter().find(|r| r.name == file.name).cloned();
-            let state = record
-                .as_ref()
-                .map_or(State::Pending, |r| recorded_state(r.status));
-            let modified = record.as_ref().is_some_and(|r| {
-                matches!(r.status, Status::Applied | Status::Ignored) && r.checksum != file.checksum
-            });
-            Entry {
-                number: file.number,
-                name: file.name.clone(),
-                file: Some(file.clone()),
-                record,
-                state,
-                modified,
-                out_of_order: false,
-            }
-        })
-        .collect();
-    let missing = records
-        .iter()
-        .filter(|r| !files.iter().any(|f| f.name == r.name));
-    entries.extend(missing.map(|r| Entry {
-        number: u64::try_from(r.number).unwrap_or_default(),
-        name: r.name.clone(),
-        file: None,
-        record: Some(r.clone()),
-        state: State::Missing,
-        modified: false,
-        out_of_order: false,
-    }));
-    entries.sort_by(|a, b| (a.number, &a.name).cmp(&(b.number, &b.name)));
-    if let Some(newest) = newest_done(&entries).map(|e| e.number) {
-        for entry in entries.iter_mut() {
-            entry.out_of_order = entry.state == State::Pending && entry.number < newest;
-        }
-    }
-    entries
-}
-
-/// The highest-numbered applied or ignored migration.
-fn newest_done(entries: &[Entry]) -> Option<&Entry> {
-    entries.iter().rev().find(|e| e.is_done())
-}
+use crate::migration::source::Source;
+use policy::{OnModified, OutOfOrder, Policies};
+use refusal::{Blocker, Refusal};
+use state::newest_done;
+pub(crate) use state::{entries, Entry, State};
 
 /// What the user asked to change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,6 +27,8 @@ pub(crate) enum Request<'a> {
     Rollback(Backward<'a>),
     /// Record the current checksum of an applied migration whose file was changed on purpose.
     Accept(&'a str),
+    /// Remove the record of a migration whose file is gone.
+    Forget(&'a str),
 }
 
 /// Which pending migrations `execute` applies, in number order.
@@ -169,6 +66,7 @@ impl Request<'_> {
             Request::Ignore(_) => "ignore",
             Request::Rollback(_) => "rollback",
             Request::Accept(_) => "accept",
+            Request::Forget(_) => "forget",
         }
     }
 }
@@ -181,6 +79,8 @@ pub(crate) enum Action {
     Ignore,
     /// Record the file's current checksum.
     Accept,
+    /// Remove the record.
+    Forget,
 }
 
 impl Action {
@@ -191,6 +91,7 @@ impl Action {
             Action::Down => "down",
             Action::Ignore => "ignore",
             Action::Accept => "accept",
+            Action::Forget => "forget",
         }
     }
 
@@ -201,6 +102,7 @@ impl Action {
             Action::Down => "rolled back",
             Action::Ignore => "ignored",
             Action::Accept => "accepted",
+            Action::Forget => "forgot",
         }
     }
 }
@@ -209,7 +111,7 @@ impl Action {
 #[derive(Debug, Clone)]
 pub(crate) struct Step {
     pub(crate) action: Action,
-    pub(crate) file: MigrationFile,
+    pub(crate) file: Source,
 }
 
 /// The ordered steps a request resolves to (empty when there is nothing to do), and the
@@ -236,6 +138,7 @@ pub(crate) fn plan(request: Request<'_>, entries: &[Entry], policies: Policies) 
         Request::Rollback(Backward::Name(name)) => vec![rollback(find(name, entries)?)?],
         Request::Rollback(range) => rollback_range(range, entries)?,
         Request::Accept(name) => vec![accept(name, entries)?],
+        Request::Forget(name) => vec![forget(name, entries)?],
     };
     let warnings = match request {
         Request::Execute(_) if !steps.is_empty() => execute_policies(&steps, entries, policies)?,
@@ -250,17 +153,13 @@ fn execute_policies(steps: &[Step], entries: &[Entry], policies: Policies) -> Re
     let mut warnings = Vec::new();
     for entry in entries.iter().filter(|e| e.modified) {
         let name = &entry.name;
-        let what = format!("applied migration `{name}` was modified after it ran");
         match policies.on_modified {
-            OnModified::Error => {
-                return Err(Error::refused(
-                    format!("{what} (its checksum no longer matches the registry); nothing was run"),
-                    format!(
-                        "restore the file, or record the change deliberately with                          `migo accept {name}`, or set `on_modified = \"warn\"`"
-                    ),
-                ))
+            OnModified::Error => return Err(refuse(Refusal::Modified { name: name.clone() })),
+            OnModified::Warn => {
+                warnings.push(format!(
+                    "applied migration `{name}` was modified after it ran"
+                ));
             }
-            OnModified::Warn => warnings.push(what),
         }
     }
     for entry in entries.iter().filter(|e| e.state == State::Missing) {
@@ -275,31 +174,34 @@ fn execute_policies(steps: &[Step], entries: &[Entry], policies: Policies) -> Re
         .filter(|e| e.out_of_order && steps.iter().any(|s| s.file.name == e.name));
     for entry in late {
         let name = &entry.name;
-        let what =
-            format!("`{name}` is out of order: `{newest}`, numbered after it, is already applied");
         match policies.out_of_order {
             OutOfOrder::Error => {
-                return Err(Error::refused(
-                    format!("{what}; nothing was run"),
-                    format!(
-                        "renumber `{name}` after `{newest}`, or set `out_of_order = \"warn\"` \
-                         (or `--out-of-order allow`) to run it anyway"
-                    ),
-                ))
+                return Err(refuse(Refusal::OutOfOrder {
+                    name: name.clone(),
+                    newest: newest.to_string(),
+                }))
             }
-            OutOfOrder::Warn => warnings.push(what),
+            OutOfOrder::Warn => warnings.push(format!(
+                "`{name}` is out of order: `{newest}`, numbered after it, is already applied"
+            )),
             OutOfOrder::Allow => {}
         }
     }
     Ok(warnings)
 }
 
+fn refuse(refusal: Refusal) -> Error {
+    Error::Refused(refusal)
+}
+
 /// Every pending migration in order, unless an unfinished one must be dealt with first.
 fn all_pending(entries: &[Entry], action: Action) -> Result<Vec<Step>> {
-    if let Some(blocker) = entries
-        .iter()
-        .find(|e| matches!(e.state, State::Failed | State::Running | State::Interrupted))
-    {
+    if let Some(blocker) = entries.iter().find(|e| {
+        matches!(
+            e.state,
+            State::Failed | State::Running | State::Interrupted | State::Invalid
+        )
+    }) {
         return Err(blocked(blocker));
     }
     Ok(entries
@@ -309,29 +211,43 @@ fn all_pending(entries: &[Entry], action: Action) -> Result<Vec<Step>> {
         .collect())
 }
 
+/// Why `entry` stops a run: unfinished, or (an invalid file) unusable.
 fn blocked(entry: &Entry) -> Error {
-    let name = &entry.name;
-    let what = match entry.state {
-        State::Failed => "failed on its last run",
-        State::Running => "is being run by another migo right now",
-        _ => "was interrupted: its run stopped before finishing, so it may be half applied",
+    if entry.state == State::Invalid {
+        return invalid_file(entry);
+    }
+    let down = entry.rollback_unfinished();
+    let how = match entry.state {
+        State::Failed if down => Blocker::FailedDown,
+        State::Failed => Blocker::Failed,
+        State::Running => Blocker::Running,
+        _ if down => Blocker::InterruptedDown,
+        _ => Blocker::Interrupted,
     };
-    let error = entry
-        .record
-        .as_ref()
-        .and_then(|r| r.error.as_deref())
-        .map(|e| format!(" ({e})"))
-        .unwrap_or_default();
-    Error::refused(
-        format!("migration `{name}` {what}{error}; nothing was run"),
-        format!(
-            "fix it and retry with `migo execute {name}`, or `migo rollback {name}`, \
-             or mark it done with `migo ignore {name}`"
-        ),
-    )
+    let error = entry.record.as_ref().and_then(|r| {
+        r.rollback
+            .as_ref()
+            .and_then(|rb| rb.error.clone())
+            .or_else(|| r.error.clone())
+    });
+    refuse(Refusal::Blocked {
+        name: entry.name.clone(),
+        how,
+        error,
+    })
 }
 
-/// The named migration, which must be pending (or failed, to retry it).
+/// An invalid file, as the error its loading gives (exit 4, naming the file and the problem).
+fn invalid_file(entry: &Entry) -> Error {
+    let file = entry.file.as_ref().expect("invalid entries have a file");
+    Error::InvalidMigration {
+        file: crate::ui::escape::escape(&file.file_name),
+        message: file.problem.clone().unwrap_or_default(),
+        hint: Some("save it as UTF-8 text without a byte-order mark".into()),
+    }
+}
+
+/// The named migration, which must be pending (or failed or interrupted, to retry it).
 fn forward(name: &str, entries: &[Entry], action: Action) -> Result<Step> {
     let entry = find(name, entries)?;
     let verb = if action == Action::Up {
@@ -339,36 +255,47 @@ fn forward(name: &str, entries: &[Entry], action: Action) -> Result<Step> {
     } else {
         "ignore"
     };
+    if let Some(binary) = entry.compiled_elsewhere() {
+        return Err(compiled_elsewhere(entry, binary));
+    }
     match (entry.state, &entry.file) {
+        (State::Invalid, _) => Err(invalid_file(entry)),
+        (State::Failed | State::Interrupted, Some(_))
+            if action == Action::Up && entry.rollback_unfinished() =>
+        {
+            Err(refuse(Refusal::RollbackUnfinished {
+                name: entry.name.clone(),
+            }))
+        }
         (State::Pending | State::Failed | State::Interrupted, Some(file)) => Ok(Step {
             action,
             file: file.clone(),
         }),
-        (State::Applied | State::Ignored, _) => Err(Error::refused(
-            format!(
-                "cannot {verb} `{}`: it is already {}",
-                entry.name,
-                describe_record(entry)
-            ),
-            format!("roll it back first with `migo rollback {}`", entry.name),
-        )),
+        (State::Applied | State::Ignored, _) => Err(refuse(Refusal::AlreadyDone {
+            verb,
+            name: entry.name.clone(),
+            record: describe_record(entry),
+        })),
         (State::Running, _) => Err(blocked(entry)),
         (_, _) => Err(missing_file(entry)),
     }
+}
+
+fn compiled_elsewhere(entry: &Entry, binary: &str) -> Error {
+    refuse(Refusal::CompiledElsewhere {
+        name: entry.name.clone(),
+        binary: binary.to_string(),
+    })
 }
 
 /// Pending migrations in order, up to and including `name`.
 fn up_to(name: &str, entries: &[Entry]) -> Result<Vec<Step>> {
     let target = find(name, entries)?;
     if target.is_done() {
-        return Err(Error::refused(
-            format!(
-                "cannot execute up to `{}`: it is already {}",
-                target.name,
-                describe_record(target)
-            ),
-            "`migo list` shows which migrations are pending",
-        ));
+        return Err(refuse(Refusal::TargetDone {
+            name: target.name.clone(),
+            record: describe_record(target),
+        }));
     }
     let mut steps = all_pending(entries, Action::Up)?;
     steps.retain(|s| s.file.number <= target.number);
@@ -397,14 +324,10 @@ fn rollback_range(range: Backward<'_>, entries: &[Entry]) -> Result<Vec<Step>> {
         Backward::To(name) => {
             let target = find(name, entries)?;
             if !target.is_done() {
-                return Err(Error::refused(
-                    format!(
-                        "cannot roll back to `{}`: it is {}, not applied",
-                        target.name,
-                        target.state.as_str()
-                    ),
-                    "`--to` names the applied migration to keep",
-                ));
+                return Err(refuse(Refusal::RollbackTargetNotApplied {
+                    name: target.name.clone(),
+                    state: target.state.as_str(),
+                }));
             }
             newest
                 .into_iter()
@@ -416,13 +339,16 @@ fn rollback_range(range: Backward<'_>, entries: &[Entry]) -> Result<Vec<Step>> {
     chosen.into_iter().map(rollback).collect()
 }
 
-/// One migration to roll back: applied, ignored or failed, and still with its file.
+/// One migration to roll back: applied, ignored, failed or interrupted, and with its file.
 fn rollback(entry: &Entry) -> Result<Step> {
+    if let Some(binary) = entry.compiled_elsewhere() {
+        return Err(compiled_elsewhere(entry, binary));
+    }
     match (entry.state, &entry.file) {
-        (State::Pending, _) => Err(Error::refused(
-            format!("cannot roll back `{}`: it is not applied", entry.name),
-            "`migo list` shows which migrations are applied",
-        )),
+        (State::Pending, _) => Err(refuse(Refusal::NotApplied {
+            name: entry.name.clone(),
+        })),
+        (State::Invalid, _) => Err(invalid_file(entry)),
         (State::Running, _) => Err(blocked(entry)),
         (_, None) => Err(missing_file(entry)),
         (_, Some(file)) => Ok(Step {
@@ -441,52 +367,56 @@ fn accept(name: &str, entries: &[Entry]) -> Result<Step> {
             file: file.clone(),
         }),
         None => Err(missing_file(entry)),
-        Some(_) if entry.is_done() => Err(Error::refused(
-            format!("nothing to accept: `{name}` matches the checksum it was applied with"),
-            "`migo list` marks changed files `(modified)`",
-        )),
-        Some(_) => Err(Error::refused(
-            format!(
-                "cannot accept `{name}`: it is {}, not applied",
-                entry.state.as_str()
-            ),
-            "accept records the new checksum of an applied migration whose file was edited",
-        )),
+        Some(_) if entry.is_done() => Err(refuse(Refusal::NothingToAccept {
+            name: name.to_string(),
+        })),
+        Some(_) => Err(refuse(Refusal::NotAcceptable {
+            name: name.to_string(),
+            state: entry.state.as_str(),
+        })),
+    }
+}
+
+/// The record `forget` removes: one whose file is gone.
+fn forget(name: &str, entries: &[Entry]) -> Result<Step> {
+    let entry = find(name, entries)?;
+    match (&entry.file, &entry.record) {
+        (None, Some(record)) => Ok(Step {
+            action: Action::Forget,
+            file: Source {
+                name: record.name.clone(),
+                file_name: record.name.clone(),
+                number: entry.number,
+                path: std::path::PathBuf::new(),
+                checksum: record.checksum.clone(),
+                binary: record.binary.clone(),
+                problem: None,
+            },
+        }),
+        _ => Err(refuse(Refusal::ForgetWithFile {
+            name: entry.name.clone(),
+        })),
     }
 }
 
 /// The file of pending migration `name`, which `remove` may delete: one with any registry record
 /// (applied, failed, running) is refused.
-pub(crate) fn removable<'a>(name: &str, entries: &'a [Entry]) -> Result<&'a MigrationFile> {
+pub(crate) fn removable<'a>(name: &str, entries: &'a [Entry]) -> Result<&'a Source> {
     let entry = find(name, entries)?;
     match (&entry.record, &entry.file) {
-        (None, Some(file)) if file.compiled.is_some() => Err(Error::refused(
-            format!(
-                "cannot remove `{}`: it is compiled into this binary",
-                entry.name
-            ),
-            "remove it from the binary's source instead",
-        )),
+        (None, Some(file)) if file.is_compiled() => Err(refuse(Refusal::RemoveCompiled {
+            name: entry.name.clone(),
+        })),
         (None, Some(file)) => Ok(file),
-        (Some(_), _) if entry.is_done() => Err(Error::refused(
-            format!(
-                "cannot remove `{}`: it is {}",
-                entry.name,
-                describe_record(entry)
-            ),
-            format!("roll it back first with `migo rollback {}`", entry.name),
-        )),
-        _ => Err(Error::refused(
-            format!(
-                "cannot remove `{}`: it is {} and has a registry record",
-                entry.name,
-                entry.state.as_str()
-            ),
-            format!(
-                "roll it back (`migo rollback {0}`) or mark it done (`migo ignore {0}`) first",
-                entry.name
-            ),
-        )),
+        (Some(_), _) => Err(refuse(Refusal::RemoveRecorded {
+            name: entry.name.clone(),
+            record: match entry.is_done() {
+                true => describe_record(entry),
+                false => entry.state.as_str().to_string(),
+            },
+            done: entry.is_done(),
+        })),
+        (None, None) => Err(missing_file(entry)),
     }
 }
 
@@ -499,24 +429,20 @@ pub(crate) fn version(entries: &[Entry]) -> Option<&Entry> {
 pub(crate) fn find<'a>(name: &str, entries: &'a [Entry]) -> Result<&'a Entry> {
     let called = |e: &&Entry| e.name == name || e.file.as_ref().is_some_and(|f| f.is_called(name));
     entries.iter().find(called).ok_or_else(|| {
-        Error::refused(
-            format!("no migration named `{name}`"),
-            "`migo list` shows every migration's name",
-        )
+        refuse(Refusal::Unknown {
+            name: name.to_string(),
+        })
     })
 }
 
 fn missing_file(entry: &Entry) -> Error {
-    Error::refused(
-        format!(
-            "the file of migration `{}` is missing, so it cannot be run",
-            entry.name
-        ),
-        "restore the file from version control",
-    )
+    refuse(Refusal::MissingFile {
+        name: entry.name.clone(),
+    })
 }
 
-fn describe_record(entry: &Entry) -> String {
+/// `applied (at T by W)`.
+pub(crate) fn describe_record(entry: &Entry) -> String {
     let state = entry.state.as_str();
     match &entry.record {
         Some(r) => {
@@ -534,20 +460,22 @@ fn describe_record(entry: &Entry) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::registry::{Record, Status};
     use std::path::PathBuf;
 
-    fn file(number: u64, name: &str) -> MigrationFile {
-        MigrationFile {
+    fn file(number: u64, name: &str) -> Source {
+        Source {
             name: name.into(),
             file_name: format!("{name}.json"),
             number,
             path: PathBuf::from(format!("{name}.json")),
             checksum: format!("sum-{name}"),
-            compiled: None,
+            binary: None,
+            problem: None,
         }
     }
 
-    fn record(f: &MigrationFile, status: Status) -> Record {
+    fn record(f: &Source, status: Status) -> Record {
         Record::new(f, status, "me@here")
     }
 
@@ -704,7 +632,7 @@ mod tests {
     }
 
     /// A record applied at `ms` (milliseconds since the epoch).
-    fn applied_at(f: &MigrationFile, ms: i64) -> Record {
+    fn applied_at(f: &Source, ms: i64) -> Record {
         let mut r = record(f, Status::Applied);
         r.applied_at = Some(mongodb::bson::DateTime::from_millis(ms));
         r

@@ -1,36 +1,19 @@
-//! Running a migration as a child process (mongosh, an executable script): the connection in
-//! `MIGO_*` variables, never in argv; output streamed to stderr, each line prefixed with the
-//! migration's name; a non-zero exit is a failure carrying the script's own first error line.
+//! Child processes (script and mongosh migrations, interpreters, tasks, mongodump): started with
+//! the connection in their environment ([`env`]), in a process group that dies with migo
+//! ([`group`]), their output streamed to stderr as it comes (each line prefixed, secrets
+//! scrubbed), and a failure reported with the child's own first error line.
 
-use std::io::{BufRead, BufReader};
+pub(crate) mod env;
+pub(crate) mod group;
+
+use std::io::{BufRead, BufReader, IsTerminal};
+use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Command, ExitStatus, Stdio};
 
-/// The connection as `MIGO_*` variables for child processes, and whether to echo their output.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct ChildEnv {
-    vars: Vec<(String, String)>,
-    /// Echo the child's output to stderr (off with `--quiet`).
-    pub(crate) echo: bool,
-}
+pub(crate) use env::ChildEnv;
 
-impl ChildEnv {
-    /// Variables for every child process: `MIGO_URI`, `MIGO_DATABASE`, ….
-    pub(crate) fn new(vars: Vec<(&str, String)>, echo: bool) -> ChildEnv {
-        ChildEnv {
-            vars: vars.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
-            echo,
-        }
-    }
-
-    /// The same connection aimed at `database` (`MIGO_DATABASE`), for `migo test`'s scratch copy.
-    pub(crate) fn for_database(&self, database: &str) -> ChildEnv {
-        let mut env = self.clone();
-        env.vars.retain(|(k, _)| k != "MIGO_DATABASE");
-        env.vars.push(("MIGO_DATABASE".into(), database.into()));
-        env
-    }
-}
+use crate::secret::Scrubber;
 
 /// One child process to run.
 #[derive(Debug, Clone)]
@@ -39,68 +22,168 @@ pub(crate) struct Child {
     pub(crate) args: Vec<String>,
     /// Variables added to the connection's, e.g. `MIGO_DIRECTION`.
     pub(crate) extra_env: Vec<(String, String)>,
+    /// Variables removed from the child's environment.
+    pub(crate) remove_env: Vec<String>,
     /// Printed before each output line.
     pub(crate) prefix: String,
+    /// Where its stdout goes: migo's stdout (tasks), or stderr like everything else.
+    pub(crate) stdout_to_stdout: bool,
+    /// Give it migo's stdin (a task on a terminal may ask questions).
+    pub(crate) interactive: bool,
 }
 
-/// Runs `child` to completion on a blocking thread, so the lock's renewal keeps running.
-pub(crate) async fn run(child: Child, env: &ChildEnv) -> Result<(), String> {
+impl Child {
+    /// `program` with `args`, output to stderr prefixed with `prefix`, no stdin.
+    pub(crate) fn new(program: impl Into<PathBuf>, args: Vec<String>, prefix: String) -> Child {
+        Child {
+            program: program.into(),
+            args,
+            extra_env: Vec::new(),
+            remove_env: Vec::new(),
+            prefix,
+            stdout_to_stdout: false,
+            interactive: false,
+        }
+    }
+}
+
+/// Why a child failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Failure {
+    /// `exit status 3`, `killed by SIGTERM`, or why it could not start.
+    pub(crate) status: String,
+    /// The first non-empty line it wrote to stderr, secrets scrubbed.
+    pub(crate) first_error: Option<String>,
+    /// It was killed by a signal (128 + N as a shell would say).
+    pub(crate) signal: Option<i32>,
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.first_error {
+            Some(line) => write!(f, "{line} ({})", self.status),
+            None => f.write_str(&self.status),
+        }
+    }
+}
+
+/// Runs `child` to completion on a blocking thread, so that nothing it does can stall migo's
+/// runtime (the lock's renewal, signal handling).
+pub(crate) async fn run(child: Child, env: &ChildEnv) -> Result<(), Failure> {
     let env = env.clone();
     tokio::task::spawn_blocking(move || run_blocking(&child, &env))
         .await
-        .map_err(|e| format!("the process runner stopped: {e}"))?
+        .unwrap_or_else(|e| Err(failure(format!("the process runner stopped: {e}"))))
 }
 
-fn run_blocking(child: &Child, env: &ChildEnv) -> Result<(), String> {
+fn failure(status: String) -> Failure {
+    Failure {
+        status,
+        first_error: None,
+        signal: None,
+    }
+}
+
+/// Runs `child` here, streaming its output.
+pub(crate) fn run_blocking(child: &Child, env: &ChildEnv) -> Result<(), Failure> {
     let program = child.program.display().to_string();
     tracing::debug!("running {program} {}", child.args.join(" "));
-    let mut process = Command::new(&child.program)
+    let mut command = Command::new(&child.program);
+    command
         .args(&child.args)
-        .envs(
-            env.vars
-                .iter()
-                .cloned()
-                .chain(child.extra_env.iter().cloned()),
-        )
-        .stdin(Stdio::null())
+        .envs(env.vars())
+        .envs(child.extra_env.iter().cloned())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stderr(Stdio::piped());
+    for var in &child.remove_env {
+        command.env_remove(var);
+    }
+    let share_terminal = child.interactive && std::io::stdin().is_terminal();
+    command.stdin(if child.interactive {
+        Stdio::inherit()
+    } else {
+        Stdio::null()
+    });
+    group::prepare(&mut command, share_terminal);
+    let mut process = command
         .spawn()
-        .map_err(|e| format!("cannot start `{program}`: {e}"))?;
+        .map_err(|e| failure(format!("cannot start `{program}`: {e}")))?;
+    let guard = group::guard(&process, share_terminal);
+    let scrubber = env.scrubber();
     let stdout = process.stdout.take().expect("piped stdout");
     let stderr = process.stderr.take().expect("piped stderr");
-    let (echo, prefix) = (env.echo, child.prefix.clone());
+    let (echo, prefix, to_stdout) = (env.echo, child.prefix.clone(), child.stdout_to_stdout);
+    let out_scrubber = scrubber.clone();
     let out_thread = std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if echo {
-                eprintln!("{prefix}{line}");
+            let line = out_scrubber.scrub(&line);
+            match (to_stdout, echo) {
+                (true, _) => println!("{prefix}{line}"),
+                (false, true) => eprintln!("{prefix}{line}"),
+                (false, false) => {}
             }
         }
     });
+    let first_error = stream_stderr(stderr, env.echo, &child.prefix, &scrubber);
+    let _ = out_thread.join();
+    guard.wait_exit(&process);
+    guard.finish();
+    let status = process
+        .wait()
+        .map_err(|e| failure(format!("cannot wait for `{program}`: {e}")))?;
+    match describe(status) {
+        None => Ok(()),
+        Some((status, signal)) => Err(Failure {
+            status,
+            first_error,
+            signal,
+        }),
+    }
+}
+
+/// Echoes stderr as it comes and returns its first non-empty line.
+fn stream_stderr(
+    stderr: std::process::ChildStderr,
+    echo: bool,
+    prefix: &str,
+    scrubber: &Scrubber,
+) -> Option<String> {
     let mut first_error = None;
     for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-        if env.echo {
-            eprintln!("{}{line}", child.prefix);
+        let line = scrubber.scrub(&line);
+        if echo {
+            eprintln!("{prefix}{line}");
         }
         if first_error.is_none() && !line.trim().is_empty() {
             first_error = Some(line.trim().to_string());
         }
     }
-    let _ = out_thread.join();
-    let status = process
-        .wait()
-        .map_err(|e| format!("cannot wait for `{program}`: {e}"))?;
+    first_error
+}
+
+/// `None` for success, else the status in words and the signal, if one killed it.
+fn describe(status: ExitStatus) -> Option<(String, Option<i32>)> {
     if status.success() {
-        return Ok(());
+        return None;
     }
-    let status = status.code().map_or_else(
-        || "killed by a signal".to_string(),
-        |c| format!("exit status {c}"),
-    );
-    Err(match first_error {
-        Some(line) => format!("{line} ({status})"),
-        None => status,
+    Some(match (status.code(), status.signal()) {
+        (Some(code), _) => (format!("exit status {code}"), None),
+        (None, Some(signal)) => (format!("killed by {}", signal_name(signal)), Some(signal)),
+        (None, None) => ("ended abnormally".to_string(), None),
     })
+}
+
+/// `SIGTERM`, or `signal N`.
+pub(crate) fn signal_name(signal: i32) -> String {
+    match signal {
+        libc::SIGHUP => "SIGHUP".into(),
+        libc::SIGINT => "SIGINT".into(),
+        libc::SIGKILL => "SIGKILL".into(),
+        libc::SIGSEGV => "SIGSEGV".into(),
+        libc::SIGPIPE => "SIGPIPE".into(),
+        libc::SIGTERM => "SIGTERM".into(),
+        n => format!("signal {n}"),
+    }
 }
 
 /// Where `program` would be run from: itself when it names a path, else the first match on PATH.
@@ -130,20 +213,5 @@ mod tests {
         assert!(find_program(Path::new("sh")).is_some());
         assert!(find_program(Path::new("/bin/sh")).is_some());
         assert!(find_program(Path::new("no-such-program-migo")).is_none());
-    }
-
-    #[test]
-    fn a_failure_carries_the_first_error_line() {
-        let child = Child {
-            program: "sh".into(),
-            args: vec!["-c".into(), "echo out; echo 'boom: bad' >&2; exit 3".into()],
-            extra_env: Vec::new(),
-            prefix: String::new(),
-        };
-        let env = ChildEnv::new(vec![("MIGO_DATABASE", "x".into())], false);
-        assert_eq!(
-            run_blocking(&child, &env),
-            Err("boom: bad (exit status 3)".into())
-        );
     }
 }

@@ -35,6 +35,26 @@ pub(crate) fn run(remote: &RemoteSettings, environment: &str, args: &[String]) -
     Ok(u8::try_from(status).unwrap_or(u8::MAX))
 }
 
+/// The arguments a remote run gets: all of the local ones but those that only make sense here.
+/// `--env` is given by the hook itself, and `--config` is not passed on: the remote reads its
+/// own `migo.toml` in `workdir` (the file given here does not exist there). `MIGO_*` variables
+/// are not passed on either: the remote's environment is its own.
+pub(crate) fn forwarded_arguments(words: &[String]) -> Vec<String> {
+    let mut kept = Vec::new();
+    let mut skip_next = false;
+    for word in words {
+        if std::mem::take(&mut skip_next) {
+            continue;
+        }
+        match word.as_str() {
+            "--env" | "--config" => skip_next = true,
+            w if w.starts_with("--env=") || w.starts_with("--config=") => {}
+            _ => kept.push(word.clone()),
+        }
+    }
+    kept
+}
+
 /// `cd '<workdir>' && <command> --env '<env>' --local '<arg>'…`: every argument single-quoted,
 /// so `; touch pwned` stays one literal argument. `command` is the user's own shell words.
 pub(crate) fn remote_command(

@@ -1,43 +1,65 @@
-//! Walking a plan: attach each step's parsed migration, then run the steps in order, writing the
-//! registry before and after each one, and stop at the first failure.
+//! Walking a plan: each step's registry writes around its migration, in order, stopping at the
+//! first failure, a signal, or a lost lease.
+//!
+//! Every registry write is fenced by the lease (see [`crate::store::lock`]). A step starts by
+//! recording itself `running` (`up` or `down`), so a crash in the middle always shows as
+//! `interrupted`, never as a stale `applied`; transactional steps instead do their work and the
+//! registry write in one transaction.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use mongodb::Database;
+use mongodb::error::UNKNOWN_TRANSACTION_COMMIT_RESULT;
+use mongodb::{ClientSession, Database};
 
 use crate::config::Runners;
 use crate::error::{Error, Result};
-use crate::migration::discover::MigrationFile;
+use crate::halt::{Halt, Reason};
+use crate::migration::compiled::Compiled;
+use crate::migration::failure::StepError;
+use crate::migration::source::Source;
 use crate::migration::{Body, Direction};
+use crate::plan::refusal::Refusal;
 use crate::plan::{Action, Plan, Step};
 use crate::process::ChildEnv;
-use crate::store::registry::{Record, Registry, Status};
+use crate::store::connection::is_connection_failure;
+use crate::store::registry::{Record, Registry, Rollback, Status};
 
-/// A step with its migration loaded, ready to run.
+/// How often a commit whose outcome is unknown is tried again (as the driver's helper does).
+const COMMIT_ATTEMPTS: usize = 5;
+
+/// A step with its migration loaded and its current record, ready to run.
 #[derive(Debug, Clone)]
 pub(crate) struct Prepared {
     pub(crate) step: Step,
-    /// `None` for `ignore` and `accept`, which never run the file.
+    /// `None` for steps that never run the file (`ignore`, `accept`, `forget`).
     pub(crate) body: Option<Body>,
+    /// The record before the step (a rollback keeps who applied it, and when).
+    pub(crate) record: Option<Record>,
 }
 
 /// Parsed migrations by name, each file read once per run.
 pub(crate) type Bodies = HashMap<String, Body>;
 
-/// Attaches to each step the migration it runs, taken from `bodies` (a file missing there, because
-/// the registry changed while waiting for the lock, is loaded now), and refuses an irreversible
-/// rollback before anything runs.
-pub(crate) fn prepare(plan: &Plan, bodies: &Bodies, runners: &Runners) -> Result<Vec<Prepared>> {
+/// Attaches to each step its migration, from `bodies` (a file missing there, because the
+/// registry changed while waiting for the lock, is loaded now) and its record, and refuses an
+/// irreversible rollback before anything runs.
+pub(crate) fn prepare(
+    plan: &Plan,
+    bodies: &Bodies,
+    records: &[Record],
+    runners: &Runners,
+    compiled: &[Compiled],
+) -> Result<Vec<Prepared>> {
     plan.steps
         .iter()
         .map(|step| {
             let body = match step.action {
-                Action::Ignore | Action::Accept => None,
+                Action::Ignore | Action::Accept | Action::Forget => None,
                 action => {
                     let body = match bodies.get(&step.file.name) {
                         Some(body) => body.clone(),
-                        None => Body::load(&step.file, runners)?,
+                        None => Body::load(&step.file, runners, compiled)?,
                     };
                     if action == Action::Down {
                         check_reversible(&body, &step.file)?;
@@ -45,29 +67,25 @@ pub(crate) fn prepare(plan: &Plan, bodies: &Bodies, runners: &Runners) -> Result
                     Some(body)
                 }
             };
+            let record = records.iter().find(|r| r.name == step.file.name).cloned();
             Ok(Prepared {
                 step: step.clone(),
                 body,
+                record,
             })
         })
         .collect()
 }
 
 /// Refuses to roll back a migration without a `down`.
-pub(crate) fn check_reversible(body: &Body, file: &MigrationFile) -> Result<()> {
+pub(crate) fn check_reversible(body: &Body, file: &Source) -> Result<()> {
     if body.is_reversible() {
         return Ok(());
     }
-    Err(Error::refused(
-        format!(
-            "cannot roll back `{}`: it has no `down`, so it is irreversible",
-            file.name
-        ),
-        format!(
-            "add a `down` to `{}` if the change can be undone",
-            file.file_name
-        ),
-    ))
+    Err(Error::Refused(Refusal::Irreversible {
+        name: file.name.clone(),
+        file: file.file_name.clone(),
+    }))
 }
 
 /// What happened to one step, reported as the run goes.
@@ -79,234 +97,379 @@ pub(crate) enum Event<'a> {
 
 /// A completed step.
 #[derive(Debug, Clone)]
-pub(crate) struct Outcome {
+pub(crate) struct Completed {
     pub(crate) name: String,
     pub(crate) action: Action,
     pub(crate) duration: Duration,
 }
 
-/// Where a run writes: the database, its registry, who is running it (`user@host`), and the
-/// connection handed to script migrations.
+/// Where and how a run writes: the database, its fenced registry, who runs it (`user@host`), the
+/// environment of child processes, and when to stop early.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Target<'a> {
+pub(crate) struct Runner<'a> {
     pub(crate) db: &'a Database,
     pub(crate) registry: &'a Registry,
     pub(crate) who: &'a str,
-    /// The connection for script migrations.
     pub(crate) env: &'a ChildEnv,
+    pub(crate) halt: &'a Halt,
+    /// The target, for messages about a lost connection.
+    pub(crate) target: &'a str,
 }
 
 /// Runs the prepared steps in order, stopping at the first failure.
 ///
 /// Round trips are the cost of a runner: each applied migration costs its own commands plus one
 /// registry write. The write that marks a migration `running` also carries the previous one's
-/// `applied` record, as two ordered statements of one `update` command, so the crash-safe
-/// marker is kept without a second write per migration.
+/// `applied` record, as ordered statements of one `update` command (behind the fence), so the
+/// crash-safe marker is kept without a second write per migration.
 pub(crate) async fn run(
     steps: &[Prepared],
-    target: Target<'_>,
+    runner: Runner<'_>,
     report: &mut dyn FnMut(Event<'_>),
-) -> Result<Vec<Outcome>> {
-    let mut done = Vec::new();
-    let mut unwritten = None;
+) -> Result<Vec<Completed>> {
+    let mut done: Vec<Completed> = Vec::new();
+    let mut unwritten: Option<Record> = None;
     for prepared in steps {
         let step = &prepared.step;
+        let names = || done.iter().map(|c| c.name.clone()).collect::<Vec<_>>();
+        if let Some(reason) = runner.halt.reason() {
+            if matches!(reason, Reason::Signal(_)) {
+                runner.flush(&mut unwritten, &names()).await?;
+            }
+            return Err(halted(reason, None, names()));
+        }
         report(Event::Started(step));
         let started = Instant::now();
-        let result = match (&prepared.body, step.action) {
-            (Some(body), Action::Up) if !body.is_transactional() => {
-                target.up(body, &step.file, started, &mut unwritten).await
+        let transactional = prepared.body.as_ref().is_some_and(Body::is_transactional);
+        let result = match (step.action, transactional) {
+            (Action::Up, false) => {
+                let body = prepared.body.as_ref().expect("an up step has a body");
+                runner.up(body, &step.file, started, &mut unwritten).await
             }
-            (body, action) => match target.flush(&mut unwritten).await {
-                Err(e) => Err(e),
-                Ok(()) => match (body, action) {
-                    (Some(body), Action::Up) => {
-                        target.up_in_transaction(body, &step.file, started).await
-                    }
-                    (Some(body), Action::Down) => target.down(body, &step.file, started).await,
-                    (_, Action::Accept) => target.accept(&step.file).await,
-                    _ => target.ignore(&step.file).await,
-                },
-            },
+            _ => {
+                runner.flush(&mut unwritten, &names()).await?;
+                runner.other(prepared, started, transactional).await
+            }
         };
-        if let Err(message) = result {
-            let done = done.iter().map(|o: &Outcome| o.name.clone()).collect();
-            return Err(Error::MigrationFailed {
-                name: step.file.name.clone(),
-                message,
-                done,
-            });
+        if let Err(failure) = result {
+            return Err(runner.failed(step, failure, names()));
         }
         let duration = started.elapsed();
         report(Event::Finished(step, duration));
-        done.push(Outcome {
+        done.push(Completed {
             name: step.file.name.clone(),
             action: step.action,
             duration,
         });
     }
-    target
-        .flush(&mut unwritten)
-        .await
-        .map_err(|message| Error::MigrationFailed {
-            name: done
-                .last()
-                .map(|o: &Outcome| o.name.clone())
-                .unwrap_or_default(),
-            message: format!("it ran, but recording it failed: {message}"),
-            done: done.iter().map(|o| o.name.clone()).collect(),
-        })?;
+    let names: Vec<String> = done.iter().map(|c| c.name.clone()).collect();
+    runner.flush(&mut unwritten, &names).await?;
     Ok(done)
 }
 
-/// Failures inside a step are text: they end up in the registry and in the error line.
-type StepResult = std::result::Result<(), String>;
+/// The error for a run that stopped for `reason` with `step` in flight.
+fn halted(reason: Reason, step: Option<String>, done: Vec<String>) -> Error {
+    match reason {
+        Reason::Signal(signal) => Error::Interrupted { signal, step, done },
+        Reason::LostLock(loss) => Error::LostLock {
+            reason: loss.describe().to_string(),
+            step,
+            done,
+        },
+    }
+}
 
-impl Target<'_> {
-    /// Writes `running`, together with the previous step's record; runs the migration; keeps
-    /// its `applied` record for the next write, or writes `failed` at once.
+/// How a step ended badly: the migration's own failure (already recorded), a stop, or a
+/// registry write that could not be made.
+#[derive(Debug)]
+enum Failure {
+    Step(StepError, Direction),
+    Stop(Reason),
+    Registry(Error),
+}
+
+impl Runner<'_> {
+    /// The error to return for a step that ended badly.
+    fn failed(&self, step: &Step, failure: Failure, done: Vec<String>) -> Error {
+        let name = step.file.name.clone();
+        match failure {
+            Failure::Stop(reason) => halted(reason, Some(name), done),
+            Failure::Step(error, _) if error.is_connection_failure() => Error::ConnectionLost {
+                target: self.target.to_string(),
+                name,
+                message: error.to_string(),
+            },
+            Failure::Step(error, direction) => Error::MigrationFailed {
+                name,
+                error: Box::new(error),
+                done,
+                direction,
+            },
+            Failure::Registry(Error::LostLock { reason, .. }) => Error::LostLock {
+                reason,
+                step: Some(name),
+                done,
+            },
+            Failure::Registry(Error::Database { source, .. }) if is_connection_failure(&source) => {
+                Error::ConnectionLost {
+                    target: self.target.to_string(),
+                    name,
+                    message: crate::store::connection::short_message(&source),
+                }
+            }
+            Failure::Registry(other) => other,
+        }
+    }
+
+    /// Records `running` together with the previous step's record, runs the migration, and keeps
+    /// its `applied` record for the next write (or records how it ended, at once).
     async fn up(
         &self,
         body: &Body,
-        file: &MigrationFile,
+        file: &Source,
         started: Instant,
         unwritten: &mut Option<Record>,
-    ) -> StepResult {
+    ) -> std::result::Result<(), Failure> {
         let mut record = Record::new(file, Status::Running, self.who);
         let mut batch: Vec<Record> = unwritten.take().into_iter().collect();
         batch.push(record.clone());
-        self.registry
-            .put_all(&batch)
-            .await
-            .map_err(|e| e.to_string())?;
-        let outcome = body.run(Direction::Up, self.db, None, self.env).await;
-        let status = if outcome.is_ok() {
-            Status::Applied
-        } else {
-            Status::Failed
-        };
-        record.finish(status, started.elapsed(), outcome.clone().err());
-        if outcome.is_ok() {
-            *unwritten = Some(record);
-        } else {
-            self.registry
-                .put_all(&[record])
-                .await
-                .map_err(|e| e.to_string())?;
+        crate::halt::checkpoint(&format!("before-step:{}", file.name));
+        self.write(&batch).await?;
+        crate::halt::checkpoint(&format!("in-step:{}", file.name));
+        let outcome = body
+            .run(Direction::Up, self.db, None, self.env, self.halt)
+            .await;
+        crate::halt::checkpoint(&format!("after-step:{}", file.name));
+        match outcome {
+            Ok(()) => {
+                record.finish(Status::Applied, started.elapsed(), None);
+                *unwritten = Some(record);
+                Ok(())
+            }
+            Err(error) => {
+                self.record_failure(&mut record, error, started, Direction::Up)
+                    .await
+            }
         }
-        outcome
+    }
+
+    /// Records how a step ended that did not succeed: `interrupted` after a signal, nothing after
+    /// a lost lease (the fence would refuse it), `failed` otherwise (unless the server is gone).
+    async fn record_failure(
+        &self,
+        record: &mut Record,
+        error: StepError,
+        started: Instant,
+        direction: Direction,
+    ) -> std::result::Result<(), Failure> {
+        let reason = error.halted().or_else(|| self.halt.reason());
+        let (status, failure) = match reason {
+            Some(Reason::LostLock(loss)) => return Err(Failure::Stop(Reason::LostLock(loss))),
+            Some(reason @ Reason::Signal(_)) => (Status::Interrupted, Failure::Stop(reason)),
+            None if error.is_connection_failure() => return Err(Failure::Step(error, direction)),
+            None => (Status::Failed, Failure::Step(error, direction)),
+        };
+        let text = match &failure {
+            Failure::Stop(reason) => reason.describe(),
+            Failure::Step(error, _) => error.to_string(),
+            Failure::Registry(e) => e.to_string(),
+        };
+        let text = self.env.scrubber().scrub(&text);
+        match direction {
+            Direction::Up => record.finish(status, started.elapsed(), Some(text)),
+            Direction::Down => {
+                record.status = status;
+                if let Some(rollback) = record.rollback.as_mut() {
+                    rollback.error = Some(format!("rollback failed: {text}"));
+                }
+            }
+        }
+        self.write(std::slice::from_ref(record)).await?;
+        Err(failure)
+    }
+
+    /// A fenced registry write of `records`.
+    async fn write(&self, records: &[Record]) -> std::result::Result<(), Failure> {
+        self.registry
+            .put(records, None)
+            .await
+            .map_err(Failure::Registry)
     }
 
     /// Writes the record a previous step left for the next write, if any.
-    async fn flush(&self, unwritten: &mut Option<Record>) -> StepResult {
-        match unwritten.take() {
-            Some(record) => self
+    async fn flush(&self, unwritten: &mut Option<Record>, done: &[String]) -> Result<()> {
+        let Some(record) = unwritten.take() else {
+            return Ok(());
+        };
+        let name = record.name.clone();
+        self.registry
+            .put(&[record], None)
+            .await
+            .map_err(|e| match e {
+                Error::LostLock { reason, .. } => Error::LostLock {
+                    reason,
+                    step: Some(name),
+                    done: done.to_vec(),
+                },
+                other => other,
+            })
+    }
+
+    /// Every step but a non-transactional `up`.
+    async fn other(
+        &self,
+        prepared: &Prepared,
+        started: Instant,
+        transactional: bool,
+    ) -> std::result::Result<(), Failure> {
+        let file = &prepared.step.file;
+        match (prepared.step.action, &prepared.body) {
+            (Action::Up, Some(body)) => {
+                let mut record = Record::new(file, Status::Applied, self.who);
+                self.in_transaction(body, Direction::Up, &mut record, started)
+                    .await
+            }
+            (Action::Down, Some(body)) if transactional => {
+                let mut record = Record::new(file, Status::Applied, self.who);
+                self.in_transaction(body, Direction::Down, &mut record, started)
+                    .await
+            }
+            (Action::Down, Some(body)) => self.down(body, prepared, started).await,
+            (Action::Accept, _) => self
                 .registry
-                .put_all(&[record])
+                .set_checksum(&file.name, &file.checksum)
                 .await
-                .map_err(|e| e.to_string()),
-            None => Ok(()),
+                .map_err(Failure::Registry),
+            (Action::Forget, _) => self
+                .registry
+                .remove(&file.name, None)
+                .await
+                .map_err(Failure::Registry),
+            _ => {
+                let mut record = Record::new(file, Status::Ignored, self.who);
+                record.finish(Status::Ignored, Duration::ZERO, None);
+                self.write(&[record]).await
+            }
         }
     }
 
-    async fn up_in_transaction(
+    /// A rollback: records `running` (direction `down`, keeping who applied it and when), runs
+    /// `down`, then removes the record; a failure keeps the record with the rollback's error.
+    async fn down(
         &self,
         body: &Body,
-        file: &MigrationFile,
+        prepared: &Prepared,
         started: Instant,
-    ) -> StepResult {
-        let mut record = Record::new(file, Status::Running, self.who);
-        self.in_transaction(body, Direction::Up, &mut record, started)
+    ) -> std::result::Result<(), Failure> {
+        let file = &prepared.step.file;
+        let mut record = prepared
+            .record
+            .clone()
+            .unwrap_or_else(|| Record::new(file, Status::Applied, self.who));
+        record.status = Status::Running;
+        record.direction = Direction::Down;
+        record.rollback = Some(Rollback {
+            started_at: mongodb::bson::DateTime::now(),
+            who: self.who.to_string(),
+            error: None,
+        });
+        self.write(std::slice::from_ref(&record)).await?;
+        crate::halt::checkpoint(&format!("in-step:{}", file.name));
+        match body
+            .run(Direction::Down, self.db, None, self.env, self.halt)
             .await
+        {
+            Ok(()) => self
+                .registry
+                .remove(&file.name, None)
+                .await
+                .map_err(Failure::Registry),
+            Err(error) => {
+                self.record_failure(&mut record, error, started, Direction::Down)
+                    .await
+            }
+        }
     }
 
-    /// Runs `body` and writes the registry in one transaction: both happen or neither does.
+    /// Runs `body` and the registry write (applied record, or its removal) in one transaction:
+    /// both happen or neither does. The fence is the transaction's last write, so a lost lease
+    /// aborts it.
     async fn in_transaction(
         &self,
         body: &Body,
         direction: Direction,
         record: &mut Record,
         started: Instant,
-    ) -> StepResult {
-        let unsupported =
-            |e: mongodb::error::Error| format!("cannot start a transaction on this server: {e}");
+    ) -> std::result::Result<(), Failure> {
+        let setup = |what: &str, e: mongodb::error::Error| {
+            Failure::Step(
+                StepError::Setup(format!(
+                    "cannot {what} a transaction on this server: {}",
+                    crate::store::connection::short_message(&e)
+                )),
+                direction,
+            )
+        };
         let mut session = self
             .db
             .client()
             .start_session()
             .await
-            .map_err(unsupported)?;
-        session.start_transaction().await.map_err(unsupported)?;
-        let result = async {
-            body.run(direction, self.db, Some(&mut session), self.env)
-                .await?;
-            let write = match direction {
-                Direction::Up => {
-                    let elapsed = started.elapsed();
-                    self.registry
-                        .finish(record, Status::Applied, elapsed, None, Some(&mut session))
-                        .await
-                }
-                Direction::Down => self.registry.remove(&record.name, Some(&mut session)).await,
-            };
-            write.map_err(|e| e.to_string())
+            .map_err(|e| setup("start", e))?;
+        session
+            .start_transaction()
+            .await
+            .map_err(|e| setup("start", e))?;
+        let work = body
+            .run(direction, self.db, Some(&mut session), self.env, self.halt)
+            .await;
+        if let Err(error) = work {
+            // Best effort: the server also drops an unfinished transaction on its own.
+            let _ = session.abort_transaction().await;
+            return Err(match error.halted() {
+                Some(reason) => Failure::Stop(reason),
+                None => Failure::Step(StepError::RolledBack(Box::new(error)), direction),
+            });
         }
-        .await;
-        match result {
-            Ok(()) => session
-                .commit_transaction()
-                .await
-                .map_err(|e| format!("commit failed: {e}")),
-            Err(message) => {
-                // Best effort: the server also drops an unfinished transaction on its own.
-                let _ = session.abort_transaction().await;
-                Err(format!(
-                    "{message} (the transaction was rolled back: nothing changed)"
-                ))
+        let write = match direction {
+            Direction::Up => {
+                record.finish(Status::Applied, started.elapsed(), None);
+                self.registry
+                    .put(std::slice::from_ref(record), Some(&mut session))
+                    .await
             }
+            Direction::Down => self.registry.remove(&record.name, Some(&mut session)).await,
+        };
+        if let Err(e) = write {
+            let _ = session.abort_transaction().await;
+            return Err(Failure::Registry(e));
         }
+        commit(&mut session).await.map_err(|e| {
+            Failure::Step(
+                StepError::Command {
+                    at: "commit".into(),
+                    error: e,
+                },
+                direction,
+            )
+        })
     }
+}
 
-    async fn down(&self, body: &Body, file: &MigrationFile, started: Instant) -> StepResult {
-        if body.is_transactional() {
-            let mut record = Record::new(file, Status::Applied, self.who);
-            return self
-                .in_transaction(body, Direction::Down, &mut record, started)
-                .await;
+/// Commits, retrying while the outcome is unknown (`UnknownTransactionCommitResult`), as the
+/// driver's transaction helper does. A write concern error fails the commit.
+async fn commit(session: &mut ClientSession) -> mongodb::error::Result<()> {
+    let mut attempt = 1;
+    loop {
+        match session.commit_transaction().await {
+            Err(e)
+                if e.contains_label(UNKNOWN_TRANSACTION_COMMIT_RESULT)
+                    && attempt < COMMIT_ATTEMPTS =>
+            {
+                attempt += 1;
+                tracing::debug!("commit outcome unknown, retrying ({attempt})");
+            }
+            other => return other,
         }
-        if let Err(message) = body.run(Direction::Down, self.db, None, self.env).await {
-            let mut record = Record::new(file, Status::Running, self.who);
-            let message = format!("rollback failed: {message}");
-            self.registry
-                .finish(
-                    &mut record,
-                    Status::Failed,
-                    started.elapsed(),
-                    Some(message.clone()),
-                    None,
-                )
-                .await
-                .map_err(|e| e.to_string())?;
-            return Err(message);
-        }
-        self.registry
-            .remove(&file.name, None)
-            .await
-            .map_err(|e| e.to_string())
-    }
-
-    async fn accept(&self, file: &MigrationFile) -> StepResult {
-        self.registry
-            .set_checksum(&file.name, &file.checksum)
-            .await
-            .map_err(|e| e.to_string())
-    }
-
-    async fn ignore(&self, file: &MigrationFile) -> StepResult {
-        let mut record = Record::new(file, Status::Running, self.who);
-        self.registry
-            .finish(&mut record, Status::Ignored, Duration::ZERO, None, None)
-            .await
-            .map_err(|e| e.to_string())
     }
 }

@@ -3,4 +3,5 @@
 
 pub(crate) mod execute;
 pub(crate) mod progress;
+pub(crate) mod signals;
 pub(crate) mod trial;

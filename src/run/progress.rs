@@ -90,5 +90,6 @@ fn doing(action: Action) -> &'static str {
         Action::Down => "rolling back",
         Action::Ignore => "ignoring",
         Action::Accept => "accepting",
+        Action::Forget => "forgetting",
     }
 }

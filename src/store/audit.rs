@@ -12,10 +12,14 @@ use crate::error::{Error, Result};
 
 /// How an action ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub(crate) enum Outcome {
+#[serde(rename_all = "snake_case")]
+pub(crate) enum AuditResult {
     Ok,
     Failed,
+    /// Stopped by a signal after recording the step in flight.
+    Interrupted,
+    /// Stopped because another run took the lock over.
+    LostLock,
 }
 
 /// One audit document.
@@ -40,12 +44,13 @@ pub(crate) struct AuditEntry {
     /// Those it completed (all of them, unless it failed).
     #[serde(default)]
     pub(crate) completed: Vec<String>,
-    pub(crate) result: Outcome,
+    pub(crate) result: AuditResult,
     #[serde(default)]
     pub(crate) error: Option<String>,
     pub(crate) duration_ms: i64,
     pub(crate) tool_version: String,
-    /// For a run started over SSH: `{from, host, user}` (who started it where, and where it ran).
+    /// For a run started over SSH: `{claimed_from, host, user}`: who the remote hook says started
+    /// it (not verified: any local user could pass the flag), and the account that really ran it.
     #[serde(default)]
     pub(crate) remote: Option<Document>,
     /// The dump taken before the action, if any.
@@ -68,7 +73,7 @@ impl AuditEntry {
             command: command.to_string(),
             migrations: Vec::new(),
             completed: Vec::new(),
-            result: Outcome::Ok,
+            result: AuditResult::Ok,
             error: None,
             duration_ms: (DateTime::now().timestamp_millis() - at.timestamp_millis()).max(0),
             tool_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -89,7 +94,7 @@ impl AuditLog {
     /// The audit log kept next to the registry collection `registry`.
     pub(crate) fn new(db: &Database, registry: &str) -> AuditLog {
         AuditLog {
-            entries: db.collection(&format!("{registry}_audit")),
+            entries: db.collection(&super::audit_collection(registry)),
         }
     }
 

@@ -1,57 +1,54 @@
-//! Opening the database: driver options from [`MongoSettings`], and one `ping` that turns an
-//! unreachable server or a wrong password into a clear error within the configured timeout.
+//! Opening the database for a [`Target`], and turning the driver's connection failures into one
+//! readable line: an unreachable server, a wrong password, a server that went away.
 
 use mongodb::bson::{doc, Bson};
 use mongodb::error::ErrorKind;
 use mongodb::event::command::CommandEvent;
 use mongodb::event::EventHandler;
-use mongodb::options::{ClientOptions, ServerAddress, Tls, TlsOptions};
 use mongodb::{Client, Database};
 
-use crate::config::MongoSettings;
+use crate::config::Target;
 use crate::error::{Error, Result};
-use crate::secret::redact_uri;
-
-/// Where migo connects, safe to print: the redacted URI or `host:port`, and the database.
-pub(crate) fn target(m: &MongoSettings) -> String {
-    let server = m
-        .uri
-        .as_deref()
-        .map_or_else(|| format!("{}:{}", m.host, m.port), redact_uri);
-    format!("`{server}` (database `{}`)", m.database)
-}
 
 /// Connects and checks the server answers and accepts the credentials (one `ping`).
-pub(crate) async fn connect(m: &MongoSettings) -> Result<Database> {
-    let db = open(m).await?;
+pub(crate) async fn connect(target: &Target) -> Result<Database> {
+    let db = open(target).await?;
     db.run_command(doc! {"ping": 1})
         .await
-        .map_err(|e| connect_error(m, &e))?;
-    tracing::debug!("connected to {}", target(m));
+        .map_err(|e| connect_error(target, &e))?;
+    tracing::debug!("connected to {}", target.describe());
     Ok(db)
 }
 
 /// The database handle, without a round trip: the first command connects. Its errors go through
 /// [`classify`], so an unreachable server or a wrong password still reads as one.
-pub(crate) async fn open(m: &MongoSettings) -> Result<Database> {
-    let options = client_options(m).await?;
-    let client = Client::with_options(options).map_err(|e| connect_error(m, &e))?;
-    Ok(client.database(&m.database))
+pub(crate) async fn open(target: &Target) -> Result<Database> {
+    let mut options = target.client_options().await?;
+    if tracing::enabled!(target: "migo::wire", tracing::Level::TRACE) {
+        options.command_event_handler = Some(log_commands());
+    }
+    let client = Client::with_options(options).map_err(|e| connect_error(target, &e))?;
+    Ok(client.database(&target.database))
 }
 
 /// Turns a database error that is really a connection or authentication failure into that.
-pub(crate) fn classify(m: &MongoSettings, error: Error) -> Error {
+pub(crate) fn classify(target: &Target, error: Error) -> Error {
     match &error {
-        Error::Database { source, .. } if is_connection_failure(source) => connect_error(m, source),
+        Error::Database { source, .. } if is_connection_failure(source) => {
+            connect_error(target, source)
+        }
         _ => error,
     }
 }
 
-fn is_connection_failure(e: &mongodb::error::Error) -> bool {
+/// Whether `e` means the server could not be reached, or refused the credentials.
+pub(crate) fn is_connection_failure(e: &mongodb::error::Error) -> bool {
     matches!(
         e.kind.as_ref(),
         ErrorKind::Authentication { .. } | ErrorKind::ServerSelection { .. } | ErrorKind::Io(_)
-    ) || is_auth_failure(e)
+    ) || e.contains_label("NetworkError")
+        || matches!(e.kind.as_ref(), ErrorKind::ConnectionPoolCleared { .. })
+        || is_auth_failure(e)
 }
 
 /// `-vv`: every command the driver sends, as the driver publishes it (it blanks the bodies of
@@ -65,80 +62,33 @@ fn log_commands() -> EventHandler<CommandEvent> {
     })
 }
 
-async fn client_options(m: &MongoSettings) -> Result<ClientOptions> {
-    let mut options = match &m.uri {
-        Some(uri) => ClientOptions::parse(uri).await.map_err(|e| Error::Config {
-            location: "`[mongo] uri`".into(),
-            message: format!(
-                "{} is not a valid connection string: {}",
-                redact_uri(uri),
-                e.kind
-            ),
-            hint: Some("the form is mongodb://[user@]host[:port][/database][?options]".into()),
-        })?,
-        None => {
-            let host = ServerAddress::Tcp {
-                host: m.host.clone(),
-                port: Some(m.port),
-            };
-            ClientOptions::builder().hosts(vec![host]).build()
-        }
-    };
-    options.app_name = Some(format!("migo {}", env!("CARGO_PKG_VERSION")));
-    if tracing::enabled!(target: "migo::wire", tracing::Level::TRACE) {
-        options.command_event_handler = Some(log_commands());
-    }
-    options.connect_timeout = Some(m.timeout);
-    options.server_selection_timeout = Some(m.timeout);
-    if m.user.is_some() || m.password.is_some() {
-        let mut credential = options.credential.take().unwrap_or_default();
-        credential.username = m.user.clone().or(credential.username);
-        credential.password = m
-            .password
-            .as_ref()
-            .map(|p| p.expose().to_string())
-            .or(credential.password);
-        credential.source = m.auth_source.clone().or(credential.source);
-        options.credential = Some(credential);
-    }
-    if m.tls == Some(true) || m.tls_ca_file.is_some() {
-        let tls = TlsOptions::builder()
-            .ca_file_path(m.tls_ca_file.clone())
-            .allow_invalid_certificates(m.tls_allow_invalid_certificates)
-            .build();
-        options.tls = Some(Tls::Enabled(tls));
-    } else if m.tls == Some(false) {
-        options.tls = Some(Tls::Disabled);
-    }
-    Ok(options)
-}
-
-fn connect_error(m: &MongoSettings, e: &mongodb::error::Error) -> Error {
+fn connect_error(target: &Target, e: &mongodb::error::Error) -> Error {
+    let user = || target.user().unwrap_or_default().to_string();
     match e.kind.as_ref() {
         ErrorKind::Authentication { message, .. } => Error::Auth {
-            user: user_of(m).unwrap_or_default(),
-            target: target(m),
+            user: user(),
+            target: target.describe(),
             message: message.clone(),
         },
-        ErrorKind::ServerSelection { message, .. } => Error::Connect {
-            target: target(m),
-            message: server_selection_reason(message, m),
-        },
         _ if is_auth_failure(e) => Error::Auth {
-            user: user_of(m).unwrap_or_default(),
-            target: target(m),
-            message: e.to_string(),
+            user: user(),
+            target: target.describe(),
+            message: short_message(e),
+        },
+        ErrorKind::ServerSelection { message, .. } => Error::Connect {
+            target: target.describe(),
+            message: server_selection_reason(message, target),
         },
         _ => Error::Connect {
-            target: target(m),
-            message: e.to_string(),
+            target: target.describe(),
+            message: short_message(e),
         },
     }
 }
 
 /// The driver's topology dump is long; keep the cause a user can act on.
-fn server_selection_reason(message: &str, m: &MongoSettings) -> String {
-    let secs = m.timeout.as_secs();
+fn server_selection_reason(message: &str, target: &Target) -> String {
+    let secs = target.timeout.as_secs();
     let cause = [
         "Connection refused",
         "timed out",
@@ -158,11 +108,37 @@ fn is_auth_failure(e: &mongodb::error::Error) -> bool {
     matches!(e.kind.as_ref(), ErrorKind::Command(c) if c.code == 18)
 }
 
-fn user_of(m: &MongoSettings) -> Option<String> {
-    m.user.clone().or_else(|| {
-        let uri = m.uri.as_deref()?;
-        let rest = &uri[uri.find("://")? + 3..];
-        let userinfo = &rest[..rest.find('@')?];
-        Some(userinfo.split(':').next().unwrap_or_default().to_string())
-    })
+/// A driver error as one line a person can read: `CodeName (code): message` for a server's
+/// answer, the cause for anything else, never the driver's debug dump.
+pub(crate) fn short_message(e: &mongodb::error::Error) -> String {
+    let text = match e.kind.as_ref() {
+        ErrorKind::Command(c) => format!("{} ({}): {}", c.code_name, c.code, c.message),
+        ErrorKind::Write(mongodb::error::WriteFailure::WriteError(w)) => {
+            let name = w.code_name.as_deref().unwrap_or("WriteError");
+            format!("{name} ({}): {}", w.code, w.message)
+        }
+        ErrorKind::Write(mongodb::error::WriteFailure::WriteConcernError(w)) => {
+            format!("write concern {} ({}): {}", w.code_name, w.code, w.message)
+        }
+        ErrorKind::InsertMany(failure) => {
+            match failure.write_errors.as_ref().and_then(|e| e.first()) {
+                Some(w) => format!(
+                    "{} ({}): {}",
+                    w.code_name.as_deref().unwrap_or("WriteError"),
+                    w.code,
+                    w.message
+                ),
+                None => "the insert failed".to_string(),
+            }
+        }
+        ErrorKind::ServerSelection { .. } => "no server is available".to_string(),
+        ErrorKind::InvalidArgument { message, .. } => message.clone(),
+        ErrorKind::Authentication { message, .. } => message.clone(),
+        ErrorKind::Io(io) => io.to_string(),
+        ErrorKind::ConnectionPoolCleared { .. } => "the connection to the server was lost".into(),
+        ErrorKind::DnsResolve { message, .. } => message.clone(),
+        _ => e.kind.to_string(),
+    };
+    let first_line = text.lines().next().unwrap_or_default().trim().to_string();
+    crate::secret::redact_text(&first_line)
 }

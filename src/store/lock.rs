@@ -1,58 +1,86 @@
-//! The lease lock: at most one mutating migo per database at a time, even across hosts.
+//! The lease lock: at most one mutating migo per database at a time, even across hosts, and a
+//! holder that lost its lease can write nothing more (fencing).
 //!
-//! The lock is one document (`_id: "migo"`) in `<collection>_lock`. Inserting it is atomic, since
-//! the server enforces unique `_id`s, so of many concurrent deploys exactly one wins. The holder
-//! renews the lease while it works; a lease that expired (its holder crashed or was killed) is
-//! taken over with a warning, and `migo unlock` releases one by hand.
+//! The lock is one document (`_id: "__migo_lock__"`) in the registry collection itself. Times
+//! come from the server's clock (`$$NOW` in update pipelines), never from the deploy host's, so
+//! skewed clocks cannot cause an early takeover. Taking it is one upsert conditioned on a fresh
+//! token: the server's unique `_id` lets exactly one of many concurrent deploys win. An expired
+//! lease (its holder crashed, or stopped) is taken over by replacing the document conditioned on
+//! the token it had, so two takers cannot both win either.
+//!
+//! Fencing: every registry write of a run is an ordered `update` whose first statement is
+//! [`Fence::statement`] (an upsert on `{_id, token: mine}`). While the lease is ours it matches
+//! and renews it; once another run took the lease, the upsert collides with its document
+//! (duplicate key), the ordered batch stops there, and the write never happens. Being in the
+//! same command, the check cannot be separated from the write by a pause of the writer.
+//!
+//! Renewal runs on a thread of its own with its own runtime and connection, so nothing the run
+//! does on its own thread (a blocking compiled migration, a slow dump) can starve it.
 
-use std::time::Duration;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use mongodb::bson::{doc, DateTime};
-use mongodb::error::{ErrorKind, WriteFailure};
-use mongodb::{Collection, Database};
+use mongodb::bson::{doc, Bson, DateTime, Document};
+use mongodb::options::ClientOptions;
+use mongodb::{Client, Collection, Database};
 use serde::{Deserialize, Serialize};
 
+use super::LOCK_ID;
 use crate::error::{Error, Result};
 
-const LOCK_ID: &str = "migo";
-
-/// The lock document: who holds it and until when.
+/// The lock document: who holds it and until when (server time).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Holder {
     #[serde(rename = "_id")]
     pub(crate) id: String,
-    /// Unique to one acquisition, so a holder only renews or releases its own lease.
+    /// Unique to one acquisition, so a holder only renews, writes or releases under its own.
     pub(crate) token: String,
+    #[serde(default)]
     pub(crate) host: String,
+    #[serde(default)]
     pub(crate) pid: u32,
+    #[serde(default)]
     pub(crate) user: String,
+    #[serde(default)]
     pub(crate) command: String,
     pub(crate) started_at: DateTime,
     pub(crate) expires_at: DateTime,
 }
 
 impl Holder {
-    /// `user@host (pid N) running `cmd` since T`, for messages.
+    /// `user@host (pid N), running `cmd` since T`, for messages.
     pub(crate) fn describe(&self) -> String {
         let since = self.started_at.try_to_rfc3339_string().unwrap_or_default();
         format!(
             "{}@{} (pid {}), running `{}` since {since}",
-            self.user, self.host, self.pid, self.command
+            self.user,
+            self.host,
+            self.pid,
+            crate::ui::escape::escape(&self.command)
         )
     }
 
-    /// Whether the lease has run out.
-    pub(crate) fn is_expired(&self) -> bool {
-        self.expires_at < DateTime::now()
+    /// Whether the lease has run out at `now` (the server's time).
+    pub(crate) fn is_expired_at(&self, now: DateTime) -> bool {
+        self.expires_at < now
     }
 }
 
-/// A held lock; renewed in the background until [`Lease::release`].
-#[derive(Debug)]
-pub(crate) struct Lease {
-    locks: Collection<Holder>,
-    token: String,
-    renewal: tokio::task::JoinHandle<()>,
+/// The lock as read, with the server's time of the read.
+#[derive(Debug, Clone)]
+pub(crate) struct LockState {
+    pub(crate) holder: Option<Holder>,
+    pub(crate) server_now: DateTime,
+}
+
+impl LockState {
+    /// A live holder: the lock is held and its lease has not run out.
+    pub(crate) fn live_holder(&self) -> Option<&Holder> {
+        self.holder
+            .as_ref()
+            .filter(|h| !h.is_expired_at(self.server_now))
+    }
 }
 
 /// How to take the lock.
@@ -62,41 +90,167 @@ pub(crate) struct LockRequest {
     pub(crate) lease: Duration,
     /// How long to wait for a held lock; `None` fails at once.
     pub(crate) wait: Option<Duration>,
-    /// The subcommand line, shown to whoever finds the lock held.
+    /// The subcommand line (credentials redacted), shown to whoever finds the lock held.
     pub(crate) command: String,
     pub(crate) user: String,
     pub(crate) host: String,
 }
 
-/// The lock collection for a registry collection.
-pub(crate) fn collection(db: &Database, registry: &str) -> Collection<Holder> {
-    db.collection(&format!("{registry}_lock"))
+/// Why a lease is no longer ours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Loss {
+    /// Another run took it over (its lease had expired) or `migo unlock` released it.
+    TakenOver,
+    /// Renewals failed for longer than the lease.
+    Unrenewable,
+}
+
+impl Loss {
+    /// Why, in words.
+    pub(crate) fn describe(self) -> &'static str {
+        match self {
+            Loss::TakenOver => "another migo took the lock over after its lease ran out",
+            Loss::Unrenewable => "the lease could not be renewed before it ran out",
+        }
+    }
+}
+
+/// The condition every registry write of a run carries.
+#[derive(Debug, Clone)]
+pub(crate) struct Fence {
+    token: String,
+    lease_ms: i64,
+    holder: Document,
+}
+
+impl Fence {
+    /// The first statement of a fenced `update`: renews our lease if the lock document is ours,
+    /// collides (E11000) if another run holds it, re-creates it if it was released by hand.
+    pub(crate) fn statement(&self) -> Document {
+        let mut set = doc! {"expires_at": {"$add": ["$$NOW", self.lease_ms]}};
+        for (key, value) in &self.holder {
+            let keep = format!("${key}");
+            set.insert(key, doc! {"$ifNull": [keep, {"$literal": value.clone()}]});
+        }
+        set.insert("started_at", doc! {"$ifNull": ["$started_at", "$$NOW"]});
+        doc! {
+            "q": {"_id": LOCK_ID, "token": &self.token},
+            "u": [{"$set": set}],
+            "upsert": true,
+        }
+    }
+
+    /// Whether a write error at statement `index` with `code` is the fence refusing.
+    pub(crate) fn refused(index: usize, code: i32) -> bool {
+        index == 0 && code == 11000
+    }
+}
+
+/// A held lock, renewed in the background until [`Lease::release`].
+#[derive(Debug)]
+pub(crate) struct Lease {
+    records: Collection<Document>,
+    fence: Fence,
+    status: Arc<AtomicU8>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    renewal: Option<std::thread::JoinHandle<()>>,
+}
+
+const HELD: u8 = 0;
+const TAKEN_OVER: u8 = 1;
+const UNRENEWABLE: u8 = 2;
+
+impl Lease {
+    /// What fences this lease's writes.
+    pub(crate) fn fence(&self) -> &Fence {
+        &self.fence
+    }
+
+    /// A handle that tells whether the lease was lost, for code running without the lease.
+    pub(crate) fn watch(&self) -> LeaseWatch {
+        LeaseWatch(self.status.clone())
+    }
+
+    /// Stops renewing and deletes the lock, if it is still ours.
+    pub(crate) async fn release(mut self) -> Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(renewal) = self.renewal.take() {
+            let _ = tokio::task::spawn_blocking(move || renewal.join()).await;
+        }
+        self.records
+            .delete_one(doc! {"_id": LOCK_ID, "token": &self.fence.token})
+            .await
+            .map(drop)
+            .map_err(Error::database("cannot release the migrations lock"))
+    }
+}
+
+/// Tells whether a lease was lost.
+#[derive(Debug, Clone)]
+pub(crate) struct LeaseWatch(Arc<AtomicU8>);
+
+impl LeaseWatch {
+    /// The loss, if the lease was lost.
+    pub(crate) fn loss(&self) -> Option<Loss> {
+        loss_of(self.0.load(Ordering::SeqCst))
+    }
+}
+
+fn loss_of(status: u8) -> Option<Loss> {
+    match status {
+        TAKEN_OVER => Some(Loss::TakenOver),
+        UNRENEWABLE => Some(Loss::Unrenewable),
+        _ => None,
+    }
 }
 
 /// Takes the lock, waiting or taking over an expired lease; `warn` reports a takeover.
+/// `options` connect the renewal thread's own client.
 pub(crate) async fn acquire(
     db: &Database,
     registry: &str,
     request: &LockRequest,
+    options: ClientOptions,
     warn: &dyn Fn(&str),
 ) -> Result<Lease> {
-    let locks = collection(db, registry);
-    let deadline = request.wait.map(|w| tokio::time::Instant::now() + w);
+    let records = db.collection::<Document>(registry);
+    let deadline = request.wait.map(|w| Instant::now() + w);
+    let mine = new_holder(request);
+    let lease_ms = i64::try_from(request.lease.as_millis()).unwrap_or(i64::MAX);
+    let fence = Fence {
+        token: mine.get_str("token").unwrap_or_default().to_string(),
+        lease_ms,
+        holder: mine.clone(),
+    };
     loop {
-        let mine = new_holder(request);
-        match locks.insert_one(&mine).await {
-            Ok(_) => return Ok(start_renewal(locks, mine.token, request.lease)),
-            Err(e) if !is_duplicate_key(&e) => {
-                return Err(Error::database("cannot take the migrations lock")(e))
-            }
-            Err(_) => {}
-        }
-        let Some(held) = current(&locks).await? else {
-            continue;
+        // Fresh: an upsert on our token, which collides if anyone holds the lock.
+        let take = doc! {
+            "update": registry,
+            "updates": [{
+                "q": {"_id": LOCK_ID, "token": &fence.token},
+                "u": [{"$set": set_holder(&mine, lease_ms)}],
+                "upsert": true,
+            }],
         };
-        if held.is_expired() {
-            let taken = locks
-                .find_one_and_replace(doc! {"_id": LOCK_ID, "token": &held.token}, &mine)
+        let reply = db
+            .run_command(take)
+            .await
+            .map_err(Error::database("cannot take the migrations lock"))?;
+        if write_error_code(&reply).is_none() {
+            return Ok(start_renewal(records, fence, request.lease, options));
+        }
+        let state = read(&records).await?;
+        let Some(held) = state.holder.clone() else {
+            continue; // released in between: try again
+        };
+        if held.is_expired_at(state.server_now) {
+            let taken = records
+                .find_one_and_update(
+                    doc! {"_id": LOCK_ID, "token": &held.token},
+                    vec![doc! {"$set": set_holder(&mine, lease_ms)}],
+                )
                 .await
                 .map_err(Error::database("cannot take over the migrations lock"))?;
             if taken.is_some() {
@@ -104,13 +258,13 @@ pub(crate) async fn acquire(
                     "took over an expired lock held by {}",
                     held.describe()
                 ));
-                return Ok(start_renewal(locks, mine.token, request.lease));
+                return Ok(start_renewal(records, fence, request.lease, options));
             }
             continue;
         }
         match deadline {
-            Some(d) if tokio::time::Instant::now() < d => {
-                tokio::time::sleep(Duration::from_millis(200)).await;
+            Some(d) if Instant::now() < d => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
             }
             _ => {
                 return Err(Error::Locked {
@@ -122,95 +276,156 @@ pub(crate) async fn acquire(
     }
 }
 
-/// The current lock document, if any.
-pub(crate) async fn current(locks: &Collection<Holder>) -> Result<Option<Holder>> {
-    locks
-        .find_one(doc! {"_id": LOCK_ID})
+/// The lock document and the server's time, in one round trip.
+pub(crate) async fn read(records: &Collection<Document>) -> Result<LockState> {
+    use futures_util::TryStreamExt;
+    let pipeline = [
+        doc! {"$match": {"_id": LOCK_ID}},
+        doc! {"$addFields": {"__migo_now": "$$NOW"}},
+    ];
+    let context = || Error::database("cannot read the migrations lock");
+    let found: Vec<Document> = records
+        .aggregate(pipeline)
         .await
-        .map_err(Error::database("cannot read the migrations lock"))
+        .map_err(context())?
+        .try_collect()
+        .await
+        .map_err(context())?;
+    Ok(match found.into_iter().next() {
+        Some(document) => split(document),
+        None => LockState {
+            holder: None,
+            server_now: DateTime::now(),
+        },
+    })
+}
+
+/// The lock state from a lock document carrying `__migo_now`.
+pub(crate) fn split(mut document: Document) -> LockState {
+    let server_now = match document.remove("__migo_now") {
+        Some(Bson::DateTime(now)) => now,
+        _ => DateTime::now(),
+    };
+    LockState {
+        holder: mongodb::bson::from_document(document).ok(),
+        server_now,
+    }
 }
 
 /// Deletes the lock whoever holds it (`migo unlock`); returns what was released.
-pub(crate) async fn force_release(locks: &Collection<Holder>) -> Result<Option<Holder>> {
-    locks
+pub(crate) async fn force_release(records: &Collection<Document>) -> Result<Option<Holder>> {
+    let released = records
         .find_one_and_delete(doc! {"_id": LOCK_ID})
         .await
-        .map_err(Error::database("cannot release the migrations lock"))
+        .map_err(Error::database("cannot release the migrations lock"))?;
+    Ok(released.and_then(|d| mongodb::bson::from_document(d).ok()))
 }
 
-impl Lease {
-    /// Stops renewing and deletes the lock, if it is still ours.
-    pub(crate) async fn release(self) -> Result<()> {
-        self.renewal.abort();
-        self.locks
-            .delete_one(doc! {"_id": LOCK_ID, "token": &self.token})
-            .await
-            .map(drop)
-            .map_err(Error::database("cannot release the migrations lock"))
+/// The holder's fields without the times, which the server sets.
+fn new_holder(request: &LockRequest) -> Document {
+    let pid = std::process::id();
+    let nonce = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    doc! {
+        "token": format!("{}-{pid}-{nonce}", request.host),
+        "host": &request.host,
+        "pid": i64::from(pid),
+        "user": &request.user,
+        "command": &request.command,
     }
 }
 
-fn new_holder(request: &LockRequest) -> Holder {
-    let now = DateTime::now();
-    Holder {
-        id: LOCK_ID.into(),
-        token: format!(
-            "{}-{}-{}",
-            request.host,
-            std::process::id(),
-            now.timestamp_millis()
-        ),
-        host: request.host.clone(),
-        pid: std::process::id(),
-        user: request.user.clone(),
-        command: request.command.clone(),
-        started_at: now,
-        expires_at: expiry(now, request.lease),
+/// `$set` of a fresh holder: its fields as literals, the times from the server's clock.
+fn set_holder(holder: &Document, lease_ms: i64) -> Document {
+    let mut set = Document::new();
+    for (key, value) in holder {
+        set.insert(key, doc! {"$literal": value.clone()});
     }
+    set.insert("started_at", "$$NOW");
+    set.insert("expires_at", doc! {"$add": ["$$NOW", lease_ms]});
+    set
 }
 
-/// When a lease taken or renewed at `from` runs out.
-fn expiry(from: DateTime, lease: Duration) -> DateTime {
-    let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
-    DateTime::from_millis(from.timestamp_millis().saturating_add(lease_ms))
+/// The code of the first write error in a write command's reply.
+pub(crate) fn write_error_code(reply: &Document) -> Option<i32> {
+    let first = reply
+        .get_array("writeErrors")
+        .ok()?
+        .first()?
+        .as_document()?;
+    Some(first.get_i32("code").unwrap_or(-1))
 }
 
-/// Renews the lease every third of its length while the run goes on. The renewal runs between
-/// the run's own awaits, so it costs no round trip per migration.
-fn start_renewal(locks: Collection<Holder>, token: String, lease: Duration) -> Lease {
-    let renewing = locks.clone();
-    let owned = token.clone();
-    let renewal = tokio::spawn(async move {
-        loop {
-            tokio::time::sleep(lease / 3).await;
-            let expires = expiry(DateTime::now(), lease);
-            let renewed = renewing
-                .update_one(
-                    doc! {"_id": LOCK_ID, "token": &owned},
-                    doc! {"$set": {"expires_at": expires}},
-                )
-                .await;
-            match renewed {
-                Ok(r) if r.matched_count == 0 => {
-                    tracing::warn!("the migrations lock was taken over by another process");
+/// Renews the lease every third of its length on a thread of its own; marks it lost when
+/// another token holds the lock, or when no renewal succeeded for a whole lease.
+fn start_renewal(
+    records: Collection<Document>,
+    fence: Fence,
+    lease: Duration,
+    options: ClientOptions,
+) -> Lease {
+    let status = Arc::new(AtomicU8::new(HELD));
+    let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+    let shared = status.clone();
+    let registry = records.name().to_string();
+    let database = records.namespace().db;
+    let token = fence.token.clone();
+    let lease_ms = fence.lease_ms;
+    let renewal = std::thread::Builder::new()
+        .name("migo-lease".into())
+        .spawn(move || {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            runtime.block_on(async move {
+                let Ok(client) = Client::with_options(options) else {
                     return;
+                };
+                let records = client.database(&database).collection::<Document>(&registry);
+                let mut last_renewed = Instant::now();
+                loop {
+                    let wait = (lease / 3).max(Duration::from_millis(10));
+                    tokio::select! {
+                        _ = &mut stopped => return,
+                        () = tokio::time::sleep(wait) => {}
+                    }
+                    let renewed = records
+                        .update_one(
+                            doc! {"_id": LOCK_ID, "token": &token},
+                            vec![doc! {"$set": {"expires_at": {"$add": ["$$NOW", lease_ms]}}}],
+                        )
+                        .await;
+                    match renewed {
+                        Ok(r) if r.matched_count == 0 => {
+                            tracing::warn!("the migrations lock was taken over by another process");
+                            shared.store(TAKEN_OVER, Ordering::SeqCst);
+                            return;
+                        }
+                        Ok(_) => {
+                            last_renewed = Instant::now();
+                            tracing::debug!("renewed the migrations lock");
+                        }
+                        Err(e) => {
+                            tracing::warn!("cannot renew the migrations lock: {e}");
+                            if last_renewed.elapsed() >= lease {
+                                shared.store(UNRENEWABLE, Ordering::SeqCst);
+                                return;
+                            }
+                        }
+                    }
                 }
-                Ok(_) => tracing::debug!("renewed the migrations lock"),
-                Err(e) => tracing::warn!("cannot renew the migrations lock: {e}"),
-            }
-        }
-    });
+            });
+        })
+        .ok();
     Lease {
-        locks,
-        token,
+        records,
+        fence,
+        status,
+        stop: Some(stop),
         renewal,
-    }
-}
-
-fn is_duplicate_key(e: &mongodb::error::Error) -> bool {
-    match e.kind.as_ref() {
-        ErrorKind::Write(WriteFailure::WriteError(w)) => w.code == 11000,
-        ErrorKind::Command(c) => c.code == 11000,
-        _ => false,
     }
 }

@@ -1,8 +1,17 @@
-//! Everything migo keeps in the database: the connection, the registry of migrations, the lease
-//! lock, the audit log and the catalog reads, with every collection name in one place.
+//! Everything migo keeps in the database: the connection, the registry of migrations (with the
+//! lease lock in it), the audit log and the catalog reads. The collection names live here.
 
 pub(crate) mod audit;
 pub(crate) mod catalog;
 pub(crate) mod connection;
 pub(crate) mod lock;
 pub(crate) mod registry;
+
+/// The lock's `_id` in the registry collection. Discovery sets `_`-prefixed files aside, so no
+/// migration can be called this.
+pub(crate) const LOCK_ID: &str = "__migo_lock__";
+
+/// The audit log kept next to the registry collection `registry`.
+pub(crate) fn audit_collection(registry: &str) -> String {
+    format!("{registry}_audit")
+}

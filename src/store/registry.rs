@@ -1,47 +1,63 @@
-//! The registry: one document per migration in the `migrations` collection, and the narrow set
-//! of reads and writes migo makes to it.
+//! The registry: one document per migration in the `migrations` collection (beside the lock
+//! document), and the narrow set of reads and fenced writes migo makes to it.
 //!
-//! A document's `_id` is the migration's name, so "one record per migration" is enforced by the
-//! server's own unique `_id` index, with no index to create first.
+//! A record's `_id` is the migration's name, so "one record per migration" is enforced by the
+//! server's own unique `_id` index. Every write goes through [`Registry::write`], one ordered
+//! `update` command led by the lease's fence statement (see [`super::lock`]).
 
 use std::time::Duration;
 
-use mongodb::bson::{doc, DateTime, Document};
-use mongodb::options::ReplaceOptions;
+use mongodb::bson::{doc, Bson, DateTime, Document};
 use mongodb::{ClientSession, Collection, Database};
 use serde::{Deserialize, Serialize};
 
+use super::lock::{self, Fence, LockState};
+use super::LOCK_ID;
 use crate::error::{Error, Result};
-use crate::migration::discover::MigrationFile;
-use crate::store::lock::Holder;
+use crate::migration::source::Source;
+use crate::migration::Direction;
 
 /// A batch size large enough that a registry of thousands of records comes in the first reply.
 const ONE_BATCH: u32 = 1_000_000;
-/// The field wrapping the lock document in [`Registry::records_and_holder`].
-const HOLDER: &str = "__migo_lock_holder";
 
 /// A migration's recorded status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub(crate) enum Status {
-    /// Started and not finished: running now, or interrupted.
+    /// Started and not finished: running now, or its run died (then it reads as interrupted).
     Running,
     Applied,
     /// Registered as applied without running.
     Ignored,
     Failed,
+    /// Its run was stopped (a signal) while it ran: it may be half done.
+    Interrupted,
+    /// Rolled back: as good as no record (removed right after).
+    RolledBack,
 }
 
 impl Status {
-    /// The lower-case word used in the registry and in output.
+    /// The word used in the registry and in output.
     pub(crate) fn as_str(self) -> &'static str {
         match self {
             Status::Running => "running",
             Status::Applied => "applied",
             Status::Ignored => "ignored",
             Status::Failed => "failed",
+            Status::Interrupted => "interrupted",
+            Status::RolledBack => "rolled_back",
         }
     }
+}
+
+/// A rollback that started on an applied migration and did not finish.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Rollback {
+    pub(crate) started_at: DateTime,
+    /// `user@host` of the process that ran it.
+    pub(crate) who: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) error: Option<String>,
 }
 
 /// One registry document.
@@ -52,23 +68,56 @@ pub(crate) struct Record {
     pub(crate) id: String,
     pub(crate) name: String,
     pub(crate) number: i64,
-    /// SHA-256 of the file when it was run.
+    /// SHA-256 of the source when it was run.
     pub(crate) checksum: String,
     pub(crate) status: Status,
+    /// Which way the last run went: `down` while (or after) a rollback failed or was interrupted.
+    #[serde(default)]
+    pub(crate) direction: Direction,
     pub(crate) started_at: DateTime,
-    /// When it finished (applied, ignored or failed).
+    /// When it was applied (or failed); kept through a failed rollback.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) applied_at: Option<DateTime>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) duration_ms: Option<i64>,
-    /// `user@host` of the process that ran it.
+    /// `user@host` of the process that applied it.
     pub(crate) who: String,
     pub(crate) tool_version: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) error: Option<String>,
+    /// A rollback in progress, failed or interrupted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) rollback: Option<Rollback>,
+    /// For a compiled migration: the binary that has it (only that binary can run it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) binary: Option<String>,
+    /// For a record taken over from another tool's history: that tool.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) adopted_from: Option<String>,
 }
 
 impl Record {
+    /// A fresh record for `source` in `status`, stamped now.
+    pub(crate) fn new(source: &Source, status: Status, who: &str) -> Record {
+        Record {
+            id: source.name.clone(),
+            name: source.name.clone(),
+            number: i64::try_from(source.number).unwrap_or(i64::MAX),
+            checksum: source.checksum.clone(),
+            status,
+            direction: Direction::Up,
+            started_at: DateTime::now(),
+            applied_at: None,
+            duration_ms: None,
+            who: who.to_string(),
+            tool_version: env!("CARGO_PKG_VERSION").to_string(),
+            error: None,
+            rollback: None,
+            binary: source.binary.clone(),
+            adopted_from: None,
+        }
+    }
+
     /// Marks it finished with `status` after `elapsed`, in memory.
     pub(crate) fn finish(&mut self, status: Status, elapsed: Duration, error: Option<String>) {
         self.status = status;
@@ -77,64 +126,48 @@ impl Record {
         self.error = error;
     }
 
-    /// A fresh record for `file` in `status`, stamped now.
-    pub(crate) fn new(file: &MigrationFile, status: Status, who: &str) -> Record {
-        Record {
-            id: file.name.clone(),
-            name: file.name.clone(),
-            number: i64::try_from(file.number).unwrap_or(i64::MAX),
-            checksum: file.checksum.clone(),
-            status,
-            started_at: DateTime::now(),
-            applied_at: None,
-            duration_ms: None,
-            who: who.to_string(),
-            tool_version: env!("CARGO_PKG_VERSION").to_string(),
-            error: None,
-        }
+    /// Whether it counts as a record at all (a rolled-back one does not).
+    pub(crate) fn is_live(&self) -> bool {
+        self.status != Status::RolledBack
     }
 }
 
-/// The registry collection.
+/// The registry collection, with the fence of the lease its writes carry.
 #[derive(Debug, Clone)]
 pub(crate) struct Registry {
     records: Collection<Record>,
-    database: String,
+    db: Database,
+    fence: Option<Fence>,
 }
 
 impl Registry {
-    /// The registry in `collection` of `db`.
+    /// The registry in `collection` of `db`, for reading.
     pub(crate) fn new(db: &Database, collection: &str) -> Registry {
         Registry {
             records: db.collection(collection),
-            database: db.name().to_string(),
+            db: db.clone(),
+            fence: None,
         }
     }
 
-    /// Every record, in one query: one batch holds them all (up to 16 MB), so no `getMore`.
-    pub(crate) async fn records(&self) -> Result<Vec<Record>> {
-        use futures_util::TryStreamExt;
-        let cursor = self
-            .records
-            .find(doc! {})
-            .batch_size(ONE_BATCH)
-            .await
-            .map_err(Error::database("cannot read the migrations registry"))?;
-        cursor
-            .try_collect()
-            .await
-            .map_err(Error::database("cannot read the migrations registry"))
+    /// The same registry, its writes fenced by `fence`.
+    pub(crate) fn fenced(&self, fence: &Fence) -> Registry {
+        Registry {
+            fence: Some(fence.clone()),
+            ..self.clone()
+        }
     }
 
-    /// Every record and the lock's holder, in one round trip: the lock document joins the
-    /// registry's through `$unionWith`, wrapped so it cannot be taken for a record.
-    pub(crate) async fn records_and_holder(&self) -> Result<(Vec<Record>, Option<Holder>)> {
+    /// The collection's name.
+    pub(crate) fn name(&self) -> &str {
+        self.records.name()
+    }
+
+    /// Every record, the lock and the server's time, in one round trip (the first of a run, so
+    /// it is also what reports an unreachable server).
+    pub(crate) async fn state(&self) -> Result<(Vec<Record>, LockState)> {
         use futures_util::TryStreamExt;
-        let locks = format!("{}_lock", self.records.name());
-        let pipeline = [doc! {"$unionWith": {
-            "coll": locks,
-            "pipeline": [{"$replaceRoot": {"newRoot": {HOLDER: "$$ROOT"}}}],
-        }}];
+        let pipeline = [doc! {"$addFields": {"__migo_now": "$$NOW"}}];
         let read = || Error::database("cannot read the migrations registry");
         let documents: Vec<Document> = self
             .records
@@ -147,107 +180,169 @@ impl Registry {
             .await
             .map_err(read())?;
         let mut records = Vec::with_capacity(documents.len());
-        let mut holder = None;
-        for document in documents {
-            match document.get_document(HOLDER) {
-                Ok(lock) => holder = mongodb::bson::from_document(lock.clone()).ok(),
-                Err(_) => records.push(mongodb::bson::from_document(document).map_err(|e| {
-                    Error::Registry(format!(
-                        "the migrations registry holds a document migo cannot read: {e}"
-                    ))
-                })?),
+        let mut lock = None;
+        let mut server_now = None;
+        for mut document in documents {
+            if document.get_str("_id") == Ok(LOCK_ID) {
+                lock = Some(lock::split(document));
+                continue;
+            }
+            if let Some(Bson::DateTime(now)) = document.remove("__migo_now") {
+                server_now = Some(now);
+            }
+            let record = self.decode(document)?;
+            if record.is_live() {
+                records.push(record);
             }
         }
-        Ok((records, holder))
+        let lock = lock.unwrap_or(LockState {
+            holder: None,
+            server_now: server_now.unwrap_or_else(DateTime::now),
+        });
+        Ok((records, lock))
     }
 
-    /// Writes `record`, replacing any earlier one for the same migration.
+    /// Every record (not the lock), in one query.
+    pub(crate) async fn records(&self) -> Result<Vec<Record>> {
+        Ok(self.state().await?.0)
+    }
+
+    /// A record, or an error naming the document and what is wrong with it, and which tool wrote
+    /// it when its shape says so.
+    fn decode(&self, document: Document) -> Result<Record> {
+        let id = document.get("_id").map_or_else(
+            || "?".to_string(),
+            |v| v.clone().into_relaxed_extjson().to_string(),
+        );
+        let tool = foreign_tool(&document);
+        mongodb::bson::from_document::<Record>(document).map_err(|e| Error::ForeignRecord {
+            collection: self.name().to_string(),
+            id,
+            problem: e.to_string(),
+            tool,
+        })
+    }
+
+    /// Writes `records` in order (each replacing any earlier record of its migration), fenced,
+    /// in `session`'s transaction when one is given: one round trip.
     pub(crate) async fn put(
         &self,
-        record: &Record,
+        records: &[Record],
         session: Option<&mut ClientSession>,
     ) -> Result<()> {
-        let options = ReplaceOptions::builder().upsert(true).build();
-        let replace = self
-            .records
-            .replace_one(doc! {"_id": &record.id}, record)
-            .with_options(options);
-        let written = match session {
-            Some(s) => replace.session(s).await,
-            None => replace.await,
-        };
-        written.map(drop).map_err(Error::database(format!(
-            "cannot record `{}` as {} in the registry",
-            record.name,
-            record.status.as_str()
-        )))
-    }
-
-    /// Marks a started migration finished with `status`, taking `elapsed`, and writes it.
-    pub(crate) async fn finish(
-        &self,
-        record: &mut Record,
-        status: Status,
-        elapsed: Duration,
-        error: Option<String>,
-        session: Option<&mut ClientSession>,
-    ) -> Result<()> {
-        record.finish(status, elapsed, error);
-        self.put(record, session).await
-    }
-
-    /// Writes `records` in order, as the statements of one `update` command: one round trip.
-    pub(crate) async fn put_all(&self, records: &[Record]) -> Result<()> {
-        let context = || {
-            let names: Vec<&str> = records.iter().map(|r| r.name.as_str()).collect();
-            format!("cannot record {} in the registry", names.join(", "))
-        };
-        let updates = records
+        let names: Vec<&str> = records.iter().map(|r| r.name.as_str()).collect();
+        let statements = records
             .iter()
             .map(|r| {
-                let replacement = mongodb::bson::to_document(r)
-                    .map_err(|e| Error::Registry(format!("{}: {e}", context())))?;
+                let replacement = mongodb::bson::to_document(r).map_err(|e| {
+                    Error::Registry(format!("cannot encode the record of `{}`: {e}", r.name))
+                })?;
                 Ok(doc! {"q": {"_id": &r.id}, "u": replacement, "upsert": true})
             })
             .collect::<Result<Vec<Document>>>()?;
-        let command = doc! {"update": self.records.name(), "updates": updates, "ordered": true};
-        let reply = self
-            .records
-            .client()
-            .database(&self.database)
-            .run_command(command)
-            .await
-            .map_err(Error::database(context()))?;
-        match reply.get_array("writeErrors").ok().and_then(|e| e.first()) {
-            Some(first) => Err(Error::Registry(format!("{}: {first}", context()))),
-            None => Ok(()),
-        }
+        self.write(
+            statements,
+            session,
+            &format!("cannot record {}", names.join(", ")),
+        )
+        .await
     }
 
     /// Records `checksum` as the one `name` was applied with (`migo accept`).
     pub(crate) async fn set_checksum(&self, name: &str, checksum: &str) -> Result<()> {
-        self.records
-            .update_one(doc! {"_id": name}, doc! {"$set": {"checksum": checksum}})
-            .await
-            .map(drop)
-            .map_err(Error::database(format!(
-                "cannot record the new checksum of `{name}`"
-            )))
+        let statement = doc! {"q": {"_id": name}, "u": {"$set": {"checksum": checksum}}};
+        self.write(
+            vec![statement],
+            None,
+            &format!("cannot record the new checksum of `{name}`"),
+        )
+        .await
     }
 
-    /// Deletes the record of `name` (after a rollback).
+    /// Removes the record of `name` (after a rollback, or `migo forget`). Inside a transaction
+    /// the fenced delete is atomic with the rest; outside one, the fenced write marks it rolled
+    /// back (which every reader takes for no record) and a second command deletes it.
     pub(crate) async fn remove(
         &self,
         name: &str,
         session: Option<&mut ClientSession>,
     ) -> Result<()> {
-        let delete = self.records.delete_one(doc! {"_id": name});
-        let deleted = match session {
-            Some(s) => delete.session(s).await,
-            None => delete.await,
+        let context = format!("cannot remove `{name}` from the registry");
+        match session {
+            Some(session) => {
+                self.write(Vec::new(), Some(&mut *session), &context)
+                    .await?;
+                self.records
+                    .delete_one(doc! {"_id": name})
+                    .session(session)
+                    .await
+                    .map(drop)
+                    .map_err(Error::database(context))
+            }
+            None => {
+                let mark = doc! {"q": {"_id": name}, "u": {"$set": {"status": Status::RolledBack.as_str()}}};
+                self.write(vec![mark], None, &context).await?;
+                let gone = doc! {"_id": name, "status": Status::RolledBack.as_str()};
+                self.records
+                    .delete_one(gone)
+                    .await
+                    .map(drop)
+                    .map_err(Error::database(context))
+            }
+        }
+    }
+
+    /// One ordered `update` of `statements`, led by the fence when the registry is fenced.
+    async fn write(
+        &self,
+        statements: Vec<Document>,
+        session: Option<&mut ClientSession>,
+        context: &str,
+    ) -> Result<()> {
+        let mut updates: Vec<Document> = self.fence.iter().map(Fence::statement).collect();
+        let fenced = !updates.is_empty();
+        updates.extend(statements);
+        let command = doc! {"update": self.name(), "updates": updates, "ordered": true};
+        let run = self.db.run_command(command);
+        let reply = match session {
+            Some(s) => run.session(s).await,
+            None => run.await,
+        }
+        .map_err(Error::database(context.to_string()))?;
+        let Some(first) = reply
+            .get_array("writeErrors")
+            .ok()
+            .and_then(|e| e.first())
+            .and_then(Bson::as_document)
+        else {
+            return Ok(());
         };
-        deleted.map(drop).map_err(Error::database(format!(
-            "cannot remove `{name}` from the registry"
+        let index = usize::try_from(first.get_i32("index").unwrap_or(-1)).unwrap_or(usize::MAX);
+        let code = first.get_i32("code").unwrap_or(-1);
+        if fenced && Fence::refused(index, code) {
+            return Err(Error::LostLock {
+                reason: super::lock::Loss::TakenOver.describe().to_string(),
+                step: None,
+                done: Vec::new(),
+            });
+        }
+        Err(Error::Registry(format!(
+            "{context}: {}",
+            crate::ui::escape::escape(first.get_str("errmsg").unwrap_or("write failed"))
         )))
+    }
+}
+
+/// The tool whose registry shape `document` has, if it is not migo's.
+pub(crate) fn foreign_tool(document: &Document) -> Option<&'static str> {
+    let has = |k: &str| document.contains_key(k);
+    if has("fileName") && has("appliedAt") {
+        Some("migrate-mongo")
+    } else if has("version") && has("dirty") {
+        Some("golang-migrate")
+    } else if has("name") && !has("status") && !has("checksum") {
+        Some("migopy")
+    } else {
+        None
     }
 }

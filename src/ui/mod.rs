@@ -1,5 +1,6 @@
 //! What a person sees: the two output streams, reports (text or JSON), prompts and logs.
 
+pub(crate) mod escape;
 pub(crate) mod logging;
 pub(crate) mod output;
 pub(crate) mod prompt;

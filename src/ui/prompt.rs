@@ -1,6 +1,7 @@
 //! Confirmations: a question on the terminal, or `--yes` from a script; with neither, a refusal.
 
 use crate::error::{Error, Result};
+use crate::plan::refusal::Refusal;
 
 /// Asks "`what`?" on a terminal; without one, `--yes` is the only way on.
 pub(crate) fn confirm(what: &str, yes: bool) -> Result<()> {
@@ -9,10 +10,9 @@ pub(crate) fn confirm(what: &str, yes: bool) -> Result<()> {
         return Ok(());
     }
     if !std::io::stdin().is_terminal() {
-        return Err(Error::refused(
-            format!("{what}, and needs confirmation"),
-            "pass `--yes` to confirm without a terminal",
-        ));
+        return Err(Error::Refused(Refusal::NeedsConfirmation {
+            what: what.to_string(),
+        }));
     }
     eprint!("{what}. Go ahead? [y/N] ");
     let _ = std::io::stderr().flush();
@@ -21,8 +21,5 @@ pub(crate) fn confirm(what: &str, yes: bool) -> Result<()> {
     if matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes") {
         return Ok(());
     }
-    Err(Error::refused(
-        "not confirmed; nothing was changed",
-        "answer `y`, or pass `--yes`",
-    ))
+    Err(Error::Refused(Refusal::NotConfirmed))
 }

@@ -7,23 +7,29 @@ use anstyle::{AnsiColor, Style};
 use mongodb::bson::DateTime;
 use serde_json::{json, Value};
 
-use crate::backup::dump::DumpReport;
 use crate::backup::restore::RestoreReport;
+use crate::backup::DumpReport;
+use crate::config::Target;
 use crate::migration::Direction;
 use crate::plan::{self, Action, Entry, State};
-use crate::run::execute::{Outcome, Prepared};
+use crate::run::execute::{Completed, Prepared};
 use crate::run::trial::Verdict;
-use crate::store::audit::{self, AuditEntry};
+use crate::store::audit::{AuditEntry, AuditResult};
 use crate::ui::output::Output;
 
-/// The `list` table and its summary line, or the JSON array with `--json`.
-pub(crate) fn list(out: &Output, entries: &[Entry]) {
+/// The `list` table and its summary line (with the target), or with `--json` the document
+/// `{target, migrations}`.
+pub(crate) fn list(out: &Output, entries: &[Entry], target: &Target) {
     if out.json {
-        out.print(&Value::Array(entries.iter().map(entry_json).collect()).to_string());
+        let migrations = Value::Array(entries.iter().map(entry_json).collect());
+        out.print(&json!({"target": target_json(target), "migrations": migrations}).to_string());
         return;
     }
     if entries.is_empty() {
-        out.print("no migrations yet: create one with `migo new NAME`");
+        out.print(&format!(
+            "no migrations yet: create one with `migo new NAME` ({})",
+            target.describe()
+        ));
         return;
     }
     let header = [
@@ -37,7 +43,16 @@ pub(crate) fn list(out: &Output, entries: &[Entry]) {
     ];
     let rows = entries.iter().map(|e| (row(e), state_style(e))).collect();
     table(out, &header, rows);
-    out.print(&summary(entries));
+    out.print(&format!("{} ({})", summary(entries), target.describe()));
+}
+
+/// `{environment, hosts, database}`: where a command looked, for `--json`.
+pub(crate) fn target_json(target: &Target) -> Value {
+    json!({
+        "environment": target.environment,
+        "hosts": target.host_list(),
+        "database": target.database,
+    })
 }
 
 /// Prints `rows` under `header` in aligned columns, each row in its style.
@@ -81,6 +96,7 @@ fn row(entry: &Entry) -> [String; 7] {
 fn checksum_state(entry: &Entry) -> &'static str {
     match (&entry.record, &entry.file) {
         (None, _) => "",
+        (Some(r), None) if r.binary.is_some() => "compiled",
         (Some(_), None) => "no file",
         (Some(_), Some(_)) if entry.modified => "changed",
         (Some(r), Some(f)) if r.checksum == f.checksum => "ok",
@@ -97,6 +113,12 @@ fn state_label(entry: &Entry) -> String {
     }
     if entry.out_of_order {
         state.push_str(" (out of order)");
+    }
+    if entry.rollback_unfinished() {
+        state.push_str(" (rollback)");
+    }
+    if let Some(binary) = entry.compiled_elsewhere() {
+        state.push_str(&format!(" (compiled: {binary})"));
     }
     state
 }
@@ -116,7 +138,9 @@ fn state_style(entry: &Entry) -> Style {
         State::Applied => AnsiColor::Green,
         State::Ignored => AnsiColor::Cyan,
         State::Pending => return Style::new(),
-        State::Failed | State::Running | State::Interrupted | State::Missing => AnsiColor::Red,
+        State::Failed | State::Running | State::Interrupted | State::Missing | State::Invalid => {
+            AnsiColor::Red
+        }
     };
     Style::new().fg_color(Some(color.into()))
 }
@@ -131,6 +155,7 @@ pub(crate) fn summary(entries: &[Entry]) -> String {
         State::Running,
         State::Interrupted,
         State::Missing,
+        State::Invalid,
     ];
     let mut parts: Vec<String> = order
         .iter()
@@ -165,19 +190,27 @@ fn entry_json(entry: &Entry) -> Value {
         "who": record.map(|r| &r.who),
         "duration_ms": record.and_then(|r| r.duration_ms),
         "error": record.and_then(|r| r.error.as_ref()),
+        "direction": record.map(|r| r.direction),
+        "compiled": entry.compiled_elsewhere(),
+        "problem": entry.file.as_ref().and_then(|f| f.problem.as_ref()),
     })
 }
 
 /// `check`'s report: `up to date` or the migrations that are not, one per line.
-pub(crate) fn check(out: &Output, entries: &[Entry], problems: &[&Entry]) {
+pub(crate) fn check(out: &Output, entries: &[Entry], problems: &[&Entry], target: &Target) {
     if out.json {
         let problems: Vec<Value> = problems.iter().map(|e| entry_json(e)).collect();
         out.print(
-            &json!({"ok": problems.is_empty(), "summary": summary(entries), "problems": problems})
-                .to_string(),
+            &json!({"ok": problems.is_empty(), "target": target_json(target),
+                    "summary": summary(entries), "problems": problems})
+            .to_string(),
         );
     } else if problems.is_empty() {
-        out.print(&format!("up to date: {}", summary(entries)));
+        out.print(&format!(
+            "up to date: {} ({})",
+            summary(entries),
+            target.describe()
+        ));
     } else {
         let width = problems.iter().map(|e| e.name.len()).max().unwrap_or(0);
         for entry in problems {
@@ -188,7 +221,7 @@ pub(crate) fn check(out: &Output, entries: &[Entry], problems: &[&Entry]) {
 }
 
 /// `version`: the newest applied migration (by number) and the counts.
-pub(crate) fn version(out: &Output, entries: &[Entry]) {
+pub(crate) fn version(out: &Output, entries: &[Entry], target: &Target) {
     let newest = plan::version(entries);
     let count = |state: State| entries.iter().filter(|e| e.state == state).count();
     if out.json {
@@ -204,6 +237,7 @@ pub(crate) fn version(out: &Output, entries: &[Entry]) {
                 "ignored": count(State::Ignored),
                 "pending": count(State::Pending),
                 "total": entries.len(),
+                "target": target_json(target),
             })
             .to_string(),
         );
@@ -223,7 +257,7 @@ pub(crate) fn version(out: &Output, entries: &[Entry]) {
         }
         None => out.print("no migration applied yet"),
     }
-    out.print(&summary(entries));
+    out.print(&format!("{} ({})", summary(entries), target.describe()));
 }
 
 /// The line after a dump (on stderr with `--json`, which keeps stdout for the report).
@@ -284,7 +318,7 @@ fn megabytes(bytes: u64) -> String {
 }
 
 /// One migration's `test` result, as it finishes.
-pub(crate) fn roundtrip(out: &Output, verdict: &Verdict) {
+pub(crate) fn trial(out: &Output, verdict: &Verdict) {
     if out.json {
         return;
     }
@@ -313,7 +347,7 @@ pub(crate) fn roundtrip(out: &Output, verdict: &Verdict) {
 }
 
 /// The end of `test`: the JSON report, or a closing line.
-pub(crate) fn roundtrip_summary(out: &Output, verdicts: &[Verdict]) {
+pub(crate) fn trial_summary(out: &Output, verdicts: &[Verdict]) {
     let passed = verdicts.iter().filter(|v| v.passed()).count();
     if out.json {
         let tests: Vec<Value> = verdicts
@@ -325,6 +359,7 @@ pub(crate) fn roundtrip_summary(out: &Output, verdicts: &[Verdict]) {
                     "up_error": v.up.as_ref().err(),
                     "down_difference": v.down_difference,
                     "repeat_difference": v.repeat_difference,
+                    "empty_start": v.empty_start,
                 })
             })
             .collect();
@@ -332,8 +367,15 @@ pub(crate) fn roundtrip_summary(out: &Output, verdicts: &[Verdict]) {
     } else if verdicts.is_empty() {
         out.print("nothing to test: no migration is pending");
     } else {
+        let empty = verdicts.iter().any(|v| v.empty_start);
+        let start = if empty {
+            ", on an empty scratch database: migo cannot tell which collections a script \
+             touches; name them in a `// migo: collections a, b` header to test with data"
+        } else {
+            ""
+        };
         out.print(&format!(
-            "{passed} of {} migration(s) passed the round trip (scratch database dropped)",
+            "{passed} of {} migration(s) passed up → down → up (scratch databases dropped){start}",
             verdicts.len()
         ));
     }
@@ -364,11 +406,16 @@ pub(crate) fn history(out: &Output, entries: &[AuditEntry]) {
     let rows = entries
         .iter()
         .map(|e| {
-            let failed = e.result == audit::Outcome::Failed;
+            let failed = e.result != AuditResult::Ok;
+            let word = match e.result {
+                AuditResult::Ok => "ok",
+                AuditResult::Failed => "failed",
+                AuditResult::Interrupted => "interrupted",
+                AuditResult::LostLock => "lost_lock",
+            };
             let result = match &e.error {
-                Some(error) => format!("failed: {error}"),
-                None if failed => "failed".to_string(),
-                None => "ok".to_string(),
+                Some(error) => format!("{word}: {}", crate::ui::escape::escape(error)),
+                None => word.to_string(),
             };
             let cells = [
                 timestamp(e.at),
@@ -458,7 +505,7 @@ fn commands(p: &Prepared) -> Vec<String> {
     let direction = match p.step.action {
         Action::Up => Direction::Up,
         Action::Down => Direction::Down,
-        Action::Ignore | Action::Accept => return Vec::new(),
+        Action::Ignore | Action::Accept | Action::Forget => return Vec::new(),
     };
     p.body
         .as_ref()
@@ -472,6 +519,7 @@ fn action_word(action: Action) -> &'static str {
         Action::Down => "roll back",
         Action::Ignore => "ignore",
         Action::Accept => "accept the new checksum of",
+        Action::Forget => "forget the record of",
     }
 }
 
@@ -487,13 +535,21 @@ pub(crate) fn step_done(out: &Output, name: &str, action: Action, took: Duration
 }
 
 /// The closing line of a run, or the JSON report.
-pub(crate) fn run_summary(out: &Output, command: &str, outcomes: &[Outcome], nothing: &str) {
+pub(crate) fn run_summary(
+    out: &Output,
+    command: &str,
+    outcomes: &[Completed],
+    nothing: &str,
+    target: &Target,
+) {
     if out.json {
         let steps: Vec<Value> = outcomes
             .iter()
             .map(|o| json!({"name": o.name, "action": o.action.as_str(), "duration_ms": o.duration.as_millis()}))
             .collect();
-        out.print(&json!({"command": command, "steps": steps}).to_string());
+        out.print(
+            &json!({"command": command, "target": target_json(target), "steps": steps}).to_string(),
+        );
     } else if outcomes.is_empty() {
         out.print(nothing);
     } else {

@@ -11,9 +11,10 @@ fn version_shows_the_newest_applied_and_the_counts() {
         .migration("0001_a.json", &push(1))
         .migration("0002_b.json", &push(2))
         .migration("0003_c.json", &push(3));
-    t.run(&["version"])
-        .success()
-        .stdout_is("no migration applied yet\n3 migrations: 3 pending\n");
+    t.run(&["version"]).success().stdout_is(&format!(
+        "no migration applied yet\n3 migrations: 3 pending ({})\n",
+        t.target()
+    ));
     t.run(&["execute", "--steps", "2"]).success();
     t.run(&["version"])
         .success()
@@ -27,6 +28,7 @@ fn version_shows_the_newest_applied_and_the_counts() {
         (v["applied"].as_u64(), v["pending"].as_u64()),
         (Some(2), Some(1))
     );
+    assert_eq!(v["target"]["database"], t.db_name.as_str());
 }
 
 #[test]

@@ -224,7 +224,7 @@ fn check_and_history_take_no_dry_run() {
         &project(),
         &["check", "--dry-run"],
         2,
-        "`--dry-run` applies to `execute`, `ignore`, `rollback`, `accept`, `remove` and `restore` only",
+        "`--dry-run` applies to `execute`, `ignore`, `rollback`, `accept`, `forget`, `remove` and `restore` only",
     );
 }
 

@@ -38,20 +38,26 @@ run = 'printf "%s %s %s" "$MIGO_DATABASE" "$MIGO_PORT" "$MIGO_ENV" > show.out'
 }
 
 #[test]
-fn defaults_apply_without_a_config_file() {
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-        .to_string();
-    let t = Test::new()
-        .env("MIGO_DATABASE", "only_env")
-        .env("MIGO_PORT", &closed);
+fn without_migo_toml_every_command_says_where_it_looked() {
+    let t = Test::new().env("MIGO_DATABASE", "only_env");
     std::fs::remove_file(t.path("migo.toml")).unwrap();
-    t.run(&["--timeout", "1", "list"])
-        .code(5)
-        .stderr_has(&format!(
-            "cannot connect to `localhost:{closed}` (database `only_env`)"
+    for args in [&["list"][..], &["execute"], &["history"], &["new", "x"]] {
+        t.run(args).code(3).stderr_is(&format!(
+            "error: no migo.toml in {} or its parents; hint: run `migo init` to set migo up \
+                 here, or point `--config` / `MIGO_CONFIG` at one\n",
+            t.dir().canonicalize().unwrap().display()
         ));
+    }
+}
+
+#[test]
+fn commands_find_migo_toml_in_a_parent_directory() {
+    let t = Test::new().migration("0001_a.json", &crate::push(1));
+    std::fs::create_dir_all(t.path("src/deep")).unwrap();
+    let mut command = t.command(&["execute"]);
+    command.current_dir(t.path("src/deep"));
+    crate::test::Run::of(command)
+        .success()
+        .stdout_has("applied 0001_a");
+    assert_eq!(crate::order(&t), [1]);
 }

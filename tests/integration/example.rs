@@ -74,10 +74,15 @@ fn the_example_binary_runs_compiled_migrations_and_its_extra() {
         .success()
         .stdout_is("users: 2 documents, 2 active\n");
     run_example(&t, &["check"]).success();
-    // Plain migo sees the compiled migrations' records, but not their code.
+    // Plain migo sees the compiled migrations' records, and which binary has them.
     t.run(&["list"])
         .success()
-        .stdout_has("0002_add_active_flag  missing");
+        .stdout_has("0002_add_active_flag  applied (compiled: my_migrations)");
+    t.run(&["check"]).success();
+    t.run(&["rollback", "0002_add_active_flag"])
+        .code(6)
+        .one_error_line()
+        .stderr_has("`0002_add_active_flag` is a compiled migration of the binary `my_migrations`");
 
     run_example(&t, &["rollback", "--last", "3"])
         .success()

@@ -179,6 +179,8 @@ fn json_output_is_machine_readable() {
     assert_eq!(report["steps"][0]["name"], "0001_a");
     let run = t.run(&["list", "--json"]);
     let list: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(list["target"]["database"], t.db_name.as_str());
+    let list = &list["migrations"];
     assert_eq!(list[0]["state"], "applied");
     assert_eq!(
         list[0]["checksum"],

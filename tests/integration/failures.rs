@@ -14,7 +14,7 @@ fn a_failing_migration_stops_the_run_and_is_recorded() {
     t.run(&["execute"])
         .code(1)
         .stdout_has("applied 0001_a")
-        .one_error_line()
+        .error_line()
         .stderr_has("migration `0002_dup` failed: command 1 of 1 (`insert`)")
         .stderr_has("E11000");
     assert_eq!(
@@ -81,8 +81,8 @@ fn an_unreachable_server_is_a_clear_error_within_the_timeout() {
         .code(5)
         .one_error_line()
         .stderr_has(&format!(
-            "cannot connect to `127.0.0.1:{port}` (database `x`): no server answered within 1s"
-        ));
+        "cannot connect to default: database `x` on 127.0.0.1:{port}: no server answered within 1s"
+    ));
     assert!(
         started.elapsed().as_secs() < 10,
         "took {:?}",

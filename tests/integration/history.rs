@@ -1,6 +1,6 @@
 //! The audit log: one entry per action, read back by `history`.
 
-use mongodb::bson::{doc, DateTime, Document};
+use mongodb::bson::{doc, DateTime};
 
 use crate::insert;
 use crate::test::Test;
@@ -18,12 +18,8 @@ fn every_action_is_recorded_and_history_shows_it_newest_first() {
     t.run(&["--env", "ci", "execute"]).code(1);
     t.run(&["rollback", "0002_b"]).success();
     t.run(&["ignore", "0002_b"]).success();
-    t.db()
-        .collection::<Document>("migrations_lock")
-        .insert_one(doc! {"_id": "migo", "token": "t", "host": "h", "pid": 1, "user": "u",
-            "command": "migo execute", "started_at": DateTime::now(), "expires_at": DateTime::now()})
-        .run()
-        .unwrap();
+    t.hold_lock(doc! {"token": "t", "host": "h", "pid": 1, "user": "u",
+    "command": "migo execute", "started_at": DateTime::now(), "expires_at": DateTime::now()});
     t.run(&["unlock"]).success();
     // Refusals, reads and dry runs are not actions: nothing recorded.
     t.run(&["execute", "0001_a"]).code(6);

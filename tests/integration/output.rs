@@ -41,13 +41,16 @@ fn known_state() -> Test {
 #[test]
 fn the_list_table_is_exact_and_uncoloured_off_a_terminal() {
     let t = known_state();
-    t.run(&["list"]).success().stdout_is(concat!(
+    let table = concat!(
         "NUMBER  NAME         STATE                   APPLIED AT            BY           DURATION  CHECKSUM\n",
         "1       0001_users   applied                 2026-11-18 11:06:41Z  ann@build-7  1.2s      ok\n",
         "2       0002_edited  applied (modified)      2026-11-18 11:06:41Z  ann@build-7  1.2s      changed\n",
         "3       0003_next    pending (out of order)\n",
         "4       0004_gone    missing                 2026-11-18 11:06:41Z  ann@build-7  1.2s      no file\n",
-        "4 migrations: 2 applied, 1 pending, 1 missing, 1 modified\n",
+    );
+    t.run(&["list"]).success().stdout_is(&format!(
+        "{table}4 migrations: 2 applied, 1 pending, 1 missing, 1 modified ({})\n",
+        t.target()
     ));
 }
 
@@ -106,6 +109,9 @@ fn json(run: &Run) -> serde_json::Value {
 fn json_documents_have_the_documented_fields() {
     let t = known_state();
     let list = json(t.run(&["list", "--json"]).success());
+    assert_eq!(keys(&list), ["target", "migrations"]);
+    assert_eq!(keys(&list["target"]), ["environment", "hosts", "database"]);
+    let list = &list["migrations"];
     assert_eq!(list.as_array().unwrap().len(), 4);
     assert_eq!(
         keys(&list[0]),
@@ -121,7 +127,10 @@ fn json_documents_have_the_documented_fields() {
             "applied_at",
             "who",
             "duration_ms",
-            "error"
+            "error",
+            "direction",
+            "compiled",
+            "problem"
         ]
     );
     assert_eq!(list[1]["modified"], true);
@@ -131,12 +140,12 @@ fn json_documents_have_the_documented_fields() {
     let check = t.run(&["check", "--json"]);
     check.code(8);
     let check = json(&check);
-    assert_eq!(keys(&check), ["ok", "summary", "problems"]);
+    assert_eq!(keys(&check), ["ok", "target", "summary", "problems"]);
     assert_eq!(check["problems"].as_array().unwrap().len(), 3);
 
     let execute = t.run(&["execute", "--json", "--on-modified", "warn"]);
     let report = json(execute.success());
-    assert_eq!(keys(&report), ["command", "steps"]);
+    assert_eq!(keys(&report), ["command", "target", "steps"]);
     assert_eq!(keys(&report["steps"][0]), ["name", "action", "duration_ms"]);
     assert_eq!(report["steps"][0]["name"], "0003_next");
     assert_eq!(report["steps"][0]["action"], "up");
@@ -145,8 +154,12 @@ fn json_documents_have_the_documented_fields() {
     assert_eq!(history[0]["action"], "execute");
     let failure = json(&t.run(&["rollback", "0009_none", "--json"]));
     assert_eq!(keys(&failure), ["error"]);
-    assert_eq!(keys(&failure["error"]), ["message", "hint", "exit_code"]);
+    assert_eq!(
+        keys(&failure["error"]),
+        ["message", "hint", "reason", "exit_code"]
+    );
     assert_eq!(failure["error"]["exit_code"], 6);
+    assert_eq!(failure["error"]["reason"], "unknown_migration");
 }
 
 #[test]

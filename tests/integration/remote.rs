@@ -97,7 +97,10 @@ fn execute_runs_on_the_remote_with_its_files_and_exit_code() {
     let history = t.run(&["--env", "staging", "history", "--json"]);
     let entries: serde_json::Value = serde_json::from_str(&history.success().stdout).unwrap();
     assert!(entries[0]["command"].as_str().unwrap().contains("--local"));
-    assert!(entries[0]["remote"]["from"].as_str().unwrap().contains('@'));
+    assert!(entries[0]["remote"]["claimed_from"]
+        .as_str()
+        .unwrap()
+        .contains('@'));
     assert_eq!(entries[0]["environment"], "staging");
 
     // A failing remote migration: its exit code and its error come back.

@@ -38,7 +38,8 @@ fn list_costs_one_command_for_a_thousand_applied_migrations() {
         .unwrap();
     let t = t.env("MIGO_LOG", "migo::wire=trace");
     let run = t.run(&["list"]);
-    run.success().stdout_has("1000 migrations: 1000 applied\n");
+    run.success()
+        .stdout_has(&format!("1000 migrations: 1000 applied ({})\n", t.target()));
     let sent = commands_sent(&run);
     assert_eq!(sent.len(), 1, "{sent:#?}");
     assert!(sent[0].contains(".aggregate "), "{}", sent[0]);

@@ -71,7 +71,9 @@ fn a_throwing_js_migration_is_recorded_failed_with_its_message() {
         )
         .migration("0003_c.json", &insert("c"));
     // The script's own output is streamed first, under its name; then migo's one error line.
-    t.run(&["execute"]).code(1).stderr_is(concat!(
+    t.run(&["execute"]).code(1).stderr_is(&format!(
+        "{}\n{}{}{}{}",
+        t.target(),
         "  0002_throws | Error: no can do: 42\n",
         "error: migration `0002_throws` failed: Error: no can do: 42 (exit status 1); ",
         "hint: fix it, then retry with `migo execute 0002_throws`, or `migo ignore 0002_throws` / ",

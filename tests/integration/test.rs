@@ -10,6 +10,9 @@ use mongodb::sync::Database;
 
 use crate::server::{self, Server};
 
+/// The lock document's `_id` in the registry collection.
+pub(crate) const LOCK_ID: &str = "__migo_lock__";
+
 /// One scenario: a project directory and a database of its own.
 pub struct Test {
     dir: tempfile::TempDir,
@@ -133,7 +136,7 @@ impl Test {
         let cursor = self
             .db()
             .collection::<Document>("migrations")
-            .find(doc! {})
+            .find(doc! {"_id": {"$ne": LOCK_ID}})
             .sort(doc! {"number": 1})
             .run();
         cursor
@@ -153,6 +156,33 @@ impl Test {
                 )
             })
             .collect()
+    }
+
+    /// How migo names this test's target: `default: database `t_…` on 127.0.0.1:PORT`.
+    pub(crate) fn target(&self) -> String {
+        format!(
+            "default: database `{}` on {}:{}",
+            self.db_name, self.server.host, self.server.port
+        )
+    }
+
+    /// The lock document, if the lock is held.
+    pub(crate) fn lock(&self) -> Option<Document> {
+        self.db()
+            .collection::<Document>("migrations")
+            .find_one(doc! {"_id": LOCK_ID})
+            .run()
+            .expect("lock")
+    }
+
+    /// Puts `lock` (its `_id` set to the lock's) in the registry collection, as another run would.
+    pub(crate) fn hold_lock(&self, mut lock: Document) {
+        lock.insert("_id", LOCK_ID);
+        self.db()
+            .collection::<Document>("migrations")
+            .insert_one(lock)
+            .run()
+            .expect("insert the lock");
     }
 
     /// All documents of a collection, by `_id`.
@@ -313,6 +343,20 @@ impl Run {
         let lines: Vec<&str> = self.stderr.lines().collect();
         if lines.len() != 1 || !lines[0].starts_with("error: ") || !lines[0].contains("; hint: ") {
             self.fail("expected exactly one `error: …; hint: …` line on stderr");
+        }
+        self
+    }
+
+    /// Asserts stderr ends with one `error: …; hint: …` line, after notes such as the target
+    /// line or a script's output, and holds no other error line.
+    pub(crate) fn error_line(&self) -> &Run {
+        let lines: Vec<&str> = self.stderr.lines().collect();
+        let errors = lines.iter().filter(|l| l.starts_with("error: ")).count();
+        let last_ok = lines
+            .last()
+            .is_some_and(|l| l.starts_with("error: ") && l.contains("; hint: "));
+        if errors != 1 || !last_ok {
+            self.fail("expected stderr to end with its only `error: …; hint: …` line");
         }
         self
     }

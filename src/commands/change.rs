@@ -1,0 +1,267 @@
+//! `execute`, `ignore`, `rollback`, `accept`, `forget`: the changes, in three phases.
+//!
+//! 1. [`preflight`]: discover, read the registry, plan, and load every migration the request may
+//!    run, so that bad input stops it with nothing written (not even the lock). `--dry-run`
+//!    ends here.
+//! 2. [`locked`]: take the lease, plan again on what the registry says under it (a `running`
+//!    record now belongs to a run that is gone), dump when the plan says so.
+//! 3. run the plan ([`crate::run::execute`]), record the action in the audit log, release.
+
+use mongodb::bson::DateTime;
+use mongodb::Database;
+
+use super::Context;
+use crate::error::{Error, Result};
+use crate::halt::Halt;
+use crate::identity::Identity;
+use crate::migration::source::Source;
+use crate::migration::Body;
+use crate::plan::{self, Backward, Entry, Plan, Request};
+use crate::run::execute::{self, Bodies, Completed, Event, Prepared, Runner};
+use crate::run::progress::Progress;
+use crate::run::signals::Graceful;
+use crate::store::audit::AuditResult;
+use crate::store::lock::Lease;
+use crate::store::registry::{Record, Registry, Status};
+use crate::ui::prompt::confirm;
+use crate::ui::report;
+
+/// What the first phase found.
+struct Preflight {
+    db: Database,
+    files: Vec<Source>,
+    bodies: Bodies,
+    /// The plan before the lock: the steps and warnings, or the refusal.
+    early: Result<(Vec<Prepared>, Vec<String>)>,
+    /// A run is (or was, if it crashed) in flight: then the lock decides before the plan.
+    in_flight: bool,
+}
+
+/// Plans and validates `request`, takes the lock, plans again under it, runs, and records the
+/// action in the audit log. `--dry-run` stops after the first plan: no lock, no writes.
+pub(crate) async fn change(ctx: Context<'_>, request: Request<'_>) -> Result<()> {
+    let pre = preflight(ctx, request).await?;
+    if ctx.invocation.dry_run {
+        let (steps, warnings) = pre.early?;
+        warnings.iter().for_each(|w| ctx.out.warn(w));
+        report::dry_run(ctx.out, &steps);
+        return Ok(());
+    }
+    // A refusal now writes nothing at all. But while a run is (or was) in flight, the answer
+    // depends on how it ends: the lock decides first, then the plan again.
+    if let (Err(_), false) = (&pre.early, pre.in_flight) {
+        return pre.early.map(drop);
+    }
+    let count = pre.early.as_ref().map(|(steps, _)| steps.len()).ok();
+    confirm_if_needed(ctx, request, count)?;
+    let me = Identity::current();
+    let lease = ctx.take_lock(&pre.db, &me).await?;
+    ctx.announce_target();
+    let graceful = Graceful::begin();
+    let result = locked(ctx, request, &pre, &lease, &me.to_string()).await;
+    drop(graceful);
+    let released = lease.release().await;
+    result.and(released)
+}
+
+/// Reads everything and plans, before any lock.
+async fn preflight(ctx: Context<'_>, request: Request<'_>) -> Result<Preflight> {
+    let (db, entries, lock) = ctx.entries().await?;
+    let files: Vec<Source> = entries.iter().filter_map(|e| e.file.clone()).collect();
+    let records: Vec<Record> = entries.iter().filter_map(|e| e.record.clone()).collect();
+    let early = plan::plan(request, &entries, ctx.settings.migrations.policies);
+    let bodies = load_bodies(ctx, request, &entries, early.as_ref().ok())?;
+    let early = early.and_then(|_| prepare(ctx, request, &entries, &records, &bodies));
+    let in_flight =
+        lock.live_holder().is_some() || records.iter().any(|r| r.status == Status::Running);
+    Ok(Preflight {
+        db,
+        files,
+        bodies,
+        early,
+        in_flight,
+    })
+}
+
+/// The second and third phases, under the lease.
+async fn locked(
+    ctx: Context<'_>,
+    request: Request<'_>,
+    pre: &Preflight,
+    lease: &Lease,
+    who: &str,
+) -> Result<()> {
+    let registry = Registry::new(&pre.db, ctx.collection()).fenced(lease.fence());
+    let records = registry.records().await?;
+    let entries = plan::entries(&pre.files, &records, false);
+    let (steps, warnings) = prepare(ctx, request, &entries, &records, &pre.bodies)?;
+    warnings.iter().for_each(|w| ctx.out.warn(w));
+    let started = DateTime::now();
+    let halt = Halt::new(Some(lease.watch()));
+    let env = ctx.child_env();
+    let describe = ctx.settings.target.describe();
+    let runner = Runner {
+        db: &pre.db,
+        registry: &registry,
+        who,
+        env: &env,
+        halt: &halt,
+        target: &describe,
+    };
+    // The backup comes before the first migration, and only when one will run.
+    let wants_dump = matches!(request, Request::Execute(_)) && ctx.settings.dump.enabled;
+    let dump = match wants_dump && !steps.is_empty() {
+        true => Some(super::backup::backup(ctx, &pre.db).await),
+        false => None,
+    };
+    let dump_path = match &dump {
+        Some(Ok(report)) => Some(report.path.display().to_string()),
+        _ => None,
+    };
+    if dump.is_some() {
+        crate::halt::checkpoint("after-dump");
+    }
+    let run = match dump {
+        Some(Err(e)) => Err(e),
+        _ => run_steps(ctx, &steps, runner).await,
+    };
+    if !steps.is_empty() {
+        audit(ctx, request, &pre.db, started, who, &steps, &run, dump_path).await;
+    }
+    summarize(ctx, request, &entries, &run?);
+    Ok(())
+}
+
+/// Walks the steps, showing progress.
+async fn run_steps(
+    ctx: Context<'_>,
+    steps: &[Prepared],
+    runner: Runner<'_>,
+) -> Result<Vec<Completed>> {
+    let mut progress = Progress::new(ctx.out);
+    let mut on_event = |event: Event<'_>| match event {
+        Event::Started(step) => {
+            tracing::info!("{:?} {}", step.action, step.file.name);
+            progress.started(step);
+        }
+        Event::Finished(step, took) => progress.finished(step, took),
+    };
+    execute::run(steps, runner, &mut on_event).await
+}
+
+/// Records the action and how it ended.
+#[allow(clippy::too_many_arguments)]
+async fn audit(
+    ctx: Context<'_>,
+    request: Request<'_>,
+    db: &Database,
+    started: DateTime,
+    who: &str,
+    steps: &[Prepared],
+    run: &Result<Vec<Completed>>,
+    dump: Option<String>,
+) {
+    let mut entry = ctx.audit_entry(request.verb(), started, who);
+    entry.dump = dump;
+    entry.migrations = steps.iter().map(|p| p.step.file.name.clone()).collect();
+    match run {
+        Ok(completed) => entry.completed = completed.iter().map(|c| c.name.clone()).collect(),
+        Err(e) => {
+            entry.completed = match e {
+                Error::MigrationFailed { done, .. }
+                | Error::Interrupted { done, .. }
+                | Error::LostLock { done, .. } => done.clone(),
+                _ => Vec::new(),
+            };
+            entry.result = match e {
+                Error::Interrupted { .. } => AuditResult::Interrupted,
+                Error::LostLock { .. } => AuditResult::LostLock,
+                _ => AuditResult::Failed,
+            };
+            entry.error = Some(ctx.child_env().scrubber().scrub(&e.to_string()));
+        }
+    }
+    ctx.append_audit(db, &entry).await;
+}
+
+/// Reads every migration the request may run, before the lock is taken, so that bad input (a
+/// malformed file, an irreversible migration in a rollback range) stops it with nothing written
+/// at all. `plan` is the plan made before the lock, when there is one.
+fn load_bodies(
+    ctx: Context<'_>,
+    request: Request<'_>,
+    entries: &[Entry],
+    plan: Option<&Plan>,
+) -> Result<Bodies> {
+    let may_run: Vec<&Source> = match request {
+        // Every file that is not done yet, in range or not: a malformed one stops the run
+        // before the first migration executes.
+        Request::Execute(_) => entries
+            .iter()
+            .filter(|e| !e.is_done())
+            .filter_map(|e| e.file.as_ref())
+            .collect(),
+        Request::Rollback(_) => plan
+            .map(|p| p.steps.iter().map(|s| &s.file).collect())
+            .unwrap_or_default(),
+        Request::Ignore(_) | Request::Accept(_) | Request::Forget(_) => Vec::new(),
+    };
+    let runners = &ctx.settings.migrations.runners;
+    may_run
+        .into_iter()
+        .map(|file| {
+            let body = Body::load(file, runners, &ctx.app.migrations)?;
+            Ok((file.name.clone(), body))
+        })
+        .collect()
+}
+
+/// `rollback --all` and `forget` need a person's yes on a terminal, or `--yes` from a script.
+fn confirm_if_needed(ctx: Context<'_>, request: Request<'_>, count: Option<usize>) -> Result<()> {
+    let database = &ctx.settings.target.database;
+    let question = match request {
+        Request::Rollback(Backward::All) if count != Some(0) => {
+            let what = count.map_or("every applied migration".to_string(), |n| {
+                format!("all {n} applied migration(s)")
+            });
+            format!("`rollback --all` would roll back {what} of `{database}`")
+        }
+        Request::Forget(name) => {
+            format!("`forget {name}` removes its record from `{database}` without running anything")
+        }
+        _ => return Ok(()),
+    };
+    confirm(&question, ctx.invocation.yes)
+}
+
+/// The steps for `request` given `entries`, each with its parsed migration, and the policy
+/// warnings to show before running them.
+fn prepare(
+    ctx: Context<'_>,
+    request: Request<'_>,
+    entries: &[Entry],
+    records: &[Record],
+    bodies: &Bodies,
+) -> Result<(Vec<Prepared>, Vec<String>)> {
+    let m = &ctx.settings.migrations;
+    let plan = plan::plan(request, entries, m.policies)?;
+    let steps = execute::prepare(&plan, bodies, records, &m.runners, &ctx.app.migrations)?;
+    Ok((steps, plan.warnings))
+}
+
+fn summarize(ctx: Context<'_>, request: Request<'_>, entries: &[Entry], completed: &[Completed]) {
+    let nothing = match request {
+        Request::Execute(_) => format!("nothing to execute: {}", report::summary(entries)),
+        Request::Ignore(_) => "nothing to ignore: no migration is pending".to_string(),
+        Request::Rollback(_) => "nothing rolled back".to_string(),
+        Request::Accept(_) => "nothing accepted".to_string(),
+        Request::Forget(_) => "nothing forgotten".to_string(),
+    };
+    report::run_summary(
+        ctx.out,
+        request.verb(),
+        completed,
+        &nothing,
+        &ctx.settings.target,
+    );
+}

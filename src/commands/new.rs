@@ -1,0 +1,31 @@
+//! `new NAME [--format F]`: the next numbered migration file, from a template. Needs no database.
+
+use crate::app::Extensions;
+use crate::config::Settings;
+use crate::error::Result;
+use crate::migration::template::{self, Format};
+use crate::ui::output::Output;
+
+/// Creates the file and says where.
+pub(crate) fn new(
+    settings: &Settings,
+    app: &Extensions,
+    out: &Output,
+    name: &str,
+    format: Format,
+) -> Result<()> {
+    let compiled = app
+        .migrations
+        .iter()
+        .map(|c| c.source(&app.binary))
+        .collect::<Result<Vec<_>>>()?;
+    let path = template::new_migration(
+        &settings.migrations,
+        &settings.project_dir,
+        compiled,
+        name,
+        format,
+    )?;
+    out.print(&format!("created {}", path.display()));
+    Ok(())
+}

@@ -1,0 +1,145 @@
+//! The shape of `migo.toml`, as serde reads it. Every value is [`Spanned`], so an error about it
+//! names where it came from: `file:line:column`, the `MIGO_*` variable or the flag (see
+//! [`super::layers`], which gives overrides spans of their own).
+//!
+//! One [`Layer`] type serves every layer: the base file, an `[environments.<name>]` section, the
+//! variables and the flags are merged as TOML first and deserialised into it once.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::plan::policy::{OnModified, OutOfOrder};
+
+/// A value and where it was written.
+pub(crate) type Value<T> = Option<Spanned<T>>;
+
+/// The whole file, as written: checked strictly (unknown keys anywhere are errors). Its layer
+/// sections are only validated here; their values are read from the merged [`Layer`].
+#[allow(dead_code)]
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct File {
+    #[serde(default)]
+    pub(crate) mongo: Mongo,
+    #[serde(default)]
+    pub(crate) migrations: Migrations,
+    #[serde(default)]
+    pub(crate) dump: Dump,
+    #[serde(default)]
+    pub(crate) tasks: BTreeMap<String, Spanned<Task>>,
+    #[serde(default)]
+    pub(crate) environments: BTreeMap<String, Environment>,
+}
+
+/// The settings every layer may give, merged.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Layer {
+    #[serde(default)]
+    pub(crate) mongo: Mongo,
+    #[serde(default)]
+    pub(crate) migrations: Migrations,
+    #[serde(default)]
+    pub(crate) dump: Dump,
+}
+
+/// `[mongo]`: how to reach the database.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Mongo {
+    pub(crate) uri: Value<String>,
+    pub(crate) host: Value<String>,
+    pub(crate) port: Value<u16>,
+    pub(crate) database: Value<String>,
+    pub(crate) user: Value<String>,
+    pub(crate) password: Value<String>,
+    pub(crate) password_env: Value<String>,
+    pub(crate) auth_source: Value<String>,
+    pub(crate) timeout_secs: Value<u64>,
+    pub(crate) tls: Value<bool>,
+    pub(crate) tls_ca_file: Value<PathBuf>,
+    pub(crate) tls_allow_invalid_certificates: Value<bool>,
+}
+
+/// `[migrations]`: where the files are and how their state is kept.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Migrations {
+    pub(crate) directory: Value<PathBuf>,
+    pub(crate) pattern: Value<String>,
+    pub(crate) collection: Value<String>,
+    pub(crate) lock_lease_secs: Value<u64>,
+    pub(crate) on_modified: Value<OnModified>,
+    pub(crate) out_of_order: Value<OutOfOrder>,
+    pub(crate) mongosh: Value<PathBuf>,
+    pub(crate) interpreters: Value<BTreeMap<String, String>>,
+}
+
+/// `[dump]`: backups before `execute` and on demand.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Dump {
+    pub(crate) enabled: Value<bool>,
+    pub(crate) directory: Value<PathBuf>,
+    pub(crate) tool: Value<DumpTool>,
+    pub(crate) gzip: Value<bool>,
+    pub(crate) collections: Value<Vec<String>>,
+    pub(crate) keep: Value<usize>,
+    pub(crate) mongodump: Value<PathBuf>,
+}
+
+/// How dumps are taken.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum DumpTool {
+    /// Through the driver, in mongodump's layout: needs nothing installed.
+    #[default]
+    Native,
+    /// The `mongodump` program.
+    Mongodump,
+}
+
+/// `[tasks.<name>]`: a user-defined subcommand.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Task {
+    #[serde(default)]
+    pub(crate) description: String,
+    pub(crate) run: String,
+}
+
+/// `[environments.<name>]`: a layer of its own (validated here, read merged), plus what only an
+/// environment has.
+#[allow(dead_code)]
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Environment {
+    #[serde(default)]
+    pub(crate) mongo: Mongo,
+    #[serde(default)]
+    pub(crate) migrations: Migrations,
+    #[serde(default)]
+    pub(crate) dump: Dump,
+    /// Run migo on another machine over SSH instead of here.
+    pub(crate) remote: Option<Spanned<Remote>>,
+    /// Ask before changing anything (`--yes` answers for scripts).
+    pub(crate) confirm: Option<bool>,
+}
+
+/// `remote = { … }` of an environment.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Remote {
+    pub(crate) host: String,
+    pub(crate) port: Option<u16>,
+    pub(crate) user: Option<String>,
+    pub(crate) identity_file: Option<PathBuf>,
+    pub(crate) known_hosts: Option<PathBuf>,
+    pub(crate) workdir: String,
+    pub(crate) command: Option<String>,
+    pub(crate) accept_new_host_key: Option<bool>,
+    pub(crate) timeout_secs: Option<u64>,
+}

@@ -1,0 +1,82 @@
+//! A migration's source, as discovery finds it: a file, or a migration compiled into the binary.
+//! This is a leaf: it knows names, numbers and checksums, and nothing of how a migration runs.
+
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+/// One migration's identity and content fingerprint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Source {
+    /// The file stem, e.g. `0003_add_index`: the migration's name everywhere.
+    pub(crate) name: String,
+    /// The file name, e.g. `0003_add_index.json` (for a compiled one: `0004_x (compiled)`).
+    pub(crate) file_name: String,
+    /// The number captured by the pattern's `number` group.
+    pub(crate) number: u64,
+    /// The file (empty for a compiled migration).
+    pub(crate) path: PathBuf,
+    /// SHA-256 of the content (text with its line endings normalised), lower-case hex.
+    pub(crate) checksum: String,
+    /// For a compiled migration: the binary it is compiled into.
+    pub(crate) binary: Option<String>,
+    /// Why the file cannot be used as a migration (not UTF-8, a BOM), when it cannot; `list`
+    /// shows it and every command that would run it refuses.
+    pub(crate) problem: Option<String>,
+}
+
+impl Source {
+    /// Whether users may call it `name`: its stem (`0003_add_index`) or its file name.
+    pub(crate) fn is_called(&self, name: &str) -> bool {
+        self.name == name || self.file_name == name
+    }
+
+    /// The extension, e.g. `json`; empty when there is none.
+    pub(crate) fn extension(&self) -> &str {
+        Path::new(&self.file_name)
+            .extension()
+            .and_then(|e| e.to_str())
+            .unwrap_or_default()
+    }
+
+    /// Whether it is compiled into a binary rather than a file.
+    pub(crate) fn is_compiled(&self) -> bool {
+        self.binary.is_some()
+    }
+}
+
+/// SHA-256 of `bytes` as lower-case hex.
+pub(crate) fn checksum(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The checksum of a text migration: CRLF line endings count as LF, so a checkout with
+/// `core.autocrlf` (Windows) does not look modified.
+pub(crate) fn text_checksum(text: &str) -> String {
+    if text.contains("\r\n") {
+        checksum(text.replace("\r\n", "\n").as_bytes())
+    } else {
+        checksum(text.as_bytes())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checksum_is_sha256_hex() {
+        assert_eq!(
+            checksum(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+
+    #[test]
+    fn line_endings_do_not_change_the_checksum() {
+        assert_eq!(text_checksum("a\r\nb\r\n"), text_checksum("a\nb\n"));
+    }
+}

@@ -1,0 +1,240 @@
+//! Every reason a request is refused, as a value: its message, its hint (the way out), and a
+//! stable `reason` word for `--json`, so scripts and tests match the reason, not the prose.
+
+use crate::ui::escape::escape;
+
+/// Why a request does not fit the current state. Nothing was written when one is returned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Refusal {
+    /// No migration has this name.
+    Unknown { name: String },
+    /// `execute`/`ignore` of a migration already applied or ignored (`record` says when, by whom).
+    AlreadyDone {
+        verb: &'static str,
+        name: String,
+        record: String,
+    },
+    /// `execute --to` a migration that is already done.
+    TargetDone { name: String, record: String },
+    /// `rollback` of a migration that is not applied.
+    NotApplied { name: String },
+    /// `rollback --to` a migration that is not applied.
+    RollbackTargetNotApplied { name: String, state: &'static str },
+    /// `rollback` of a migration without `down`.
+    Irreversible { name: String, file: String },
+    /// A failed, running or interrupted migration must be dealt with first.
+    Blocked {
+        name: String,
+        how: Blocker,
+        error: Option<String>,
+    },
+    /// `execute` of a migration whose rollback failed: `up`'s effects may still be there.
+    RollbackUnfinished { name: String },
+    /// An applied migration's file changed (`on_modified = "error"`).
+    Modified { name: String },
+    /// A pending migration numbered below an applied one (`out_of_order = "error"`).
+    OutOfOrder { name: String, newest: String },
+    /// The migration's file is gone.
+    MissingFile { name: String },
+    /// A compiled migration of another binary.
+    CompiledElsewhere { name: String, binary: String },
+    /// `accept` of an unchanged migration.
+    NothingToAccept { name: String },
+    /// `accept` of a migration that is not applied.
+    NotAcceptable { name: String, state: &'static str },
+    /// `remove` of a migration with a record.
+    RemoveRecorded {
+        name: String,
+        record: String,
+        done: bool,
+    },
+    /// `remove` of a compiled migration.
+    RemoveCompiled { name: String },
+    /// `forget` of a migration whose file is still there.
+    ForgetWithFile { name: String },
+    /// A confirmation is needed and there is no terminal to ask on.
+    NeedsConfirmation { what: String },
+    /// The person answered no.
+    NotConfirmed,
+    /// The dump given to `restore` is not one.
+    NotADump { dir: String, why: String },
+}
+
+/// What blocks a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Blocker {
+    Failed,
+    Running,
+    Interrupted,
+    /// Its rollback failed.
+    FailedDown,
+    /// Its rollback was interrupted.
+    InterruptedDown,
+}
+
+impl Refusal {
+    /// The stable word for `--json` (`"reason": "blocked"`).
+    pub(crate) fn reason(&self) -> &'static str {
+        match self {
+            Refusal::Unknown { .. } => "unknown_migration",
+            Refusal::AlreadyDone { .. } | Refusal::TargetDone { .. } => "already_applied",
+            Refusal::NotApplied { .. } | Refusal::RollbackTargetNotApplied { .. } => "not_applied",
+            Refusal::Irreversible { .. } => "irreversible",
+            Refusal::Blocked { .. } => "blocked",
+            Refusal::RollbackUnfinished { .. } => "rollback_unfinished",
+            Refusal::Modified { .. } => "modified",
+            Refusal::OutOfOrder { .. } => "out_of_order",
+            Refusal::MissingFile { .. } => "missing_file",
+            Refusal::CompiledElsewhere { .. } => "compiled_elsewhere",
+            Refusal::NothingToAccept { .. } | Refusal::NotAcceptable { .. } => "not_acceptable",
+            Refusal::RemoveRecorded { .. } | Refusal::RemoveCompiled { .. } => "not_removable",
+            Refusal::ForgetWithFile { .. } => "file_present",
+            Refusal::NeedsConfirmation { .. } => "needs_confirmation",
+            Refusal::NotConfirmed => "not_confirmed",
+            Refusal::NotADump { .. } => "not_a_dump",
+        }
+    }
+
+    /// The one-line message.
+    pub(crate) fn message(&self) -> String {
+        match self {
+            Refusal::Unknown { name } => format!("no migration named `{}`", escape(name)),
+            Refusal::AlreadyDone { verb, name, record } => {
+                format!("cannot {verb} `{name}`: it is already {record}")
+            }
+            Refusal::TargetDone { name, record } => {
+                format!("cannot execute up to `{name}`: it is already {record}")
+            }
+            Refusal::NotApplied { name } => format!("cannot roll back `{name}`: it is not applied"),
+            Refusal::RollbackTargetNotApplied { name, state } => {
+                format!("cannot roll back to `{name}`: it is {state}, not applied")
+            }
+            Refusal::Irreversible { name, .. } => {
+                format!("cannot roll back `{name}`: it has no `down`, so it is irreversible")
+            }
+            Refusal::Blocked { name, how, error } => {
+                let what = match how {
+                    Blocker::Failed => "failed on its last run",
+                    Blocker::Running => "is being run by another migo right now",
+                    Blocker::Interrupted => {
+                        "was interrupted: its run stopped before finishing, so it may be half applied"
+                    }
+                    Blocker::FailedDown => {
+                        "failed to roll back: its `down` stopped part way, so it may be half undone"
+                    }
+                    Blocker::InterruptedDown => {
+                        "was interrupted while rolling back, so it may be half undone"
+                    }
+                };
+                let error = error
+                    .as_deref()
+                    .map(|e| format!(" ({})", escape(e)))
+                    .unwrap_or_default();
+                format!("migration `{name}` {what}{error}; nothing was run")
+            }
+            Refusal::RollbackUnfinished { name } => format!(
+                "cannot execute `{name}`: its rollback did not finish, so `up`'s effects may still be there"
+            ),
+            Refusal::Modified { name } => format!(
+                "applied migration `{name}` was modified after it ran (its checksum no longer \
+                 matches the registry); nothing was run"
+            ),
+            Refusal::OutOfOrder { name, newest } => format!(
+                "`{name}` is out of order: `{newest}`, numbered after it, is already applied; \
+                 nothing was run"
+            ),
+            Refusal::MissingFile { name } => {
+                format!("the file of migration `{name}` is missing, so it cannot be run")
+            }
+            Refusal::CompiledElsewhere { name, binary } => format!(
+                "`{name}` is a compiled migration of the binary `{binary}`; this binary cannot run it"
+            ),
+            Refusal::NothingToAccept { name } => {
+                format!("nothing to accept: `{name}` matches the checksum it was applied with")
+            }
+            Refusal::NotAcceptable { name, state } => {
+                format!("cannot accept `{name}`: it is {state}, not applied")
+            }
+            Refusal::RemoveRecorded { name, record, done } => match done {
+                true => format!("cannot remove `{name}`: it is {record}"),
+                false => format!("cannot remove `{name}`: it is {record} and has a registry record"),
+            },
+            Refusal::RemoveCompiled { name } => {
+                format!("cannot remove `{name}`: it is compiled into this binary")
+            }
+            Refusal::ForgetWithFile { name } => {
+                format!("cannot forget `{name}`: its file is still there")
+            }
+            Refusal::NeedsConfirmation { what } => format!("{what}, and needs confirmation"),
+            Refusal::NotConfirmed => "not confirmed; nothing was changed".into(),
+            Refusal::NotADump { dir, why } => format!("`{}` {why}", escape(dir)),
+        }
+    }
+
+    /// The way out.
+    pub(crate) fn hint(&self) -> String {
+        match self {
+            Refusal::Unknown { .. } => "`migo list` shows every migration's name".into(),
+            Refusal::AlreadyDone { name, .. } => {
+                format!("roll it back first with `migo rollback {name}`")
+            }
+            Refusal::TargetDone { .. } => "`migo list` shows which migrations are pending".into(),
+            Refusal::NotApplied { .. } => "`migo list` shows which migrations are applied".into(),
+            Refusal::RollbackTargetNotApplied { .. } => {
+                "`--to` names the applied migration to keep".into()
+            }
+            Refusal::Irreversible { file, .. } => {
+                format!("add a `down` to `{file}` if the change can be undone")
+            }
+            Refusal::Blocked { name, how, .. } => match how {
+                Blocker::FailedDown | Blocker::InterruptedDown => format!(
+                    "fix its `down` and retry with `migo rollback {name}`, or, if `up`'s effects \
+                     are all still there, record it applied again with `migo ignore {name}`"
+                ),
+                _ => format!(
+                    "fix it and retry with `migo execute {name}`, or `migo rollback {name}`, \
+                     or mark it done with `migo ignore {name}`"
+                ),
+            },
+            Refusal::RollbackUnfinished { name } => format!(
+                "finish the rollback with `migo rollback {name}`, or record it applied again \
+                 with `migo ignore {name}`"
+            ),
+            Refusal::Modified { name } => format!(
+                "restore the file, or record the change deliberately with `migo accept {name}`, \
+                 or set `on_modified = \"warn\"`"
+            ),
+            Refusal::OutOfOrder { name, newest } => format!(
+                "renumber `{name}` after `{newest}`, or set `out_of_order = \"warn\"` (or \
+                 `--out-of-order allow`) to run it anyway"
+            ),
+            Refusal::MissingFile { name } => format!(
+                "restore the file from version control, or drop the record with `migo forget {name}`"
+            ),
+            Refusal::CompiledElsewhere { binary, .. } => {
+                format!("run it with that binary, e.g. `cargo run --quiet --bin {binary} -- …`")
+            }
+            Refusal::NothingToAccept { .. } => "`migo list` marks changed files `(modified)`".into(),
+            Refusal::NotAcceptable { .. } => {
+                "accept records the new checksum of an applied migration whose file was edited"
+                    .into()
+            }
+            Refusal::RemoveRecorded { name, done, .. } => match done {
+                true => format!("roll it back first with `migo rollback {name}`"),
+                false => format!(
+                    "roll it back (`migo rollback {name}`) or mark it done (`migo ignore {name}`) first"
+                ),
+            },
+            Refusal::RemoveCompiled { .. } => "remove it from the binary's source instead".into(),
+            Refusal::ForgetWithFile { name } => format!(
+                "`forget` is for records whose file is gone; use `migo rollback {name}` or `migo remove {name}`"
+            ),
+            Refusal::NeedsConfirmation { .. } => "pass `--yes` to confirm without a terminal".into(),
+            Refusal::NotConfirmed => "answer `y`, or pass `--yes`".into(),
+            Refusal::NotADump { .. } => {
+                "give the directory of a complete dump, e.g. `mongodumps/default-20261122T101500.123Z`"
+                    .into()
+            }
+        }
+    }
+}

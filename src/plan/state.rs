@@ -1,0 +1,146 @@
+//! The state of each migration, derived from its source and its registry record: what `list`
+//! shows and what every rule of [`super::plan`] reads.
+
+use crate::migration::source::Source;
+use crate::migration::Direction;
+use crate::store::registry::{Record, Status};
+
+/// A migration's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum State {
+    Pending,
+    Applied,
+    Ignored,
+    Failed,
+    /// Started by a run that still holds the lock.
+    Running,
+    /// Started by a run that is gone (crashed, killed, stopped by a signal): it may be half done.
+    Interrupted,
+    /// Recorded, but its file is gone.
+    Missing,
+    /// Its file cannot be used (not UTF-8, a BOM).
+    Invalid,
+}
+
+impl State {
+    /// The lower-case word used in output.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            State::Pending => "pending",
+            State::Applied => "applied",
+            State::Ignored => "ignored",
+            State::Failed => "failed",
+            State::Running => "running",
+            State::Interrupted => "interrupted",
+            State::Missing => "missing",
+            State::Invalid => "invalid",
+        }
+    }
+}
+
+/// One line of `list`: a migration with its source, its record, or both.
+#[derive(Debug, Clone)]
+pub(crate) struct Entry {
+    pub(crate) number: u64,
+    pub(crate) name: String,
+    pub(crate) file: Option<Source>,
+    pub(crate) record: Option<Record>,
+    pub(crate) state: State,
+    /// Applied from a file whose content has changed since.
+    pub(crate) modified: bool,
+    /// Pending, but numbered below a migration already applied or ignored.
+    pub(crate) out_of_order: bool,
+}
+
+impl Entry {
+    /// Applied or ignored: its record says it is done.
+    pub(crate) fn is_done(&self) -> bool {
+        self.record
+            .as_ref()
+            .is_some_and(|r| matches!(r.status, Status::Applied | Status::Ignored))
+    }
+
+    /// The binary a compiled migration belongs to, when this binary does not have it.
+    pub(crate) fn compiled_elsewhere(&self) -> Option<&str> {
+        match (&self.file, &self.record) {
+            (None, Some(r)) => r.binary.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// Whether its last run was a rollback that did not finish.
+    pub(crate) fn rollback_unfinished(&self) -> bool {
+        self.record.as_ref().is_some_and(|r| {
+            r.direction == Direction::Down && !matches!(r.status, Status::Applied | Status::Ignored)
+        })
+    }
+
+    /// Something `check` reports: not done, changed, or its file unusable.
+    pub(crate) fn is_problem(&self) -> bool {
+        self.modified || !matches!(self.state, State::Applied | State::Ignored)
+    }
+}
+
+/// Joins sources and records into entries, in number order. `run_active` says whether a live
+/// process holds the lock: without one, a `running` record is interrupted.
+pub(crate) fn entries(files: &[Source], records: &[Record], run_active: bool) -> Vec<Entry> {
+    let recorded_state = |status| match status {
+        Status::Running if run_active => State::Running,
+        Status::Running | Status::Interrupted => State::Interrupted,
+        Status::Applied => State::Applied,
+        Status::Ignored => State::Ignored,
+        Status::Failed => State::Failed,
+        Status::RolledBack => State::Pending,
+    };
+    let mut entries: Vec<Entry> = files
+        .iter()
+        .map(|file| {
+            let record = records.iter().find(|r| r.name == file.name).cloned();
+            let state = match (&file.problem, &record) {
+                (Some(_), _) => State::Invalid,
+                (None, Some(r)) => recorded_state(r.status),
+                (None, None) => State::Pending,
+            };
+            let modified = record.as_ref().is_some_and(|r| {
+                matches!(r.status, Status::Applied | Status::Ignored) && r.checksum != file.checksum
+            });
+            Entry {
+                number: file.number,
+                name: file.name.clone(),
+                file: Some(file.clone()),
+                record,
+                state,
+                modified,
+                out_of_order: false,
+            }
+        })
+        .collect();
+    let missing = records
+        .iter()
+        .filter(|r| !files.iter().any(|f| f.name == r.name));
+    entries.extend(missing.map(|r| Entry {
+        number: u64::try_from(r.number).unwrap_or_default(),
+        name: r.name.clone(),
+        file: None,
+        record: Some(r.clone()),
+        // A compiled migration of another binary is not missing: that binary has it.
+        state: match r.binary {
+            Some(_) => recorded_state(r.status),
+            None => State::Missing,
+        },
+        modified: false,
+        out_of_order: false,
+    }));
+    entries.sort_by(|a, b| (a.number, &a.name).cmp(&(b.number, &b.name)));
+    if let Some(newest) = newest_done(&entries).map(|e| e.number) {
+        for entry in &mut entries {
+            entry.out_of_order = entry.state == State::Pending && entry.number < newest;
+        }
+    }
+    entries
+}
+
+/// The highest-numbered applied or ignored migration.
+pub(crate) fn newest_done(entries: &[Entry]) -> Option<&Entry> {
+    entries.iter().rev().find(|e| e.is_done())
+}

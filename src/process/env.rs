@@ -1,0 +1,77 @@
+//! The connection as `MIGO_*` variables for every child process migo starts (script and mongosh
+//! migrations, interpreters, tasks): in the environment, which is private to the child, never
+//! in its argv, which any local user can read in `ps`.
+
+use crate::config::{Settings, Target};
+use crate::secret::{Scrubber, Secret};
+
+/// The variables for child processes, whether to echo their output, and how to clean it.
+#[derive(Debug, Clone)]
+pub(crate) struct ChildEnv {
+    target: Target,
+    /// Settings-derived variables that do not depend on the database.
+    fixed: Vec<(&'static str, String)>,
+    /// Echo the child's output to stderr (off with `--quiet`).
+    pub(crate) echo: bool,
+}
+
+impl ChildEnv {
+    /// The environment for children of a run with `settings`.
+    pub(crate) fn new(settings: &Settings, echo: bool) -> ChildEnv {
+        let mut fixed = vec![
+            ("MIGO_COLLECTION", settings.migrations.collection.clone()),
+            (
+                "MIGO_DIRECTORY",
+                settings.migrations.directory.display().to_string(),
+            ),
+        ];
+        fixed.extend(settings.environment().map(|e| ("MIGO_ENV", e.to_string())));
+        ChildEnv {
+            target: settings.target.clone(),
+            fixed,
+            echo,
+        }
+    }
+
+    /// The same connection aimed at `database`, for `migo test`'s scratch copy and fleets.
+    pub(crate) fn for_database(&self, database: &str) -> ChildEnv {
+        let mut env = self.clone();
+        env.target = self.target.with_database(database);
+        env
+    }
+
+    /// `MIGO_URI` (the connection string migo itself uses, credentials included),
+    /// `MIGO_DATABASE`, `MIGO_HOST`/`MIGO_PORT` (for a single host), `MIGO_USER`,
+    /// `MIGO_PASSWORD`, `MIGO_AUTH_SOURCE`, `MIGO_COLLECTION`, `MIGO_DIRECTORY`, `MIGO_ENV`.
+    pub(crate) fn vars(&self) -> Vec<(&'static str, String)> {
+        let t = &self.target;
+        let mut vars = vec![
+            ("MIGO_URI", t.uri().expose().to_string()),
+            ("MIGO_DATABASE", t.database.clone()),
+        ];
+        if let Some((host, port)) = t.single_host() {
+            vars.push(("MIGO_HOST", host));
+            vars.push(("MIGO_PORT", port.to_string()));
+        }
+        vars.extend(t.user().map(|u| ("MIGO_USER", u.to_string())));
+        vars.extend(
+            t.password()
+                .map(|p| ("MIGO_PASSWORD", p.expose().to_string())),
+        );
+        vars.extend(t.auth_source().map(|a| ("MIGO_AUTH_SOURCE", a.to_string())));
+        vars.extend(self.fixed.iter().cloned());
+        vars
+    }
+
+    /// What removes the secrets of this connection from a child's output.
+    pub(crate) fn scrubber(&self) -> Scrubber {
+        let uri = self.target.uri();
+        let password = self.target.password().unwrap_or_else(|| Secret::new(""));
+        Scrubber::new(&[&uri, &password])
+    }
+
+    /// The variable the password came from, which a child that gets it otherwise must not see.
+    pub(crate) fn password_env(&self) -> Option<&str> {
+        self.target.password_env.as_deref()
+    }
+}
