@@ -347,7 +347,8 @@ impl Error {
             )),
             Error::CheckFailed { .. } => Some(
                 "`migo list` shows each migration; `migo execute` applies pending ones, \
-                 `migo accept NAME` records an intended edit"
+                 `migo accept NAME` records an intended edit, `migo forget NAME` drops the \
+                 record of a deleted file"
                     .into(),
             ),
             Error::TestFailed { .. } => Some(

@@ -56,7 +56,6 @@ pub(crate) async fn change(ctx: Context<'_>, request: Request<'_>) -> Result<()>
     confirm_if_needed(ctx, request, count)?;
     let me = Identity::current();
     let lease = ctx.take_lock(&pre.db, &me).await?;
-    ctx.announce_target();
     let graceful = Graceful::begin();
     let result = locked(ctx, request, &pre, &lease, &me.to_string()).await;
     drop(graceful);
@@ -95,6 +94,7 @@ async fn locked(
     let records = registry.records().await?;
     let entries = plan::entries(&pre.files, &records, false);
     let (steps, warnings) = prepare(ctx, request, &entries, &records, &pre.bodies)?;
+    ctx.announce_target();
     warnings.iter().for_each(|w| ctx.out.warn(w));
     let started = DateTime::now();
     let halt = Halt::new(Some(lease.watch()));

@@ -183,6 +183,10 @@ pub(crate) fn find_config() -> Result<PathBuf> {
         path: ".".into(),
         source: e,
     })?;
+    if Path::new(DEFAULT_CONFIG).is_file() {
+        // Here: messages say `migo.toml:3:1`, not the whole path.
+        return Ok(PathBuf::from(DEFAULT_CONFIG));
+    }
     cwd.ancestors()
         .map(|dir| dir.join(DEFAULT_CONFIG))
         .find(|candidate| candidate.is_file())

@@ -404,6 +404,7 @@ fn forget(name: &str, entries: &[Entry]) -> Result<Step> {
 pub(crate) fn removable<'a>(name: &str, entries: &'a [Entry]) -> Result<&'a Source> {
     let entry = find(name, entries)?;
     match (&entry.record, &entry.file) {
+        (Some(_), None) => Err(missing_file(entry)),
         (None, Some(file)) if file.is_compiled() => Err(refuse(Refusal::RemoveCompiled {
             name: entry.name.clone(),
         })),

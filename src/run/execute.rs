@@ -136,7 +136,8 @@ pub(crate) async fn run(
             if matches!(reason, Reason::Signal(_)) {
                 runner.flush(&mut unwritten, &names()).await?;
             }
-            return Err(halted(reason, None, names()));
+            let in_flight = unwritten.as_ref().map(|r| r.name.clone());
+            return Err(halted(reason, in_flight, names()));
         }
         report(Event::Started(step));
         let started = Instant::now();
@@ -186,6 +187,11 @@ enum Failure {
     Step(StepError, Direction),
     Stop(Reason),
     Registry(Error),
+    /// The fence refused the write that starts the step: the lease is gone. `in_flight` is the
+    /// previous step, which ran but could not be recorded.
+    Lost {
+        in_flight: Option<String>,
+    },
 }
 
 impl Runner<'_> {
@@ -217,6 +223,11 @@ impl Runner<'_> {
                     message: crate::store::connection::short_message(&source),
                 }
             }
+            Failure::Lost { in_flight } => Error::LostLock {
+                reason: crate::store::lock::Loss::TakenOver.describe().to_string(),
+                step: in_flight,
+                done,
+            },
             Failure::Registry(other) => other,
         }
     }
@@ -231,10 +242,17 @@ impl Runner<'_> {
         unwritten: &mut Option<Record>,
     ) -> std::result::Result<(), Failure> {
         let mut record = Record::new(file, Status::Running, self.who);
-        let mut batch: Vec<Record> = unwritten.take().into_iter().collect();
+        let previous = unwritten.take();
+        let in_flight = previous.as_ref().map(|r| r.name.clone());
+        let mut batch: Vec<Record> = previous.into_iter().collect();
         batch.push(record.clone());
         crate::halt::checkpoint(&format!("before-step:{}", file.name));
-        self.write(&batch).await?;
+        match self.write(&batch).await {
+            Err(Failure::Registry(Error::LostLock { .. })) => {
+                return Err(Failure::Lost { in_flight });
+            }
+            other => other?,
+        }
         crate::halt::checkpoint(&format!("in-step:{}", file.name));
         let outcome = body
             .run(Direction::Up, self.db, None, self.env, self.halt)
@@ -273,6 +291,7 @@ impl Runner<'_> {
             Failure::Stop(reason) => reason.describe(),
             Failure::Step(error, _) => error.to_string(),
             Failure::Registry(e) => e.to_string(),
+            Failure::Lost { .. } => String::new(),
         };
         let text = self.env.scrubber().scrub(&text);
         match direction {

@@ -1,18 +1,20 @@
 //! The lease lock: at most one mutating migo per database at a time, even across hosts, and a
 //! holder that lost its lease can write nothing more (fencing).
 //!
-//! The lock is one document (`_id: "__migo_lock__"`) in the registry collection itself. Times
-//! come from the server's clock (`$$NOW` in update pipelines), never from the deploy host's, so
-//! skewed clocks cannot cause an early takeover. Taking it is one upsert conditioned on a fresh
-//! token: the server's unique `_id` lets exactly one of many concurrent deploys win. An expired
-//! lease (its holder crashed, or stopped) is taken over by replacing the document conditioned on
-//! the token it had, so two takers cannot both win either.
+//! The lock is one document (`_id: "__migo_lock__"`) in the registry collection itself, never
+//! deleted once it exists: released, its `token` is null. Times come from the server's clock
+//! (`$$NOW` in update pipelines), never from the deploy host's, so skewed clocks cannot cause an
+//! early takeover. Taking it is an upsert conditioned on a fresh token (the server's unique
+//! `_id` lets exactly one of many concurrent deploys win), or, when the document exists, an
+//! update conditioned on the token it had (null when free, the old one for an expired lease), so
+//! two takers cannot both win either.
 //!
 //! Fencing: every registry write of a run is an ordered `update` whose first statement is
 //! [`Fence::statement`] (an upsert on `{_id, token: mine}`). While the lease is ours it matches
-//! and renews it; once another run took the lease, the upsert collides with its document
-//! (duplicate key), the ordered batch stops there, and the write never happens. Being in the
-//! same command, the check cannot be separated from the write by a pause of the writer.
+//! and renews it; once another run took the lease (or it was released: token null), the upsert
+//! collides with the document (duplicate key), the ordered batch stops there, and the write
+//! never happens. Being in the same command, the check cannot be separated from the write by a
+//! pause of the writer.
 //!
 //! Renewal runs on a thread of its own with its own runtime and connection, so nothing the run
 //! does on its own thread (a blocking compiled migration, a slow dump) can starve it.
@@ -34,8 +36,10 @@ use crate::error::{Error, Result};
 pub(crate) struct Holder {
     #[serde(rename = "_id")]
     pub(crate) id: String,
-    /// Unique to one acquisition, so a holder only renews, writes or releases under its own.
-    pub(crate) token: String,
+    /// Unique to one acquisition, so a holder only renews, writes or releases under its own;
+    /// null once released.
+    #[serde(default)]
+    pub(crate) token: Option<String>,
     #[serde(default)]
     pub(crate) host: String,
     #[serde(default)]
@@ -77,9 +81,12 @@ pub(crate) struct LockState {
 impl LockState {
     /// A live holder: the lock is held and its lease has not run out.
     pub(crate) fn live_holder(&self) -> Option<&Holder> {
-        self.holder
-            .as_ref()
-            .filter(|h| !h.is_expired_at(self.server_now))
+        self.held().filter(|h| !h.is_expired_at(self.server_now))
+    }
+
+    /// The holder, if the lock is held (its lease may have run out).
+    pub(crate) fn held(&self) -> Option<&Holder> {
+        self.holder.as_ref().filter(|h| h.token.is_some())
     }
 }
 
@@ -171,7 +178,7 @@ impl Lease {
         LeaseWatch(self.status.clone())
     }
 
-    /// Stops renewing and deletes the lock, if it is still ours.
+    /// Stops renewing and releases the lock (its token becomes null), if it is still ours.
     pub(crate) async fn release(mut self) -> Result<()> {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
@@ -180,7 +187,10 @@ impl Lease {
             let _ = tokio::task::spawn_blocking(move || renewal.join()).await;
         }
         self.records
-            .delete_one(doc! {"_id": LOCK_ID, "token": &self.fence.token})
+            .update_one(
+                doc! {"_id": LOCK_ID, "token": &self.fence.token},
+                vec![released()],
+            )
             .await
             .map(drop)
             .map_err(Error::database("cannot release the migrations lock"))
@@ -243,21 +253,24 @@ pub(crate) async fn acquire(
         }
         let state = read(&records).await?;
         let Some(held) = state.holder.clone() else {
-            continue; // released in between: try again
+            continue; // gone in between: try again
         };
-        if held.is_expired_at(state.server_now) {
+        let free = held.token.is_none();
+        if free || held.is_expired_at(state.server_now) {
             let taken = records
                 .find_one_and_update(
-                    doc! {"_id": LOCK_ID, "token": &held.token},
+                    doc! {"_id": LOCK_ID, "token": held.token.as_deref().map_or(Bson::Null, Bson::from)},
                     vec![doc! {"$set": set_holder(&mine, lease_ms)}],
                 )
                 .await
-                .map_err(Error::database("cannot take over the migrations lock"))?;
+                .map_err(Error::database("cannot take the migrations lock"))?;
             if taken.is_some() {
-                warn(&format!(
-                    "took over an expired lock held by {}",
-                    held.describe()
-                ));
+                if !free {
+                    warn(&format!(
+                        "took over an expired lock held by {}",
+                        held.describe()
+                    ));
+                }
                 return Ok(start_renewal(records, fence, request.lease, options));
             }
             continue;
@@ -312,13 +325,21 @@ pub(crate) fn split(mut document: Document) -> LockState {
     }
 }
 
-/// Deletes the lock whoever holds it (`migo unlock`); returns what was released.
+/// Releases the lock whoever holds it (`migo unlock`); returns the holder it released.
 pub(crate) async fn force_release(records: &Collection<Document>) -> Result<Option<Holder>> {
     let released = records
-        .find_one_and_delete(doc! {"_id": LOCK_ID})
+        .find_one_and_update(
+            doc! {"_id": LOCK_ID, "token": {"$type": "string"}},
+            vec![released()],
+        )
         .await
         .map_err(Error::database("cannot release the migrations lock"))?;
     Ok(released.and_then(|d| mongodb::bson::from_document(d).ok()))
+}
+
+/// The update pipeline stage that marks the lock released.
+fn released() -> Document {
+    doc! {"$set": {"token": Bson::Null, "expires_at": "$$NOW", "released_at": "$$NOW"}}
 }
 
 /// The holder's fields without the times, which the server sets.

@@ -389,3 +389,158 @@ done
         .stderr_has("tool = \"native\"");
     drop(secured);
 }
+
+/// A dump of `users` (50 documents), plain or gzipped; returns the test and the dump's file.
+fn users_dump(gzip: bool) -> (Test, PathBuf) {
+    let t = Test::new().config(&format!("[dump]\ngzip = {gzip}\n"));
+    let users: Vec<Document> = (0..50)
+        .map(|i| doc! {"_id": i, "name": format!("user {i}")})
+        .collect();
+    t.db()
+        .collection::<Document>("users")
+        .insert_many(users)
+        .run()
+        .unwrap();
+    t.run(&["dump"]).success();
+    let suffix = if gzip { ".gz" } else { "" };
+    let file = only_dump(&t)
+        .join(&t.db_name)
+        .join(format!("users.bson{suffix}"));
+    (t, file)
+}
+
+/// Restores `t`'s one dump and expects `code` with `message`; `users` keeps its 50 documents
+/// and no temporary collection is left.
+fn refused_restore(t: &Test, code: i32, message: &str) {
+    let dir = only_dump(t);
+    t.run(&["restore", dir.to_str().unwrap(), "--yes"])
+        .code(code)
+        .one_error_line()
+        .stderr_has(message);
+    assert_eq!(t.docs("users").len(), 50, "the restore destroyed data");
+    assert!(
+        t.collections()
+            .iter()
+            .all(|c| !c.starts_with("migo_restore")),
+        "{:?}",
+        t.collections()
+    );
+}
+
+#[test]
+fn a_damaged_dump_is_refused_before_anything_is_touched() {
+    // The file a full disk leaves: cut in the middle of a document.
+    let (t, file) = users_dump(false);
+    let bytes = std::fs::read(&file).unwrap();
+    std::fs::write(&file, &bytes[..bytes.len() - 10]).unwrap();
+    refused_restore(&t, 11, "users.bson` is damaged: truncated document at byte");
+
+    // Random bytes.
+    let (t, file) = users_dump(false);
+    std::fs::write(&file, b"\x07\x13not bson at all, just bytes\x00").unwrap();
+    refused_restore(
+        &t,
+        11,
+        "users.bson` is damaged: a document at byte 0 claims",
+    );
+
+    // A length prefix that lies (the second document claims to be huge).
+    let (t, file) = users_dump(false);
+    let mut bytes = std::fs::read(&file).unwrap();
+    let first = u32::from_le_bytes(bytes[..4].try_into().unwrap()) as usize;
+    bytes[first..first + 4].copy_from_slice(&0x7fff_0000_u32.to_le_bytes());
+    std::fs::write(&file, &bytes).unwrap();
+    refused_restore(
+        &t,
+        11,
+        &format!("users.bson` is damaged: a document at byte {first} claims"),
+    );
+
+    // A truncated gzip file.
+    let (t, file) = users_dump(true);
+    let bytes = std::fs::read(&file).unwrap();
+    std::fs::write(&file, &bytes[..bytes.len() / 2]).unwrap();
+    refused_restore(&t, 11, "users.bson.gz` is damaged");
+
+    // No completion marker: the dump may have been cut off.
+    let (t, _) = users_dump(false);
+    std::fs::remove_file(only_dump(&t).join("migo-dump.json")).unwrap();
+    refused_restore(&t, 6, "has no completion marker (`migo-dump.json`)");
+    let dir = only_dump(&t);
+    t.run(&["restore", dir.to_str().unwrap(), "--yes", "--trust-dump"])
+        .success()
+        .stdout_has("restored 1 collection(s)");
+}
+
+#[test]
+fn retention_prunes_only_the_environments_own_dumps() {
+    let t = Test::new().config("[dump]\nkeep = 1\n[environments.eu]\n[environments.eu-1]\n");
+    t.run(&["--env", "eu-1", "dump"]).success();
+    t.run(&["--env", "eu-1", "dump"]).success();
+    t.run(&["--env", "eu", "dump"]).success();
+    t.run(&["--env", "eu", "dump"]).success();
+    let mut names: Vec<String> = std::fs::read_dir(t.path("mongodumps"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 2, "{names:?}");
+    assert!(
+        names[0].starts_with("eu-1-2") && names[1].starts_with("eu-2"),
+        "{names:?}"
+    );
+}
+
+#[test]
+fn a_dump_into_a_full_disk_leaves_nothing_that_looks_complete() {
+    // A 64 KiB tmpfs stands for the full disk (mounting needs root, which CI has).
+    // SAFETY: geteuid(2) has no preconditions.
+    #[allow(unsafe_code)]
+    let root = unsafe { libc::geteuid() } == 0;
+    if !root {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI runs as root to mount a tmpfs"
+        );
+        eprintln!("skipped: mounting a tmpfs needs root");
+        return;
+    }
+    let disk = tempfile::tempdir().unwrap();
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
+        .arg(disk.path())
+        .status()
+        .unwrap();
+    assert!(mounted.success());
+    struct Unmount<'a>(&'a Path);
+    impl Drop for Unmount<'_> {
+        fn drop(&mut self) {
+            let _ = Command::new("umount").arg(self.0).status();
+        }
+    }
+    let _unmount = Unmount(disk.path());
+    let dumps = disk.path().join("dumps");
+    let t = Test::new()
+        .config(&format!(
+            "[dump]\nenabled = true\ndirectory = \"{}\"\n",
+            dumps.display()
+        ))
+        .migration("0001_a.json", &insert("a"));
+    let big: Vec<Document> = (0..2_000)
+        .map(|i| doc! {"_id": i, "pad": "x".repeat(200)})
+        .collect();
+    t.db()
+        .collection::<Document>("big")
+        .insert_many(big)
+        .run()
+        .unwrap();
+    t.run(&["execute"])
+        .code(11)
+        .error_line()
+        .stderr_has("No space left on device");
+    assert!(t.records().is_empty() && t.docs("items").is_empty());
+    let left: Vec<_> = std::fs::read_dir(&dumps)
+        .map(|d| d.map(|e| e.unwrap().path()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "a partial dump was left: {left:?}");
+}

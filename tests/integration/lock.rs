@@ -1,11 +1,12 @@
-//! The lease lock under real concurrency and real crashes.
+//! The lease lock under real concurrency, real crashes and real stops: exactly one run writes,
+//! and a run that lost its lease writes nothing more.
 
 use std::process::Stdio;
-use std::time::{Duration, Instant};
 
 use mongodb::bson::{doc, DateTime, Document};
 
 use crate::insert;
+use crate::processes::{gated_script, pid_in, signal, wait_stopped, wait_until};
 use crate::test::Test;
 
 fn twenty() -> Test {
@@ -14,6 +15,30 @@ fn twenty() -> Test {
     })
 }
 
+/// A migration that adds 1 to counter `id`.
+fn count(id: &str) -> String {
+    format!(
+        r#"{{"up": [{{"update": "counters", "updates": [{{"q": {{"_id": "{id}"}}, "u": {{"$inc": {{"n": 1}}}}, "upsert": true}}]}}],
+  "down": [{{"update": "counters", "updates": [{{"q": {{"_id": "{id}"}}, "u": {{"$inc": {{"n": -1}}}}}}]}}]}}"#
+    )
+}
+
+/// Every counter and its value.
+fn counters(t: &Test) -> Vec<(String, i32)> {
+    t.docs("counters")
+        .iter()
+        .map(|d| {
+            (
+                d.get_str("_id").unwrap().to_string(),
+                d.get_i32("n").unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn all_once(names: &[&str]) -> Vec<(String, i32)> {
+    names.iter().map(|n| (n.to_string(), 1)).collect()
+}
 #[test]
 fn concurrent_executes_apply_every_migration_exactly_once() {
     for round in 0..10 {
@@ -62,7 +87,6 @@ fn concurrent_executes_apply_every_migration_exactly_once() {
         );
     }
 }
-
 fn lock_doc(expires_in_ms: i64) -> Document {
     let now = DateTime::now().timestamp_millis();
     doc! {
@@ -85,9 +109,9 @@ fn a_held_lock_refuses_mutations_but_not_reads_and_unlock_releases_it() {
         .stderr_has("run `migo unlock` if no migo process is running on elsewhere");
     assert!(t.records().is_empty(), "{:?}", t.records());
     assert!(t.docs("items").is_empty());
-    let started = Instant::now();
+    let started = std::time::Instant::now();
     t.run(&["execute", "--wait", "1"]).code(7);
-    assert!(started.elapsed() >= Duration::from_secs(1));
+    assert!(started.elapsed() >= std::time::Duration::from_secs(1));
     t.run(&["list"]).success().stdout_has("0001_a  pending");
     t.run(&["execute", "--dry-run"])
         .success()
@@ -112,128 +136,156 @@ fn an_expired_lock_is_taken_over_with_a_warning() {
     assert!(t.lock().is_none());
 }
 
-/// A migration that runs for about `length` on this server: one-document inserts, as many as
-/// the server's measured insert latency asks for (SecantusDB and a real MongoDB differ 10×).
-fn slow(t: &Test, length: Duration) -> String {
-    let probe = t.db().collection::<Document>("probe");
-    let started = Instant::now();
-    for i in 0..200 {
-        probe.insert_one(doc! {"i": i}).run().unwrap();
-    }
-    probe.drop().run().unwrap();
-    let per_insert = started.elapsed() / 200;
-    let n = (length.as_secs_f64() / per_insert.as_secs_f64()) as usize;
-    let commands: Vec<String> = (0..n)
-        .map(|i| format!(r#"{{"insert": "slow", "documents": [{{"i": {i}}}]}}"#))
-        .collect();
-    format!(
-        r#"{{"up": [{}], "down": [{{"drop": "slow"}}]}}"#,
-        commands.join(",")
-    )
+/// A project whose `0001_slow.sh` waits for the test's go-ahead, then counts; `0002_c` counts.
+fn gated(t: Test) -> Test {
+    let script = gated_script(t.dir(), "slow");
+    let t = t
+        .migration("0001_slow.sh", &script)
+        .migration("0002_c.json", &count("c"));
+    let path = t.path("mongomigrations/0001_slow.sh");
+    std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    t
 }
 
-/// Starts `migo execute` in the background and returns once its first migration is `running`.
-fn start_execute(t: &Test) -> std::process::Child {
-    let child = t
-        .command(&["execute"])
-        .stdout(Stdio::null())
+/// `migo execute` in the background with `vars`.
+fn spawn(t: &Test, args: &[&str], vars: &[(&str, &str)]) -> std::process::Child {
+    t.command(args)
+        .envs(vars.iter().copied())
+        .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while t.statuses().first().map(|(_, s)| s.as_str()) != Some("running") {
-        assert!(Instant::now() < deadline, "the migration never started");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child
-}
-
-fn lock_expiry(t: &Test) -> (String, DateTime) {
-    let lock = t.lock().expect("a lock is held");
-    (
-        lock.get_str("token").unwrap().to_string(),
-        *lock.get_datetime("expires_at").unwrap(),
-    )
+        .unwrap()
 }
 
 #[test]
 fn a_long_run_renews_its_lease_so_nobody_takes_it_over() {
-    let t = Test::new().config("[migrations]\nlock_lease_secs = 3\n");
-    let body = slow(&t, Duration::from_secs(15));
-    let t = t.migration("0001_slow.json", &body);
-    let mut child = start_execute(&t);
-    let (token, first_expiry) = lock_expiry(&t);
-    // Past the first lease's end: without renewal the lock would now be up for grabs.
-    while DateTime::now().timestamp_millis() < first_expiry.timestamp_millis() + 1000 {
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    assert!(
-        child.try_wait().unwrap().is_none(),
-        "the migration ended too early to prove anything"
-    );
-    let (same_token, later_expiry) = lock_expiry(&t);
-    assert_eq!(same_token, token);
-    assert!(
-        later_expiry > DateTime::now(),
-        "the lease was not renewed: {first_expiry} then {later_expiry}"
-    );
+    let t = gated(Test::new());
+    let a = spawn(&t, &["execute"], &[("MIGO_TEST_LEASE_MS", "600")]);
+    pid_in(&t.path("slow.pid"));
+    let first = t.lock().expect("a lock is held");
+    let token = first.get_str("token").unwrap().to_string();
+    let first_expiry = *first.get_datetime("expires_at").unwrap();
+    // The server's clock passes the first lease's end; the lease is renewed, not taken over.
+    wait_until("the lease was renewed past its first end", || {
+        t.lock().is_some_and(|l| {
+            l.get_datetime("expires_at").unwrap().timestamp_millis()
+                > first_expiry.timestamp_millis() + 600
+        })
+    });
+    assert_eq!(t.lock().unwrap().get_str("token").unwrap(), token);
     t.run(&["execute"])
         .code(7)
         .stderr_has("the migrations lock is held by");
-    let output = child.wait_with_output().unwrap();
+    std::fs::write(t.path("go"), "").unwrap();
+    let output = a.wait_with_output().unwrap();
     assert!(output.status.success(), "{output:?}");
-    assert_eq!(
-        String::from_utf8_lossy(&output.stderr),
-        format!("{}\n", t.target()),
-        "{output:?}"
-    );
-    assert_eq!(t.statuses(), [("0001_slow".into(), "applied".into())]);
+    assert_eq!(counters(&t), all_once(&["c", "slow"]));
     assert!(t.lock().is_none());
 }
 
 #[test]
-fn a_killed_run_leaves_an_interrupted_migration_with_ways_out() {
-    let t = Test::new().config("[migrations]\nlock_lease_secs = 3\n");
-    let body = slow(&t, Duration::from_secs(2));
-    let t = t
-        .migration("0001_slow.json", &body)
-        .migration("0002_b.json", &insert("b"));
-    let mut child = start_execute(&t);
-    std::thread::sleep(Duration::from_millis(200));
-    child.kill().unwrap(); // SIGKILL: no cleanup runs
-    child.wait().unwrap();
-    assert_eq!(
-        t.statuses(),
-        [("0001_slow".to_string(), "running".to_string())]
+fn a_holder_stopped_before_its_first_migration_writes_nothing_when_it_wakes() {
+    // Repro A: the holder stops after its dump; its lease runs out; another run takes over and
+    // applies everything; the holder wakes and must not apply anything again.
+    let t = (1..=3).fold(Test::new().config("[dump]\nenabled = true\n"), |t, n| {
+        t.migration(&format!("000{n}_c{n}.json"), &count(&format!("c{n}")))
+    });
+    t.db()
+        .collection::<Document>("seed")
+        .insert_one(doc! {"_id": 1})
+        .run()
+        .unwrap();
+    let a = spawn(
+        &t,
+        &["execute"],
+        &[
+            ("MIGO_TEST_LEASE_MS", "300"),
+            ("MIGO_TEST_STOP_AT", "after-dump"),
+        ],
     );
+    wait_stopped(&a);
+    t.run(&["execute", "--wait", "30"])
+        .success()
+        .stderr_has("warning: took over an expired lock held by")
+        .stdout_has("applied 0003_c3");
+    assert_eq!(counters(&t), all_once(&["c1", "c2", "c3"]));
+    signal(a.id(), libc::SIGCONT);
+    let woken = a.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&woken.stderr);
+    assert_eq!(woken.status.code(), Some(13), "{stderr}");
+    assert!(
+        stderr.contains("error: stopped: the migrations lock was lost (another migo took the lock over after its lease ran out)"),
+        "{stderr}"
+    );
+    assert_eq!(counters(&t), all_once(&["c1", "c2", "c3"]));
+    let statuses: Vec<String> = t.statuses().into_iter().map(|(_, s)| s).collect();
+    assert_eq!(statuses, ["applied", "applied", "applied"]);
+    let history = t.run(&["history", "--json"]);
+    let entries: serde_json::Value = serde_json::from_str(&history.success().stdout).unwrap();
+    let results: Vec<&str> = entries
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["result"].as_str().unwrap())
+        .collect();
+    assert!(results.contains(&"lost_lock"), "{results:?}");
+}
 
-    // The dead run's lease is still live: mutations wait for it or fail; list shows `running`.
-    t.run(&["list"]).success().stdout_has("0001_slow  running");
-    t.run(&["execute"]).code(7);
-    std::thread::sleep(Duration::from_secs(3));
+#[test]
+fn a_holder_stopped_in_a_slow_script_cannot_record_it_or_go_on() {
+    // Repro B: the holder stops while its script runs. The next run takes the expired lease
+    // over, finds the script's migration interrupted and refuses to guess; the holder wakes and
+    // writes nothing. Each counter ends at exactly 1 once the operator decides.
+    let t = gated(Test::new());
+    let a = spawn(&t, &["execute"], &[("MIGO_TEST_LEASE_MS", "300")]);
+    pid_in(&t.path("slow.pid"));
+    signal(a.id(), libc::SIGSTOP);
+    wait_stopped(&a);
+    t.run(&["execute", "--wait", "30"])
+        .code(6)
+        .stderr_has("warning: took over an expired lock held by")
+        .stderr_has("migration `0001_slow` was interrupted");
+    std::fs::write(t.path("go"), "").unwrap();
+    wait_until("the script counted", || !counters(&t).is_empty());
+    signal(a.id(), libc::SIGCONT);
+    let woken = a.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&woken.stderr);
+    assert_eq!(woken.status.code(), Some(13), "{stderr}");
+    assert!(stderr.contains("while `0001_slow` was running"), "{stderr}");
+    assert_eq!(t.statuses(), [("0001_slow".into(), "running".into())]);
+    assert_eq!(counters(&t), all_once(&["slow"]));
+    t.run(&["ignore", "0001_slow"]).success();
+    t.run(&["execute"]).success().stdout_has("applied 0002_c");
+    assert_eq!(counters(&t), all_once(&["c", "slow"]));
+}
+
+#[test]
+fn kill_9_takes_the_script_and_its_children_along() {
+    let t = gated(Test::new());
+    let mut a = spawn(&t, &["execute"], &[]);
+    let script = pid_in(&t.path("slow.pid"));
+    a.kill().unwrap(); // SIGKILL: no cleanup code of migo runs
+    a.wait().unwrap();
+    wait_until("the script died with migo", || {
+        !crate::processes::alive(script)
+    });
+    // Had it survived, it would count now.
+    std::fs::write(t.path("go"), "").unwrap();
+    assert_eq!(t.statuses(), [("0001_slow".into(), "running".into())]);
+    t.run(&["unlock"]).success();
     t.run(&["list"])
         .success()
         .stdout_has("0001_slow  interrupted");
     t.run(&["execute"])
         .code(6)
-        .stderr_has("warning: took over an expired lock")
+        .one_error_line()
         .stderr_has("migration `0001_slow` was interrupted")
         .stderr_has("`migo execute 0001_slow`, or `migo rollback 0001_slow`, or mark it done with `migo ignore 0001_slow`");
-    assert!(
-        t.docs("items").is_empty(),
-        "0002 ran past an interrupted migration"
-    );
-    assert!(t.lock().is_none());
-
-    t.run(&["rollback", "0001_slow"]).success();
-    assert!(t.docs("slow").is_empty() && t.records().is_empty());
-    t.run(&["execute"])
-        .success()
-        .stdout_has("applied 0001_slow")
-        .stdout_has("applied 0002_b");
-    assert!(!t.docs("slow").is_empty());
+    assert!(counters(&t).is_empty(), "the orphaned script ran on");
+    t.run(&["execute", "0001_slow"]).success();
+    t.run(&["execute"]).success();
+    assert_eq!(counters(&t), all_once(&["c", "slow"]));
 }
-
 /// The state a killed run leaves once its lease expired, without waiting for one.
 fn interrupted() -> Test {
     let t = Test::new()

@@ -15,15 +15,19 @@ mod history;
 mod lock;
 mod output;
 mod policies;
+mod processes;
 mod ranges;
 mod remote;
 mod round_trips;
 mod scripts;
 mod server;
 mod sshd;
+mod stops;
+mod target;
 mod tasks;
 mod test;
 mod tools;
+mod way_out;
 
 /// A migration that appends `n` to `order` in the `log` document, and removes it on `down`.
 pub fn push(n: u32) -> String {

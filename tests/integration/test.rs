@@ -166,13 +166,15 @@ impl Test {
         )
     }
 
-    /// The lock document, if the lock is held.
+    /// The lock document, if the lock is held (a released lock keeps its document, with a null
+    /// token).
     pub(crate) fn lock(&self) -> Option<Document> {
         self.db()
             .collection::<Document>("migrations")
             .find_one(doc! {"_id": LOCK_ID})
             .run()
             .expect("lock")
+            .filter(|lock| lock.get_str("token").is_ok())
     }
 
     /// Puts `lock` (its `_id` set to the lock's) in the registry collection, as another run would.
@@ -180,9 +182,10 @@ impl Test {
         lock.insert("_id", LOCK_ID);
         self.db()
             .collection::<Document>("migrations")
-            .insert_one(lock)
+            .replace_one(doc! {"_id": LOCK_ID}, lock)
+            .upsert(true)
             .run()
-            .expect("insert the lock");
+            .expect("put the lock");
     }
 
     /// All documents of a collection, by `_id`.
