@@ -185,7 +185,8 @@ async fn dispatch(
             hint: Some("`list`, `check`, `history` and `version` never change anything".into()),
         });
     }
-    let settings = load_settings(g, &builtins, extensions);
+    let offline = matches!(command, Command::New { .. });
+    let settings = load_settings(g, &builtins, extensions, offline);
     if let Command::Help = command {
         commands::help::help(&settings, out, &builtins, extensions);
         return Ok(());
@@ -295,6 +296,7 @@ fn load_settings(
     g: &GlobalArgs,
     builtins: &[(String, String)],
     extensions: &Extensions,
+    offline: bool,
 ) -> Result<Settings> {
     let reserved: Vec<&str> = builtins
         .iter()
@@ -313,6 +315,7 @@ fn load_settings(
             None => variables::text("MIGO_ENV")?,
         },
         overrides,
+        offline,
     };
     Settings::load(&sources, &reserved)
 }

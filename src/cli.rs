@@ -311,16 +311,24 @@ fn parse_since(text: &str) -> Result<DateTime, String> {
         _ => None,
     };
     let invalid = || {
-        format!("`{text}` is neither a date (2026-11-20, 2026-11-20T10:00:00Z) nor an age (30m, 12h, 7d)")
+        format!(
+            "`{}` is neither a date (2026-11-20, 2026-11-20T10:00:00Z) nor an age (30m, 12h, 7d)",
+            crate::ui::escape::escape(text)
+        )
     };
-    let (digits, unit) = text.split_at(text.len().saturating_sub(1));
-    if let Ok(amount) = digits.parse::<i64>() {
-        let unit = unit.chars().next().unwrap_or_default();
-        let ms = unit_ms(unit).ok_or_else(invalid)?;
-        let ago = amount.checked_mul(ms).ok_or_else(invalid)?;
-        return Ok(DateTime::from_millis(
-            DateTime::now().timestamp_millis() - ago,
-        ));
+    let mut chars = text.chars();
+    let unit = chars.next_back().unwrap_or_default();
+    if let (Ok(amount), Some(ms)) = (chars.as_str().parse::<i64>(), unit_ms(unit)) {
+        let too_far = || format!("`{text}` is too far back; give a date instead");
+        if amount < 0 {
+            return Err(invalid());
+        }
+        let ago = amount.checked_mul(ms).ok_or_else(too_far)?;
+        let at = DateTime::now()
+            .timestamp_millis()
+            .checked_sub(ago)
+            .ok_or_else(too_far)?;
+        return Ok(DateTime::from_millis(at));
     }
     let full = if text.len() == 10 {
         format!("{text}T00:00:00Z")
@@ -342,7 +350,17 @@ mod tests {
         let hour_ago = parse_since("1h").unwrap().timestamp_millis();
         let now = DateTime::now().timestamp_millis();
         assert!((now - hour_ago - 3_600_000).abs() < 5_000);
-        for bad in ["yesterday", "5x", "h", "2026-13-01"] {
+        for bad in [
+            "yesterday",
+            "5x",
+            "h",
+            "2026-13-01",
+            "é",
+            "-9223372036854775s",
+            "9223372036854775807w",
+            "",
+            "日本語",
+        ] {
             assert!(parse_since(bad).is_err(), "{bad}");
         }
     }

@@ -204,10 +204,9 @@ pub(crate) enum Error {
     TaskFailed { name: String, status: String },
 
     /// A database operation of migo's own (registry, ping) failed.
-    #[error("{context}: {source}")]
+    #[error("{context}: {}", crate::store::connection::short_message(.source))]
     Database {
         context: String,
-        #[source]
         source: mongodb::error::Error,
     },
 

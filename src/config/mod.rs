@@ -50,6 +50,8 @@ pub(crate) struct Sources {
     pub(crate) environment: Option<String>,
     /// Variables and flags, in any order (each knows its layer).
     pub(crate) overrides: Vec<Override>,
+    /// Only files are touched (`migo new`): a missing or bad `[mongo]` is no error then.
+    pub(crate) offline: bool,
 }
 
 /// Where migrations live and how they are recognised and recorded.
@@ -142,7 +144,10 @@ impl Settings {
         let layer =
             schema::Layer::deserialize(deserializer).map_err(|e| toml_error(&e, &origins))?;
         Ok(Settings {
-            target: target::resolve(&layer.mongo, environment, &base_dir, &origins)?,
+            target: match target::resolve(&layer.mongo, environment, &base_dir, &origins) {
+                Err(_) if sources.offline => Target::offline(environment),
+                target => target?,
+            },
             migrations: resolve_migrations(&layer.migrations, &base_dir, &origins)?,
             dump: resolve_dump(&layer.dump, &base_dir, &origins)?,
             remote: selected

@@ -38,6 +38,17 @@ pub(crate) struct Target {
 }
 
 impl Target {
+    /// A placeholder for commands that never connect (`migo new`).
+    pub(crate) fn offline(environment: Option<&str>) -> Target {
+        Target {
+            environment: environment.map(str::to_string),
+            database: String::new(),
+            connection: ConnectionString::default(),
+            password_env: None,
+            timeout: Duration::from_secs(DEFAULT_TIMEOUT_SECS),
+        }
+    }
+
     /// `db1.example.com:27017,db2.example.com:27017`, or the SRV name.
     pub(crate) fn hosts(&self) -> String {
         match &self.connection.host_info {

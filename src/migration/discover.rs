@@ -169,6 +169,11 @@ fn read_regular(path: &Path, file_name: &str, project: &Path) -> Result<Vec<u8>>
     let link = std::fs::symlink_metadata(path).map_err(io)?;
     if link.file_type().is_symlink() {
         let target = std::fs::canonicalize(path).map_err(io)?;
+        let project = if project.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            project
+        };
         let root = std::fs::canonicalize(project).unwrap_or_else(|_| project.to_path_buf());
         if !target.starts_with(&root) {
             return Err(refuse(

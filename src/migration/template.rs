@@ -171,11 +171,14 @@ fn sh_template(description: &str) -> String {
 # {description}
 # Run by migo as `<this file> up` or `<this file> down`, with the connection in MIGO_URI,
 # MIGO_DATABASE, MIGO_MIGRATION and MIGO_DIRECTION. A non-zero exit marks the migration failed.
+# Keep MIGO_URI out of argv (any local user can read argv in `ps`): let the program read it
+# from the environment, as mongosh does here with `--nodb` and `process.env`.
 set -eu
 
 case "$1" in
   up)
-    : # apply the change, e.g. mongosh "$MIGO_URI" --quiet --eval '…'
+    : # apply the change, e.g.:
+    # mongosh --nodb --quiet --eval 'db = connect(process.env.MIGO_URI); db.users.updateMany({{}}, {{$set: {{active: true}}}})'
     ;;
   down)
     : # revert it

@@ -7,7 +7,7 @@ use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
-use ssh2::{CheckResult, HashType, KnownHostFileKind, KnownHostKeyFormat, Session};
+use ssh2::{CheckResult, HashType, KnownHostFileKind, Session};
 
 use crate::config::RemoteSettings;
 use crate::error::{Error, Result};
@@ -16,7 +16,12 @@ use crate::error::{Error, Result};
 /// and returns the remote exit code.
 pub(crate) fn run(remote: &RemoteSettings, environment: &str, args: &[String]) -> Result<u8> {
     let command = remote_command(remote, environment, args);
-    tracing::info!("running on {}@{}: {command}", remote.user, remote.host);
+    tracing::info!(
+        "running on {}@{}: {}",
+        remote.user,
+        remote.host,
+        crate::secret::redact_text(&command)
+    );
     let session = connect(remote)?;
     let fail = |message: String| failure(remote, message, None);
     let mut channel = session
@@ -25,14 +30,45 @@ pub(crate) fn run(remote: &RemoteSettings, environment: &str, args: &[String]) -
     channel
         .exec(&command)
         .map_err(|e| fail(format!("cannot start the remote command: {e}")))?;
-    stream(&session, &mut channel).map_err(|e| fail(format!("the connection broke: {e}")))?;
-    channel
-        .wait_close()
-        .map_err(|e| fail(format!("the connection broke: {e}")))?;
+    let broke = |e: &dyn std::fmt::Display| {
+        failure(
+            remote,
+            format!("the connection broke during the run: {e}"),
+            Some(format!(
+                "the remote run may still be going; check with `migo --env {environment} list` \
+                 and `migo --env {environment} history`"
+            )),
+        )
+    };
+    stream(&session, &mut channel).map_err(|e| broke(&e))?;
+    channel.wait_close().map_err(|e| broke(&e))?;
+    // A remote migo killed by a signal has no exit status: report 128 + N, as a shell does.
+    if let Some(name) = channel.exit_signal().ok().and_then(|s| s.exit_signal) {
+        return Ok(128u8.saturating_add(signal_number(&name)));
+    }
     let status = channel
         .exit_status()
         .map_err(|e| fail(format!("no exit status: {e}")))?;
     Ok(u8::try_from(status).unwrap_or(u8::MAX))
+}
+
+/// The number of a signal SSH names (`TERM`), as `kill -l` would give it.
+fn signal_number(name: &str) -> u8 {
+    match name.trim_start_matches("SIG") {
+        "HUP" => 1,
+        "INT" => 2,
+        "QUIT" => 3,
+        "ILL" => 4,
+        "ABRT" => 6,
+        "FPE" => 8,
+        "KILL" => 9,
+        "USR1" => 10,
+        "SEGV" => 11,
+        "USR2" => 12,
+        "PIPE" => 13,
+        "ALRM" => 14,
+        _ => 15,
+    }
 }
 
 /// The arguments a remote run gets: all of the local ones but those that only make sense here.
@@ -145,6 +181,16 @@ fn check_host_key(remote: &RemoteSettings, session: &Session) -> Result<()> {
             .map_err(|e| failure(remote, format!("cannot read {}: {e}", path.display()), None))?;
     }
     let name = known_hosts_name(remote);
+    if is_revoked(path, key) {
+        return Err(failure(
+            remote,
+            format!(
+                "the host key {fingerprint} is marked @revoked in {}; refused",
+                path.display()
+            ),
+            Some("a revoked key is never accepted: ask the host's owner for its new key".into()),
+        ));
+    }
     match known.check_port(&remote.host, remote.port, key) {
         CheckResult::Match => Ok(()),
         CheckResult::Mismatch => Err(failure(
@@ -161,12 +207,13 @@ fn check_host_key(remote: &RemoteSettings, session: &Session) -> Result<()> {
             )),
         )),
         CheckResult::NotFound if remote.accept_new_host_key => {
-            known
-                .add(&name, key, "added by migo", KnownHostKeyFormat::from(key_type))
-                .and_then(|()| known.write_file(path, KnownHostFileKind::OpenSSH))
-                .map_err(|e| {
-                    failure(remote, format!("cannot record the host key in {}: {e}", path.display()), None)
-                })?;
+            append_known_host(path, &name, key_type, key).map_err(|e| {
+                failure(
+                    remote,
+                    format!("cannot record the host key in {}: {e}", path.display()),
+                    None,
+                )
+            })?;
             tracing::warn!("trusted the new host key {fingerprint} of {name}");
             Ok(())
         }
@@ -186,6 +233,47 @@ fn check_host_key(remote: &RemoteSettings, session: &Session) -> Result<()> {
         )),
         CheckResult::Failure => Err(failure(remote, "the host key could not be checked".into(), None)),
     }
+}
+
+/// Whether a `@revoked` line of `path` lists `key` (for any host, as OpenSSH reads it).
+fn is_revoked(path: &std::path::Path, key: &[u8]) -> bool {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return false;
+    };
+    let encoded = base64(key);
+    text.lines()
+        .filter_map(|line| line.trim_start().strip_prefix("@revoked"))
+        .filter_map(|rest| rest.split_whitespace().nth(2))
+        .any(|blob| blob.trim_end_matches('=') == encoded)
+}
+
+/// Appends `name`'s key to known_hosts, leaving every line already there as it was.
+fn append_known_host(
+    path: &std::path::Path,
+    name: &str,
+    key_type: ssh2::HostKeyType,
+    key: &[u8],
+) -> std::io::Result<()> {
+    let kind = match key_type {
+        ssh2::HostKeyType::Rsa => "ssh-rsa",
+        ssh2::HostKeyType::Dss => "ssh-dss",
+        ssh2::HostKeyType::Ecdsa256 => "ecdsa-sha2-nistp256",
+        ssh2::HostKeyType::Ecdsa384 => "ecdsa-sha2-nistp384",
+        ssh2::HostKeyType::Ecdsa521 => "ecdsa-sha2-nistp521",
+        ssh2::HostKeyType::Ed25519 => "ssh-ed25519",
+        _ => return Err(std::io::Error::other("unknown host key type")),
+    };
+    let mut padded = base64(key);
+    while !padded.len().is_multiple_of(4) {
+        padded.push('=');
+    }
+    let ends_cleanly = std::fs::read(path).map_or(true, |b| b.is_empty() || b.ends_with(b"\n"));
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)?;
+    let lead = if ends_cleanly { "" } else { "\n" };
+    file.write_all(format!("{lead}{name} {kind} {padded}\n").as_bytes())
 }
 
 fn authenticate(remote: &RemoteSettings, session: &Session) -> Result<()> {

@@ -71,23 +71,19 @@ impl Output {
     }
 
     /// The one line that reports a failure: `error: <what>; hint: <fix>`.
+    /// Each error's message is complete in itself (the driver's errors are shortened where they
+    /// are wrapped); control characters are escaped and connection strings redacted, so the line
+    /// stays one line and holds no credential, whatever a file name or a server said.
     pub(crate) fn error(&self, error: &Error) {
-        let mut line = format!(
-            "{} {error}",
-            paint(self.stderr_color, "error:", error_style())
-        );
-        let mut source = std::error::Error::source(error);
-        while let Some(cause) = source {
-            let text = cause.to_string();
-            if !line.contains(&text) {
-                line.push_str(&format!(": {text}"));
-            }
-            source = cause.source();
-        }
+        let mut line = error.to_string();
         if let Some(hint) = error.hint() {
             line.push_str(&format!("; hint: {hint}"));
         }
-        eprintln!("{line}");
+        let line = crate::ui::escape::escape(&crate::secret::redact_text(&line));
+        eprintln!(
+            "{} {line}",
+            paint(self.stderr_color, "error:", error_style())
+        );
     }
 
     /// `text` in `style` when stdout is coloured.

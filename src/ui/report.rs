@@ -15,6 +15,7 @@ use crate::plan::{self, Action, Entry, State};
 use crate::run::execute::{Completed, Prepared};
 use crate::run::trial::Verdict;
 use crate::store::audit::{AuditEntry, AuditResult};
+use crate::ui::escape::escape;
 use crate::ui::output::Output;
 
 /// The `list` table and its summary line (with the target), or with `--json` the document
@@ -76,13 +77,13 @@ fn row(entry: &Entry) -> [String; 7] {
     let record = entry.record.as_ref();
     [
         entry.number.to_string(),
-        entry.name.clone(),
+        escape(&entry.name),
         state_label(entry),
         record
             .and_then(|r| r.applied_at)
             .map(timestamp)
             .unwrap_or_default(),
-        record.map(|r| r.who.clone()).unwrap_or_default(),
+        record.map(|r| escape(&r.who)).unwrap_or_default(),
         record
             .and_then(|r| r.duration_ms)
             .map(|ms| duration(ms_to_duration(ms)))
@@ -421,8 +422,8 @@ pub(crate) fn history(out: &Output, entries: &[AuditEntry]) {
                 timestamp(e.at),
                 e.action.clone(),
                 result,
-                migrations_cell(&e.migrations),
-                e.who.clone(),
+                escape(&migrations_cell(&e.migrations)),
+                escape(&e.who),
                 e.environment.clone().unwrap_or_default(),
                 duration(ms_to_duration(e.duration_ms)),
             ];

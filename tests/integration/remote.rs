@@ -239,3 +239,126 @@ fn a_confirm_environment_asks_and_yes_answers() {
         .stdout_has("applied 0001_remote");
     assert_eq!(ids(&t), ["r"]);
 }
+
+#[test]
+fn a_revoked_key_is_refused_and_accepting_a_new_one_keeps_the_file() {
+    let Some(sshd) = Sshd::start() else { return };
+    let t = Test::new();
+    let workdir = remote_workdir(&t, &[("0001_remote.json", insert("r"))]);
+    let key = sshd.path("client_key");
+    let dir = workdir.path();
+    // Another line trusts the key; a @revoked line revokes it: revoked wins.
+    let trust = sshd.known_hosts_line();
+    let revoked = format!("@revoked * {}", trust.split_once(' ').unwrap().1);
+    let known = sshd.path("revoked_hosts");
+    std::fs::write(&known, format!("{trust}{revoked}")).unwrap();
+    let t = local(t, &sshd, dir, &known);
+    t.run(&["--env", "staging", "list"])
+        .code(12)
+        .one_error_line()
+        .stderr_has("is marked @revoked in");
+    // Accepting new keys does not accept a revoked one either, and leaves the file alone.
+    let only_revoked = sshd.path("only_revoked");
+    let text = format!("# team hosts, keep this comment\n{revoked}");
+    std::fs::write(&only_revoked, &text).unwrap();
+    let t = staging(
+        t,
+        dir,
+        sshd.port,
+        &key,
+        &only_revoked,
+        ("", ", accept_new_host_key = true"),
+    );
+    t.run(&["--env", "staging", "list"]).code(12);
+    assert_eq!(std::fs::read_to_string(&only_revoked).unwrap(), text);
+    // A new key is appended: every line already there stays, comments included.
+    let commented = sshd.path("commented_hosts");
+    let before = "# team hosts, keep this comment\nexample.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeFakeFakeFakeFakeFakeFakeFakeFakeFakeFake\n";
+    std::fs::write(&commented, before).unwrap();
+    let t = staging(
+        t,
+        dir,
+        sshd.port,
+        &key,
+        &commented,
+        ("", ", accept_new_host_key = true"),
+    );
+    t.run(&["--env", "staging", "list"]).success();
+    let after = std::fs::read_to_string(&commented).unwrap();
+    assert!(after.starts_with(before), "{after}");
+    assert_eq!(after.lines().count(), 3, "{after}");
+    let t = local(t, &sshd, dir, &commented);
+    t.run(&["--env", "staging", "list"]).success();
+}
+
+#[test]
+fn a_remote_killed_by_a_signal_is_128_plus_n_and_a_dropped_connection_says_so() {
+    let Some(sshd) = Sshd::start() else { return };
+    let t = Test::new();
+    let workdir = remote_workdir(&t, &[("0001_remote.json", insert("r"))]);
+    let key = sshd.path("client_key");
+    let known = trusted(&sshd);
+    // The "remote migo" kills itself with SIGTERM.
+    let remote = format!(
+        "[environments.staging]\nremote = {{ host = \"127.0.0.1\", port = {}, user = \"{}\", identity_file = \"{}\", known_hosts = \"{}\", workdir = \"{}\", command = \"kill -TERM $$; migo\", timeout_secs = 3 }}\n",
+        sshd.port,
+        whoami(),
+        key.display(),
+        known.display(),
+        workdir.path().display(),
+    );
+    let t = t.config(&remote);
+    t.run(&["--env", "staging", "list"]).code(143);
+
+    // The connection drops mid-run (the remote's sshd session process is killed).
+    let session = sshd.path("session.pid");
+    let remote = format!(
+        "[environments.staging]\nremote = {{ host = \"127.0.0.1\", port = {}, user = \"{}\", identity_file = \"{}\", known_hosts = \"{}\", workdir = \"{}\", command = \"echo $PPID > {}; sleep 30; migo\", timeout_secs = 3 }}\n",
+        sshd.port,
+        whoami(),
+        key.display(),
+        known.display(),
+        workdir.path().display(),
+        session.display(),
+    );
+    let t = t.config(&remote);
+    let child = t
+        .command(&["--env", "staging", "list"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = crate::processes::pid_in(&session);
+    crate::processes::signal(pid, libc::SIGKILL);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(12), "{stderr}");
+    assert!(
+        stderr.contains("the remote run may still be going; check with `migo --env staging list` and `migo --env staging history`"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn config_is_not_forwarded_the_remote_reads_its_own() {
+    let Some(sshd) = Sshd::start() else { return };
+    let t = Test::new();
+    let workdir = remote_workdir(&t, &[("0001_remote.json", insert("r"))]);
+    let known = trusted(&sshd);
+    let t = local(t, &sshd, workdir.path(), &known);
+    // The local file lives under another name; the remote has only its own migo.toml.
+    std::fs::rename(t.path("migo.toml"), t.path("local.toml")).unwrap();
+    t.run(&["--config", "local.toml", "--env", "staging", "execute"])
+        .success()
+        .stdout_has("applied 0001_remote");
+    let history = t.run(&[
+        "--config=local.toml",
+        "--env",
+        "staging",
+        "history",
+        "--json",
+    ]);
+    let entries: serde_json::Value = serde_json::from_str(&history.success().stdout).unwrap();
+    let command = entries[0]["command"].as_str().unwrap();
+    assert!(!command.contains("--config"), "{command}");
+}
