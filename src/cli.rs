@@ -1,5 +1,5 @@
-//! The command-line grammar: clap types only. `lib.rs` turns them into [`Overrides`] and a
-//! subcommand; nothing past that point sees clap.
+//! The command-line grammar: clap types only. `app/` turns them into per-run options, the
+//! flags' configuration overrides and one subcommand; nothing past that point sees clap.
 
 use std::path::PathBuf;
 
@@ -15,7 +15,7 @@ use crate::plan::policy::{OnModified, OutOfOrder};
 #[derive(Debug, Parser)]
 #[command(
     name = "migo",
-    version,
+    version = env!("MIGO_LONG_VERSION"),
     disable_help_subcommand = true,
     after_help = "Run `migo help` to list every subcommand, including the tasks of migo.toml."
 )]
@@ -209,6 +209,18 @@ pub(crate) enum Command {
     },
     /// Release the migrations lock, after showing who holds it
     Unlock,
+    /// Set migo up in this project: migo.toml, mongomigrations/, the cargo-make tasks
+    #[command(
+        after_help = "`--uri`, `--database` and `--env staging,production` fill in migo.toml; `--dry-run` shows every change."
+    )]
+    Init {
+        /// Scaffold a migrations binary for compiled Rust migrations (`src/bin/migrations/`)
+        #[arg(long)]
+        compiled: bool,
+        /// Where cargo-make installs migo from: `cargo install` arguments, e.g. `--git URL`
+        #[arg(long, value_name = "ARGS", allow_hyphen_values = true)]
+        source: Option<String>,
+    },
     /// List built-in and user-defined subcommands
     Help,
     /// Print a shell completion script: `migo completions bash > /etc/bash_completion.d/migo`

@@ -3,7 +3,8 @@
 
 use std::sync::atomic::{AtomicI32, Ordering};
 
-use crate::store::lock::{LeaseWatch, Loss};
+use crate::store::lease::LeaseWatch;
+use crate::store::lock::Loss;
 
 /// The first SIGINT/SIGTERM received, 0 for none.
 static SIGNAL: AtomicI32 = AtomicI32::new(0);

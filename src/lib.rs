@@ -17,6 +17,7 @@ mod config;
 mod error;
 mod halt;
 mod identity;
+mod init;
 mod migration;
 mod plan;
 mod process;

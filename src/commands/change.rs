@@ -21,7 +21,7 @@ use crate::run::execute::{self, Bodies, Completed, Event, Prepared, Runner};
 use crate::run::progress::Progress;
 use crate::run::signals::Graceful;
 use crate::store::audit::AuditResult;
-use crate::store::lock::Lease;
+use crate::store::lease::Lease;
 use crate::store::registry::{Record, Registry, Status};
 use crate::ui::prompt::confirm;
 use crate::ui::report;

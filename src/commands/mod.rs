@@ -28,7 +28,8 @@ use crate::plan::{self, Entry};
 use crate::process::ChildEnv;
 use crate::store::audit::{AuditEntry, AuditLog};
 use crate::store::connection;
-use crate::store::lock::{self, Lease, LockRequest, LockState};
+use crate::store::lease::Lease;
+use crate::store::lock::{self, LockRequest, LockState};
 use crate::store::registry::Registry;
 use crate::ui::output::Output;
 

@@ -5,10 +5,13 @@
 //! schema ([`schema`]); every error names where the bad value came from (`file:line:column`,
 //! the variable or the flag), so a typo never silently falls back to a default.
 
+mod dump;
 pub(crate) mod layers;
+mod migrations;
 mod remote;
 pub(crate) mod schema;
 pub(crate) mod target;
+mod tasks;
 pub(crate) mod variables;
 
 use std::collections::BTreeMap;
@@ -24,7 +27,7 @@ use crate::error::{Error, Result};
 use crate::plan::policy::Policies;
 use layers::{LayerKind, Origins, Override};
 pub(crate) use remote::RemoteSettings;
-pub(crate) use schema::DumpTool;
+pub(crate) use schema::{DumpTool, Transport};
 pub(crate) use target::Target;
 
 /// The configuration file name, looked up in the working directory and its parents.
@@ -38,7 +41,7 @@ pub(crate) const DEFAULT_COLLECTION: &str = "migrations";
 /// Default lease of the migrations lock.
 pub(crate) const DEFAULT_LOCK_LEASE_SECS: u64 = 60;
 /// The longest lease accepted (a day).
-const MAX_LOCK_LEASE_SECS: u64 = 86_400;
+pub(crate) const MAX_LOCK_LEASE_SECS: u64 = 86_400;
 
 /// What selects and overrides the configuration: the file, the environment and the
 /// variables' and flags' values.
@@ -148,14 +151,14 @@ impl Settings {
                 Err(_) if sources.offline => Target::offline(environment),
                 target => target?,
             },
-            migrations: resolve_migrations(&layer.migrations, &base_dir, &origins)?,
-            dump: resolve_dump(&layer.dump, &base_dir, &origins)?,
+            migrations: migrations::resolve(&layer.migrations, &base_dir, &origins)?,
+            dump: dump::resolve(&layer.dump, &base_dir, &origins)?,
             remote: selected
                 .and_then(|e| e.remote.as_ref())
                 .map(|r| remote::resolve(r, &base_dir, &origins))
                 .transpose()?,
             confirm: selected.and_then(|e| e.confirm).unwrap_or(false),
-            tasks: resolve_tasks(&file.tasks, reserved, &origins)?,
+            tasks: tasks::resolve(&file.tasks, reserved, &origins)?,
             project_dir: base_dir,
         })
     }
@@ -240,222 +243,12 @@ fn select_environment<'f>(
 
 /// A path from the file is relative to the file's directory; one from a variable or a flag to
 /// the working directory.
-fn path_of(value: &Spanned<PathBuf>, base_dir: &Path, origins: &Origins<'_>) -> PathBuf {
+pub(super) fn path_of(value: &Spanned<PathBuf>, base_dir: &Path, origins: &Origins<'_>) -> PathBuf {
     let from_file = origins.of(&value.span()).layer <= LayerKind::Environment;
     match value.get_ref() {
         p if p.is_relative() && from_file => base_dir.join(p),
         p => p.clone(),
     }
-}
-
-fn resolve_migrations(
-    m: &schema::Migrations,
-    base_dir: &Path,
-    origins: &Origins<'_>,
-) -> Result<MigrationSettings> {
-    let directory = m.directory.as_ref().map_or_else(
-        || base_dir.join(DEFAULT_DIRECTORY),
-        |d| path_of(d, base_dir, origins),
-    );
-    let pattern = resolve_pattern(m, origins)?;
-    let collection = m
-        .collection
-        .as_ref()
-        .map_or(DEFAULT_COLLECTION, |c| c.get_ref().as_str());
-    let bad_collection = collection.is_empty()
-        || collection.starts_with("system.")
-        || collection.contains(['$', '\0'])
-        || collection.len() > 100;
-    if bad_collection {
-        let span = m.collection.as_ref().expect("the default is valid").span();
-        return Err(origins.error(
-            &span,
-            format!(
-                "`[migrations] collection` {} is not a valid collection name",
-                crate::ui::escape::quoted(collection)
-            ),
-            "the default is \"migrations\"",
-        ));
-    }
-    Ok(MigrationSettings {
-        directory,
-        pattern,
-        collection: collection.to_string(),
-        lock_lease: lock_lease(m, origins)?,
-        runners: resolve_runners(m, base_dir, origins)?,
-        policies: Policies {
-            on_modified: m
-                .on_modified
-                .as_ref()
-                .map(|p| *p.get_ref())
-                .unwrap_or_default(),
-            out_of_order: m
-                .out_of_order
-                .as_ref()
-                .map(|p| *p.get_ref())
-                .unwrap_or_default(),
-        },
-    })
-}
-
-fn resolve_pattern(m: &schema::Migrations, origins: &Origins<'_>) -> Result<Regex> {
-    let Some(spanned) = &m.pattern else {
-        return Ok(Regex::new(DEFAULT_PATTERN).expect("the default pattern is valid"));
-    };
-    let text = spanned.get_ref();
-    let pattern = Regex::new(text).map_err(|e| {
-        let full = e.to_string();
-        let detail = full
-            .lines()
-            .last()
-            .unwrap_or_default()
-            .trim()
-            .trim_start_matches("error: ");
-        origins.error(
-            &spanned.span(),
-            format!("`[migrations] pattern` {text:?} is not a valid regex: {detail}"),
-            "the pattern is a Rust regex with a named group `number`",
-        )
-    })?;
-    if !pattern.capture_names().any(|n| n == Some("number")) {
-        return Err(origins.error(
-            &spanned.span(),
-            format!("`[migrations] pattern` {text:?} has no group named `number`"),
-            r"capture the migration number with `(?P<number>[0-9]+)`",
-        ));
-    }
-    Ok(pattern)
-}
-
-/// The lease: `lock_lease_secs`, or (for tests only) `MIGO_TEST_LEASE_MS` milliseconds.
-fn lock_lease(m: &schema::Migrations, origins: &Origins<'_>) -> Result<Duration> {
-    if let Some(ms) = variables::text("MIGO_TEST_LEASE_MS")? {
-        let ms = variables::number("MIGO_TEST_LEASE_MS", &ms)?;
-        return Ok(Duration::from_millis(u64::try_from(ms.max(1)).unwrap_or(1)));
-    }
-    let Some(secs) = &m.lock_lease_secs else {
-        return Ok(Duration::from_secs(DEFAULT_LOCK_LEASE_SECS));
-    };
-    if !(3..=MAX_LOCK_LEASE_SECS).contains(secs.get_ref()) {
-        return Err(origins.error(
-            &secs.span(),
-            format!(
-                "`[migrations] lock_lease_secs` = {} is out of range: from 3 to {MAX_LOCK_LEASE_SECS}",
-                secs.get_ref()
-            ),
-            "the default is 60",
-        ));
-    }
-    Ok(Duration::from_secs(*secs.get_ref()))
-}
-
-fn resolve_dump(d: &schema::Dump, base_dir: &Path, origins: &Origins<'_>) -> Result<DumpSettings> {
-    if let Some(keep) = d.keep.as_ref().filter(|k| *k.get_ref() == 0) {
-        return Err(origins.error(
-            &keep.span(),
-            "`[dump] keep` = 0 would delete the dump just taken".into(),
-            "keep at least 1, or leave `keep` out to keep every dump",
-        ));
-    }
-    Ok(DumpSettings {
-        enabled: d.enabled.as_ref().is_some_and(|e| *e.get_ref()),
-        directory: d.directory.as_ref().map_or_else(
-            || base_dir.join("mongodumps"),
-            |p| path_of(p, base_dir, origins),
-        ),
-        tool: d.tool.as_ref().map(|t| *t.get_ref()).unwrap_or_default(),
-        gzip: d.gzip.as_ref().is_some_and(|g| *g.get_ref()),
-        collections: d
-            .collections
-            .as_ref()
-            .map(|c| c.get_ref().clone())
-            .unwrap_or_default(),
-        keep: d.keep.as_ref().map(|k| *k.get_ref()),
-        mongodump: d
-            .mongodump
-            .as_ref()
-            .map_or_else(|| "mongodump".into(), |p| p.get_ref().clone()),
-    })
-}
-
-fn resolve_runners(
-    m: &schema::Migrations,
-    base_dir: &Path,
-    origins: &Origins<'_>,
-) -> Result<Runners> {
-    // A relative path with a directory part is relative to its origin; a bare name is looked
-    // up on PATH when it runs.
-    let mongosh = match &m.mongosh {
-        Some(path) if path.get_ref().components().count() > 1 => path_of(path, base_dir, origins),
-        Some(path) => path.get_ref().clone(),
-        None => PathBuf::from("mongosh"),
-    };
-    let mut interpreters = BTreeMap::new();
-    if let Some(table) = &m.interpreters {
-        for (extension, command) in table.get_ref() {
-            let words: Vec<String> = command.split_whitespace().map(String::from).collect();
-            if words.is_empty() || extension.is_empty() || extension.contains('.') {
-                return Err(origins.error(
-                    &table.span(),
-                    format!("`[migrations.interpreters] {extension}` = {command:?} is not usable"),
-                    "map an extension without its dot to a command, e.g. py = \"python3\"",
-                ));
-            }
-            interpreters.insert(extension.clone(), words);
-        }
-    }
-    Ok(Runners {
-        mongosh,
-        interpreters,
-    })
-}
-
-fn resolve_tasks(
-    tasks: &BTreeMap<String, Spanned<schema::Task>>,
-    reserved: &[&str],
-    origins: &Origins<'_>,
-) -> Result<BTreeMap<String, Task>> {
-    tasks
-        .iter()
-        .map(|(name, section)| {
-            let at = section.span();
-            if reserved.contains(&name.as_str()) {
-                return Err(origins.error(
-                    &at,
-                    format!("task `{name}` would shadow the built-in subcommand `{name}`"),
-                    "rename the task",
-                ));
-            }
-            let valid = name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-            if name.is_empty() || name.starts_with('-') || !valid {
-                return Err(origins.error(
-                    &at,
-                    format!(
-                        "task name {} is not a valid subcommand name",
-                        crate::ui::escape::quoted(name)
-                    ),
-                    "use letters, digits, `-` and `_`",
-                ));
-            }
-            let task = section.get_ref();
-            if task.run.trim().is_empty() {
-                return Err(origins.error(
-                    &at,
-                    format!("task `{name}` has an empty `run`"),
-                    "give the shell command to run",
-                ));
-            }
-            Ok((
-                name.clone(),
-                Task {
-                    description: task.description.clone(),
-                    run: task.run.clone(),
-                },
-            ))
-        })
-        .collect()
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use std::time::Duration;
 use toml::Spanned;
 
 use super::layers::Origins;
-use super::schema;
+use super::schema::{self, Transport};
 use crate::error::Result;
 
 /// The remote of the selected environment, resolved.
@@ -25,6 +25,12 @@ pub(crate) struct RemoteSettings {
     /// Trust (and record) a host key seen for the first time; a changed key is always refused.
     pub(crate) accept_new_host_key: bool,
     pub(crate) timeout: Duration,
+    pub(crate) transport: Transport,
+    /// For `openssh`: an ssh configuration file (`-F`); ssh's own default otherwise.
+    pub(crate) ssh_config: Option<PathBuf>,
+    /// For `openssh`: the port and user as written (absent ones are left to ssh's config).
+    pub(crate) port_given: Option<u16>,
+    pub(crate) user_given: Option<String>,
 }
 
 /// Resolves `remote`; relative paths are relative to the configuration file, `~/` is the home.
@@ -57,6 +63,10 @@ pub(crate) fn resolve(
         ));
     }
     Ok(RemoteSettings {
+        port_given: r.port,
+        user_given: r.user.clone(),
+        transport: r.transport.unwrap_or_default(),
+        ssh_config: r.ssh_config.map(&path),
         host: r.host,
         port: r.port.unwrap_or(22),
         user: r.user.unwrap_or_else(whoami::username),

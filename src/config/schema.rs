@@ -142,4 +142,17 @@ pub(crate) struct Remote {
     pub(crate) command: Option<String>,
     pub(crate) accept_new_host_key: Option<bool>,
     pub(crate) timeout_secs: Option<u64>,
+    pub(crate) transport: Option<Transport>,
+    pub(crate) ssh_config: Option<PathBuf>,
+}
+
+/// How the remote hook connects.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Transport {
+    /// The `ssh2` crate (libssh2).
+    #[default]
+    Ssh2,
+    /// The system `ssh`, with the user's ssh configuration.
+    Openssh,
 }

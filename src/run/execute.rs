@@ -9,8 +9,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use mongodb::error::UNKNOWN_TRANSACTION_COMMIT_RESULT;
-use mongodb::{ClientSession, Database};
+use mongodb::Database;
 
 use crate::config::Runners;
 use crate::error::{Error, Result};
@@ -24,9 +23,6 @@ use crate::plan::{Action, Plan, Step};
 use crate::process::ChildEnv;
 use crate::store::connection::is_connection_failure;
 use crate::store::registry::{Record, Registry, Rollback, Status};
-
-/// How often a commit whose outcome is unknown is tried again (as the driver's helper does).
-const COMMIT_ATTEMPTS: usize = 5;
 
 /// A step with its migration loaded and its current record, ready to run.
 #[derive(Debug, Clone)]
@@ -183,7 +179,7 @@ fn halted(reason: Reason, step: Option<String>, done: Vec<String>) -> Error {
 /// How a step ended badly: the migration's own failure (already recorded), a stop, or a
 /// registry write that could not be made.
 #[derive(Debug)]
-enum Failure {
+pub(super) enum Failure {
     Step(StepError, Direction),
     Stop(Reason),
     Registry(Error),
@@ -407,88 +403,6 @@ impl Runner<'_> {
                 self.record_failure(&mut record, error, started, Direction::Down)
                     .await
             }
-        }
-    }
-
-    /// Runs `body` and the registry write (applied record, or its removal) in one transaction:
-    /// both happen or neither does. The fence is the transaction's last write, so a lost lease
-    /// aborts it.
-    async fn in_transaction(
-        &self,
-        body: &Body,
-        direction: Direction,
-        record: &mut Record,
-        started: Instant,
-    ) -> std::result::Result<(), Failure> {
-        let setup = |what: &str, e: mongodb::error::Error| {
-            Failure::Step(
-                StepError::Setup(format!(
-                    "cannot {what} a transaction on this server: {}",
-                    crate::store::connection::short_message(&e)
-                )),
-                direction,
-            )
-        };
-        let mut session = self
-            .db
-            .client()
-            .start_session()
-            .await
-            .map_err(|e| setup("start", e))?;
-        session
-            .start_transaction()
-            .await
-            .map_err(|e| setup("start", e))?;
-        let work = body
-            .run(direction, self.db, Some(&mut session), self.env, self.halt)
-            .await;
-        if let Err(error) = work {
-            // Best effort: the server also drops an unfinished transaction on its own.
-            let _ = session.abort_transaction().await;
-            return Err(match error.halted() {
-                Some(reason) => Failure::Stop(reason),
-                None => Failure::Step(StepError::RolledBack(Box::new(error)), direction),
-            });
-        }
-        let write = match direction {
-            Direction::Up => {
-                record.finish(Status::Applied, started.elapsed(), None);
-                self.registry
-                    .put(std::slice::from_ref(record), Some(&mut session))
-                    .await
-            }
-            Direction::Down => self.registry.remove(&record.name, Some(&mut session)).await,
-        };
-        if let Err(e) = write {
-            let _ = session.abort_transaction().await;
-            return Err(Failure::Registry(e));
-        }
-        commit(&mut session).await.map_err(|e| {
-            Failure::Step(
-                StepError::Command {
-                    at: "commit".into(),
-                    error: e,
-                },
-                direction,
-            )
-        })
-    }
-}
-
-/// Commits, retrying while the outcome is unknown (`UnknownTransactionCommitResult`), as the
-/// driver's transaction helper does. A write concern error fails the commit.
-async fn commit(session: &mut ClientSession) -> mongodb::error::Result<()> {
-    let mut attempt = 1;
-    loop {
-        match session.commit_transaction().await {
-            Err(e)
-                if e.contains_label(UNKNOWN_TRANSACTION_COMMIT_RESULT)
-                    && attempt < COMMIT_ATTEMPTS =>
-            {
-                attempt += 1;
-                tracing::debug!("commit outcome unknown, retrying ({attempt})");
-            }
-            other => return other,
         }
     }
 }

@@ -4,4 +4,5 @@
 pub(crate) mod execute;
 pub(crate) mod progress;
 pub(crate) mod signals;
+mod transaction;
 pub(crate) mod trial;

@@ -19,15 +19,14 @@
 //! Renewal runs on a thread of its own with its own runtime and connection, so nothing the run
 //! does on its own thread (a blocking compiled migration, a slow dump) can starve it.
 
-use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mongodb::bson::{doc, Bson, DateTime, Document};
 use mongodb::options::ClientOptions;
-use mongodb::{Client, Collection, Database};
+use mongodb::{Collection, Database};
 use serde::{Deserialize, Serialize};
 
+use super::lease::{start_renewal, Lease};
 use super::LOCK_ID;
 use crate::error::{Error, Result};
 
@@ -125,8 +124,8 @@ impl Loss {
 /// The condition every registry write of a run carries.
 #[derive(Debug, Clone)]
 pub(crate) struct Fence {
-    token: String,
-    lease_ms: i64,
+    pub(super) token: String,
+    pub(super) lease_ms: i64,
     holder: Document,
 }
 
@@ -150,69 +149,6 @@ impl Fence {
     /// Whether a write error at statement `index` with `code` is the fence refusing.
     pub(crate) fn refused(index: usize, code: i32) -> bool {
         index == 0 && code == 11000
-    }
-}
-
-/// A held lock, renewed in the background until [`Lease::release`].
-#[derive(Debug)]
-pub(crate) struct Lease {
-    records: Collection<Document>,
-    fence: Fence,
-    status: Arc<AtomicU8>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    renewal: Option<std::thread::JoinHandle<()>>,
-}
-
-const HELD: u8 = 0;
-const TAKEN_OVER: u8 = 1;
-const UNRENEWABLE: u8 = 2;
-
-impl Lease {
-    /// What fences this lease's writes.
-    pub(crate) fn fence(&self) -> &Fence {
-        &self.fence
-    }
-
-    /// A handle that tells whether the lease was lost, for code running without the lease.
-    pub(crate) fn watch(&self) -> LeaseWatch {
-        LeaseWatch(self.status.clone())
-    }
-
-    /// Stops renewing and releases the lock (its token becomes null), if it is still ours.
-    pub(crate) async fn release(mut self) -> Result<()> {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(renewal) = self.renewal.take() {
-            let _ = tokio::task::spawn_blocking(move || renewal.join()).await;
-        }
-        self.records
-            .update_one(
-                doc! {"_id": LOCK_ID, "token": &self.fence.token},
-                vec![released()],
-            )
-            .await
-            .map(drop)
-            .map_err(Error::database("cannot release the migrations lock"))
-    }
-}
-
-/// Tells whether a lease was lost.
-#[derive(Debug, Clone)]
-pub(crate) struct LeaseWatch(Arc<AtomicU8>);
-
-impl LeaseWatch {
-    /// The loss, if the lease was lost.
-    pub(crate) fn loss(&self) -> Option<Loss> {
-        loss_of(self.0.load(Ordering::SeqCst))
-    }
-}
-
-fn loss_of(status: u8) -> Option<Loss> {
-    match status {
-        TAKEN_OVER => Some(Loss::TakenOver),
-        UNRENEWABLE => Some(Loss::Unrenewable),
-        _ => None,
     }
 }
 
@@ -338,7 +274,7 @@ pub(crate) async fn force_release(records: &Collection<Document>) -> Result<Opti
 }
 
 /// The update pipeline stage that marks the lock released.
-fn released() -> Document {
+pub(super) fn released() -> Document {
     doc! {"$set": {"token": Bson::Null, "expires_at": "$$NOW", "released_at": "$$NOW"}}
 }
 
@@ -376,77 +312,4 @@ pub(crate) fn write_error_code(reply: &Document) -> Option<i32> {
         .first()?
         .as_document()?;
     Some(first.get_i32("code").unwrap_or(-1))
-}
-
-/// Renews the lease every third of its length on a thread of its own; marks it lost when
-/// another token holds the lock, or when no renewal succeeded for a whole lease.
-fn start_renewal(
-    records: Collection<Document>,
-    fence: Fence,
-    lease: Duration,
-    options: ClientOptions,
-) -> Lease {
-    let status = Arc::new(AtomicU8::new(HELD));
-    let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
-    let shared = status.clone();
-    let registry = records.name().to_string();
-    let database = records.namespace().db;
-    let token = fence.token.clone();
-    let lease_ms = fence.lease_ms;
-    let renewal = std::thread::Builder::new()
-        .name("migo-lease".into())
-        .spawn(move || {
-            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            else {
-                return;
-            };
-            runtime.block_on(async move {
-                let Ok(client) = Client::with_options(options) else {
-                    return;
-                };
-                let records = client.database(&database).collection::<Document>(&registry);
-                let mut last_renewed = Instant::now();
-                loop {
-                    let wait = (lease / 3).max(Duration::from_millis(10));
-                    tokio::select! {
-                        _ = &mut stopped => return,
-                        () = tokio::time::sleep(wait) => {}
-                    }
-                    let renewed = records
-                        .update_one(
-                            doc! {"_id": LOCK_ID, "token": &token},
-                            vec![doc! {"$set": {"expires_at": {"$add": ["$$NOW", lease_ms]}}}],
-                        )
-                        .await;
-                    match renewed {
-                        Ok(r) if r.matched_count == 0 => {
-                            tracing::warn!("the migrations lock was taken over by another process");
-                            shared.store(TAKEN_OVER, Ordering::SeqCst);
-                            return;
-                        }
-                        Ok(_) => {
-                            last_renewed = Instant::now();
-                            tracing::debug!("renewed the migrations lock");
-                        }
-                        Err(e) => {
-                            tracing::warn!("cannot renew the migrations lock: {e}");
-                            if last_renewed.elapsed() >= lease {
-                                shared.store(UNRENEWABLE, Ordering::SeqCst);
-                                return;
-                            }
-                        }
-                    }
-                }
-            });
-        })
-        .ok();
-    Lease {
-        records,
-        fence,
-        status,
-        stop: Some(stop),
-        renewal,
-    }
 }

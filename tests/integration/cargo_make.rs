@@ -90,3 +90,132 @@ fn cargo_make_staging_prefix_and_profile_reach_the_staging_environment() {
         .success()
         .stdout_has("2 migrations: 2 pending");
 }
+
+/// Copies `examples/service` (a user's project wired by `migo init`) into a temp dir, points its
+/// migo.toml at `t`'s database (staging at `<db>_staging`), and returns its path.
+fn service(t: &Test) -> tempfile::TempDir {
+    let project = tempfile::tempdir().unwrap();
+    let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/service");
+    let status = Command::new("cp")
+        .arg("-r")
+        .arg(source.join("."))
+        .arg(project.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let config = std::fs::read_to_string(project.path().join("migo.toml"))
+        .unwrap()
+        .replace("mongodb://localhost:27017", &t.server.uri)
+        .replace("mongodb://staging-db.invalid:27017", &t.server.uri)
+        .replace(
+            "database = \"service_staging\"",
+            &format!("database = \"{}\"", staging_db(t)),
+        )
+        .replace(
+            "database = \"service\"",
+            &format!("database = \"{}\"", t.db_name),
+        );
+    std::fs::write(project.path().join("migo.toml"), config).unwrap();
+    project
+}
+
+/// The staging database of the example project in `t`.
+fn staging_db(t: &Test) -> String {
+    format!("{}_s", &t.db_name[..t.db_name.len().min(50)])
+}
+
+/// `cargo make ARGS` in `project`, with this build's migo (and mongosh) on PATH, as an installed
+/// migo would be: cargo-make's `install_crate` finds it and installs nothing.
+fn cargo_make_in(project: &std::path::Path, args: &[&str]) -> Option<Run> {
+    let available = Command::new("cargo")
+        .args(["make", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !available {
+        assert!(
+            std::env::var("CI").is_err(),
+            "cargo-make is not installed: run scripts/setup"
+        );
+        return None;
+    }
+    let bin = project.join(".bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let migo = bin.join("migo");
+    if !migo.exists() {
+        std::fs::copy(env!("CARGO_BIN_EXE_migo"), &migo).unwrap();
+    }
+    let mongosh = crate::tools::mongosh();
+    let path = format!(
+        "{}:{}:{}",
+        bin.display(),
+        mongosh.parent().unwrap().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut cargo = Command::new("cargo");
+    cargo
+        .arg("make")
+        .args(args)
+        .current_dir(project)
+        .env("PATH", path);
+    for (key, _) in
+        std::env::vars().filter(|(k, _)| k.starts_with("MIGO_") || k.starts_with("CARGO_MAKE"))
+    {
+        cargo.env_remove(key);
+    }
+    Some(Run::of(cargo))
+}
+
+#[test]
+fn a_project_wired_by_migo_init_runs_its_migrations_with_cargo_make() {
+    let t = Test::new();
+    let project = service(&t);
+    let dir = project.path();
+    let Some(run) = cargo_make_in(dir, &["migrations"]) else {
+        return;
+    };
+    run.success()
+        .stdout_has("0001_create_users  pending")
+        .stdout_has("0002_add_roles     pending");
+    cargo_make_in(dir, &["migrations", "execute", "0001_create_users"])
+        .unwrap()
+        .success()
+        .stdout_has("applied 0001_create_users");
+    assert_eq!(
+        t.statuses(),
+        [("0001_create_users".into(), "applied".into())]
+    );
+    assert!(t.collections().contains(&"users".to_string()));
+    cargo_make_in(dir, &["migrations", "seed"])
+        .unwrap()
+        .success();
+    assert_eq!(t.docs("users").len(), 1);
+    cargo_make_in(dir, &["migrations", "execute"])
+        .unwrap()
+        .success()
+        .stdout_has("applied 0002_add_roles");
+    assert_eq!(t.docs("users")[0].get_str("role").unwrap(), "member");
+    cargo_make_in(dir, &["migrations", "rollback", "0002_add_roles"])
+        .unwrap()
+        .success()
+        .stdout_has("rolled back 0002_add_roles");
+    assert!(t.docs("users")[0].get_str("role").is_err());
+    // The staging prefix task and the profile reach `[environments.staging]`.
+    cargo_make_in(dir, &["staging", "migrations", "execute"])
+        .unwrap()
+        .success()
+        .stdout_has("applied 0002_add_roles");
+    let staging = t.server.client().database(&staging_db(&t));
+    let records: Vec<mongodb::bson::Document> = staging
+        .collection("migrations")
+        .find(mongodb::bson::doc! {"_id": {"$ne": crate::test::LOCK_ID}})
+        .run()
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(records.len(), 2);
+    cargo_make_in(dir, &["--profile", "staging", "migrations"])
+        .unwrap()
+        .success()
+        .stdout_has("0002_add_roles     applied");
+    let _ = staging.drop().run();
+}

@@ -362,3 +362,103 @@ fn config_is_not_forwarded_the_remote_reads_its_own() {
     let command = entries[0]["command"].as_str().unwrap();
     assert!(!command.contains("--config"), "{command}");
 }
+
+/// `staging` through the system `ssh` (`transport = "openssh"`), with `extra` fields.
+fn openssh(t: Test, workdir: &Path, remote: &str) -> Test {
+    let config = format!(
+        "[environments.staging]\nremote = {{ transport = \"openssh\", workdir = \"{}\", command = \"{}\", timeout_secs = 5, {remote} }}\n",
+        workdir.display(),
+        env!("CARGO_BIN_EXE_migo"),
+    );
+    t.migration("0001_local.json", &insert("local"))
+        .config(&config)
+}
+
+#[test]
+fn the_openssh_transport_checks_keys_quotes_streams_and_passes_exit_codes() {
+    let Some(sshd) = Sshd::start() else { return };
+    let t = Test::new();
+    let workdir = remote_workdir(&t, &[("0001_remote.json", insert("remote-1"))]);
+    let key = sshd.path("client_key");
+    let fields = |known: &Path, extra: &str| {
+        format!(
+            "host = \"127.0.0.1\", port = {}, user = \"{}\", identity_file = \"{}\", known_hosts = \"{}\"{extra}",
+            sshd.port,
+            whoami(),
+            key.display(),
+            known.display()
+        )
+    };
+    let known = trusted(&sshd);
+    let t = openssh(t, workdir.path(), &fields(&known, ""));
+    t.run(&["--env", "staging", "execute"])
+        .success()
+        .stdout_has("applied 0001_remote");
+    assert_eq!(ids(&t), ["remote-1"]);
+    // Quoting: the injected words stay one literal (unknown) migration name.
+    t.run(&["--env", "staging", "execute", "0001_x; touch pwned"])
+        .code(6)
+        .stderr_has("no migration named `0001_x; touch pwned`");
+    assert!(!workdir.path().join("pwned").exists());
+    // Unknown host key: refused by ssh; accepted with the opt-in, then known.
+    let fresh = sshd.path("openssh_fresh");
+    let t = openssh(t, workdir.path(), &fields(&fresh, ""));
+    t.run(&["--env", "staging", "list"])
+        .code(12)
+        .error_line()
+        .stderr_has("ssh failed: Host key verification failed.");
+    let t = openssh(
+        t,
+        workdir.path(),
+        &fields(&fresh, ", accept_new_host_key = true"),
+    );
+    t.run(&["--env", "staging", "list"]).success();
+    let t = openssh(t, workdir.path(), &fields(&fresh, ""));
+    t.run(&["--env", "staging", "list"]).success();
+}
+
+#[test]
+fn the_openssh_transport_goes_through_a_proxyjump_bastion() {
+    let (Some(bastion), Some(target)) = (Sshd::start(), Sshd::start()) else {
+        return;
+    };
+    let t = Test::new();
+    let workdir = remote_workdir(&t, &[("0001_remote.json", insert("via-bastion"))]);
+    let known = target.path("known_hosts_all");
+    std::fs::write(
+        &known,
+        format!(
+            "{}{}",
+            bastion.known_hosts_line(),
+            target.known_hosts_line()
+        ),
+    )
+    .unwrap();
+    let config = target.path("ssh_config");
+    std::fs::write(
+        &config,
+        format!(
+            "Host bastion\n  HostName 127.0.0.1\n  Port {}\n  User {user}\n  IdentityFile {}\n  IdentitiesOnly yes\n  UserKnownHostsFile {kh}\n  StrictHostKeyChecking yes\n  BatchMode yes\n\nHost target\n  HostName 127.0.0.1\n  Port {}\n  User {user}\n  IdentityFile {}\n  ProxyJump bastion\n",
+            bastion.port,
+            bastion.path("client_key").display(),
+            target.port,
+            target.path("client_key").display(),
+            user = whoami(),
+            kh = known.display(),
+        ),
+    )
+    .unwrap();
+    let t = openssh(
+        t,
+        workdir.path(),
+        &format!(
+            "host = \"target\", ssh_config = \"{}\", known_hosts = \"{}\"",
+            config.display(),
+            known.display()
+        ),
+    );
+    t.run(&["--env", "staging", "execute"])
+        .success()
+        .stdout_has("applied 0001_remote");
+    assert_eq!(ids(&t), ["via-bastion"]);
+}

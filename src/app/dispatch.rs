@@ -1,0 +1,139 @@
+//! From the parsed command line to one subcommand: `init` and `help` first (they need no
+//! settings), then the settings, the environment's confirmation and remote, and the command.
+
+use super::environment::follow_environment;
+use super::invocation::{check_extras, invocation, load_settings};
+use super::Extensions;
+use crate::cli::{self, Cli, Command};
+use crate::commands::{self, Context};
+use crate::error::{Error, Result};
+use crate::plan::{Backward, Forward, Request};
+use crate::ui::output::Output;
+
+/// `words` are the arguments after the program name, forwarded as they are to a remote.
+pub(super) async fn dispatch(
+    cli: &Cli,
+    out: &Output,
+    extensions: &Extensions,
+    words: &[String],
+) -> Result<()> {
+    let builtins = cli::builtins();
+    check_extras(&builtins, extensions)?;
+    let g = &cli.global;
+    let command = cli.command.as_ref().unwrap_or(&Command::List);
+    if let Command::Completions { shell } = command {
+        use clap::CommandFactory;
+        clap_complete::generate(*shell, &mut Cli::command(), "migo", &mut std::io::stdout());
+        return Ok(());
+    }
+    let invocation = invocation(g, words)?;
+    let request = change_request(command);
+    let dry_runs = matches!(
+        command,
+        Command::Remove { .. } | Command::Restore { .. } | Command::Init { .. }
+    );
+    if g.dry_run && request.is_none() && !dry_runs {
+        return Err(Error::Usage {
+            message: "`--dry-run` applies to `execute`, `ignore`, `rollback`, `accept`, \
+                      `forget`, `remove` and `restore` only"
+                .into(),
+            hint: Some("`list`, `check`, `history` and `version` never change anything".into()),
+        });
+    }
+    let offline = matches!(command, Command::New { .. });
+    if let Command::Init { compiled, source } = command {
+        let request = crate::init::Request {
+            uri: g.uri.clone(),
+            database: g.database.clone(),
+            environments: g
+                .environment
+                .iter()
+                .flat_map(|e| e.split(','))
+                .map(|e| e.trim().to_string())
+                .filter(|e| !e.is_empty())
+                .collect(),
+            compiled: *compiled,
+            source: source
+                .clone()
+                .unwrap_or_else(|| env!("MIGO_SOURCE").to_string()),
+            dry_run: g.dry_run,
+        };
+        let cwd = std::env::current_dir().map_err(|e| Error::Io {
+            context: "cannot read the working directory",
+            path: ".".into(),
+            source: e,
+        })?;
+        return crate::init::init(&cwd, &request, out);
+    }
+    let settings = load_settings(g, &builtins, extensions, offline);
+    if let Command::Help = command {
+        commands::help::help(&settings, out, &builtins, extensions);
+        return Ok(());
+    }
+    let settings = settings?;
+    // Authoring stays on this machine; everything else follows the environment.
+    if !matches!(command, Command::New { .. }) {
+        match follow_environment(&settings, command, g, words, &invocation)? {
+            Some(0) => return Ok(()),
+            Some(code) => return Err(Error::RemoteExit { code }),
+            None => {}
+        }
+    }
+    let ctx = Context {
+        settings: &settings,
+        out,
+        app: extensions,
+        invocation: &invocation,
+    };
+    if let Some(request) = request {
+        return commands::change::change(ctx, request).await;
+    }
+    match command {
+        Command::New { name, format } => {
+            commands::new::new(&settings, extensions, out, name, *format)
+        }
+        Command::Task(args) if extensions.extra(&args[0]).is_some() => {
+            commands::task::extra(&settings, extensions, args).await
+        }
+        Command::Task(args) => commands::task::task(&settings, out, args).await,
+        Command::Unlock => commands::unlock::unlock(ctx).await,
+        Command::Dump => commands::backup::dump(ctx).await,
+        Command::Restore { dir, trust_dump } => {
+            commands::backup::restore(ctx, dir, *trust_dump).await
+        }
+        Command::Check => commands::status::check(ctx).await,
+        Command::Version => commands::status::version(ctx).await,
+        Command::Remove { name } => commands::remove::remove(ctx, name).await,
+        Command::History { limit, since } => {
+            let filter = commands::history::HistoryFilter {
+                limit: (*limit > 0).then_some(*limit),
+                since: *since,
+            };
+            commands::history::history(ctx, filter).await
+        }
+        Command::Test { name, empty, .. } => {
+            commands::test::test(ctx, name.as_deref(), *empty).await
+        }
+        _ => commands::status::list(ctx).await,
+    }
+}
+
+/// The subcommands that change migrations' state, as the request `change` plans.
+fn change_request(command: &Command) -> Option<Request<'_>> {
+    let count = |n: &u64| usize::try_from(*n).unwrap_or(usize::MAX);
+    Some(match command {
+        Command::Execute { name: Some(n), .. } => Request::Execute(Forward::Name(n)),
+        Command::Execute { steps: Some(n), .. } => Request::Execute(Forward::Steps(count(n))),
+        Command::Execute { to: Some(n), .. } => Request::Execute(Forward::To(n)),
+        Command::Execute { .. } => Request::Execute(Forward::All),
+        Command::Ignore { name } => Request::Ignore(name.as_deref()),
+        Command::Rollback { name: Some(n), .. } => Request::Rollback(Backward::Name(n)),
+        Command::Rollback { last: Some(n), .. } => Request::Rollback(Backward::Last(count(n))),
+        Command::Rollback { to: Some(n), .. } => Request::Rollback(Backward::To(n)),
+        // clap requires one of NAME, --last, --to, --all.
+        Command::Rollback { .. } => Request::Rollback(Backward::All),
+        Command::Accept { name } => Request::Accept(name),
+        Command::Forget { name } => Request::Forget(name),
+        _ => return None,
+    })
+}

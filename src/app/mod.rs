@@ -1,0 +1,160 @@
+//! The command line, end to end: parse, resolve the settings (with whatever a custom binary
+//! compiled in), dispatch to one subcommand, and render an error once with its exit code.
+
+mod dispatch;
+mod environment;
+mod invocation;
+
+use std::ffi::OsString;
+use std::sync::Arc;
+
+use clap::Parser;
+
+use crate::api::{Extra, Migration};
+use crate::cli::{Cli, ColorChoice};
+use crate::error::{exit, Error, Result};
+use crate::migration::compiled::Compiled;
+use crate::ui::logging;
+use crate::ui::output::{ColorWhen, Output};
+use invocation::usage_error;
+
+/// A migo command line with compiled migrations and extras: the library's entry point for a
+/// team's own binary. `migo` itself is `App::new()` with nothing added.
+#[derive(Debug, Clone, Default)]
+pub struct App {
+    extensions: Extensions,
+}
+
+/// What a custom binary compiled in: its migrations and extras, and its name (recorded with the
+/// migrations it applies, so plain `migo` can say which binary has them).
+#[derive(Clone, Default)]
+pub(crate) struct Extensions {
+    pub(crate) migrations: Vec<Compiled>,
+    pub(crate) extras: Vec<Arc<dyn Extra>>,
+    pub(crate) binary: String,
+}
+
+impl std::fmt::Debug for Extensions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let extras: Vec<&str> = self.extras.iter().map(|e| e.name()).collect();
+        f.debug_struct("Extensions")
+            .field("migrations", &self.migrations)
+            .field("extras", &extras)
+            .field("binary", &self.binary)
+            .finish()
+    }
+}
+
+impl Extensions {
+    /// The compiled extra called `name`.
+    pub(crate) fn extra(&self, name: &str) -> Option<&Arc<dyn Extra>> {
+        self.extras.iter().find(|e| e.name() == name)
+    }
+}
+
+impl App {
+    /// Plain migo.
+    pub fn new() -> App {
+        App::default()
+    }
+
+    /// Adds a compiled migration to the numbered sequence.
+    pub fn migration(mut self, migration: impl Migration) -> App {
+        self.extensions
+            .migrations
+            .push(Compiled(Arc::new(migration)));
+        self
+    }
+
+    /// Adds an extra subcommand.
+    pub fn extra(mut self, extra: impl Extra) -> App {
+        self.extensions.extras.push(Arc::new(extra));
+        self
+    }
+
+    /// Runs the process's command line and exits with migo's exit code.
+    pub fn main(self) -> ! {
+        let code = self.run(std::env::args_os());
+        std::process::exit(i32::from(code))
+    }
+
+    /// Runs with `args` (including the program name) and returns the exit code.
+    pub fn run<I, T>(&self, args: I) -> u8
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<OsString> + Clone,
+    {
+        let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+        let mut extensions = self.extensions.clone();
+        extensions.binary = args
+            .first()
+            .and_then(|a| std::path::Path::new(a).file_stem())
+            .map_or_else(|| "migo".into(), |s| s.to_string_lossy().into_owned());
+        run(&args, &extensions)
+    }
+}
+
+fn run(args: &[OsString], extensions: &Extensions) -> u8 {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => {
+            // `--help` and `--version`: clap's own text, on stdout.
+            let _ = e.print();
+            return exit::OK;
+        }
+        Err(e) => {
+            let error = usage_error(&e);
+            Output::new(ColorWhen::Auto, false, false).error(&error);
+            return error.exit_code();
+        }
+    };
+    let g = &cli.global;
+    let color = match g.color {
+        ColorChoice::Auto => ColorWhen::Auto,
+        ColorChoice::Always => ColorWhen::Always,
+        ColorChoice::Never => ColorWhen::Never,
+    };
+    let out = Output::new(color, g.json, g.quiet);
+    logging::init(g.verbose, g.quiet);
+    let words: Vec<String> = args
+        .iter()
+        .skip(1)
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let result = runtime().and_then(|runtime| {
+        runtime.block_on(async {
+            crate::run::signals::install();
+            dispatch::dispatch(&cli, &out, extensions, &words).await
+        })
+    });
+    match result {
+        Ok(()) => exit::OK,
+        Err(e) if e.is_already_shown() => e.exit_code(),
+        Err(e) => {
+            if out.json && !e.is_reported_in_json() {
+                out.print(
+                    &serde_json::json!({"error": {
+                        "message": e.to_string(), "hint": e.hint(), "reason": e.reason(),
+                        "exit_code": e.exit_code()
+                    }})
+                    .to_string(),
+                );
+            }
+            out.error(&e);
+            e.exit_code()
+        }
+    }
+}
+
+/// The runtime: one thread, as migo does one thing at a time (the lease renews on a thread of
+/// its own).
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Io {
+            context: "cannot start the async runtime",
+            path: ".".into(),
+            source: e,
+        })
+}

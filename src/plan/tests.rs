@@ -1,0 +1,217 @@
+//! The refusal rules and orders of `plan`, case by case, without a server.
+use super::*;
+use crate::store::registry::{Record, Status};
+use std::path::PathBuf;
+
+fn file(number: u64, name: &str) -> Source {
+    Source {
+        name: name.into(),
+        file_name: format!("{name}.json"),
+        number,
+        path: PathBuf::from(format!("{name}.json")),
+        checksum: format!("sum-{name}"),
+        binary: None,
+        problem: None,
+    }
+}
+
+fn record(f: &Source, status: Status) -> Record {
+    Record::new(f, status, "me@here")
+}
+
+/// `plan` under the default policies.
+fn plan(request: Request<'_>, entries: &[Entry]) -> Result<Plan> {
+    super::plan(request, entries, Policies::default())
+}
+
+fn names(plan: &Plan) -> Vec<(&str, Action)> {
+    plan.steps
+        .iter()
+        .map(|s| (s.file.name.as_str(), s.action))
+        .collect()
+}
+
+#[test]
+fn execute_all_runs_pending_in_number_order() {
+    let files = [file(1, "0001_a"), file(2, "0002_b"), file(10, "0010_c")];
+    let records = [record(&files[1], Status::Applied)];
+    let plan = plan(
+        Request::Execute(Forward::All),
+        &entries(&files, &records, false),
+    )
+    .unwrap();
+    assert_eq!(
+        names(&plan),
+        [("0001_a", Action::Up), ("0010_c", Action::Up)]
+    );
+}
+
+#[test]
+fn a_failed_or_running_migration_blocks_execute_all() {
+    let files = [file(1, "0001_a"), file(2, "0002_b")];
+    for status in [Status::Failed, Status::Running] {
+        let records = [record(&files[0], status)];
+        let err = plan(
+            Request::Execute(Forward::All),
+            &entries(&files, &records, false),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("`0001_a`"), "{err}");
+        assert!(err.hint().unwrap().contains("migo execute 0001_a"));
+    }
+}
+
+#[test]
+fn named_execute_accepts_pending_and_failed_only() {
+    let files = [file(1, "0001_a"), file(2, "0002_b"), file(3, "0003_c")];
+    let records = [
+        record(&files[0], Status::Applied),
+        record(&files[1], Status::Failed),
+    ];
+    let e = entries(&files, &records, false);
+    assert!(plan(Request::Execute(Forward::Name("0001_a")), &e)
+        .unwrap_err()
+        .to_string()
+        .contains("already applied"));
+    assert_eq!(
+        names(&plan(Request::Execute(Forward::Name("0002_b")), &e).unwrap()),
+        [("0002_b", Action::Up)]
+    );
+    assert_eq!(
+        names(&plan(Request::Ignore(Some("0003_c.json")), &e).unwrap()),
+        [("0003_c", Action::Ignore)]
+    );
+    let unknown = plan(Request::Execute(Forward::Name("../0003_c")), &e).unwrap_err();
+    assert_eq!(unknown.to_string(), "no migration named `../0003_c`");
+}
+
+#[test]
+fn rollback_needs_an_applied_migration_with_its_file() {
+    let files = [file(1, "0001_a"), file(2, "0002_b")];
+    let gone = file(3, "0003_gone");
+    let records = [
+        record(&files[0], Status::Applied),
+        record(&gone, Status::Applied),
+    ];
+    let e = entries(&files, &records, false);
+    assert_eq!(
+        names(&plan(Request::Rollback(Backward::Name("0001_a")), &e).unwrap()),
+        [("0001_a", Action::Down)]
+    );
+    assert!(plan(Request::Rollback(Backward::Name("0002_b")), &e)
+        .unwrap_err()
+        .to_string()
+        .contains("not applied"));
+    assert!(plan(Request::Rollback(Backward::Name("0003_gone")), &e)
+        .unwrap_err()
+        .to_string()
+        .contains("missing"));
+}
+
+#[test]
+fn entries_flag_modified_and_missing() {
+    let files = [file(1, "0001_a")];
+    let mut changed = record(&files[0], Status::Applied);
+    changed.checksum = "old".into();
+    let gone = record(&file(2, "0002_gone"), Status::Applied);
+    let e = entries(&files, &[changed, gone], false);
+    assert!(e[0].modified && e[0].state == State::Applied);
+    assert_eq!(
+        (e[1].name.as_str(), e[1].state),
+        ("0002_gone", State::Missing)
+    );
+}
+
+#[test]
+fn a_modified_applied_file_blocks_execute_unless_the_policy_warns() {
+    let files = [file(1, "0001_a"), file(2, "0002_b")];
+    let mut changed = record(&files[0], Status::Applied);
+    changed.checksum = "old".into();
+    let e = entries(&files, &[changed], false);
+    let err = plan(Request::Execute(Forward::All), &e).unwrap_err();
+    assert!(err.to_string().contains("`0001_a` was modified"), "{err}");
+    assert!(err.hint().unwrap().contains("migo accept 0001_a"));
+    let warn = Policies {
+        on_modified: OnModified::Warn,
+        ..Policies::default()
+    };
+    let planned = super::plan(Request::Execute(Forward::All), &e, warn).unwrap();
+    assert_eq!(names(&planned), [("0002_b", Action::Up)]);
+    assert_eq!(planned.warnings.len(), 1);
+    assert_eq!(
+        names(&plan(Request::Accept("0001_a"), &e).unwrap()),
+        [("0001_a", Action::Accept)]
+    );
+    assert!(plan(Request::Accept("0002_b"), &e).is_err());
+}
+
+#[test]
+fn out_of_order_pending_files_follow_the_policy() {
+    let files = [file(1, "0001_a"), file(2, "0002_b"), file(3, "0003_c")];
+    let records = [
+        record(&files[0], Status::Applied),
+        record(&files[2], Status::Applied),
+    ];
+    let e = entries(&files, &records, false);
+    assert!(e[1].out_of_order && !e[0].out_of_order);
+    let with = |out_of_order| Policies {
+        out_of_order,
+        ..Policies::default()
+    };
+    let warned = super::plan(Request::Execute(Forward::All), &e, with(OutOfOrder::Warn)).unwrap();
+    assert_eq!(names(&warned), [("0002_b", Action::Up)]);
+    assert!(warned.warnings[0].contains("`0003_c`, numbered after it"));
+    let allowed = super::plan(Request::Execute(Forward::All), &e, with(OutOfOrder::Allow)).unwrap();
+    assert!(allowed.warnings.is_empty() && allowed.steps.len() == 1);
+    let refused = super::plan(Request::Execute(Forward::All), &e, with(OutOfOrder::Error));
+    assert!(refused.unwrap_err().to_string().contains("out of order"));
+    // Ignoring is the deliberate way out, whatever the policy.
+    assert!(super::plan(Request::Ignore(None), &e, with(OutOfOrder::Error)).is_ok());
+}
+
+/// A record applied at `ms` (milliseconds since the epoch).
+fn applied_at(f: &Source, ms: i64) -> Record {
+    let mut r = record(f, Status::Applied);
+    r.applied_at = Some(mongodb::bson::DateTime::from_millis(ms));
+    r
+}
+
+#[test]
+fn ranges_forward_follow_number_order() {
+    let files: Vec<_> = (1..=6).map(|n| file(n, &format!("000{n}_x{n}"))).collect();
+    let records = [applied_at(&files[0], 1)];
+    let e = entries(&files, &records, false);
+    let two = plan(Request::Execute(Forward::Steps(2)), &e).unwrap();
+    assert_eq!(
+        names(&two),
+        [("0002_x2", Action::Up), ("0003_x3", Action::Up)]
+    );
+    let to = plan(Request::Execute(Forward::To("0004_x4")), &e).unwrap();
+    assert_eq!(to.steps.len(), 3);
+    assert!(plan(Request::Execute(Forward::To("0001_x1")), &e).is_err());
+}
+
+#[test]
+fn ranges_backward_follow_applied_order() {
+    let files: Vec<_> = (1..=4).map(|n| file(n, &format!("000{n}_x{n}"))).collect();
+    // 3 was applied before 2; 4 in the same millisecond as 2 (one run, number order).
+    let records = [
+        applied_at(&files[0], 10),
+        applied_at(&files[2], 20),
+        applied_at(&files[1], 30),
+        applied_at(&files[3], 30),
+    ];
+    let e = entries(&files, &records, false);
+    let last = plan(Request::Rollback(Backward::Last(2)), &e).unwrap();
+    assert_eq!(
+        names(&last),
+        [("0004_x4", Action::Down), ("0002_x2", Action::Down)]
+    );
+    let to = plan(Request::Rollback(Backward::To("0003_x3")), &e).unwrap();
+    assert_eq!(names(&to), names(&last));
+    let all = plan(Request::Rollback(Backward::All), &e).unwrap();
+    let order: Vec<_> = names(&all).into_iter().map(|(n, _)| n).collect();
+    assert_eq!(order, ["0004_x4", "0002_x2", "0003_x3", "0001_x1"]);
+    let pending = entries(&files, &records[..1], false);
+    assert!(plan(Request::Rollback(Backward::To("0002_x2")), &pending).is_err());
+}
