@@ -89,6 +89,13 @@ def main():
                 out = os.path.join(work, "py")
                 shutil.rmtree(out, ignore_errors=True)
                 results["pymongo script"].append(measure([sys.executable, "-c", PYMONGO_DUMP, uri, db_name, out], work) + (bson_megabytes(out),))
+            # `migo test` on a migration touching every document: up, down, up on scratch copies,
+            # compared streaming (its memory must not grow with the collection).
+            with open(os.path.join(work, "mongomigrations", "0001_flag.json"), "w") as f:
+                f.write('{"up": [{"update": "events", "updates": [{"q": {}, "u": {"$set": {"flag": true}}, "multi": true}]}],'
+                        ' "down": [{"update": "events", "updates": [{"q": {}, "u": {"$unset": {"flag": ""}}, "multi": true}]}]}')
+            trial = measure([MIGO, "-q", "test", "0001_flag"], work)
+            results["migo test (up, down, up)"] = [trial + (bson_megabytes(os.path.join(work, "dumps")),)]
             for tool, samples in results.items():
                 seconds = statistics.median(s[0] for s in samples)
                 rss = max(s[1] for s in samples)

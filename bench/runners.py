@@ -110,11 +110,41 @@ def run_once(uri, run):
     return {tool: [t for t, _ in samples] for tool, samples in results.items()}
 
 
+def cargo_make_rows(uri):
+    """`cargo make migrations` against `migo list` in examples/service, migo installed (on PATH):
+    cargo-make's own cost, with no build step."""
+    if subprocess.run(["cargo", "make", "--version"], capture_output=True).returncode != 0:
+        return None
+    work = tempfile.mkdtemp(prefix="bench-service-")
+    shutil.copytree(os.path.join(ROOT, "examples", "service"), work, dirs_exist_ok=True)
+    config = os.path.join(work, "migo.toml")
+    with open(config) as f:
+        text = f.read().replace("mongodb://localhost:27017", uri)
+    with open(config, "w") as f:
+        f.write(text)
+    bin_dir = os.path.join(work, ".bin")
+    os.makedirs(bin_dir)
+    shutil.copy(MIGO, os.path.join(bin_dir, "migo"))
+    env = dict(os.environ, PATH=bin_dir + os.pathsep + os.environ["PATH"])
+    env = {k: v for k, v in env.items() if not k.startswith("MIGO_")}
+    def run(argv):
+        started = time.perf_counter()
+        done = subprocess.run(argv, cwd=work, env=env, capture_output=True)
+        check(done.returncode == 0, f"{argv} failed: {done.stderr.decode()}")
+        check(b"0001_create_users" in done.stdout, f"{argv} listed the migrations")
+        return time.perf_counter() - started
+    rows = {"cargo make migrations": [run(["cargo", "make", "migrations"]) for _ in range(RUNS)],
+            "migo list": [run(["migo", "list"]) for _ in range(RUNS)]}
+    shutil.rmtree(work)
+    return {name: statistics.median(times) for name, times in rows.items()}
+
+
 def main():
     for program in (MIGO, FLOOR, MIGRATE_MONGO, SERVER):
         check(os.path.exists(program), f"{program} is missing")
     with fresh_server() as uri:
         samples = [run_once(uri, run) for run in range(RUNS)]
+        plugin = cargo_make_rows(uri)
     operations = [f"status, {N} pending", f"up, {N} migrations", f"status, {N} applied", "roll back one"]
     median = {tool: [statistics.median(s[tool][i] for s in samples) if i < len(samples[0][tool]) else None
                      for i in range(4)] for tool in samples[0]}
@@ -128,6 +158,14 @@ def main():
         floor_text = f"{floor:.3f}" if floor is not None else "—"
         over_floor = f"{migo / floor:.2f}×" if floor is not None else "—"
         print(f"| {operation} | {migo:.3f} | {mm:.3f} | {floor_text} | {mm / migo:.1f}× | {over_floor} |")
+    if plugin:
+        print()
+        print(f"examples/service (2 migrations), migo installed, median of {RUNS} runs:")
+        print()
+        print("| command | seconds |")
+        print("|---|---:|")
+        for name, seconds in plugin.items():
+            print(f"| `{name}` | {seconds:.3f} |")
 
 
 if __name__ == "__main__":

@@ -175,7 +175,8 @@ pub(crate) enum Command {
     New {
         /// Name after the number, e.g. `add_email_index`
         name: String,
-        /// Template: declarative commands, a mongosh script, or a shell script
+        /// Template: declarative commands, a mongosh script, a shell script, a Python (migopy) or
+        /// a CommonJS (migrate-mongo) module
         #[arg(long, value_enum, default_value_t = Format::Json)]
         format: Format,
     },
@@ -201,6 +202,15 @@ pub(crate) enum Command {
         /// file is still read to its end before anything is replaced
         #[arg(long)]
         trust_dump: bool,
+    },
+    /// Record another tool's history (migopy, migrate-mongo, golang-migrate) as migo's
+    Adopt {
+        /// The tool whose history to take over
+        #[arg(long, value_enum)]
+        from: crate::store::foreign::Tool,
+        /// Its collection [default: migopy `migrations`, migrate-mongo `changelog`, golang-migrate `schema_migrations`]
+        #[arg(long = "from-collection", value_name = "NAME")]
+        from_collection: Option<String>,
     },
     /// Remove the record of a migration whose file is gone (asks first, or `--yes`)
     Forget {

@@ -30,7 +30,10 @@ pub(super) async fn dispatch(
     let request = change_request(command);
     let dry_runs = matches!(
         command,
-        Command::Remove { .. } | Command::Restore { .. } | Command::Init { .. }
+        Command::Remove { .. }
+            | Command::Restore { .. }
+            | Command::Init { .. }
+            | Command::Adopt { .. }
     );
     if g.dry_run && request.is_none() && !dry_runs {
         return Err(Error::Usage {
@@ -102,6 +105,10 @@ pub(super) async fn dispatch(
             commands::backup::restore(ctx, dir, *trust_dump).await
         }
         Command::Check => commands::status::check(ctx).await,
+        Command::Adopt {
+            from,
+            from_collection,
+        } => commands::adopt::adopt(ctx, *from, from_collection.as_deref()).await,
         Command::Version => commands::status::version(ctx).await,
         Command::Remove { name } => commands::remove::remove(ctx, name).await,
         Command::History { limit, since } => {

@@ -2,6 +2,7 @@
 //! hands the plan to `run`, and the result to `ui::report`. Bad input is rejected before the
 //! first write.
 
+pub(crate) mod adopt;
 pub(crate) mod backup;
 pub(crate) mod change;
 pub(crate) mod help;

@@ -71,7 +71,7 @@ fn resolve_pattern(m: &schema::Migrations, origins: &Origins<'_>) -> Result<Rege
     let Some(spanned) = &m.pattern else {
         return Ok(Regex::new(DEFAULT_PATTERN).expect("the default pattern is valid"));
     };
-    let text = spanned.get_ref();
+    let text = preset(spanned.get_ref()).unwrap_or(spanned.get_ref());
     let pattern = Regex::new(text).map_err(|e| {
         let full = e.to_string();
         let detail = full
@@ -125,11 +125,12 @@ fn resolve_runners(
 ) -> Result<Runners> {
     // A relative path with a directory part is relative to its origin; a bare name is looked
     // up on PATH when it runs.
-    let mongosh = match &m.mongosh {
+    let program = |value: &Option<toml::Spanned<PathBuf>>, default: &str| match value {
         Some(path) if path.get_ref().components().count() > 1 => path_of(path, base_dir, origins),
         Some(path) => path.get_ref().clone(),
-        None => PathBuf::from("mongosh"),
+        None => PathBuf::from(default),
     };
+    let mongosh = program(&m.mongosh, "mongosh");
     let mut interpreters = BTreeMap::new();
     if let Some(table) = &m.interpreters {
         for (extension, command) in table.get_ref() {
@@ -146,6 +147,22 @@ fn resolve_runners(
     }
     Ok(Runners {
         mongosh,
+        node: program(&m.node, "node"),
+        python: program(&m.python, "python3"),
+        js: m.js.as_ref().map(|j| *j.get_ref()).unwrap_or_default(),
         interpreters,
     })
+}
+
+/// The patterns other tools name their files with, by the tool's name.
+pub(crate) fn preset(name: &str) -> Option<&'static str> {
+    match name {
+        // 20160608155948-blacklist_the_beatles.js
+        "migrate-mongo" => Some(r"^(?P<number>[0-9]{14})-[A-Za-z0-9_.-]+\.(js|cjs)$"),
+        // 1_create_users.up.json + 1_create_users.down.json
+        "golang-migrate" => Some(r"^(?P<number>[0-9]+)_[A-Za-z0-9_-]+\.(up|down)\.json$"),
+        // 0001_add_users.py
+        "migopy" => Some(r"^(?P<number>[0-9]+)_[a-z0-9_]+\.py$"),
+        _ => None,
+    }
 }

@@ -27,15 +27,17 @@ use crate::error::{Error, Result};
 use crate::plan::policy::Policies;
 use layers::{LayerKind, Origins, Override};
 pub(crate) use remote::RemoteSettings;
-pub(crate) use schema::{DumpTool, Transport};
+pub(crate) use schema::{DumpTool, JsRunner, Transport};
 pub(crate) use target::Target;
 
 /// The configuration file name, looked up in the working directory and its parents.
 pub(crate) const DEFAULT_CONFIG: &str = "migo.toml";
 /// Default `[migrations] directory`.
 pub(crate) const DEFAULT_DIRECTORY: &str = "mongomigrations";
-/// Default `[migrations] pattern`: `0003_add_index.json`.
-pub(crate) const DEFAULT_PATTERN: &str = r"^(?P<number>[0-9]+)_[A-Za-z0-9_-]+\.(json|js|sh|py)$";
+/// Default `[migrations] pattern`: `0003_add_index.json` (and `.js`, `.sh`, `.py`, and
+/// golang-migrate's `1_x.up.json` + `1_x.down.json` pairs).
+pub(crate) const DEFAULT_PATTERN: &str =
+    r"^(?P<number>[0-9]+)_[A-Za-z0-9_-]+(\.(up|down))?\.(json|js|sh|py)$";
 /// Default `[migrations] collection`.
 pub(crate) const DEFAULT_COLLECTION: &str = "migrations";
 /// Default lease of the migrations lock.
@@ -75,6 +77,12 @@ pub(crate) struct MigrationSettings {
 pub(crate) struct Runners {
     /// mongosh, for `.js` migrations: a path, or a name looked up on `PATH`.
     pub(crate) mongosh: PathBuf,
+    /// Node, for CommonJS `.js` migrations (migrate-mongo's).
+    pub(crate) node: PathBuf,
+    /// Python with pymongo, for migopy's `.py` modules.
+    pub(crate) python: PathBuf,
+    /// Which of mongosh and Node runs a `.js` file.
+    pub(crate) js: JsRunner,
     /// Extension (without the dot) → program and leading arguments, e.g. `py` → `["python3"]`.
     pub(crate) interpreters: BTreeMap<String, Vec<String>>,
 }

@@ -75,7 +75,21 @@ pub(crate) struct Migrations {
     pub(crate) on_modified: Value<OnModified>,
     pub(crate) out_of_order: Value<OutOfOrder>,
     pub(crate) mongosh: Value<PathBuf>,
+    pub(crate) node: Value<PathBuf>,
+    pub(crate) python: Value<PathBuf>,
+    pub(crate) js: Value<JsRunner>,
     pub(crate) interpreters: Value<BTreeMap<String, String>>,
+}
+
+/// Which interpreter runs `.js` migrations.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum JsRunner {
+    /// CommonJS modules (`module.exports`) under Node, other scripts under mongosh.
+    #[default]
+    Auto,
+    Mongosh,
+    Node,
 }
 
 /// `[dump]`: backups before `execute` and on demand.

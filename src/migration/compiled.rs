@@ -50,6 +50,7 @@ impl Compiled {
             path: std::path::PathBuf::new(),
             binary: Some(binary.to_string()),
             problem: None,
+            down_path: None,
         })
     }
 

@@ -63,7 +63,48 @@ pub(crate) fn discover(dir: &Path, pattern: &Regex, project: &Path) -> Result<Ve
         };
         found.push(read_migration(dir, file_name, pattern, project)?);
     }
-    sort_and_check(found)
+    sort_and_check(pair_up(found)?)
+}
+
+/// golang-migrate's `N_name.up.json` + `N_name.down.json` are one migration, `N_name`, whose
+/// checksum covers both files. A `.down.json` without its `.up.json` is an error.
+fn pair_up(found: Vec<Source>) -> Result<Vec<Source>> {
+    let (halves, mut single): (Vec<Source>, Vec<Source>) = found
+        .into_iter()
+        .partition(|s| s.file_name.ends_with(".up.json") || s.file_name.ends_with(".down.json"));
+    let (ups, downs): (Vec<Source>, Vec<Source>) = halves
+        .into_iter()
+        .partition(|s| s.file_name.ends_with(".up.json"));
+    for down in &downs {
+        let stem = down.file_name.trim_end_matches(".down.json");
+        if !ups
+            .iter()
+            .any(|u| u.file_name.trim_end_matches(".up.json") == stem)
+        {
+            return Err(Error::InvalidMigration {
+                file: escape(&down.file_name),
+                message: format!("it has no `{stem}.up.json` beside it"),
+                hint: Some(
+                    "a golang-migrate pair is `N_name.up.json` and `N_name.down.json`".into(),
+                ),
+            });
+        }
+    }
+    for mut up in ups {
+        let stem = up.file_name.trim_end_matches(".up.json").to_string();
+        if let Some(down) = downs
+            .iter()
+            .find(|d| d.file_name.trim_end_matches(".down.json") == stem)
+        {
+            up.checksum =
+                super::source::checksum(format!("{}{}", up.checksum, down.checksum).as_bytes());
+            up.problem = up.problem.or_else(|| down.problem.clone());
+            up.down_path = Some(down.path.clone());
+        }
+        up.name = stem;
+        single.push(up);
+    }
+    Ok(single)
 }
 
 /// Orders by number, refusing two migrations with the same one.
@@ -137,6 +178,7 @@ fn read_migration(dir: &Path, file_name: &str, pattern: &Regex, project: &Path) 
         checksum,
         binary: None,
         problem,
+        down_path: None,
     })
 }
 

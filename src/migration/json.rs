@@ -41,11 +41,25 @@ struct RawJson {
 impl JsonMigration {
     /// Reads and validates a `.json` migration file.
     pub(crate) fn load(file: &Source) -> Result<JsonMigration> {
-        let text = std::fs::read_to_string(&file.path).map_err(|e| Error::Io {
-            context: "cannot read migration",
-            path: file.path.clone(),
-            source: e,
-        })?;
+        let read = |path: &std::path::Path| {
+            std::fs::read_to_string(path).map_err(|e| Error::Io {
+                context: "cannot read migration",
+                path: path.to_path_buf(),
+                source: e,
+            })
+        };
+        let text = read(&file.path)?;
+        if file.file_name.ends_with(".up.json") {
+            let down = file.down_path.as_deref().map(read).transpose()?;
+            return Self::parse_pair(&text, down.as_deref()).map_err(|message| Error::InvalidMigration {
+                file: crate::ui::escape::escape(&file.file_name),
+                message,
+                hint: Some(
+                    "a golang-migrate migration is a JSON array of commands in `N_name.up.json` (and `N_name.down.json`)"
+                        .into(),
+                ),
+            });
+        }
         Self::parse(&text).map_err(|message| Error::InvalidMigration {
             file: crate::ui::escape::escape(&file.file_name),
             message,
@@ -69,6 +83,28 @@ impl JsonMigration {
             up,
             down,
             transaction: raw.transaction,
+        })
+    }
+
+    /// golang-migrate's pair: each file a JSON array of commands.
+    pub(crate) fn parse_pair(
+        up: &str,
+        down: Option<&str>,
+    ) -> std::result::Result<JsonMigration, String> {
+        let array = |text: &str, which: &str| -> std::result::Result<Vec<Document>, String> {
+            let value: Value =
+                serde_json::from_str(text).map_err(|e| format!("the {which} file: {e}"))?;
+            commands(value, which)
+        };
+        let up_commands = array(up, "up")?;
+        if up_commands.is_empty() {
+            return Err("the up file is an empty array; it needs at least one command".into());
+        }
+        Ok(JsonMigration {
+            description: None,
+            up: up_commands,
+            down: down.map(|d| array(d, "down")).transpose()?,
+            transaction: false,
         })
     }
 

@@ -6,8 +6,8 @@
 pub(crate) mod compiled;
 pub(crate) mod discover;
 pub(crate) mod failure;
+pub(crate) mod interpreted;
 pub(crate) mod json;
-pub(crate) mod mongosh;
 pub(crate) mod script;
 pub(crate) mod source;
 pub(crate) mod template;
@@ -48,8 +48,8 @@ impl Direction {
 pub(crate) enum Body {
     /// Declarative database commands (`.json`).
     Json(json::JsonMigration),
-    /// A mongosh script with `up()` and `down()` (`.js`).
-    Mongosh(mongosh::MongoshMigration),
+    /// A mongosh script, a CommonJS module or a migopy module, run by the run's interpreter.
+    Interpreted(interpreted::Interpreted),
     /// An executable script run as `<file> up|down` (any other extension).
     Script(script::ScriptMigration),
     /// Rust code compiled into the binary.
@@ -79,10 +79,15 @@ impl Body {
                     })
                 });
         }
-        match source.extension() {
-            "json" => json::JsonMigration::load(source).map(Body::Json),
-            "js" => mongosh::MongoshMigration::load(source, &runners.mongosh).map(Body::Mongosh),
-            _ => script::ScriptMigration::load(source, runners).map(Body::Script),
+        if source.extension() == "json" {
+            return json::JsonMigration::load(source).map(Body::Json);
+        }
+        let text = std::fs::read_to_string(&source.path).unwrap_or_default();
+        match interpreted::Interpreted::kind_of(source, &text, runners) {
+            Some(kind) => {
+                interpreted::Interpreted::load(source, &text, kind, runners).map(Body::Interpreted)
+            }
+            None => script::ScriptMigration::load(source, &text, runners).map(Body::Script),
         }
     }
 
@@ -90,7 +95,7 @@ impl Body {
     pub(crate) fn is_reversible(&self) -> bool {
         match self {
             Body::Json(m) => m.down.is_some(),
-            Body::Mongosh(m) => m.reversible,
+            Body::Interpreted(m) => m.reversible,
             Body::Script(_) => true,
             Body::Compiled(m) => m.0.reversible(),
         }
@@ -101,7 +106,7 @@ impl Body {
         match self {
             Body::Json(m) => m.transaction,
             Body::Compiled(m) => m.0.transactional(),
-            Body::Mongosh(_) | Body::Script(_) => false,
+            Body::Interpreted(_) | Body::Script(_) => false,
         }
     }
 
@@ -109,7 +114,9 @@ impl Body {
     pub(crate) fn collections(&self) -> Vec<String> {
         match self {
             Body::Json(m) => m.collections(),
-            Body::Mongosh(_) | Body::Script(_) | Body::Compiled(_) => Vec::new(),
+            Body::Interpreted(m) => m.collections.clone(),
+            Body::Script(m) => m.collections.clone(),
+            Body::Compiled(_) => Vec::new(),
         }
     }
 
@@ -117,7 +124,7 @@ impl Body {
     pub(crate) fn describe(&self, direction: Direction) -> Vec<String> {
         match self {
             Body::Json(m) => m.describe(direction),
-            Body::Mongosh(m) => m.describe(direction),
+            Body::Interpreted(m) => m.describe(direction),
             Body::Script(m) => m.describe(direction),
             Body::Compiled(m) => vec![format!("compiled: {}::{}", m.0.name(), direction.as_str())],
         }
@@ -138,7 +145,7 @@ impl Body {
         }
         match self {
             Body::Json(m) => m.run(direction, db, session, halt).await,
-            Body::Mongosh(m) => m.run(direction, &env.for_database(db.name())).await,
+            Body::Interpreted(m) => m.run(direction, db.name(), env).await,
             Body::Script(m) => m.run(direction, &env.for_database(db.name())).await,
             Body::Compiled(m) => m.run(direction, db, session).await,
         }

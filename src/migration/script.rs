@@ -17,11 +17,13 @@ pub(crate) struct ScriptMigration {
     pub(crate) name: String,
     /// The program and leading arguments: the file itself, or an interpreter and the file.
     pub(crate) command: Vec<String>,
+    /// Collections a `# migo: collections a, b` header names, for `migo test`.
+    pub(crate) collections: Vec<String>,
 }
 
 impl ScriptMigration {
     /// Checks the script can run: an interpreter for its extension, or an execute bit.
-    pub(crate) fn load(file: &Source, runners: &Runners) -> Result<ScriptMigration> {
+    pub(crate) fn load(file: &Source, text: &str, runners: &Runners) -> Result<ScriptMigration> {
         let path = std::fs::canonicalize(&file.path).unwrap_or_else(|_| file.path.clone());
         let path_text = path.display().to_string();
         let extension = file.extension();
@@ -55,6 +57,7 @@ impl ScriptMigration {
         Ok(ScriptMigration {
             name: file.name.clone(),
             command,
+            collections: super::interpreted::collections_header(text),
         })
     }
 

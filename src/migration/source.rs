@@ -14,8 +14,10 @@ pub(crate) struct Source {
     pub(crate) file_name: String,
     /// The number captured by the pattern's `number` group.
     pub(crate) number: u64,
-    /// The file (empty for a compiled migration).
+    /// The file (empty for a compiled migration); for a golang-migrate pair, the `.up.json`.
     pub(crate) path: PathBuf,
+    /// For a golang-migrate pair: the `.down.json`.
+    pub(crate) down_path: Option<PathBuf>,
     /// SHA-256 of the content (text with its line endings normalised), lower-case hex.
     pub(crate) checksum: String,
     /// For a compiled migration: the binary it is compiled into.

@@ -18,14 +18,20 @@ pub(crate) enum Format {
     Js,
     /// An executable shell script run as `<file> up|down` (`.sh`).
     Sh,
+    /// A Python module with `up(db)` and `down(db)`, given a pymongo Database (`.py`, migopy's).
+    Py,
+    /// A CommonJS module with `up(db, client)` and `down(db, client)` under Node (`.js`,
+    /// migrate-mongo's).
+    Node,
 }
 
 impl Format {
     fn extension(self) -> &'static str {
         match self {
             Format::Json => "json",
-            Format::Js => "js",
+            Format::Js | Format::Node => "js",
             Format::Sh => "sh",
+            Format::Py => "py",
         }
     }
 
@@ -35,6 +41,8 @@ impl Format {
             Format::Json => json_template(&description),
             Format::Js => js_template(&description),
             Format::Sh => sh_template(&description),
+            Format::Py => py_template(&description),
+            Format::Node => node_template(&description),
         }
     }
 }
@@ -188,6 +196,43 @@ case "$1" in
     exit 2
     ;;
 esac
+"#
+    )
+}
+
+/// migopy's shape: a module, imported by migo's Python, `up(db)` called with a pymongo Database.
+fn py_template(description: &str) -> String {
+    format!(
+        r#"# {description}
+# Imported by migo's Python (with pymongo): up(db) applies the change, down(db) reverts it, `db`
+# being a pymongo Database. A raised exception marks the migration failed.
+
+
+def up(db):
+    pass  # db.users.update_many({{"active": {{"$exists": False}}}}, {{"$set": {{"active": True}}}})
+
+
+def down(db):
+    pass  # db.users.update_many({{}}, {{"$unset": {{"active": ""}}}})
+"#
+    )
+}
+
+/// migrate-mongo's shape: a CommonJS module run under Node with the project's `mongodb` driver.
+fn node_template(description: &str) -> String {
+    format!(
+        r#"// {description}
+// Run under Node with the project's `mongodb` driver: up(db, client) applies the change,
+// down(db, client) reverts it. A rejected promise marks the migration failed.
+module.exports = {{
+  async up(db, client) {{
+    // await db.collection('users').updateMany({{ active: {{ $exists: false }} }}, {{ $set: {{ active: true }} }});
+  }},
+
+  async down(db, client) {{
+    // await db.collection('users').updateMany({{}}, {{ $unset: {{ active: '' }} }});
+  }},
+}};
 "#
     )
 }

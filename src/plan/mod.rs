@@ -287,6 +287,7 @@ fn forget(name: &str, entries: &[Entry]) -> Result<Step> {
                 checksum: record.checksum.clone(),
                 binary: record.binary.clone(),
                 problem: None,
+                down_path: None,
             },
         }),
         _ => Err(refuse(Refusal::ForgetWithFile {

@@ -58,6 +58,10 @@ pub(crate) enum Refusal {
     NotConfirmed,
     /// The dump given to `restore` is not one.
     NotADump { dir: String, why: String },
+    /// `adopt` found records without files, or files applied out of order.
+    AdoptUnsure { tool: &'static str, problems: usize },
+    /// golang-migrate's last migration failed half way.
+    DirtyVersion { version: i64 },
 }
 
 /// What blocks a run.
@@ -92,6 +96,8 @@ impl Refusal {
             Refusal::NeedsConfirmation { .. } => "needs_confirmation",
             Refusal::NotConfirmed => "not_confirmed",
             Refusal::NotADump { .. } => "not_a_dump",
+            Refusal::AdoptUnsure { .. } => "adopt_unsure",
+            Refusal::DirtyVersion { .. } => "dirty",
         }
     }
 
@@ -168,6 +174,12 @@ impl Refusal {
             Refusal::NeedsConfirmation { what } => format!("{what}, and needs confirmation"),
             Refusal::NotConfirmed => "not confirmed; nothing was changed".into(),
             Refusal::NotADump { dir, why } => format!("`{}` {why}", escape(dir)),
+            Refusal::AdoptUnsure { tool, problems } => format!(
+                "{problems} of {tool}'s records match no migration file or were applied out of order (listed above); nothing was adopted"
+            ),
+            Refusal::DirtyVersion { version } => format!(
+                "golang-migrate marks version {version} dirty: it failed half way; nothing was adopted"
+            ),
         }
     }
 
@@ -235,6 +247,12 @@ impl Refusal {
                 "give the directory of a complete dump, e.g. `mongodumps/default-20261122T101500.123Z`"
                     .into()
             }
+            Refusal::AdoptUnsure { .. } => {
+                "check the list; `--yes` adopts the records that match and leaves the others".into()
+            }
+            Refusal::DirtyVersion { version } => format!(
+                "repair the database, then `migrate force {version}` (or the version before) with golang-migrate, and adopt again"
+            ),
         }
     }
 }

@@ -12,6 +12,7 @@ fn file(number: u64, name: &str) -> Source {
         checksum: format!("sum-{name}"),
         binary: None,
         problem: None,
+        down_path: None,
     }
 }
 

@@ -2,6 +2,9 @@
 //! migrations, interpreters, tasks): in the environment, which is private to the child, never
 //! in its argv, which any local user can read in `ps`.
 
+use std::path::{Path, PathBuf};
+
+use super::session::Sessions;
 use crate::config::{Settings, Target};
 use crate::secret::{Scrubber, Secret};
 
@@ -9,6 +12,9 @@ use crate::secret::{Scrubber, Secret};
 #[derive(Debug, Clone)]
 pub(crate) struct ChildEnv {
     target: Target,
+    /// The interpreters of this run, shared by every copy (dropped with the last one).
+    sessions: Sessions,
+    project_dir: PathBuf,
     /// Settings-derived variables that do not depend on the database.
     fixed: Vec<(&'static str, String)>,
     /// Echo the child's output to stderr (off with `--quiet`).
@@ -28,6 +34,8 @@ impl ChildEnv {
         fixed.extend(settings.environment().map(|e| ("MIGO_ENV", e.to_string())));
         ChildEnv {
             target: settings.target.clone(),
+            sessions: Sessions::default(),
+            project_dir: settings.project_dir.clone(),
             fixed,
             echo,
         }
@@ -68,6 +76,16 @@ impl ChildEnv {
         let uri = self.target.uri();
         let password = self.target.password().unwrap_or_else(|| Secret::new(""));
         Scrubber::new(&[&uri, &password])
+    }
+
+    /// The run's long-lived interpreters.
+    pub(crate) fn sessions(&self) -> &Sessions {
+        &self.sessions
+    }
+
+    /// The project's directory (where a `node_modules` is looked for).
+    pub(crate) fn project_dir(&self) -> &Path {
+        &self.project_dir
     }
 
     /// The variable the password came from, which a child that gets it otherwise must not see.

@@ -5,6 +5,7 @@
 
 pub(crate) mod env;
 pub(crate) mod group;
+pub(crate) mod session;
 
 use std::io::{BufRead, BufReader, IsTerminal};
 use std::os::unix::process::ExitStatusExt;

@@ -166,6 +166,16 @@ impl Registry {
     /// Every record, the lock and the server's time, in one round trip (the first of a run, so
     /// it is also what reports an unreachable server).
     pub(crate) async fn state(&self) -> Result<(Vec<Record>, LockState)> {
+        self.read(false).await
+    }
+
+    /// [`Registry::state`], passing over documents of another tool's shape (for `adopt`, which
+    /// reads them itself).
+    pub(crate) async fn state_beside_foreign(&self) -> Result<(Vec<Record>, LockState)> {
+        self.read(true).await
+    }
+
+    async fn read(&self, foreign_ok: bool) -> Result<(Vec<Record>, LockState)> {
         use futures_util::TryStreamExt;
         let pipeline = [doc! {"$addFields": {"__migo_now": "$$NOW"}}];
         let read = || Error::database("cannot read the migrations registry");
@@ -182,6 +192,9 @@ impl Registry {
         let mut records = Vec::with_capacity(documents.len());
         let mut lock = None;
         let mut server_now = None;
+        // migopy and migo both default to `migrations`: migopy's `{name}` documents may stay
+        // beside migo's records once adopted.
+        let mut migopy = Vec::new();
         for mut document in documents {
             if document.get_str("_id") == Ok(LOCK_ID) {
                 lock = Some(lock::split(document));
@@ -190,10 +203,36 @@ impl Registry {
             if let Some(Bson::DateTime(now)) = document.remove("__migo_now") {
                 server_now = Some(now);
             }
+            match foreign_tool(&document) {
+                Some(_) if foreign_ok => continue,
+                Some("migopy") => {
+                    migopy.push(document);
+                    continue;
+                }
+                _ => {}
+            }
             let record = self.decode(document)?;
             if record.is_live() {
                 records.push(record);
             }
+        }
+        if let Some(unadopted) = migopy.into_iter().find(|d| {
+            let name = d.get_str("name").unwrap_or_default();
+            let stem = name.trim_end_matches(".py");
+            !records.iter().any(|r| r.name == stem)
+        }) {
+            return Err(Error::ForeignRecord {
+                collection: self.name().to_string(),
+                id: unadopted.get("_id").map_or_else(
+                    || "?".into(),
+                    |v| v.clone().into_relaxed_extjson().to_string(),
+                ),
+                problem: format!(
+                    "migopy's record of `{}`, not adopted yet",
+                    unadopted.get_str("name").unwrap_or("?")
+                ),
+                tool: Some("migopy"),
+            });
         }
         let lock = lock.unwrap_or(LockState {
             holder: None,

@@ -139,7 +139,7 @@ fn file_not_matching_the_pattern() {
         .migration("notes.md", "x");
     refused(&t, &["execute"], 4, "file `0002-dashes.json` in `");
     t.run(&["execute"]).stderr_has(
-        "does not match the pattern `^(?P<number>[0-9]+)_[A-Za-z0-9_-]+\\.(json|js|sh|py)$`",
+        "does not match the pattern `^(?P<number>[0-9]+)_[A-Za-z0-9_-]+(\\.(up|down))?\\.(json|js|sh|py)$`",
     );
 }
 

@@ -16,6 +16,7 @@ mod history;
 mod hostile;
 mod init;
 mod lock;
+mod other_tools;
 mod output;
 mod policies;
 mod processes;

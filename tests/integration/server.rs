@@ -139,14 +139,14 @@ fn free_port() -> u16 {
         .expect("a free port")
 }
 
-/// The SecantusDB launcher: `MIGO_SECANTUSD`, or the project's venv, installed on first use.
+/// The SecantusDB launcher: `MIGO_SECANTUSD`, or the project's venv (`scripts/setup server`).
 fn secantusd() -> PathBuf {
     match std::env::var("MIGO_SECANTUSD") {
         Ok(path) => path.into(),
         Err(_) => crate::tools::installed(
             ".tools/venv/bin/secantusd-py",
             "server",
-            "cannot install SecantusDB with scripts/setup; set MIGO_TEST_URI to use another server",
+            "SecantusDB is not installed (or set MIGO_TEST_URI to use another server)",
         ),
     }
 }

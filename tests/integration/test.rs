@@ -290,6 +290,7 @@ impl Run {
         }
     }
 
+    #[track_caller]
     fn fail(&self, what: &str) -> ! {
         panic!(
             "{what}\n{}\nexit code: {}\n--- stdout ---\n{}--- stderr ---\n{}",
@@ -298,11 +299,13 @@ impl Run {
     }
 
     /// Asserts exit code 0.
+    #[track_caller]
     pub fn success(&self) -> &Run {
         self.code(0)
     }
 
     /// Asserts the exit code.
+    #[track_caller]
     pub fn code(&self, expected: i32) -> &Run {
         if self.code != expected {
             self.fail(&format!("expected exit code {expected}"));
@@ -311,6 +314,7 @@ impl Run {
     }
 
     /// Asserts stdout contains `text`.
+    #[track_caller]
     pub fn stdout_has(&self, text: &str) -> &Run {
         if !self.stdout.contains(text) {
             self.fail(&format!("stdout lacks {text:?}"));
@@ -319,6 +323,7 @@ impl Run {
     }
 
     /// Asserts stderr contains `text`.
+    #[track_caller]
     pub fn stderr_has(&self, text: &str) -> &Run {
         if !self.stderr.contains(text) {
             self.fail(&format!("stderr lacks {text:?}"));
@@ -327,21 +332,24 @@ impl Run {
     }
 
     /// Asserts stdout is exactly `text`.
+    #[track_caller]
     pub fn stdout_is(&self, text: &str) -> &Run {
         if self.stdout != text {
-            self.fail(&format!("stdout is not exactly:\n{text}"));
+            self.fail(&format!("stdout differs:\n{}", diff(text, &self.stdout)));
         }
         self
     }
 
+    #[track_caller]
     pub fn stderr_is(&self, text: &str) -> &Run {
         if self.stderr != text {
-            self.fail(&format!("stderr is not exactly:\n{text}"));
+            self.fail(&format!("stderr differs:\n{}", diff(text, &self.stderr)));
         }
         self
     }
 
     /// Asserts stderr is one `error:` line with a hint.
+    #[track_caller]
     pub fn one_error_line(&self) -> &Run {
         let lines: Vec<&str> = self.stderr.lines().collect();
         if lines.len() != 1 || !lines[0].starts_with("error: ") || !lines[0].contains("; hint: ") {
@@ -352,6 +360,7 @@ impl Run {
 
     /// Asserts stderr ends with one `error: …; hint: …` line, after notes such as the target
     /// line or a script's output, and holds no other error line.
+    #[track_caller]
     pub(crate) fn error_line(&self) -> &Run {
         let lines: Vec<&str> = self.stderr.lines().collect();
         let errors = lines.iter().filter(|l| l.starts_with("error: ")).count();
@@ -365,10 +374,35 @@ impl Run {
     }
 
     /// Asserts neither stream contains `secret`.
+    #[track_caller]
     pub fn never_shows(&self, secret: &str) -> &Run {
         if self.stdout.contains(secret) || self.stderr.contains(secret) {
             self.fail(&format!("output shows the secret {secret:?}"));
         }
         self
     }
+}
+
+/// A line-by-line comparison: `  ` same, `- ` expected only, `+ ` got only, and the first
+/// differing line shown with its escapes (so a stray space or `\r` is visible).
+fn diff(expected: &str, got: &str) -> String {
+    let (want, have): (Vec<&str>, Vec<&str>) = (expected.lines().collect(), got.lines().collect());
+    let mut out = String::new();
+    for i in 0..want.len().max(have.len()) {
+        match (want.get(i), have.get(i)) {
+            (Some(w), Some(h)) if w == h => out.push_str(&format!("  {w}\n")),
+            (w, h) => {
+                if let Some(w) = w {
+                    out.push_str(&format!("- {w:?}\n"));
+                }
+                if let Some(h) = h {
+                    out.push_str(&format!("+ {h:?}\n"));
+                }
+            }
+        }
+    }
+    if expected.ends_with('\n') != got.ends_with('\n') {
+        out.push_str("(the final newline differs)\n");
+    }
+    out
 }

@@ -1,22 +1,20 @@
 //! Programs the tests use besides the server: mongosh (from npm) and the venv's python (with
-//! pymongo, which SecantusDB brings), installed by `scripts/setup` on first use.
+//! pymongo, which SecantusDB brings), installed beforehand by `scripts/setup`.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::OnceLock;
 
-/// `relative` (a path under the repository), installed with `scripts/setup <component>` when it
-/// is missing; `why` says what failed.
+/// `relative` (a path under the repository), which `scripts/setup <component>` installs: the
+/// tests never install anything themselves; a missing component fails with the command that
+/// installs it (`bash scripts/test` runs `scripts/setup all` first).
 pub(crate) fn installed(relative: &str, component: &str, why: &str) -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let path = root.join(relative);
-    if !path.exists() {
-        let status = Command::new("bash")
-            .arg(root.join("scripts/setup"))
-            .arg(component)
-            .status();
-        assert!(status.is_ok_and(|s| s.success()), "{why}");
-    }
+    assert!(
+        path.exists(),
+        "{why}: {} is missing; install it with `bash scripts/setup {component}`",
+        path.display()
+    );
     path
 }
 
@@ -29,7 +27,7 @@ pub(crate) fn mongosh() -> PathBuf {
             Err(_) => installed(
                 ".tools/node/node_modules/.bin/mongosh",
                 "mongosh",
-                "cannot install mongosh with `scripts/setup mongosh` (needs npm)",
+                "mongosh is not installed",
             ),
         })
         .clone()
@@ -40,6 +38,6 @@ pub(crate) fn python() -> PathBuf {
     installed(
         ".tools/venv/bin/python",
         "server",
-        "cannot install the venv with `scripts/setup server`",
+        "the test venv is not installed",
     )
 }
