@@ -9,14 +9,13 @@ Run: bash scripts/bench-dump   (builds migo in release mode, uses the project's 
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 
 from pymongo import MongoClient
 from bson.raw_bson import RawBSONDocument
 
+from measure import measure
 from server import ROOT, fresh_server
 
 MIGO = os.path.join(ROOT, "target", "release", "migo")
@@ -35,17 +34,6 @@ for name in db.list_collection_names():
         for doc in db[name].find():
             f.write(doc.raw)
 """
-
-
-def measure(argv, cwd):
-    """Wall time and peak RSS (MB) of one child process."""
-    started = time.perf_counter()
-    child = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(child.pid, 0)
-    elapsed = time.perf_counter() - started
-    if status != 0:
-        sys.exit(f"{argv[0]} failed: {child.stderr.read().decode()}")
-    return elapsed, usage.ru_maxrss / 1024
 
 
 def load(client, db_name, count):

@@ -139,12 +139,83 @@ def cargo_make_rows(uri):
     return {name: statistics.median(times) for name, times in rows.items()}
 
 
+NODE_MODULES = os.path.join(ROOT, ".tools", "node", "node_modules")
+MONGOSH = os.path.join(NODE_MODULES, ".bin", "mongosh")
+PYTHON = os.path.join(ROOT, ".tools", "venv", "bin", "python")
+PYMONGO_FLOOR = """
+import sys, pymongo
+uri, database, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+db = pymongo.MongoClient(uri)[database]
+for i in range(1, n + 1):
+    db.items.insert_one({"_id": i})
+    db.registry.insert_one({"_id": i})
+"""
+
+
+def numbered_project(uri, database, runner, extension, body):
+    """A project with N migrations `NNNN_mN.<extension>` whose text is `body(n)`, and `runner`
+    (a `[migrations]` line naming the interpreter)."""
+    work = tempfile.mkdtemp(prefix=f"bench-{extension}-")
+    with open(os.path.join(work, "migo.toml"), "w") as f:
+        f.write(f'[mongo]\nuri = "{uri}"\ndatabase = "{database}"\n\n[migrations]\n{runner}\n')
+    os.makedirs(os.path.join(work, "mongomigrations"))
+    for n in range(1, N + 1):
+        with open(os.path.join(work, "mongomigrations", f"{n:04}_m{n}.{extension}"), "w") as f:
+            f.write(body(n))
+    return work
+
+
+def interpreted_rows(uri):
+    """N one-insert migrations as migrate-mongo CommonJS files (migo's Node runner against
+    migrate-mongo on the same files), as mongosh scripts, and as migopy modules (against a
+    pymongo loop doing the same inserts and registry inserts)."""
+    rows = []
+    # CommonJS: the same files for both tools.
+    work = migrate_mongo_project(uri, "bench_cjs_mm")
+    mm_up = timed([MIGRATE_MONGO, "up"], work)[0]
+    mm_status = timed([MIGRATE_MONGO, "status"], work)[0]
+    with open(os.path.join(work, "migo.toml"), "w") as f:
+        f.write(f'[mongo]\nuri = "{uri}"\ndatabase = "bench_cjs_migo"\n\n'
+                '[migrations]\ndirectory = "migrations"\npattern = \'^(?P<number>[0-9]+)-[A-Za-z0-9_]+\\.js$\'\n')
+    env = dict(os.environ, NODE_PATH=NODE_MODULES)
+    def migo(args):
+        started = time.perf_counter()
+        done = subprocess.run([MIGO] + args, cwd=work, env=env, capture_output=True)
+        check(done.returncode == 0, f"migo {args} failed: {done.stderr.decode()}")
+        return time.perf_counter() - started, done.stdout.decode()
+    up, out = migo(["execute"])
+    check(f"{N} migration(s) applied" in out, "migo applied the CommonJS files")
+    status, _ = migo(["list"])
+    rows.append(("CommonJS (node), up", up, mm_up, None))
+    rows.append(("CommonJS (node), status", status, mm_status, None))
+    shutil.rmtree(work)
+    # mongosh scripts.
+    work = numbered_project(uri, "bench_js", f'mongosh = "{MONGOSH}"', "js", lambda n: (
+        f"function up() {{ db.items.insertOne({{ _id: {n} }}); }}\n"
+        f"function down() {{ db.items.deleteOne({{ _id: {n} }}); }}\n"))
+    up, out = timed([MIGO, "execute"], work)
+    check(f"{N} migration(s) applied" in out, "migo applied the mongosh files")
+    rows.append(("mongosh .js, up", up, None, None))
+    shutil.rmtree(work)
+    # migopy modules against a pymongo loop.
+    work = numbered_project(uri, "bench_py", f'python = "{PYTHON}"', "py", lambda n: (
+        f"def up(db):\n    db.items.insert_one({{'_id': {n}}})\n\n\n"
+        f"def down(db):\n    db.items.delete_one({{'_id': {n}}})\n"))
+    up, out = timed([MIGO, "execute"], work)
+    check(f"{N} migration(s) applied" in out, "migo applied the Python modules")
+    floor, _ = timed([PYTHON, "-c", PYMONGO_FLOOR, uri, "bench_py_floor", str(N)], work)
+    rows.append(("migopy .py, up", up, None, floor))
+    shutil.rmtree(work)
+    return rows
+
+
 def main():
     for program in (MIGO, FLOOR, MIGRATE_MONGO, SERVER):
         check(os.path.exists(program), f"{program} is missing")
     with fresh_server() as uri:
         samples = [run_once(uri, run) for run in range(RUNS)]
         plugin = cargo_make_rows(uri)
+        interpreted = interpreted_rows(uri)
     operations = [f"status, {N} pending", f"up, {N} migrations", f"status, {N} applied", "roll back one"]
     median = {tool: [statistics.median(s[tool][i] for s in samples) if i < len(samples[0][tool]) else None
                      for i in range(4)] for tool in samples[0]}
@@ -158,6 +229,15 @@ def main():
         floor_text = f"{floor:.3f}" if floor is not None else "—"
         over_floor = f"{migo / floor:.2f}×" if floor is not None else "—"
         print(f"| {operation} | {migo:.3f} | {mm:.3f} | {floor_text} | {mm / migo:.1f}× | {over_floor} |")
+    print()
+    print(f"{N} one-insert migrations per kind, one run each (seconds, whole process):")
+    print()
+    print("| migrations | migo | migrate-mongo | pymongo loop floor |")
+    print("|---|---:|---:|---:|")
+    for name, migo, mm, floor in interpreted:
+        mm_text = f"{mm:.3f}" if mm is not None else "—"
+        floor_text = f"{floor:.3f}" if floor is not None else "—"
+        print(f"| {name} | {migo:.3f} | {mm_text} | {floor_text} |")
     if plugin:
         print()
         print(f"examples/service (2 migrations), migo installed, median of {RUNS} runs:")

@@ -27,7 +27,7 @@ pub(crate) struct Cli {
 }
 
 /// Flags accepted before or after any built-in subcommand.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub(crate) struct GlobalArgs {
     /// Configuration file [env: MIGO_CONFIG] [default: migo.toml here or in a parent directory]
     #[arg(long, global = true, value_name = "PATH")]
@@ -77,6 +77,18 @@ pub(crate) struct GlobalArgs {
     /// Wait up to SECS for a lock held by another migo, instead of failing at once [env: MIGO_WAIT]
     #[arg(long, global = true, value_name = "SECS", value_parser = clap::value_parser!(u64).range(0..=86_400))]
     pub(crate) wait: Option<u64>,
+    /// Run the subcommand on every database of `[fleet]` (each with its own registry and lock)
+    #[arg(long, global = true)]
+    pub(crate) fleet: bool,
+    /// With `--fleet`: the databases to run on, a regex (overrides `[fleet] databases`)
+    #[arg(long, global = true, value_name = "REGEX")]
+    pub(crate) databases: Option<String>,
+    /// With `--fleet`: how many databases run at once
+    #[arg(long, global = true, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub(crate) jobs: u16,
+    /// With `--fleet`: start no further database after the first failure
+    #[arg(long, global = true)]
+    pub(crate) fail_fast: bool,
     /// Print what would be done, and change nothing
     #[arg(long, global = true)]
     pub(crate) dry_run: bool,

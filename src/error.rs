@@ -195,6 +195,14 @@ pub(crate) enum Error {
         hint: Option<String>,
     },
 
+    /// Members of a fleet failed, or were not up to date; the fleet's report names each.
+    #[error("{message}")]
+    Fleet {
+        message: String,
+        hint: String,
+        code: u8,
+    },
+
     /// The remote run ended with a non-zero exit code; it has printed its own error.
     #[error("the remote run exited with {code}")]
     RemoteExit { code: u8 },
@@ -251,7 +259,7 @@ impl Error {
                 exit::BACKUP_FAILED
             }
             Error::Remote { .. } => exit::REMOTE,
-            Error::RemoteExit { code } => *code,
+            Error::RemoteExit { code } | Error::Fleet { code, .. } => *code,
             Error::Database { .. } | Error::Io { .. } | Error::Registry(_) => exit::INTERNAL,
         }
     }
@@ -296,6 +304,7 @@ impl Error {
                  data, then `migo execute {name}` or `migo ignore {name}`"
             )),
             Error::RemoteExit { .. } => None,
+            Error::Fleet { hint, .. } => Some(hint.clone()),
             Error::DumpFailed { hint, .. } => hint.clone().or_else(|| {
                 Some(
                     "nothing was migrated; fix the cause (disk space, permissions, `[dump] \
@@ -365,7 +374,10 @@ impl Error {
     /// Whether the `--json` report already says everything this error says (`check`'s report
     /// lists the problems), so no separate JSON error document is printed.
     pub(crate) fn is_reported_in_json(&self) -> bool {
-        matches!(self, Error::CheckFailed { .. } | Error::TestFailed { .. })
+        matches!(
+            self,
+            Error::CheckFailed { .. } | Error::TestFailed { .. } | Error::Fleet { .. }
+        )
     }
 
     /// Whether the error was already shown where it happened (the remote run printed its own).

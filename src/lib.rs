@@ -15,6 +15,7 @@ mod cli;
 mod commands;
 mod config;
 mod error;
+mod fleet;
 mod halt;
 mod identity;
 mod init;

@@ -2,6 +2,7 @@
 //! settings), then the settings, the environment's confirmation and remote, and the command.
 
 use super::environment::follow_environment;
+use super::fleet::{run_fleet, FleetCall};
 use super::invocation::{check_extras, invocation, load_settings};
 use super::Extensions;
 use crate::cli::{self, Cli, Command};
@@ -74,6 +75,17 @@ pub(super) async fn dispatch(
         return Ok(());
     }
     let settings = settings?;
+    if g.fleet || g.databases.is_some() || g.fail_fast {
+        let call = FleetCall {
+            g,
+            builtins: &builtins,
+            extensions,
+            words,
+            invocation: &invocation,
+            out,
+        };
+        return run_fleet(call, &settings, command, request).await;
+    }
     // Authoring stays on this machine; everything else follows the environment.
     if !matches!(command, Command::New { .. }) {
         match follow_environment(&settings, command, g, words, &invocation)? {
@@ -89,7 +101,7 @@ pub(super) async fn dispatch(
         invocation: &invocation,
     };
     if let Some(request) = request {
-        return commands::change::change(ctx, request).await;
+        return commands::change::change(ctx, request).await.map(drop);
     }
     match command {
         Command::New { name, format } => {

@@ -3,6 +3,7 @@
 
 mod dispatch;
 mod environment;
+mod fleet;
 mod invocation;
 
 use std::ffi::OsString;

@@ -38,19 +38,20 @@ struct Preflight {
 }
 
 /// Plans and validates `request`, takes the lock, plans again under it, runs, and records the
-/// action in the audit log. `--dry-run` stops after the first plan: no lock, no writes.
-pub(crate) async fn change(ctx: Context<'_>, request: Request<'_>) -> Result<()> {
+/// action in the audit log; returns the steps done. `--dry-run` stops after the first plan: no
+/// lock, no writes.
+pub(crate) async fn change(ctx: Context<'_>, request: Request<'_>) -> Result<Vec<Completed>> {
     let pre = preflight(ctx, request).await?;
     if ctx.invocation.dry_run {
         let (steps, warnings) = pre.early?;
         warnings.iter().for_each(|w| ctx.out.warn(w));
         report::dry_run(ctx.out, &steps);
-        return Ok(());
+        return Ok(Vec::new());
     }
     // A refusal now writes nothing at all. But while a run is (or was) in flight, the answer
     // depends on how it ends: the lock decides first, then the plan again.
     if let (Err(_), false) = (&pre.early, pre.in_flight) {
-        return pre.early.map(drop);
+        return pre.early.map(|_| Vec::new());
     }
     let count = pre.early.as_ref().map(|(steps, _)| steps.len()).ok();
     confirm_if_needed(ctx, request, count)?;
@@ -60,7 +61,7 @@ pub(crate) async fn change(ctx: Context<'_>, request: Request<'_>) -> Result<()>
     let result = locked(ctx, request, &pre, &lease, &me.to_string()).await;
     drop(graceful);
     let released = lease.release().await;
-    result.and(released)
+    result.and_then(|done| released.map(|()| done))
 }
 
 /// Reads everything and plans, before any lock.
@@ -89,7 +90,7 @@ async fn locked(
     pre: &Preflight,
     lease: &Lease,
     who: &str,
-) -> Result<()> {
+) -> Result<Vec<Completed>> {
     let registry = Registry::new(&pre.db, ctx.collection()).fenced(lease.fence());
     let records = registry.records().await?;
     let entries = plan::entries(&pre.files, &records, false);
@@ -128,8 +129,9 @@ async fn locked(
     if !steps.is_empty() {
         audit(ctx, request, &pre.db, started, who, &steps, &run, dump_path).await;
     }
-    summarize(ctx, request, &entries, &run?);
-    Ok(())
+    let completed = run?;
+    summarize(ctx, request, &entries, &completed);
+    Ok(completed)
 }
 
 /// Walks the steps, showing progress.
@@ -250,6 +252,9 @@ fn prepare(
 }
 
 fn summarize(ctx: Context<'_>, request: Request<'_>, entries: &[Entry], completed: &[Completed]) {
+    if ctx.out.member_name().is_some() && !ctx.out.json {
+        return; // the fleet's summary has a row for it
+    }
     let nothing = match request {
         Request::Execute(_) => format!("nothing to execute: {}", report::summary(entries)),
         Request::Ignore(_) => "nothing to ignore: no migration is pending".to_string(),

@@ -97,11 +97,18 @@ impl Context<'_> {
 
     /// The environment of child processes, echoing their output unless `--quiet`.
     pub(crate) fn child_env(&self) -> ChildEnv {
-        ChildEnv::new(self.settings, !self.out.is_quiet())
+        let mut env = ChildEnv::new(self.settings, !self.out.is_quiet());
+        if let Some(member) = self.out.member_name() {
+            env.line_prefix = format!("[{member}] ");
+        }
+        env
     }
 
     /// Says which database a change is about to touch (on stderr).
     pub(crate) fn announce_target(&self) {
+        if self.out.member_name().is_some() {
+            return; // the fleet announced its deployments
+        }
         self.out.note(&self.settings.target.describe());
     }
 
@@ -114,9 +121,10 @@ impl Context<'_> {
             user: me.user.clone(),
             host: me.host.clone(),
         };
-        let options = self.settings.target.client_options().await?;
+        let target = &self.settings.target;
+        let connection = (target.cluster_key(), target.client_options().await?);
         let warn = |message: &str| self.out.warn(message);
-        lock::acquire(db, self.collection(), &request, options, &warn).await
+        lock::acquire(db, self.collection(), &request, connection, &warn).await
     }
 
     /// A new audit entry for `action`, stamped with the environment and, for a run started over

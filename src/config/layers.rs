@@ -168,6 +168,7 @@ pub(crate) fn merge<'i>(
     let mut base = file.map(Spanned::into_inner).unwrap_or_default();
     let sections = base.remove("environments");
     base.remove("tasks");
+    base.remove("fleet");
     check_units(&base, origins)?;
     if let Some(name) = environment {
         let mut section = sections

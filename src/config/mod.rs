@@ -125,6 +125,26 @@ pub(crate) struct Settings {
     pub(crate) tasks: BTreeMap<String, Task>,
     /// The directory of migo.toml: the project.
     pub(crate) project_dir: PathBuf,
+    /// `[fleet]`, when the file has one.
+    pub(crate) fleet: Option<FleetSettings>,
+}
+
+/// `[fleet]`, resolved: which databases, on which environments' deployments.
+#[derive(Debug, Clone)]
+pub(crate) struct FleetSettings {
+    pub(crate) databases: Selector,
+    pub(crate) exclude: Vec<String>,
+    /// Empty: the selected environment's deployment only.
+    pub(crate) environments: Vec<String>,
+}
+
+/// How fleet members are chosen.
+#[derive(Debug, Clone)]
+pub(crate) enum Selector {
+    /// Every database of the deployment whose name matches.
+    Pattern(Regex),
+    /// Exactly these databases.
+    List(Vec<String>),
 }
 
 impl Settings {
@@ -167,9 +187,65 @@ impl Settings {
                 .transpose()?,
             confirm: selected.and_then(|e| e.confirm).unwrap_or(false),
             tasks: tasks::resolve(&file.tasks, reserved, &origins)?,
+            fleet: file
+                .fleet
+                .as_ref()
+                .map(|f| resolve_fleet(f, &file, &origins))
+                .transpose()?,
             project_dir: base_dir,
         })
     }
+}
+
+fn resolve_fleet(
+    fleet: &Spanned<schema::Fleet>,
+    file: &schema::File,
+    origins: &Origins<'_>,
+) -> Result<FleetSettings> {
+    let f = fleet.get_ref();
+    let databases = match &f.databases {
+        Some(schema::Databases::List(names)) => {
+            if let Some(bad) = names.iter().find(|n| !target::is_valid_database_name(n)) {
+                return Err(origins.error(
+                    &fleet.span(),
+                    format!(
+                        "`[fleet] databases` lists {bad:?}, which is not a valid database name"
+                    ),
+                    "use letters, digits, `_` and `-` (at most 63 characters)",
+                ));
+            }
+            Selector::List(names.clone())
+        }
+        Some(schema::Databases::Pattern(text)) => {
+            Selector::Pattern(Regex::new(text).map_err(|e| {
+                origins.error(
+                    &fleet.span(),
+                    format!(
+                        "`[fleet] databases` {text:?} is not a valid regex: {}",
+                        e.to_string().lines().last().unwrap_or_default().trim()
+                    ),
+                    "give a Rust regex, e.g. \"^tenant_\", or a list of names",
+                )
+            })?)
+        }
+        None => Selector::Pattern(Regex::new(".*").expect("valid")),
+    };
+    if let Some(unknown) = f
+        .environments
+        .iter()
+        .find(|e| !file.environments.contains_key(*e))
+    {
+        return Err(origins.error(
+            &fleet.span(),
+            format!("`[fleet] environments` names `{unknown}`, which is not defined"),
+            "define `[environments.<name>]` for each cluster of the fleet",
+        ));
+    }
+    Ok(FleetSettings {
+        databases,
+        exclude: f.exclude.clone(),
+        environments: f.environments.clone(),
+    })
 }
 
 /// The configuration file: the one given, or `migo.toml` in the working directory or the

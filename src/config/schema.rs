@@ -32,6 +32,28 @@ pub(crate) struct File {
     pub(crate) tasks: BTreeMap<String, Spanned<Task>>,
     #[serde(default)]
     pub(crate) environments: BTreeMap<String, Environment>,
+    pub(crate) fleet: Option<Spanned<Fleet>>,
+}
+
+/// `[fleet]`: the databases (and clusters) `--fleet` runs a command on.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Fleet {
+    /// A regex matched against the server's databases, or a list of names.
+    pub(crate) databases: Option<Databases>,
+    #[serde(default)]
+    pub(crate) exclude: Vec<String>,
+    /// Environments standing for clusters; every matching database of each.
+    #[serde(default)]
+    pub(crate) environments: Vec<String>,
+}
+
+/// `databases = "^tenant_"` or `databases = ["a", "b"]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum Databases {
+    Pattern(String),
+    List(Vec<String>),
 }
 
 /// The settings every layer may give, merged.

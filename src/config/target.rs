@@ -126,6 +126,14 @@ impl Target {
         Ok(options)
     }
 
+    /// What identifies the deployment (not the database): targets that share it share one
+    /// connection pool.
+    pub(crate) fn cluster_key(&self) -> String {
+        let mut connection = self.connection.clone();
+        connection.default_database = None;
+        connection.to_string()
+    }
+
     /// The same deployment, another database (a fleet member, `migo test`'s scratch copy).
     pub(crate) fn with_database(&self, database: &str) -> Target {
         let mut target = self.clone();
@@ -229,10 +237,7 @@ fn database(
         }
     };
     let (_, database, span) = chosen;
-    let invalid = database.is_empty()
-        || database.len() > 63
-        || database.contains(['/', '\\', '.', ' ', '"', '$', '\0']);
-    if invalid {
+    if !is_valid_database_name(&database) {
         return Err(origins.error(
             &span,
             format!("database name {database:?} is not valid"),
@@ -240,6 +245,11 @@ fn database(
         ));
     }
     Ok(database)
+}
+
+/// Whether MongoDB accepts `name` as a database name.
+pub(crate) fn is_valid_database_name(name: &str) -> bool {
+    !name.is_empty() && name.len() <= 63 && !name.contains(['/', '\\', '.', ' ', '"', '$', '\0'])
 }
 
 fn timeout(m: &schema::Mongo, origins: &Origins<'_>) -> Result<Duration> {

@@ -195,7 +195,7 @@ impl Interpreted {
             )];
             Session::start(kind.name(), &program, &kind.arguments(), &starting, &extra)
         };
-        let prefix = format!("  {} | ", self.name);
+        let prefix = format!("{}  {} | ", env.line_prefix, self.name);
         session::run_step(env.sessions(), kind.name(), start, request, prefix)
             .await
             .map_err(StepError::from)

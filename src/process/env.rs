@@ -19,6 +19,8 @@ pub(crate) struct ChildEnv {
     fixed: Vec<(&'static str, String)>,
     /// Echo the child's output to stderr (off with `--quiet`).
     pub(crate) echo: bool,
+    /// Before every echoed line: a fleet member's `[name] `.
+    pub(crate) line_prefix: String,
 }
 
 impl ChildEnv {
@@ -38,6 +40,7 @@ impl ChildEnv {
             project_dir: settings.project_dir.clone(),
             fixed,
             echo,
+            line_prefix: String::new(),
         }
     }
 

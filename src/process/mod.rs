@@ -113,7 +113,8 @@ pub(crate) fn run_blocking(child: &Child, env: &ChildEnv) -> Result<(), Failure>
     let scrubber = env.scrubber();
     let stdout = process.stdout.take().expect("piped stdout");
     let stderr = process.stderr.take().expect("piped stderr");
-    let (echo, prefix, to_stdout) = (env.echo, child.prefix.clone(), child.stdout_to_stdout);
+    let prefix = format!("{}{}", env.line_prefix, child.prefix);
+    let (echo, to_stdout) = (env.echo, child.stdout_to_stdout);
     let out_scrubber = scrubber.clone();
     let out_thread = std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
@@ -125,7 +126,12 @@ pub(crate) fn run_blocking(child: &Child, env: &ChildEnv) -> Result<(), Failure>
             }
         }
     });
-    let first_error = stream_stderr(stderr, env.echo, &child.prefix, &scrubber);
+    let first_error = stream_stderr(
+        stderr,
+        env.echo,
+        &format!("{}{}", env.line_prefix, child.prefix),
+        &scrubber,
+    );
     let _ = out_thread.join();
     guard.wait_exit(&process);
     guard.finish();

@@ -27,7 +27,10 @@ pub(crate) struct Progress<'a> {
 impl<'a> Progress<'a> {
     /// Progress for `out`: interactive when both streams are terminals.
     pub(crate) fn new(out: &'a Output) -> Progress<'a> {
-        let interactive = std::io::stdout().is_terminal() && std::io::stderr().is_terminal();
+        // A fleet member's steps are lines: the fleet has its own progress display.
+        let interactive = std::io::stdout().is_terminal()
+            && std::io::stderr().is_terminal()
+            && out.member_name().is_none();
         Progress {
             out,
             interactive,
@@ -41,6 +44,11 @@ impl<'a> Progress<'a> {
             return;
         }
         let what = format!("{} {}", doing(step.action), step.file.name);
+        if self.out.member_name().is_some() {
+            // A fleet member shows it on its line of the fleet's display, if there is one.
+            self.out.status(what);
+            return;
+        }
         if !self.interactive {
             self.out.print(&format!("{what}…"));
             return;

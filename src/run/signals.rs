@@ -4,15 +4,16 @@
 //! flight, writes its audit entry and releases the lock; children still alive after a grace
 //! period are killed. A second signal kills the children and exits at once.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use tokio::signal::unix::{signal, SignalKind};
 
 use crate::process::group;
 
-/// Whether a change is running, which then stops gracefully.
-static GRACEFUL: AtomicBool = AtomicBool::new(false);
+/// How many changes are running (a fleet runs several at once); while any is, a signal stops
+/// gracefully.
+static GRACEFUL: AtomicUsize = AtomicUsize::new(0);
 
 /// How long children get to stop after a forwarded signal (`MIGO_TEST_GRACE_MS` for tests).
 fn grace() -> Duration {
@@ -39,7 +40,7 @@ pub(crate) fn install() {
 
 fn received(signal: i32) {
     let first = crate::halt::record_signal(signal);
-    if !first || !GRACEFUL.load(Ordering::SeqCst) {
+    if !first || GRACEFUL.load(Ordering::SeqCst) == 0 {
         group::kill_all();
         std::process::exit(128 + signal);
     }
@@ -63,13 +64,13 @@ pub(crate) struct Graceful;
 impl Graceful {
     /// Starts a graceful section.
     pub(crate) fn begin() -> Graceful {
-        GRACEFUL.store(true, Ordering::SeqCst);
+        GRACEFUL.fetch_add(1, Ordering::SeqCst);
         Graceful
     }
 }
 
 impl Drop for Graceful {
     fn drop(&mut self) {
-        GRACEFUL.store(false, Ordering::SeqCst);
+        GRACEFUL.fetch_sub(1, Ordering::SeqCst);
     }
 }

@@ -81,7 +81,17 @@ impl Scratch {
 /// A scratch database's name for `database`: its own name plus a suffix, within MongoDB's
 /// 63-byte limit (cut at a character boundary).
 pub(crate) fn scratch_name(database: &str, kind: &str) -> String {
-    let suffix = format!("_migo_{kind}{}", std::process::id());
+    let mut suffix = format!("_migo_{kind}{}", std::process::id());
+    if database.len() + suffix.len() > 63 {
+        // Cut, the name needs a mark of the whole, or two long names (fleet members tried at
+        // once) would share scratch databases.
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(database.as_bytes());
+        suffix = format!(
+            "_{:02x}{:02x}{:02x}{suffix}",
+            digest[0], digest[1], digest[2]
+        );
+    }
     let keep = 63usize.saturating_sub(suffix.len());
     let mut end = database.len().min(keep);
     while !database.is_char_boundary(end) {
@@ -378,5 +388,10 @@ mod tests {
         assert!(scratch_name(&"d".repeat(80), "t").len() <= 63);
         assert!(scratch_name(&"é".repeat(40), "t").len() <= 63);
         assert!(scratch_name("app", "t").starts_with("app_migo_t"));
+        let (a, b) = (
+            format!("{}a", "d".repeat(62)),
+            format!("{}b", "d".repeat(62)),
+        );
+        assert_ne!(scratch_name(&a, "t"), scratch_name(&b, "t"));
     }
 }

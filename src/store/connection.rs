@@ -23,12 +23,37 @@ pub(crate) async fn connect(target: &Target) -> Result<Database> {
 /// The database handle, without a round trip: the first command connects. Its errors go through
 /// [`classify`], so an unreachable server or a wrong password still reads as one.
 pub(crate) async fn open(target: &Target) -> Result<Database> {
-    let mut options = target.client_options().await?;
-    if tracing::enabled!(target: "migo::wire", tracing::Level::TRACE) {
-        options.command_event_handler = Some(log_commands());
-    }
-    let client = Client::with_options(options).map_err(|e| connect_error(target, &e))?;
+    let key = target.cluster_key();
+    let cached = clients()
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .get(&key)
+        .cloned();
+    let client = match cached {
+        Some(client) => client,
+        None => {
+            let mut options = target.client_options().await?;
+            if tracing::enabled!(target: "migo::wire", tracing::Level::TRACE) {
+                options.command_event_handler = Some(log_commands());
+            }
+            let client = Client::with_options(options).map_err(|e| connect_error(target, &e))?;
+            clients()
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .insert(key, client.clone());
+            client
+        }
+    };
     Ok(client.database(&target.database))
+}
+
+/// One client (one connection pool) per deployment for the whole process: the databases of a
+/// fleet share it, with no new handshake per database.
+fn clients() -> &'static std::sync::Mutex<std::collections::HashMap<String, Client>> {
+    static CLIENTS: std::sync::OnceLock<
+        std::sync::Mutex<std::collections::HashMap<String, Client>>,
+    > = std::sync::OnceLock::new();
+    CLIENTS.get_or_init(Default::default)
 }
 
 /// Turns a database error that is really a connection or authentication failure into that.

@@ -1,9 +1,10 @@
-//! A held lease: renewed on a thread of its own (own runtime, own connection) every third of its
-//! length, so nothing the run does can starve it; marked lost when another token holds the lock
+//! A held lease: renewed on the process's renewer thread (own runtime, own connection per
+//! deployment) every third of its length, so nothing the run does can starve it; marked lost when another token holds the lock
 //! or no renewal succeeded for a whole lease; released at the end.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use mongodb::bson::{doc, Document};
@@ -21,7 +22,7 @@ pub(crate) struct Lease {
     fence: Fence,
     status: Arc<AtomicU8>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
-    renewal: Option<std::thread::JoinHandle<()>>,
+    renewal: Option<tokio::task::JoinHandle<()>>,
 }
 
 const HELD: u8 = 0;
@@ -45,7 +46,7 @@ impl Lease {
             let _ = stop.send(());
         }
         if let Some(renewal) = self.renewal.take() {
-            let _ = tokio::task::spawn_blocking(move || renewal.join()).await;
+            let _ = renewal.await;
         }
         self.records
             .update_one(
@@ -77,75 +78,129 @@ fn loss_of(status: u8) -> Option<Loss> {
     }
 }
 
-/// Renews the lease every third of its length on a thread of its own; marks it lost when
-/// another token holds the lock, or when no renewal succeeded for a whole lease.
+/// Renews the lease every third of its length on the renewer (see [`renewer`]); marks it lost
+/// when another token holds the lock, or when no renewal succeeded for a whole lease.
 pub(super) fn start_renewal(
     records: Collection<Document>,
     fence: Fence,
     lease: Duration,
-    options: ClientOptions,
+    connection: (String, ClientOptions),
 ) -> Lease {
     let status = Arc::new(AtomicU8::new(HELD));
-    let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
-    let shared = status.clone();
-    let registry = records.name().to_string();
-    let database = records.namespace().db;
-    let token = fence.token.clone();
-    let lease_ms = fence.lease_ms;
-    let renewal = std::thread::Builder::new()
-        .name("migo-lease".into())
-        .spawn(move || {
-            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            else {
-                return;
-            };
-            runtime.block_on(async move {
-                let Ok(client) = Client::with_options(options) else {
-                    return;
-                };
-                let records = client.database(&database).collection::<Document>(&registry);
-                let mut last_renewed = Instant::now();
-                loop {
-                    let wait = (lease / 3).max(Duration::from_millis(10));
-                    tokio::select! {
-                        _ = &mut stopped => return,
-                        () = tokio::time::sleep(wait) => {}
-                    }
-                    let renewed = records
-                        .update_one(
-                            doc! {"_id": LOCK_ID, "token": &token},
-                            vec![doc! {"$set": {"expires_at": {"$add": ["$$NOW", lease_ms]}}}],
-                        )
-                        .await;
-                    match renewed {
-                        Ok(r) if r.matched_count == 0 => {
-                            tracing::warn!("the migrations lock was taken over by another process");
-                            shared.store(TAKEN_OVER, Ordering::SeqCst);
-                            return;
-                        }
-                        Ok(_) => {
-                            last_renewed = Instant::now();
-                            tracing::debug!("renewed the migrations lock");
-                        }
-                        Err(e) => {
-                            tracing::warn!("cannot renew the migrations lock: {e}");
-                            if last_renewed.elapsed() >= lease {
-                                shared.store(UNRENEWABLE, Ordering::SeqCst);
-                                return;
-                            }
-                        }
-                    }
-                }
-            });
-        })
-        .ok();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let renewal = Renewal {
+        registry: records.name().to_string(),
+        database: records.namespace().db,
+        token: fence.token.clone(),
+        lease_ms: fence.lease_ms,
+        lease,
+        status: status.clone(),
+    };
+    let task = renewer().map(|handle| handle.spawn(renewal.run(connection, stopped)));
     Lease {
         records,
         fence,
         status,
         stop: Some(stop),
-        renewal,
+        renewal: task,
     }
+}
+
+/// One lease's renewal loop.
+struct Renewal {
+    registry: String,
+    database: String,
+    token: String,
+    lease_ms: i64,
+    lease: Duration,
+    status: Arc<AtomicU8>,
+}
+
+impl Renewal {
+    async fn run(
+        self,
+        (cluster, options): (String, ClientOptions),
+        mut stopped: tokio::sync::oneshot::Receiver<()>,
+    ) {
+        let Some(client) = renewal_client(cluster, options) else {
+            return;
+        };
+        let records = client
+            .database(&self.database)
+            .collection::<Document>(&self.registry);
+        let mut last_renewed = Instant::now();
+        loop {
+            let wait = (self.lease / 3).max(Duration::from_millis(10));
+            tokio::select! {
+                _ = &mut stopped => return,
+                () = tokio::time::sleep(wait) => {}
+            }
+            let renewed = records
+                .update_one(
+                    doc! {"_id": LOCK_ID, "token": &self.token},
+                    vec![doc! {"$set": {"expires_at": {"$add": ["$$NOW", self.lease_ms]}}}],
+                )
+                .await;
+            match renewed {
+                Ok(r) if r.matched_count == 0 => {
+                    tracing::warn!("the migrations lock was taken over by another process");
+                    self.status.store(TAKEN_OVER, Ordering::SeqCst);
+                    return;
+                }
+                Ok(_) => {
+                    last_renewed = Instant::now();
+                    tracing::debug!("renewed the migrations lock");
+                }
+                Err(e) => {
+                    tracing::warn!("cannot renew the migrations lock: {e}");
+                    if last_renewed.elapsed() >= self.lease {
+                        self.status.store(UNRENEWABLE, Ordering::SeqCst);
+                        return;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The renewer: one thread with a runtime of its own for every lease of the process, so nothing
+/// a run does on its own thread (a blocking compiled migration, a slow dump) can starve a
+/// renewal, and a fleet's hundred leases cost one thread, not a hundred.
+fn renewer() -> Option<&'static tokio::runtime::Handle> {
+    static RENEWER: OnceLock<Option<tokio::runtime::Handle>> = OnceLock::new();
+    RENEWER
+        .get_or_init(|| {
+            let (sender, handle) = std::sync::mpsc::channel();
+            std::thread::Builder::new()
+                .name("migo-lease".into())
+                .spawn(move || {
+                    let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                    else {
+                        return;
+                    };
+                    let _ = sender.send(runtime.handle().clone());
+                    runtime.block_on(std::future::pending::<()>());
+                })
+                .ok()?;
+            handle.recv().ok()
+        })
+        .as_ref()
+}
+
+/// The renewer's client for `cluster`, made on the renewer's runtime (its pool lives there), one
+/// per deployment for all its leases.
+fn renewal_client(cluster: String, options: ClientOptions) -> Option<Client> {
+    static CLIENTS: OnceLock<Mutex<HashMap<String, Client>>> = OnceLock::new();
+    let mut clients = CLIENTS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(client) = clients.get(&cluster) {
+        return Some(client.clone());
+    }
+    let client = Client::with_options(options).ok()?;
+    clients.insert(cluster, client.clone());
+    Some(client)
 }

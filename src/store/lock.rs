@@ -16,8 +16,9 @@
 //! never happens. Being in the same command, the check cannot be separated from the write by a
 //! pause of the writer.
 //!
-//! Renewal runs on a thread of its own with its own runtime and connection, so nothing the run
-//! does on its own thread (a blocking compiled migration, a slow dump) can starve it.
+//! Renewal runs on a thread of its own with its own runtime and connection (one for all the
+//! leases of a fleet), so nothing the run does on its own thread (a blocking compiled migration,
+//! a slow dump) can starve it.
 
 use std::time::{Duration, Instant};
 
@@ -158,7 +159,7 @@ pub(crate) async fn acquire(
     db: &Database,
     registry: &str,
     request: &LockRequest,
-    options: ClientOptions,
+    connection: (String, ClientOptions),
     warn: &dyn Fn(&str),
 ) -> Result<Lease> {
     let records = db.collection::<Document>(registry);
@@ -185,7 +186,12 @@ pub(crate) async fn acquire(
             .await
             .map_err(Error::database("cannot take the migrations lock"))?;
         if write_error_code(&reply).is_none() {
-            return Ok(start_renewal(records, fence, request.lease, options));
+            return Ok(start_renewal(
+                records,
+                fence,
+                request.lease,
+                connection.clone(),
+            ));
         }
         let state = read(&records).await?;
         let Some(held) = state.holder.clone() else {
@@ -207,7 +213,12 @@ pub(crate) async fn acquire(
                         held.describe()
                     ));
                 }
-                return Ok(start_renewal(records, fence, request.lease, options));
+                return Ok(start_renewal(
+                    records,
+                    fence,
+                    request.lease,
+                    connection.clone(),
+                ));
             }
             continue;
         }

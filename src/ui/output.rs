@@ -2,6 +2,9 @@
 //! only when it is a terminal (or `--color always`) and `NO_COLOR` is not set.
 
 use std::io::{IsTerminal, Write};
+use std::sync::{Arc, Mutex};
+
+use indicatif::ProgressBar;
 
 use anstyle::{AnsiColor, Style};
 
@@ -16,13 +19,20 @@ pub(crate) enum ColorWhen {
 }
 
 /// Where and how migo speaks to the user.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct Output {
     stdout_color: bool,
     stderr_color: bool,
     quiet: bool,
     /// `--json`: stdout carries one JSON document and nothing else.
     pub(crate) json: bool,
+    /// A fleet member's name, before each line it prints (`[tenant_7] applied …`).
+    prefix: Option<Arc<str>>,
+    /// Results kept here instead of printed: a fleet member's report, which the fleet prints as
+    /// a block (or inside its one JSON document).
+    capture: Option<Arc<Mutex<Vec<String>>>>,
+    /// Lines go above a progress display instead of straight to the streams.
+    above: Option<ProgressBar>,
 }
 
 impl Output {
@@ -39,7 +49,58 @@ impl Output {
             stderr_color: decide(std::io::stderr().is_terminal()),
             quiet,
             json,
+            prefix: None,
+            capture: None,
+            above: None,
         }
+    }
+
+    /// The same streams for fleet member `name`: its lines prefixed with it, printed above the
+    /// fleet's progress display `above` when there is one, and its results kept in `capture`
+    /// when given.
+    pub(crate) fn member(
+        &self,
+        name: &str,
+        above: Option<ProgressBar>,
+        capture: Option<Arc<Mutex<Vec<String>>>>,
+    ) -> Output {
+        Output {
+            prefix: Some(name.into()),
+            capture,
+            above,
+            ..self.clone()
+        }
+    }
+
+    /// Shows what a fleet member is doing on its line of the progress display, if it has one.
+    pub(crate) fn status(&self, message: String) {
+        if let Some(bar) = &self.above {
+            bar.set_message(message);
+        }
+    }
+
+    fn emit(&self, to_stdout: bool, line: &str) {
+        let line = match &self.prefix {
+            Some(prefix) => line
+                .lines()
+                .map(|l| format!("[{prefix}] {l}"))
+                .collect::<Vec<_>>()
+                .join("\n"),
+            None => line.to_string(),
+        };
+        match (&self.above, to_stdout) {
+            (Some(bar), _) => bar.println(line),
+            (None, true) => {
+                let mut out = std::io::stdout().lock();
+                let _ = writeln!(out, "{line}");
+            }
+            (None, false) => eprintln!("{line}"),
+        }
+    }
+
+    /// The fleet member whose output this is, if any.
+    pub(crate) fn member_name(&self) -> Option<&str> {
+        self.prefix.as_deref()
     }
 
     /// `--quiet`: only errors on stderr.
@@ -49,24 +110,30 @@ impl Output {
 
     /// Writes a line of results to stdout; a closed pipe (`migo list | head`) is not an error.
     pub(crate) fn print(&self, line: &str) {
-        let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "{line}");
+        match &self.capture {
+            Some(kept) => kept
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push(line.to_string()),
+            None => self.emit(true, line),
+        }
     }
 
     /// Progress and notes on stderr, unless `--quiet`.
     pub(crate) fn note(&self, line: &str) {
         if !self.quiet {
-            eprintln!("{line}");
+            self.emit(false, line);
         }
     }
 
     /// A warning on stderr, unless `--quiet`.
     pub(crate) fn warn(&self, message: &str) {
         if !self.quiet {
-            eprintln!(
+            let line = format!(
                 "{} {message}",
                 paint(self.stderr_color, "warning:", warn_style())
             );
+            self.emit(false, &line);
         }
     }
 
@@ -75,15 +142,21 @@ impl Output {
     /// are wrapped); control characters are escaped and connection strings redacted, so the line
     /// stays one line and holds no credential, whatever a file name or a server said.
     pub(crate) fn error(&self, error: &Error) {
-        let mut line = error.to_string();
-        if let Some(hint) = error.hint() {
+        self.error_line(&error.to_string(), error.hint().as_deref());
+    }
+
+    /// [`Output::error`] from its parts (a fleet member's error, its hint naming the member).
+    pub(crate) fn error_line(&self, message: &str, hint: Option<&str>) {
+        let mut line = message.to_string();
+        if let Some(hint) = hint {
             line.push_str(&format!("; hint: {hint}"));
         }
         let line = crate::ui::escape::escape(&crate::secret::redact_text(&line));
-        eprintln!(
+        let line = format!(
             "{} {line}",
             paint(self.stderr_color, "error:", error_style())
         );
+        self.emit(false, &line);
     }
 
     /// `text` in `style` when stdout is coloured.

@@ -12,6 +12,7 @@ mod dry_run;
 mod example;
 mod execute;
 mod failures;
+mod fleet;
 mod history;
 mod hostile;
 mod init;

@@ -462,3 +462,32 @@ fn the_openssh_transport_goes_through_a_proxyjump_bastion() {
         .stdout_has("applied 0001_remote");
     assert_eq!(ids(&t), ["via-bastion"]);
 }
+
+#[test]
+fn a_fleet_runs_on_the_remote_host_which_lists_its_own_databases() {
+    let Some(sshd) = Sshd::start() else { return };
+    let t = Test::new();
+    let prefix = format!("{}_f", &t.db_name[..t.db_name.len().min(50)]);
+    for i in 0..3 {
+        let db = t.server.client().database(&format!("{prefix}{i}"));
+        db.collection::<mongodb::bson::Document>("seed")
+            .insert_one(mongodb::bson::doc! {"_id": 1})
+            .run()
+            .unwrap();
+    }
+    let workdir = remote_workdir(&t, &[("0001_remote.json", insert("remote-1"))]);
+    let config = std::fs::read_to_string(workdir.path().join("migo.toml")).unwrap();
+    std::fs::write(
+        workdir.path().join("migo.toml"),
+        format!("{config}\n[fleet]\ndatabases = \"^{prefix}[0-9]$\"\n"),
+    )
+    .unwrap();
+    let t = local(t, &sshd, workdir.path(), &trusted(&sshd));
+    let run = t.run(&["--env", "staging", "--fleet", "execute"]);
+    run.success()
+        .stdout_has(&format!("[{prefix}2] applied 0001_remote"))
+        .stdout_has("3 databases: 3 ok; 3 migration(s) applied in ");
+    t.run(&["--env", "staging", "--fleet", "check"])
+        .success()
+        .stdout_has("up to date: 3 databases");
+}

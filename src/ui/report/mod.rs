@@ -3,6 +3,7 @@
 //! aligned table, the target, and how times and durations read.
 
 mod backup;
+mod fleet;
 mod history;
 mod run;
 mod status;
@@ -18,6 +19,7 @@ use crate::config::Target;
 use crate::ui::output::Output;
 
 pub(crate) use backup::{dumped, restore_plan, restored};
+pub(crate) use fleet::{fleet_run, fleet_status};
 pub(crate) use history::history;
 pub(crate) use run::{dry_run, run_summary, step_done};
 pub(crate) use status::{check, list, summary, version};

@@ -1,0 +1,108 @@
+//! A change, `history`, `test` or `dump` on every member, `--jobs` at a time. Each member runs
+//! exactly as a single run on its database would (its lock, records, audit entry and error);
+//! the fleet adds the order of starts, the stops (`--fail-fast`, a signal) and the summary.
+
+use std::cell::{Cell, RefCell};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use futures_util::stream::{self, StreamExt};
+
+use super::display::Display;
+use super::outcome::{verdict, MemberRun};
+use super::{Fleet, Work};
+use crate::commands::{self, Context};
+use crate::error::Result;
+use crate::run::signals::Graceful;
+use crate::ui::report;
+
+/// Runs `work` on every member, prints the summary, and fails naming the members that did not
+/// finish.
+pub(super) async fn each(fleet: &Fleet<'_>, work: Work<'_>) -> Result<()> {
+    let display = RefCell::new(Display::new(fleet.out, fleet.members.len()));
+    let stop = Cell::new(false);
+    // While the fleet runs, a signal stops it gracefully: no member starts, running members
+    // stop as single runs do, and the summary is printed.
+    let graceful = Graceful::begin();
+    // The fleet asked its one question already.
+    let invocation = commands::Invocation {
+        yes: true,
+        ..fleet.invocation.clone()
+    };
+    // Reports (history, a dry run's plan) print as one block per member, not interleaved.
+    let keep = fleet.out.json || fleet.invocation.dry_run || matches!(work, Work::History(_));
+    let started = Instant::now();
+    let mut runs: Vec<(usize, MemberRun)> = stream::iter(fleet.members.iter().enumerate())
+        .map(|(index, member)| {
+            let (display, stop, invocation) = (&display, &stop, &invocation);
+            async move {
+                if stop.get() || crate::halt::signal().is_some() {
+                    return (index, MemberRun::not_started(member));
+                }
+                let bar = display.borrow().as_ref().map(|d| d.start(&member.name));
+                let kept = keep.then(|| Arc::new(Mutex::new(Vec::new())));
+                let out = fleet.out.member(&member.name, bar.clone(), kept.clone());
+                let ctx = Context {
+                    settings: &member.settings,
+                    out: &out,
+                    app: fleet.app,
+                    invocation,
+                };
+                let begun = Instant::now();
+                let result = run_work(ctx, work).await;
+                let mut ran = MemberRun::new(member, &result, begun.elapsed());
+                ran.report = kept.map(take).unwrap_or_default();
+                if !fleet.out.json {
+                    let shown = fleet.out.member(&member.name, bar.clone(), None);
+                    ran.report.iter().for_each(|line| shown.print(line));
+                }
+                if let Some(failure) = &ran.failure {
+                    out.error_line(&failure.message, failure.hint.as_deref());
+                }
+                if let (Some(display), Some(bar)) = (display.borrow_mut().as_mut(), &bar) {
+                    display.finish(bar, ran.failed());
+                }
+                if ran.failed() && fleet.fail_fast {
+                    stop.set(true);
+                }
+                (index, ran)
+            }
+        })
+        .buffer_unordered(fleet.jobs)
+        .collect()
+        .await;
+    drop(graceful);
+    if let Some(display) = display.borrow().as_ref() {
+        display.clear();
+    }
+    runs.sort_by_key(|(index, _)| *index);
+    let runs: Vec<MemberRun> = runs.into_iter().map(|(_, o)| o).collect();
+    let verb = match work {
+        Work::Change(request) => request.verb(),
+        Work::History(_) => "history",
+        Work::Test { .. } => "test",
+        Work::Dump => "dump",
+    };
+    report::fleet_run(fleet.out, verb, &runs, started.elapsed());
+    verdict(&runs)
+}
+
+/// The work on one member, as its single run; the steps done, for a change.
+async fn run_work(ctx: Context<'_>, work: Work<'_>) -> Result<Option<usize>> {
+    match work {
+        Work::Change(request) => commands::change::change(ctx, request)
+            .await
+            .map(|done| Some(done.len())),
+        Work::History(filter) => commands::history::history(ctx, filter).await.map(|()| None),
+        Work::Test { name, empty } => commands::test::test(ctx, name, empty).await.map(|()| None),
+        Work::Dump => commands::backup::dump(ctx).await.map(|()| None),
+    }
+}
+
+fn take(kept: Arc<Mutex<Vec<String>>>) -> Vec<String> {
+    std::mem::take(
+        &mut *kept
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
+    )
+}

@@ -1,0 +1,334 @@
+//! What a fleet run found, member by member (a run's ending, a status row), and the fleet's
+//! exit: the rules that turn the members' results into one code and one message.
+
+use std::time::Duration;
+
+use super::members::Member;
+use crate::config::Target;
+use crate::error::{exit, Error, Result};
+use crate::plan::{self, Entry, State};
+
+/// How a member's run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Ending {
+    Ok,
+    Failed,
+    /// Another run held its lock (exit 7 for it alone).
+    Locked,
+    /// Stopped by a signal, as a single run stops.
+    Interrupted,
+    /// Never started: `--fail-fast` after a failure, or a signal.
+    NotStarted,
+}
+
+impl Ending {
+    /// `ok`, `failed`, `locked`, `interrupted`, `not started`.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Ending::Ok => "ok",
+            Ending::Failed => "failed",
+            Ending::Locked => "locked",
+            Ending::Interrupted => "interrupted",
+            Ending::NotStarted => "not started",
+        }
+    }
+}
+
+/// A member's error, as its single run would have reported it.
+#[derive(Debug, Clone)]
+pub(crate) struct Failure {
+    pub(crate) message: String,
+    pub(crate) hint: Option<String>,
+    pub(crate) reason: Option<&'static str>,
+    pub(crate) exit_code: u8,
+}
+
+/// One member's run.
+#[derive(Debug, Clone)]
+pub(crate) struct MemberRun {
+    pub(crate) member: String,
+    pub(crate) target: Target,
+    pub(crate) ending: Ending,
+    /// Migrations the run completed (changes only), failed runs included.
+    pub(crate) steps: Option<usize>,
+    pub(crate) took: Duration,
+    pub(crate) failure: Option<Failure>,
+    /// What the member printed as its result (its JSON document under `--json`).
+    pub(crate) report: Vec<String>,
+}
+
+impl MemberRun {
+    pub(super) fn not_started(member: &Member) -> MemberRun {
+        MemberRun {
+            member: member.name.clone(),
+            target: member.settings.target.clone(),
+            ending: Ending::NotStarted,
+            steps: None,
+            took: Duration::ZERO,
+            failure: None,
+            report: Vec::new(),
+        }
+    }
+
+    pub(super) fn new(
+        member: &Member,
+        result: &Result<Option<usize>>,
+        took: Duration,
+    ) -> MemberRun {
+        let (ending, steps, failure) = match result {
+            Ok(steps) => (Ending::Ok, *steps, None),
+            Err(e) => (ending_of(e), steps_done(e), Some(failure_of(member, e))),
+        };
+        MemberRun {
+            member: member.name.clone(),
+            target: member.settings.target.clone(),
+            ending,
+            steps,
+            took,
+            failure,
+            report: Vec::new(),
+        }
+    }
+
+    /// Whether the member did not finish (a member not started is not a failure of its own).
+    pub(crate) fn failed(&self) -> bool {
+        !matches!(self.ending, Ending::Ok | Ending::NotStarted)
+    }
+}
+
+fn ending_of(error: &Error) -> Ending {
+    match error {
+        Error::Locked { .. } => Ending::Locked,
+        Error::Interrupted { .. } => Ending::Interrupted,
+        _ => Ending::Failed,
+    }
+}
+
+fn steps_done(error: &Error) -> Option<usize> {
+    match error {
+        Error::MigrationFailed { done, .. }
+        | Error::Interrupted { done, .. }
+        | Error::LostLock { done, .. } => Some(done.len()),
+        _ => None,
+    }
+}
+
+/// The error as the member's single run reports it, its hint's commands (`migo execute X`)
+/// naming the member (`migo --database tenant_7 execute X`).
+pub(super) fn failure_of(member: &Member, error: &Error) -> Failure {
+    let clean = |text: &str| crate::ui::escape::escape(&crate::secret::redact_text(text));
+    let for_member = |hint: String| hint.replace("`migo ", &format!("`migo {} ", member.flags));
+    Failure {
+        message: clean(&error.to_string()),
+        hint: error.hint().map(|h| clean(&for_member(h))),
+        reason: error.reason(),
+        exit_code: error.exit_code(),
+    }
+}
+
+/// The fleet's exit: 0 when every member finished; after a signal, the signal's code; else the
+/// failed members' code when they agree (7 when all were locked), otherwise 1.
+pub(super) fn verdict(runs: &[MemberRun]) -> Result<()> {
+    let failed: Vec<&MemberRun> = runs.iter().filter(|o| o.failed()).collect();
+    let not_started = runs
+        .iter()
+        .filter(|o| o.ending == Ending::NotStarted)
+        .count();
+    let total = runs.len();
+    let hint = "run the same command again: each database picks up what is left; \
+                `migo --database NAME list` shows one"
+        .to_string();
+    if let Some(signal) = crate::halt::signal() {
+        let done = runs.iter().filter(|o| o.ending == Ending::Ok).count();
+        return Err(Error::Fleet {
+            message: format!(
+                "stopped by {}: {done} of {total} databases done, {} stopped, {not_started} not \
+                 started",
+                crate::process::signal_name(signal),
+                failed.len()
+            ),
+            hint,
+            code: 128u8.saturating_add(u8::try_from(signal).unwrap_or(0)),
+        });
+    }
+    if failed.is_empty() && not_started == 0 {
+        return Ok(());
+    }
+    let codes: Vec<u8> = failed
+        .iter()
+        .filter_map(|o| o.failure.as_ref().map(|f| f.exit_code))
+        .collect();
+    let code = match codes.first() {
+        Some(first) if codes.iter().all(|c| c == first) => *first,
+        _ => exit::MIGRATION_FAILED,
+    };
+    let mut message = format!(
+        "{} of {total} databases failed: {}",
+        failed.len(),
+        named(
+            failed
+                .iter()
+                .map(|o| (o.member.as_str(), o.ending.as_str()))
+        )
+    );
+    if not_started > 0 {
+        message.push_str(&format!("; {not_started} not started (--fail-fast)"));
+    }
+    Err(Error::Fleet {
+        message,
+        hint,
+        code,
+    })
+}
+
+/// `tenant_05 (failed), tenant_11 (locked)`, the first ten.
+fn named<'a>(members: impl ExactSizeIterator<Item = (&'a str, &'a str)>) -> String {
+    const SHOWN: usize = 10;
+    let count = members.len();
+    let mut parts: Vec<String> = members
+        .take(SHOWN)
+        .map(|(name, label)| format!("{name} ({label})"))
+        .collect();
+    if count > SHOWN {
+        parts.push(format!("and {} more", count - SHOWN));
+    }
+    parts.join(", ")
+}
+
+/// A member's migrations, counted by state.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Counts {
+    pub(crate) total: usize,
+    pub(crate) applied: usize,
+    pub(crate) ignored: usize,
+    pub(crate) pending: usize,
+    /// Failed, interrupted, or still running.
+    pub(crate) failed: usize,
+    /// Recorded without their file, or with a file migo cannot read.
+    pub(crate) missing: usize,
+    pub(crate) modified: usize,
+}
+
+impl Counts {
+    fn of(entries: &[Entry]) -> Counts {
+        let count = |states: &[State]| entries.iter().filter(|e| states.contains(&e.state)).count();
+        Counts {
+            total: entries.len(),
+            applied: count(&[State::Applied]),
+            ignored: count(&[State::Ignored]),
+            pending: count(&[State::Pending]),
+            failed: count(&[State::Failed, State::Interrupted, State::Running]),
+            missing: count(&[State::Missing, State::Invalid]),
+            modified: entries.iter().filter(|e| e.modified).count(),
+        }
+    }
+
+    fn add(&mut self, other: &Counts) {
+        self.total += other.total;
+        self.applied += other.applied;
+        self.ignored += other.ignored;
+        self.pending += other.pending;
+        self.failed += other.failed;
+        self.missing += other.missing;
+        self.modified += other.modified;
+    }
+}
+
+/// A member's row in `list`, `check` and `version`: counts only, so a fleet of thousands stays
+/// small in memory.
+#[derive(Debug, Clone)]
+pub(crate) struct Row {
+    pub(crate) member: String,
+    pub(crate) target: Target,
+    pub(crate) counts: Counts,
+    /// The newest applied (or ignored) migration and when.
+    pub(crate) newest: Option<(String, Option<mongodb::bson::DateTime>)>,
+    /// Whether `check` would fail on it alone.
+    pub(crate) problem: bool,
+    /// Why it could not be read.
+    pub(crate) failure: Option<Failure>,
+}
+
+impl Row {
+    pub(super) fn read(member: &Member, entries: &[Entry]) -> Row {
+        Row {
+            member: member.name.clone(),
+            target: member.settings.target.clone(),
+            counts: Counts::of(entries),
+            newest: plan::version(entries).map(|e| {
+                let at = e.record.as_ref().and_then(|r| r.applied_at);
+                (e.name.clone(), at)
+            }),
+            problem: entries.iter().any(Entry::is_problem),
+            failure: None,
+        }
+    }
+
+    pub(super) fn unreadable(member: &Member, error: &Error) -> Row {
+        Row {
+            member: member.name.clone(),
+            target: member.settings.target.clone(),
+            counts: Counts::default(),
+            newest: None,
+            problem: true,
+            failure: Some(failure_of(member, error)),
+        }
+    }
+
+    /// `up to date`, `behind` (only pending), `attention` (failed, modified, missing), `error`.
+    pub(crate) fn state(&self) -> &'static str {
+        let c = &self.counts;
+        match () {
+            () if self.failure.is_some() => "error",
+            () if c.failed + c.missing + c.modified > 0 => "attention",
+            () if self.problem => "behind",
+            () => "up to date",
+        }
+    }
+}
+
+/// The counts of every readable member together.
+pub(crate) fn totals(rows: &[Row]) -> Counts {
+    let mut totals = Counts::default();
+    rows.iter().for_each(|r| totals.add(&r.counts));
+    totals
+}
+
+/// `list` and `version` fail only for members that could not be read; `check` for every member
+/// that is not up to date (exit 8 when that is all, the members' code when they agree, else 1).
+pub(super) fn status_verdict(rows: &[Row], checking: bool) -> Result<()> {
+    let bad: Vec<&Row> = rows
+        .iter()
+        .filter(|r| r.failure.is_some() || (checking && r.problem))
+        .collect();
+    if bad.is_empty() {
+        return Ok(());
+    }
+    let codes: Vec<u8> = bad
+        .iter()
+        .map(|r| {
+            r.failure
+                .as_ref()
+                .map_or(exit::CHECK_FAILED, |f| f.exit_code)
+        })
+        .collect();
+    let code = match codes.first() {
+        Some(first) if codes.iter().all(|c| c == first) => *first,
+        _ => exit::MIGRATION_FAILED,
+    };
+    let what = if checking {
+        "are not up to date"
+    } else {
+        "could not be read"
+    };
+    Err(Error::Fleet {
+        message: format!(
+            "{} of {} databases {what}: {}",
+            bad.len(),
+            rows.len(),
+            named(bad.iter().map(|r| (r.member.as_str(), r.state())))
+        ),
+        hint: "`migo --database NAME list` shows one database's migrations".into(),
+        code,
+    })
+}

@@ -1,0 +1,63 @@
+//! `list`, `check` and `version` on a fleet: the migration files read once per cluster, one
+//! registry read per member (`--jobs` at a time), a row of counts per member.
+
+use futures_util::stream::{self, StreamExt};
+
+use super::members::Member;
+use super::outcome::{status_verdict, Row};
+use super::{Fleet, Status};
+use crate::commands::Context;
+use crate::error::Result;
+use crate::migration::source::Source;
+use crate::plan;
+use crate::store::connection;
+use crate::store::registry::Registry;
+use crate::ui::report;
+
+/// Reads every member and prints the fleet's table; see [`status_verdict`] for the exit.
+pub(super) async fn status(fleet: &Fleet<'_>, kind: Status) -> Result<()> {
+    let files = fleet
+        .clusters
+        .iter()
+        .map(|settings| {
+            Context {
+                settings,
+                out: fleet.out,
+                app: fleet.app,
+                invocation: fleet.invocation,
+            }
+            .discover()
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let mut rows: Vec<(usize, Row)> = stream::iter(fleet.members.iter().enumerate())
+        .map(|(index, member)| {
+            let files = &files[member.cluster];
+            async move { (index, row(member, files).await) }
+        })
+        .buffer_unordered(fleet.jobs)
+        .collect()
+        .await;
+    rows.sort_by_key(|(index, _)| *index);
+    let rows: Vec<Row> = rows.into_iter().map(|(_, row)| row).collect();
+    report::fleet_status(fleet.out, kind, &rows);
+    status_verdict(&rows, kind == Status::Check)
+}
+
+/// One member's row: one round trip for its registry and lock.
+async fn row(member: &Member, files: &[Source]) -> Row {
+    let target = &member.settings.target;
+    let read = async {
+        let db = connection::open(target).await?;
+        Registry::new(&db, &member.settings.migrations.collection)
+            .state()
+            .await
+            .map_err(|e| connection::classify(target, e))
+    };
+    match read.await {
+        Ok((records, lock)) => {
+            let entries = plan::entries(files, &records, lock.live_holder().is_some());
+            Row::read(member, &entries)
+        }
+        Err(e) => Row::unreadable(member, &e),
+    }
+}

@@ -1,0 +1,282 @@
+//! What a fleet reports: the table of members for `list`, `check` and `version`, and the
+//! closing summary of a run (one row per member), each also as one JSON document.
+
+use std::time::Duration;
+
+use anstyle::{AnsiColor, Style};
+use serde_json::{json, Value};
+
+use super::{duration, table, target_json, timestamp};
+use crate::fleet::outcome::{totals, Ending, Failure, MemberRun, Row};
+use crate::fleet::Status;
+use crate::ui::escape::escape;
+use crate::ui::output::Output;
+
+/// The members' table and the totals; `check` shows only the members that are not up to date.
+pub(crate) fn fleet_status(out: &Output, kind: Status, rows: &[Row]) {
+    let checking = kind == Status::Check;
+    if out.json {
+        let members: Vec<Value> = rows.iter().map(row_json).collect();
+        let mut document = json!({"databases": members, "totals": totals_json(rows)});
+        if checking {
+            document["ok"] = json!(rows.iter().all(|r| !r.problem));
+        }
+        out.print(&document.to_string());
+        return;
+    }
+    let shown: Vec<&Row> = rows.iter().filter(|r| !checking || r.problem).collect();
+    if !shown.is_empty() {
+        let header = [
+            "DATABASE", "STATE", "APPLIED", "PENDING", "FAILED", "MODIFIED", "NEWEST",
+        ];
+        let cells = shown
+            .iter()
+            .map(|r| (status_cells(r), state_style(r)))
+            .collect();
+        table(out, &header, cells);
+    }
+    out.print(&status_line(rows, checking));
+}
+
+fn status_cells(row: &Row) -> [String; 7] {
+    let c = &row.counts;
+    let count = |n: usize| n.to_string();
+    match &row.failure {
+        Some(failure) => [
+            escape(&row.member),
+            row.state().into(),
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+            failure.message.clone(),
+        ],
+        None => [
+            escape(&row.member),
+            row.state().into(),
+            count(c.applied + c.ignored),
+            count(c.pending),
+            count(c.failed + c.missing),
+            count(c.modified),
+            row.newest
+                .as_ref()
+                .map(|(name, at)| match at {
+                    Some(at) => format!("{} ({})", escape(name), timestamp(*at)),
+                    None => escape(name),
+                })
+                .unwrap_or_default(),
+        ],
+    }
+}
+
+fn state_style(row: &Row) -> Style {
+    let color = match row.state() {
+        "up to date" => AnsiColor::Green,
+        "behind" => return Style::new(),
+        _ => AnsiColor::Red,
+    };
+    Style::new().fg_color(Some(color.into()))
+}
+
+/// `24 databases: 20 up to date, 3 behind, 1 error; 66 migrations applied, 9 pending`.
+fn status_line(rows: &[Row], checking: bool) -> String {
+    let states = ["up to date", "behind", "attention", "error"];
+    let parts: Vec<String> = states
+        .iter()
+        .map(|s| (s, rows.iter().filter(|r| r.state() == *s).count()))
+        .filter(|(_, n)| *n > 0)
+        .map(|(s, n)| format!("{n} {s}"))
+        .collect();
+    let t = totals(rows);
+    let mut migrations = vec![format!("{} applied", t.applied + t.ignored)];
+    for (n, what) in [
+        (t.pending, "pending"),
+        (t.failed, "failed"),
+        (t.missing, "missing"),
+        (t.modified, "modified"),
+    ] {
+        if n > 0 {
+            migrations.push(format!("{n} {what}"));
+        }
+    }
+    let lead = match (checking, rows.iter().all(|r| !r.problem)) {
+        (true, true) => "up to date: ",
+        _ => "",
+    };
+    format!(
+        "{lead}{} databases: {}; migrations: {}",
+        rows.len(),
+        parts.join(", "),
+        migrations.join(", ")
+    )
+}
+
+fn row_json(row: &Row) -> Value {
+    let c = &row.counts;
+    json!({
+        "database": row.member,
+        "state": row.state(),
+        "target": target_json(&row.target),
+        "total": c.total,
+        "applied": c.applied,
+        "ignored": c.ignored,
+        "pending": c.pending,
+        "failed": c.failed,
+        "missing": c.missing,
+        "modified": c.modified,
+        "newest": row.newest.as_ref().map(|(name, at)| json!({
+            "name": name,
+            "applied_at": at.and_then(|t| t.try_to_rfc3339_string().ok()),
+        })),
+        "error": row.failure.as_ref().map(failure_json),
+    })
+}
+
+fn totals_json(rows: &[Row]) -> Value {
+    let t = totals(rows);
+    let count = |state: &str| rows.iter().filter(|r| r.state() == state).count();
+    json!({
+        "databases": rows.len(),
+        "up_to_date": count("up to date"),
+        "behind": count("behind"),
+        "attention": count("attention"),
+        "error": count("error"),
+        "applied": t.applied,
+        "ignored": t.ignored,
+        "pending": t.pending,
+        "failed": t.failed,
+        "missing": t.missing,
+        "modified": t.modified,
+    })
+}
+
+fn failure_json(failure: &Failure) -> Value {
+    json!({
+        "message": failure.message,
+        "hint": failure.hint,
+        "reason": failure.reason,
+        "exit_code": failure.exit_code,
+    })
+}
+
+/// The closing summary of a fleet run: a row per member (result, steps, duration, error) and a
+/// line of totals.
+pub(crate) fn fleet_run(out: &Output, command: &str, runs: &[MemberRun], took: Duration) {
+    let steps: usize = runs.iter().filter_map(|o| o.steps).sum();
+    if out.json {
+        let members: Vec<Value> = runs.iter().map(run_json).collect();
+        let count = |e: Ending| runs.iter().filter(|o| o.ending == e).count();
+        out.print(
+            &json!({
+                "command": command,
+                "databases": members,
+                "totals": {
+                    "databases": runs.len(),
+                    "ok": count(Ending::Ok),
+                    "failed": count(Ending::Failed),
+                    "locked": count(Ending::Locked),
+                    "interrupted": count(Ending::Interrupted),
+                    "not_started": count(Ending::NotStarted),
+                    "steps": steps,
+                },
+                "duration_ms": took.as_millis(),
+            })
+            .to_string(),
+        );
+        return;
+    }
+    let header = [
+        "DATABASE",
+        "RESULT",
+        done_header(command),
+        "DURATION",
+        "ERROR",
+    ];
+    let rows = runs
+        .iter()
+        .map(|o| {
+            let cells = [
+                escape(&o.member),
+                o.ending.as_str().to_string(),
+                o.steps.map(|n| n.to_string()).unwrap_or_default(),
+                match o.ending {
+                    Ending::NotStarted => String::new(),
+                    _ => duration(o.took),
+                },
+                o.failure
+                    .as_ref()
+                    .map(|f| f.message.clone())
+                    .unwrap_or_default(),
+            ];
+            (cells, ending_style(o.ending))
+        })
+        .collect();
+    table(out, &header, rows);
+    out.print(&run_line(command, runs, steps, took));
+}
+
+/// `APPLIED` for `execute`, `ROLLED BACK` for `rollback`, …
+fn done_header(command: &str) -> &'static str {
+    match command {
+        "execute" => "APPLIED",
+        "rollback" => "ROLLED BACK",
+        "ignore" => "IGNORED",
+        "accept" => "ACCEPTED",
+        "forget" => "FORGOTTEN",
+        _ => "",
+    }
+}
+
+fn ending_style(ending: Ending) -> Style {
+    let color = match ending {
+        Ending::Ok => AnsiColor::Green,
+        Ending::NotStarted => return Style::new(),
+        Ending::Locked => AnsiColor::Yellow,
+        Ending::Failed | Ending::Interrupted => AnsiColor::Red,
+    };
+    Style::new().fg_color(Some(color.into()))
+}
+
+/// `24 databases: 21 ok, 1 failed, 1 locked, 1 not started; 57 migration(s) applied in 3.2s`.
+fn run_line(command: &str, runs: &[MemberRun], steps: usize, took: Duration) -> String {
+    let endings = [
+        Ending::Ok,
+        Ending::Failed,
+        Ending::Locked,
+        Ending::Interrupted,
+        Ending::NotStarted,
+    ];
+    let parts: Vec<String> = endings
+        .iter()
+        .map(|e| (e, runs.iter().filter(|o| o.ending == *e).count()))
+        .filter(|(_, n)| *n > 0)
+        .map(|(e, n)| format!("{n} {}", e.as_str()))
+        .collect();
+    let done = match done_header(command) {
+        "" => String::new(),
+        header => format!("; {steps} migration(s) {}", header.to_lowercase()),
+    };
+    format!(
+        "{} databases: {}{done} in {}",
+        runs.len(),
+        parts.join(", "),
+        duration(took)
+    )
+}
+
+fn run_json(run: &MemberRun) -> Value {
+    // The member's own report: one JSON document, as its single run prints it.
+    let report = run
+        .report
+        .last()
+        .and_then(|line| serde_json::from_str::<Value>(line).ok());
+    json!({
+        "database": run.member,
+        "target": target_json(&run.target),
+        "result": run.ending.as_str(),
+        "steps": run.steps,
+        "duration_ms": run.took.as_millis(),
+        "error": run.failure.as_ref().map(failure_json),
+        "report": report,
+    })
+}
