@@ -219,3 +219,39 @@ fn a_project_wired_by_migo_init_runs_its_migrations_with_cargo_make() {
         .stdout_has("0002_add_roles     applied");
     let _ = staging.drop().run();
 }
+
+#[test]
+fn cargo_make_migrations_fleet_runs_every_tenant_and_staging_has_its_own() {
+    let t = Test::new();
+    let prefix: String = t
+        .db_name
+        .splitn(4, '_')
+        .take(3)
+        .collect::<Vec<_>>()
+        .join("_");
+    for name in ["a", "b", "c"] {
+        t.server
+            .client()
+            .database(&format!("{prefix}_{name}"))
+            .collection::<mongodb::bson::Document>("seed")
+            .insert_one(mongodb::bson::doc! {"_id": 1})
+            .run()
+            .unwrap();
+    }
+    let t = t
+        .config(&format!(
+            "[fleet]\ndatabases = \"^{prefix}_[a-z]$\"\n\
+             [environments.staging.migrations]\ncollection = \"staging_migrations\"\n"
+        ))
+        .migration("0001_a.json", &push(1));
+    let Some(run) = cargo_make(&t, &["migrations", "--fleet", "execute"]) else {
+        return;
+    };
+    run.success()
+        .stdout_has(&format!("[{prefix}_c] applied 0001_a"))
+        .stdout_has("3 databases: 3 ok; 3 migration(s) applied in ");
+    cargo_make(&t, &["staging", "migrations", "--fleet", "list"])
+        .unwrap()
+        .success()
+        .stdout_has("3 databases: 3 behind; migrations: 0 applied, 3 pending");
+}
