@@ -133,13 +133,7 @@ fn run(args: &[OsString], extensions: &Extensions) -> u8 {
         Err(e) if e.is_already_shown() => e.exit_code(),
         Err(e) => {
             if out.json && !e.is_reported_in_json() {
-                out.print(
-                    &serde_json::json!({"error": {
-                        "message": e.to_string(), "hint": e.hint(), "reason": e.reason(),
-                        "exit_code": e.exit_code()
-                    }})
-                    .to_string(),
-                );
+                crate::ui::report::error(&out, &e);
             }
             out.error(&e);
             e.exit_code()

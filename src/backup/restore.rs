@@ -40,7 +40,7 @@ pub(crate) struct DumpedCollection {
 }
 
 /// What a restore put back.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
 pub(crate) struct RestoreReport {
     pub(crate) collections: usize,
     pub(crate) documents: u64,

@@ -35,7 +35,7 @@ impl Ending {
 }
 
 /// A member's error, as its single run would have reported it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub(crate) struct Failure {
     pub(crate) message: String,
     pub(crate) hint: Option<String>,

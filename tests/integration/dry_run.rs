@@ -54,7 +54,7 @@ fn dry_runs_change_nothing_at_all() {
         "warn",
     ])
     .success()
-    .stdout_has(r#"{"dry_run":true,"steps":[{"name":"0003_b","action":"up","commands":["#);
+    .stdout_has(r#"{"dry_run":true,"steps":[{"name":"0003_b","file":"0003_b.json","action":"up","commands":["#);
 
     assert_eq!(t.snapshot(), before, "a dry run changed the database");
 }

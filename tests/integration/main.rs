@@ -16,6 +16,7 @@ mod fleet;
 mod history;
 mod hostile;
 mod init;
+mod json_shapes;
 mod lock;
 mod other_tools;
 mod output;

@@ -1,8 +1,8 @@
 //! What `dump` and `restore` report.
 
-use serde_json::json;
+use serde::Serialize;
 
-use super::duration;
+use super::{duration, print_json};
 use crate::backup::restore::RestoreReport;
 use crate::backup::DumpReport;
 use crate::ui::output::Output;
@@ -29,14 +29,29 @@ pub(crate) fn dumped(out: &Output, report: &DumpReport) {
     }
 }
 
+/// `restore --dry-run --json`: what would be replaced, from where.
+#[derive(Debug, Serialize)]
+struct RestorePlan<'a> {
+    dry_run: bool,
+    from: String,
+    collections: &'a [&'a str],
+}
+
+/// `restore --json`: what was restored.
+#[derive(Debug, Serialize)]
+struct Restored<'a> {
+    restored: &'a RestoreReport,
+}
+
 /// What `restore --dry-run` would replace.
 pub(crate) fn restore_plan(out: &Output, database: &str, dir: &std::path::Path, names: &[&str]) {
     if out.json {
-        out.print(
-            &json!({"dry_run": true, "from": dir.display().to_string(), "collections": names})
-                .to_string(),
-        );
-        return;
+        let plan = RestorePlan {
+            dry_run: true,
+            from: dir.display().to_string(),
+            collections: names,
+        };
+        return print_json(out, &plan);
     }
     for name in names {
         out.print(&format!("would replace `{database}.{name}`"));
@@ -51,8 +66,7 @@ pub(crate) fn restore_plan(out: &Output, database: &str, dir: &std::path::Path, 
 /// The line after a restore.
 pub(crate) fn restored(out: &Output, database: &str, report: &RestoreReport) {
     if out.json {
-        out.print(&json!({"restored": {"collections": report.collections, "documents": report.documents, "indexes": report.indexes}}).to_string());
-        return;
+        return print_json(out, &Restored { restored: report });
     }
     out.print(&format!(
         "restored {} collection(s) of `{database}`: {} document(s), {} index(es)",

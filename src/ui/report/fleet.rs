@@ -4,9 +4,12 @@
 use std::time::Duration;
 
 use anstyle::{AnsiColor, Style};
-use serde_json::{json, Value};
+use mongodb::bson::DateTime;
+use serde::Serialize;
+use serde_json::Value;
 
-use super::{duration, table, target_json, timestamp};
+use super::status::rfc3339;
+use super::{duration, print_json, table, timestamp, TargetView};
 use crate::fleet::outcome::{totals, Ending, Failure, MemberRun, Row};
 use crate::fleet::Status;
 use crate::ui::escape::escape;
@@ -16,13 +19,12 @@ use crate::ui::output::Output;
 pub(crate) fn fleet_status(out: &Output, kind: Status, rows: &[Row]) {
     let checking = kind == Status::Check;
     if out.json {
-        let members: Vec<Value> = rows.iter().map(row_json).collect();
-        let mut document = json!({"databases": members, "totals": totals_json(rows)});
-        if checking {
-            document["ok"] = json!(rows.iter().all(|r| !r.problem));
-        }
-        out.print(&document.to_string());
-        return;
+        let report = FleetStatusReport {
+            databases: rows.iter().map(RowView::of).collect(),
+            totals: StatusTotals::of(rows),
+            ok: checking.then(|| rows.iter().all(|r| !r.problem)),
+        };
+        return print_json(out, &report);
     }
     let shown: Vec<&Row> = rows.iter().filter(|r| !checking || r.problem).collect();
     if !shown.is_empty() {
@@ -111,52 +113,95 @@ fn status_line(rows: &[Row], checking: bool) -> String {
     )
 }
 
-fn row_json(row: &Row) -> Value {
-    let c = &row.counts;
-    json!({
-        "database": row.member,
-        "state": row.state(),
-        "target": target_json(&row.target),
-        "total": c.total,
-        "applied": c.applied,
-        "ignored": c.ignored,
-        "pending": c.pending,
-        "failed": c.failed,
-        "missing": c.missing,
-        "modified": c.modified,
-        "newest": row.newest.as_ref().map(|(name, at)| json!({
-            "name": name,
-            "applied_at": at.and_then(|t| t.try_to_rfc3339_string().ok()),
-        })),
-        "error": row.failure.as_ref().map(failure_json),
-    })
+/// `--fleet list`, `version` and `check`: a row per database and the totals.
+#[derive(Debug, Serialize)]
+struct FleetStatusReport<'a> {
+    databases: Vec<RowView<'a>>,
+    totals: StatusTotals,
+    /// `check` only: whether every database is up to date.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ok: Option<bool>,
 }
 
-fn totals_json(rows: &[Row]) -> Value {
-    let t = totals(rows);
-    let count = |state: &str| rows.iter().filter(|r| r.state() == state).count();
-    json!({
-        "databases": rows.len(),
-        "up_to_date": count("up to date"),
-        "behind": count("behind"),
-        "attention": count("attention"),
-        "error": count("error"),
-        "applied": t.applied,
-        "ignored": t.ignored,
-        "pending": t.pending,
-        "failed": t.failed,
-        "missing": t.missing,
-        "modified": t.modified,
-    })
+#[derive(Debug, Serialize)]
+struct RowView<'a> {
+    database: &'a str,
+    state: &'static str,
+    target: TargetView<'a>,
+    total: usize,
+    applied: usize,
+    ignored: usize,
+    pending: usize,
+    failed: usize,
+    missing: usize,
+    modified: usize,
+    newest: Option<NewestView<'a>>,
+    error: Option<&'a Failure>,
 }
 
-fn failure_json(failure: &Failure) -> Value {
-    json!({
-        "message": failure.message,
-        "hint": failure.hint,
-        "reason": failure.reason,
-        "exit_code": failure.exit_code,
-    })
+#[derive(Debug, Serialize)]
+struct NewestView<'a> {
+    name: &'a str,
+    #[serde(serialize_with = "rfc3339")]
+    applied_at: Option<DateTime>,
+}
+
+impl<'a> RowView<'a> {
+    fn of(row: &'a Row) -> RowView<'a> {
+        let c = &row.counts;
+        RowView {
+            database: &row.member,
+            state: row.state(),
+            target: TargetView::of(&row.target),
+            total: c.total,
+            applied: c.applied,
+            ignored: c.ignored,
+            pending: c.pending,
+            failed: c.failed,
+            missing: c.missing,
+            modified: c.modified,
+            newest: row.newest.as_ref().map(|(name, at)| NewestView {
+                name,
+                applied_at: *at,
+            }),
+            error: row.failure.as_ref(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct StatusTotals {
+    databases: usize,
+    up_to_date: usize,
+    behind: usize,
+    attention: usize,
+    error: usize,
+    applied: usize,
+    ignored: usize,
+    pending: usize,
+    failed: usize,
+    missing: usize,
+    modified: usize,
+}
+
+impl StatusTotals {
+    fn of(rows: &[Row]) -> StatusTotals {
+        let t = totals(rows);
+        let count = |state: &str| rows.iter().filter(|r| r.state() == state).count();
+        StatusTotals {
+            databases: rows.len(),
+            up_to_date: count("up to date"),
+            behind: count("behind"),
+            attention: count("attention"),
+            error: count("error"),
+            applied: t.applied,
+            ignored: t.ignored,
+            pending: t.pending,
+            failed: t.failed,
+            missing: t.missing,
+            modified: t.modified,
+        }
+    }
 }
 
 /// The closing summary of a fleet run: a row per member (result, steps, duration, error) and a
@@ -164,26 +209,22 @@ fn failure_json(failure: &Failure) -> Value {
 pub(crate) fn fleet_run(out: &Output, command: &str, runs: &[MemberRun], took: Duration) {
     let steps: usize = runs.iter().filter_map(|o| o.steps).sum();
     if out.json {
-        let members: Vec<Value> = runs.iter().map(run_json).collect();
         let count = |e: Ending| runs.iter().filter(|o| o.ending == e).count();
-        out.print(
-            &json!({
-                "command": command,
-                "databases": members,
-                "totals": {
-                    "databases": runs.len(),
-                    "ok": count(Ending::Ok),
-                    "failed": count(Ending::Failed),
-                    "locked": count(Ending::Locked),
-                    "interrupted": count(Ending::Interrupted),
-                    "not_started": count(Ending::NotStarted),
-                    "steps": steps,
-                },
-                "duration_ms": took.as_millis(),
-            })
-            .to_string(),
-        );
-        return;
+        let report = FleetRunReport {
+            command,
+            databases: runs.iter().map(RunView::of).collect(),
+            totals: RunTotals {
+                databases: runs.len(),
+                ok: count(Ending::Ok),
+                failed: count(Ending::Failed),
+                locked: count(Ending::Locked),
+                interrupted: count(Ending::Interrupted),
+                not_started: count(Ending::NotStarted),
+                steps,
+            },
+            duration_ms: took.as_millis(),
+        };
+        return print_json(out, &report);
     }
     let header = [
         "DATABASE",
@@ -264,19 +305,51 @@ fn run_line(command: &str, runs: &[MemberRun], steps: usize, took: Duration) -> 
     )
 }
 
-fn run_json(run: &MemberRun) -> Value {
-    // The member's own report: one JSON document, as its single run prints it.
-    let report = run
-        .report
-        .last()
-        .and_then(|line| serde_json::from_str::<Value>(line).ok());
-    json!({
-        "database": run.member,
-        "target": target_json(&run.target),
-        "result": run.ending.as_str(),
-        "steps": run.steps,
-        "duration_ms": run.took.as_millis(),
-        "error": run.failure.as_ref().map(failure_json),
-        "report": report,
-    })
+/// A fleet run: a row per database, the totals, how long it took.
+#[derive(Debug, Serialize)]
+struct FleetRunReport<'a> {
+    command: &'a str,
+    databases: Vec<RunView<'a>>,
+    totals: RunTotals,
+    duration_ms: u128,
+}
+
+#[derive(Debug, Serialize)]
+struct RunTotals {
+    databases: usize,
+    ok: usize,
+    failed: usize,
+    locked: usize,
+    interrupted: usize,
+    not_started: usize,
+    steps: usize,
+}
+
+#[derive(Debug, Serialize)]
+struct RunView<'a> {
+    database: &'a str,
+    target: TargetView<'a>,
+    result: &'static str,
+    steps: Option<usize>,
+    duration_ms: u128,
+    error: Option<&'a Failure>,
+    /// The database's own report: the JSON document its single run prints.
+    report: Option<Value>,
+}
+
+impl<'a> RunView<'a> {
+    fn of(run: &'a MemberRun) -> RunView<'a> {
+        RunView {
+            database: &run.member,
+            target: TargetView::of(&run.target),
+            result: run.ending.as_str(),
+            steps: run.steps,
+            duration_ms: run.took.as_millis(),
+            error: run.failure.as_ref(),
+            report: run
+                .report
+                .last()
+                .and_then(|line| serde_json::from_str::<Value>(line).ok()),
+        }
+    }
 }

@@ -1,19 +1,66 @@
 //! `history`: the audit log as a table, newest first, or as JSON.
 
 use anstyle::{AnsiColor, Style};
-use serde_json::{json, Value};
+use mongodb::bson::{Bson, DateTime};
+use serde::Serialize;
+use serde_json::Value;
 
-use super::{duration, ms_to_duration, table, timestamp};
+use super::status::rfc3339;
+use super::{duration, ms_to_duration, print_json, table, timestamp};
 use crate::store::audit::{AuditEntry, AuditResult};
 use crate::ui::escape::escape;
 use crate::ui::output::Output;
 
+/// One audit entry as `history --json` shows it.
+#[derive(Debug, Serialize)]
+struct AuditView<'a> {
+    #[serde(serialize_with = "rfc3339")]
+    at: Option<DateTime>,
+    action: &'a str,
+    environment: Option<&'a str>,
+    who: &'a str,
+    command: &'a str,
+    migrations: &'a [String],
+    completed: &'a [String],
+    result: AuditResult,
+    error: Option<&'a str>,
+    duration_ms: i64,
+    tool_version: &'a str,
+    dump: Option<&'a str>,
+    remote: Option<Value>,
+    details: Option<Value>,
+}
+
+impl<'a> AuditView<'a> {
+    fn of(entry: &'a AuditEntry) -> AuditView<'a> {
+        let extended = |d: &Option<mongodb::bson::Document>| {
+            d.as_ref()
+                .map(|d| Bson::Document(d.clone()).into_relaxed_extjson())
+        };
+        AuditView {
+            at: Some(entry.at),
+            action: &entry.action,
+            environment: entry.environment.as_deref(),
+            who: &entry.who,
+            command: &entry.command,
+            migrations: &entry.migrations,
+            completed: &entry.completed,
+            result: entry.result,
+            error: entry.error.as_deref(),
+            duration_ms: entry.duration_ms,
+            tool_version: &entry.tool_version,
+            dump: entry.dump.as_deref(),
+            remote: extended(&entry.remote),
+            details: extended(&entry.details),
+        }
+    }
+}
+
 /// The audit log as a table, newest first, or a JSON array with `--json`.
 pub(crate) fn history(out: &Output, entries: &[AuditEntry]) {
     if out.json {
-        let entries: Vec<Value> = entries.iter().map(audit_json).collect();
-        out.print(&Value::Array(entries).to_string());
-        return;
+        let views: Vec<AuditView<'_>> = entries.iter().map(AuditView::of).collect();
+        return print_json(out, &views);
     }
     if entries.is_empty() {
         out.print(
@@ -70,23 +117,4 @@ fn migrations_cell(names: &[String]) -> String {
         [first, _, _, .., last] => format!("{first} … {last} ({})", names.len()),
         _ => names.join(", "),
     }
-}
-
-fn audit_json(entry: &AuditEntry) -> Value {
-    json!({
-        "at": entry.at.try_to_rfc3339_string().ok(),
-        "action": entry.action,
-        "environment": entry.environment,
-        "who": entry.who,
-        "command": entry.command,
-        "migrations": entry.migrations,
-        "completed": entry.completed,
-        "result": entry.result,
-        "error": entry.error,
-        "duration_ms": entry.duration_ms,
-        "tool_version": entry.tool_version,
-        "dump": entry.dump,
-        "remote": entry.remote.as_ref().map(|d| mongodb::bson::Bson::Document(d.clone()).into_relaxed_extjson()),
-        "details": entry.details.as_ref().map(|d| mongodb::bson::Bson::Document(d.clone()).into_relaxed_extjson()),
-    })
 }

@@ -1,6 +1,7 @@
-//! What goes to stdout: one file per kind of report, each rendered as text or, with `--json`,
-//! as one JSON document, by the same function, so the two cannot drift apart. Shared here: the
-//! aligned table, the target, and how times and durations read.
+//! What goes to stdout: one file per kind of report. Each command's report is one serialisable
+//! struct, printed as text or, with `--json`, serialised as one JSON document, so the two cannot
+//! drift apart (`tests/integration/json_shapes.rs` pins the documents). Shared here: the
+//! aligned table, the target, the error document, and how times and durations read.
 
 mod backup;
 mod fleet;
@@ -13,9 +14,10 @@ use std::time::Duration;
 
 use anstyle::Style;
 use mongodb::bson::DateTime;
-use serde_json::{json, Value};
+use serde::Serialize;
 
 use crate::config::Target;
+use crate::error::Error;
 use crate::ui::output::Output;
 
 pub(crate) use backup::{dumped, restore_plan, restored};
@@ -25,13 +27,59 @@ pub(crate) use run::{dry_run, run_summary, step_done};
 pub(crate) use status::{check, list, summary, version};
 pub(crate) use trial::{trial, trial_summary};
 
-/// `{environment, hosts, database}`: where a command looked, for `--json`.
-pub(crate) fn target_json(target: &Target) -> Value {
-    json!({
-        "environment": target.environment,
-        "hosts": target.host_list(),
-        "database": target.database,
-    })
+/// Where a command looked, as every `--json` document shows it.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct TargetView<'a> {
+    environment: Option<&'a str>,
+    hosts: Vec<String>,
+    database: &'a str,
+}
+
+impl<'a> TargetView<'a> {
+    pub(crate) fn of(target: &'a Target) -> TargetView<'a> {
+        TargetView {
+            environment: target.environment.as_deref(),
+            hosts: target.host_list(),
+            database: &target.database,
+        }
+    }
+}
+
+/// `--json`'s document for a failure: `{"error": {message, hint, reason, exit_code}}`.
+#[derive(Debug, Serialize)]
+struct ErrorReport {
+    error: ErrorView,
+}
+
+#[derive(Debug, Serialize)]
+struct ErrorView {
+    message: String,
+    hint: Option<String>,
+    /// A stable word for scripts (`locked`, `already_applied`, …), when there is one.
+    reason: Option<&'static str>,
+    exit_code: u8,
+}
+
+/// Prints `error` as the `--json` document (connection strings redacted, as on stderr).
+pub(crate) fn error(out: &Output, error: &Error) {
+    let clean = |text: &str| crate::secret::redact_text(text);
+    let report = ErrorReport {
+        error: ErrorView {
+            message: clean(&error.to_string()),
+            hint: error.hint().map(|h| clean(&h)),
+            reason: error.reason(),
+            exit_code: error.exit_code(),
+        },
+    };
+    print_json(out, &report);
+}
+
+/// Prints `report` as the one JSON document of `--json`.
+pub(crate) fn print_json(out: &Output, report: &impl Serialize) {
+    match serde_json::to_string(report) {
+        Ok(text) => out.print(&text),
+        Err(e) => out.warn(&format!("cannot write the report as JSON: {e}")),
+    }
 }
 
 /// Prints `rows` under `header` in aligned columns, each row in its style.

@@ -2,49 +2,68 @@
 
 use std::time::Duration;
 
-use serde_json::{json, Value};
+use serde::Serialize;
 
-use super::{duration, target_json};
+use super::{duration, print_json, TargetView};
 use crate::config::Target;
 use crate::migration::Direction;
 use crate::plan::Action;
 use crate::run::execute::{Completed, Prepared};
 use crate::ui::output::Output;
 
+/// `--dry-run`: every step in order, with the exact commands it would send.
+#[derive(Debug, Serialize)]
+struct DryRunReport<'a> {
+    dry_run: bool,
+    steps: Vec<PlannedStep<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+struct PlannedStep<'a> {
+    name: &'a str,
+    file: &'a str,
+    action: &'static str,
+    commands: Vec<String>,
+    #[serde(skip)]
+    kind: Action,
+}
+
 /// What `--dry-run` prints: every step in order, with the exact commands it would send.
 pub(crate) fn dry_run(out: &Output, steps: &[Prepared]) {
-    if out.json {
-        let steps: Vec<Value> = steps
+    let report = DryRunReport {
+        dry_run: true,
+        steps: steps
             .iter()
-            .map(|p| {
-                json!({
-                    "name": p.step.file.name,
-                    "action": p.step.action.as_str(),
-                    "commands": commands(p),
-                })
+            .map(|p| PlannedStep {
+                name: &p.step.file.name,
+                file: &p.step.file.file_name,
+                action: p.step.action.as_str(),
+                commands: commands(p),
+                kind: p.step.action,
             })
-            .collect();
-        out.print(&json!({"dry_run": true, "steps": steps}).to_string());
-        return;
+            .collect(),
+    };
+    if out.json {
+        return print_json(out, &report);
     }
-    if steps.is_empty() {
+    if report.steps.is_empty() {
         out.print("dry run: nothing to do");
         return;
     }
-    for p in steps {
+    for step in &report.steps {
         out.print(&format!(
             "would {} {} ({})",
-            action_word(p.step.action),
-            p.step.file.name,
-            p.step.file.file_name
+            action_word(step.kind),
+            step.name,
+            step.file
         ));
-        for command in commands(p) {
+        for command in &step.commands {
             out.print(&format!("    {command}"));
         }
     }
     out.print(&format!(
         "dry run: {} step(s), nothing was changed",
-        steps.len()
+        report.steps.len()
     ));
 }
 
@@ -81,7 +100,26 @@ pub(crate) fn step_done(out: &Output, name: &str, action: Action, took: Duration
     }
 }
 
-/// The closing line of a run, or the JSON report.
+/// A change's report: what it did, where.
+#[derive(Debug, Serialize)]
+struct RunReport<'a> {
+    command: &'a str,
+    target: TargetView<'a>,
+    steps: Vec<DoneStep<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+struct DoneStep<'a> {
+    name: &'a str,
+    action: &'static str,
+    duration_ms: u128,
+    #[serde(skip)]
+    kind: Action,
+    #[serde(skip)]
+    took: Duration,
+}
+
+/// The closing line of a run (`nothing` when it did nothing), or the report as JSON.
 pub(crate) fn run_summary(
     out: &Output,
     command: &str,
@@ -89,23 +127,31 @@ pub(crate) fn run_summary(
     nothing: &str,
     target: &Target,
 ) {
-    if out.json {
-        let steps: Vec<Value> = outcomes
+    let report = RunReport {
+        command,
+        target: TargetView::of(target),
+        steps: outcomes
             .iter()
-            .map(|o| json!({"name": o.name, "action": o.action.as_str(), "duration_ms": o.duration.as_millis()}))
-            .collect();
-        out.print(
-            &json!({"command": command, "target": target_json(target), "steps": steps}).to_string(),
-        );
-    } else if outcomes.is_empty() {
-        out.print(nothing);
-    } else {
-        let total: Duration = outcomes.iter().map(|o| o.duration).sum();
-        let verb = outcomes[0].action.done_verb();
-        out.print(&format!(
-            "{} migration(s) {verb} in {}",
-            outcomes.len(),
-            duration(total)
-        ));
+            .map(|o| DoneStep {
+                name: &o.name,
+                action: o.action.as_str(),
+                duration_ms: o.duration.as_millis(),
+                kind: o.action,
+                took: o.duration,
+            })
+            .collect(),
+    };
+    if out.json {
+        return print_json(out, &report);
     }
+    let Some(first) = report.steps.first() else {
+        return out.print(nothing);
+    };
+    let total: Duration = report.steps.iter().map(|s| s.took).sum();
+    out.print(&format!(
+        "{} migration(s) {} in {}",
+        report.steps.len(),
+        first.kind.done_verb(),
+        duration(total)
+    ));
 }

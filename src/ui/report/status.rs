@@ -1,23 +1,161 @@
-//! `list`, `check` and `version`: the table of migrations, the problems, the newest applied.
+//! `list`, `check` and `version`: one serialisable report each, printed as text (the table of
+//! migrations, the problems, the newest applied) or, with `--json`, as that same struct.
 
 use anstyle::{AnsiColor, Style};
-use serde_json::{json, Value};
+use mongodb::bson::DateTime;
+use serde::Serialize;
 
-use super::{duration, ms_to_duration, table, target_json, timestamp};
+use super::{duration, ms_to_duration, print_json, table, timestamp, TargetView};
 use crate::config::Target;
+use crate::migration::Direction;
 use crate::plan::{self, Entry, State};
 use crate::ui::escape::escape;
 use crate::ui::output::Output;
 
-/// The `list` table and its summary line (with the target), or with `--json` the document
-/// `{target, migrations}`.
-pub(crate) fn list(out: &Output, entries: &[Entry], target: &Target) {
-    if out.json {
-        let migrations = Value::Array(entries.iter().map(entry_json).collect());
-        out.print(&json!({"target": target_json(target), "migrations": migrations}).to_string());
-        return;
+/// One migration as `list` and `check` report it.
+#[derive(Debug, Serialize)]
+pub(crate) struct MigrationView<'a> {
+    number: u64,
+    name: &'a str,
+    file: Option<&'a str>,
+    state: &'static str,
+    modified: bool,
+    out_of_order: bool,
+    /// The file's checksum now.
+    checksum: Option<&'a str>,
+    /// The checksum recorded when it ran.
+    applied_checksum: Option<&'a str>,
+    #[serde(serialize_with = "rfc3339")]
+    applied_at: Option<DateTime>,
+    who: Option<&'a str>,
+    duration_ms: Option<i64>,
+    error: Option<&'a str>,
+    direction: Option<Direction>,
+    /// The binary that has this compiled migration, when this one does not.
+    compiled: Option<&'a str>,
+    /// Why its file cannot be used.
+    problem: Option<&'a str>,
+    #[serde(skip)]
+    is_state: State,
+}
+
+impl<'a> MigrationView<'a> {
+    fn of(entry: &'a Entry) -> MigrationView<'a> {
+        let record = entry.record.as_ref();
+        MigrationView {
+            number: entry.number,
+            name: &entry.name,
+            file: entry.file.as_ref().map(|f| f.file_name.as_str()),
+            state: entry.state.as_str(),
+            modified: entry.modified,
+            out_of_order: entry.out_of_order,
+            checksum: entry.file.as_ref().map(|f| f.checksum.as_str()),
+            applied_checksum: record.map(|r| r.checksum.as_str()),
+            applied_at: record.and_then(|r| r.applied_at),
+            who: record.map(|r| r.who.as_str()),
+            duration_ms: record.and_then(|r| r.duration_ms),
+            error: record.and_then(|r| r.error.as_deref()),
+            direction: record.map(|r| r.direction),
+            compiled: entry.compiled_elsewhere(),
+            problem: entry.file.as_ref().and_then(|f| f.problem.as_deref()),
+            is_state: entry.state,
+        }
     }
-    if entries.is_empty() {
+
+    /// `applied (modified)`, `pending (out of order)`, `failed (rollback)`.
+    fn label(&self) -> String {
+        let mut label = self.state.to_string();
+        if self.modified {
+            label.push_str(" (modified)");
+        }
+        if self.out_of_order {
+            label.push_str(" (out of order)");
+        }
+        let done = matches!(self.is_state, State::Applied | State::Ignored);
+        if self.direction == Some(Direction::Down) && !done {
+            label.push_str(" (rollback)");
+        }
+        if let Some(binary) = self.compiled {
+            label.push_str(&format!(" (compiled: {binary})"));
+        }
+        label
+    }
+
+    /// Whether the file still matches what was applied: `ok`, `changed`, `no file`, `compiled`;
+    /// empty when nothing was recorded yet.
+    fn checksum_state(&self) -> &'static str {
+        match (self.applied_checksum, self.checksum) {
+            (None, _) => "",
+            (Some(_), None) if self.compiled.is_some() => "compiled",
+            (Some(_), None) => "no file",
+            (Some(_), Some(_)) if self.modified => "changed",
+            (Some(recorded), Some(now)) if recorded == now => "ok",
+            // A failed or running record keeps the checksum it started with.
+            (Some(_), Some(_)) => "changed",
+        }
+    }
+
+    fn style(&self) -> Style {
+        let color = match self.is_state {
+            _ if self.modified => AnsiColor::Magenta,
+            State::Applied => AnsiColor::Green,
+            State::Ignored => AnsiColor::Cyan,
+            State::Pending => return Style::new(),
+            State::Failed
+            | State::Running
+            | State::Interrupted
+            | State::Missing
+            | State::Invalid => AnsiColor::Red,
+        };
+        Style::new().fg_color(Some(color.into()))
+    }
+
+    fn row(&self) -> [String; 7] {
+        [
+            self.number.to_string(),
+            escape(self.name),
+            self.label(),
+            self.applied_at.map(timestamp).unwrap_or_default(),
+            self.who.map(escape).unwrap_or_default(),
+            self.duration_ms
+                .map(|ms| duration(ms_to_duration(ms)))
+                .unwrap_or_default(),
+            self.checksum_state().to_string(),
+        ]
+    }
+}
+
+/// Serialises a time as RFC 3339, as every `--json` document shows times.
+pub(crate) fn rfc3339<S: serde::Serializer>(
+    at: &Option<DateTime>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match at.and_then(|t| t.try_to_rfc3339_string().ok()) {
+        Some(text) => serializer.serialize_str(&text),
+        None => serializer.serialize_none(),
+    }
+}
+
+/// `list`: the target and every migration.
+#[derive(Debug, Serialize)]
+struct ListReport<'a> {
+    target: TargetView<'a>,
+    migrations: Vec<MigrationView<'a>>,
+    #[serde(skip)]
+    summary: String,
+}
+
+/// The `list` table and its summary line (with the target), or the report as JSON.
+pub(crate) fn list(out: &Output, entries: &[Entry], target: &Target) {
+    let report = ListReport {
+        target: TargetView::of(target),
+        migrations: entries.iter().map(MigrationView::of).collect(),
+        summary: summary(entries),
+    };
+    if out.json {
+        return print_json(out, &report);
+    }
+    if report.migrations.is_empty() {
         out.print(&format!(
             "no migrations yet: create one with `migo new NAME` ({})",
             target.describe()
@@ -33,73 +171,13 @@ pub(crate) fn list(out: &Output, entries: &[Entry], target: &Target) {
         "DURATION",
         "CHECKSUM",
     ];
-    let rows = entries.iter().map(|e| (row(e), state_style(e))).collect();
+    let rows = report
+        .migrations
+        .iter()
+        .map(|m| (m.row(), m.style()))
+        .collect();
     table(out, &header, rows);
-    out.print(&format!("{} ({})", summary(entries), target.describe()));
-}
-
-fn row(entry: &Entry) -> [String; 7] {
-    let record = entry.record.as_ref();
-    [
-        entry.number.to_string(),
-        escape(&entry.name),
-        state_label(entry),
-        record
-            .and_then(|r| r.applied_at)
-            .map(timestamp)
-            .unwrap_or_default(),
-        record.map(|r| escape(&r.who)).unwrap_or_default(),
-        record
-            .and_then(|r| r.duration_ms)
-            .map(|ms| duration(ms_to_duration(ms)))
-            .unwrap_or_default(),
-        checksum_state(entry).to_string(),
-    ]
-}
-
-/// Whether the file still matches what was applied: `ok`, `changed`, `no file`; empty when
-/// nothing was recorded yet.
-fn checksum_state(entry: &Entry) -> &'static str {
-    match (&entry.record, &entry.file) {
-        (None, _) => "",
-        (Some(r), None) if r.binary.is_some() => "compiled",
-        (Some(_), None) => "no file",
-        (Some(_), Some(_)) if entry.modified => "changed",
-        (Some(r), Some(f)) if r.checksum == f.checksum => "ok",
-        // A failed or running record keeps the checksum it started with.
-        (Some(_), Some(_)) => "changed",
-    }
-}
-
-/// `applied (modified)`, `pending (out of order)`, `failed`.
-fn state_label(entry: &Entry) -> String {
-    let mut state = entry.state.as_str().to_string();
-    if entry.modified {
-        state.push_str(" (modified)");
-    }
-    if entry.out_of_order {
-        state.push_str(" (out of order)");
-    }
-    if entry.rollback_unfinished() {
-        state.push_str(" (rollback)");
-    }
-    if let Some(binary) = entry.compiled_elsewhere() {
-        state.push_str(&format!(" (compiled: {binary})"));
-    }
-    state
-}
-
-fn state_style(entry: &Entry) -> Style {
-    let color = match entry.state {
-        _ if entry.modified => AnsiColor::Magenta,
-        State::Applied => AnsiColor::Green,
-        State::Ignored => AnsiColor::Cyan,
-        State::Pending => return Style::new(),
-        State::Failed | State::Running | State::Interrupted | State::Missing | State::Invalid => {
-            AnsiColor::Red
-        }
-    };
-    Style::new().fg_color(Some(color.into()))
+    out.print(&format!("{} ({})", report.summary, target.describe()));
 }
 
 /// `5 migrations: 3 applied, 1 pending, 1 failed` (states in a fixed order, zeros left out).
@@ -132,87 +210,93 @@ pub(crate) fn summary(entries: &[Entry]) -> String {
     format!("{} {noun}: {}", entries.len(), parts.join(", "))
 }
 
-fn entry_json(entry: &Entry) -> Value {
-    let record = entry.record.as_ref();
-    json!({
-        "number": entry.number,
-        "name": entry.name,
-        "file": entry.file.as_ref().map(|f| &f.file_name),
-        "state": entry.state.as_str(),
-        "modified": entry.modified,
-        "out_of_order": entry.out_of_order,
-        "checksum": entry.file.as_ref().map(|f| &f.checksum),
-        "applied_checksum": record.map(|r| &r.checksum),
-        "applied_at": record.and_then(|r| r.applied_at).and_then(|t| t.try_to_rfc3339_string().ok()),
-        "who": record.map(|r| &r.who),
-        "duration_ms": record.and_then(|r| r.duration_ms),
-        "error": record.and_then(|r| r.error.as_ref()),
-        "direction": record.map(|r| r.direction),
-        "compiled": entry.compiled_elsewhere(),
-        "problem": entry.file.as_ref().and_then(|f| f.problem.as_ref()),
-    })
+/// `check`: whether everything is applied (or ignored), unchanged, with its file, and if not,
+/// what is not.
+#[derive(Debug, Serialize)]
+struct CheckReport<'a> {
+    ok: bool,
+    target: TargetView<'a>,
+    summary: String,
+    problems: Vec<MigrationView<'a>>,
 }
 
 /// `check`'s report: `up to date` or the migrations that are not, one per line.
 pub(crate) fn check(out: &Output, entries: &[Entry], problems: &[&Entry], target: &Target) {
+    let report = CheckReport {
+        ok: problems.is_empty(),
+        target: TargetView::of(target),
+        summary: summary(entries),
+        problems: problems.iter().map(|e| MigrationView::of(e)).collect(),
+    };
     if out.json {
-        let problems: Vec<Value> = problems.iter().map(|e| entry_json(e)).collect();
-        out.print(
-            &json!({"ok": problems.is_empty(), "target": target_json(target),
-                    "summary": summary(entries), "problems": problems})
-            .to_string(),
-        );
-    } else if problems.is_empty() {
+        return print_json(out, &report);
+    }
+    if report.ok {
         out.print(&format!(
             "up to date: {} ({})",
-            summary(entries),
+            report.summary,
             target.describe()
         ));
-    } else {
-        let width = problems.iter().map(|e| e.name.len()).max().unwrap_or(0);
-        for entry in problems {
-            let line = format!("{:<width$}  {}", entry.name, state_label(entry));
-            out.print(&out.paint(&line, state_style(entry)));
-        }
+        return;
     }
+    let width = report
+        .problems
+        .iter()
+        .map(|m| m.name.len())
+        .max()
+        .unwrap_or(0);
+    for problem in &report.problems {
+        let line = format!("{:<width$}  {}", problem.name, problem.label());
+        out.print(&out.paint(&line, problem.style()));
+    }
+}
+
+/// `version`: the newest applied (or ignored) migration and the counts.
+#[derive(Debug, Serialize)]
+struct VersionReport<'a> {
+    version: Option<&'a str>,
+    number: Option<u64>,
+    #[serde(serialize_with = "rfc3339")]
+    applied_at: Option<DateTime>,
+    applied: usize,
+    ignored: usize,
+    pending: usize,
+    total: usize,
+    target: TargetView<'a>,
+    #[serde(skip)]
+    newest: Option<MigrationView<'a>>,
+    #[serde(skip)]
+    summary: String,
 }
 
 /// `version`: the newest applied migration (by number) and the counts.
 pub(crate) fn version(out: &Output, entries: &[Entry], target: &Target) {
-    let newest = plan::version(entries);
+    let newest = plan::version(entries).map(MigrationView::of);
     let count = |state: State| entries.iter().filter(|e| e.state == state).count();
+    let report = VersionReport {
+        version: newest.as_ref().map(|m| m.name),
+        number: newest.as_ref().map(|m| m.number),
+        applied_at: newest.as_ref().and_then(|m| m.applied_at),
+        applied: count(State::Applied),
+        ignored: count(State::Ignored),
+        pending: count(State::Pending),
+        total: entries.len(),
+        target: TargetView::of(target),
+        newest,
+        summary: summary(entries),
+    };
     if out.json {
-        out.print(
-            &json!({
-                "version": newest.map(|e| &e.name),
-                "number": newest.map(|e| e.number),
-                "applied_at": newest
-                    .and_then(|e| e.record.as_ref())
-                    .and_then(|r| r.applied_at)
-                    .and_then(|t| t.try_to_rfc3339_string().ok()),
-                "applied": count(State::Applied),
-                "ignored": count(State::Ignored),
-                "pending": count(State::Pending),
-                "total": entries.len(),
-                "target": target_json(target),
-            })
-            .to_string(),
-        );
-        return;
+        return print_json(out, &report);
     }
-    match newest {
-        Some(entry) => {
-            let record = entry.record.as_ref();
-            let at = record.and_then(|r| r.applied_at).map(timestamp);
-            let who = record.map(|r| r.who.as_str()).unwrap_or_default();
-            out.print(&format!(
-                "{} ({} {} by {who})",
-                entry.name,
-                entry.state.as_str(),
-                at.unwrap_or_default()
-            ));
-        }
+    match &report.newest {
+        Some(m) => out.print(&format!(
+            "{} ({} {} by {})",
+            m.name,
+            m.state,
+            m.applied_at.map(timestamp).unwrap_or_default(),
+            m.who.unwrap_or_default()
+        )),
         None => out.print("no migration applied yet"),
     }
-    out.print(&format!("{} ({})", summary(entries), target.describe()));
+    out.print(&format!("{} ({})", report.summary, target.describe()));
 }

@@ -1,9 +1,40 @@
 //! What `test` reports: each migration's up → down → up, then the verdict.
 
-use serde_json::{json, Value};
+use serde::Serialize;
 
+use super::print_json;
 use crate::run::trial::Verdict;
 use crate::ui::output::Output;
+
+/// `test --json`: whether every migration passed, and each one's round trip.
+#[derive(Debug, Serialize)]
+struct TestReport<'a> {
+    ok: bool,
+    tests: Vec<TrialView<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+struct TrialView<'a> {
+    name: &'a str,
+    passed: bool,
+    up_error: Option<&'a str>,
+    down_difference: Option<&'a str>,
+    repeat_difference: Option<&'a str>,
+    empty_start: bool,
+}
+
+impl<'a> TrialView<'a> {
+    fn of(verdict: &'a Verdict) -> TrialView<'a> {
+        TrialView {
+            name: &verdict.name,
+            passed: verdict.passed(),
+            up_error: verdict.up.as_ref().err().map(String::as_str),
+            down_difference: verdict.down_difference.as_deref(),
+            repeat_difference: verdict.repeat_difference.as_deref(),
+            empty_start: verdict.empty_start,
+        }
+    }
+}
 
 /// One migration's `test` result, as it finishes.
 pub(crate) fn trial(out: &Output, verdict: &Verdict) {
@@ -38,20 +69,11 @@ pub(crate) fn trial(out: &Output, verdict: &Verdict) {
 pub(crate) fn trial_summary(out: &Output, verdicts: &[Verdict]) {
     let passed = verdicts.iter().filter(|v| v.passed()).count();
     if out.json {
-        let tests: Vec<Value> = verdicts
-            .iter()
-            .map(|v| {
-                json!({
-                    "name": v.name,
-                    "passed": v.passed(),
-                    "up_error": v.up.as_ref().err(),
-                    "down_difference": v.down_difference,
-                    "repeat_difference": v.repeat_difference,
-                    "empty_start": v.empty_start,
-                })
-            })
-            .collect();
-        out.print(&json!({"ok": passed == verdicts.len(), "tests": tests}).to_string());
+        let report = TestReport {
+            ok: passed == verdicts.len(),
+            tests: verdicts.iter().map(TrialView::of).collect(),
+        };
+        print_json(out, &report);
     } else if verdicts.is_empty() {
         out.print("nothing to test: no migration is pending");
     } else {
