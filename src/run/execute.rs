@@ -22,7 +22,8 @@ use crate::plan::refusal::Refusal;
 use crate::plan::{Action, Plan, Step};
 use crate::process::ChildEnv;
 use crate::store::connection::is_connection_failure;
-use crate::store::registry::{Record, Registry, Rollback, Status};
+use crate::store::record_store::RecordStore;
+use crate::store::registry::{Record, Rollback, Status};
 
 /// A step with its migration loaded and its current record, ready to run.
 #[derive(Debug, Clone)]
@@ -104,7 +105,7 @@ pub(crate) struct Completed {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Runner<'a> {
     pub(crate) db: &'a Database,
-    pub(crate) registry: &'a Registry,
+    pub(crate) registry: &'a dyn RecordStore,
     pub(crate) who: &'a str,
     pub(crate) env: &'a ChildEnv,
     pub(crate) halt: &'a Halt,

@@ -6,3 +6,6 @@ pub(crate) mod progress;
 pub(crate) mod signals;
 mod transaction;
 pub(crate) mod trial;
+
+#[cfg(test)]
+mod tests;

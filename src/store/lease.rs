@@ -70,6 +70,14 @@ impl LeaseWatch {
     }
 }
 
+#[cfg(test)]
+impl LeaseWatch {
+    /// A lease another run took over, for tests of what a run does then.
+    pub(crate) fn taken_over() -> LeaseWatch {
+        LeaseWatch(Arc::new(AtomicU8::new(TAKEN_OVER)))
+    }
+}
+
 fn loss_of(status: u8) -> Option<Loss> {
     match status {
         TAKEN_OVER => Some(Loss::TakenOver),

@@ -7,6 +7,7 @@ pub(crate) mod connection;
 pub(crate) mod foreign;
 pub(crate) mod lease;
 pub(crate) mod lock;
+pub(crate) mod record_store;
 pub(crate) mod registry;
 
 /// The lock's `_id` in the registry collection. Discovery sets `_`-prefixed files aside, so no

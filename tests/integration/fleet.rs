@@ -526,3 +526,24 @@ fn bad_fleet_input_is_one_error_line_and_writes_nothing() {
         .stderr_has("`--fleet` needs `[fleet]` in migo.toml");
     assert!(m.iter().all(|name| statuses(&t, name).is_empty()));
 }
+
+#[test]
+fn a_terminal_gets_a_progress_display_and_the_summary() {
+    let (t, m) = fleet(3, "");
+    // util-linux `script` gives migo a terminal for stdout and stderr.
+    let mut command = std::process::Command::new("script");
+    let line = format!("{} --fleet execute --jobs 1", env!("CARGO_BIN_EXE_migo"));
+    command.args(["-qec", &line, "/dev/null"]);
+    t.inside(&mut command);
+    command.env("NO_COLOR", "1");
+    let run = crate::test::Run::of(command);
+    run.success()
+        .stdout_has("/3 databases")
+        .stdout_has("3 databases: 3 ok; 9 migration(s) applied in ");
+    // The members' lines come above the display, not prefixed lines only in a log.
+    assert!(
+        run.stdout.contains(&format!("[{}] applied 0003_c", m[2])),
+        "{}",
+        run.stdout
+    );
+}
