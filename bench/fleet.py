@@ -7,9 +7,12 @@
 3. Without the proxy: the obvious alternative, a shell loop of `migo --database tenant_i
    execute`, against one `migo --fleet execute --jobs 8`.
 
-Run: bash scripts/bench-fleet   (BENCH_TENANTS=100 by default; CI runs 10)
+Run: bash scripts/bench-fleet   (BENCH_TENANTS=100 by default; CI runs 10; BENCH_URI=mongodb://…
+points it at a scratch MongoDB instead of a fresh SecantusDB: it drops that server's `tenant_`
+databases)
 """
 import asyncio
+import contextlib
 import os
 import shutil
 import struct
@@ -33,8 +36,8 @@ class LatencyProxy:
     """A TCP proxy on its own thread that delays every chunk by DELAY in each direction (order
     kept) and counts the wire messages the client sends."""
 
-    def __init__(self, upstream_port):
-        self.upstream_port = upstream_port
+    def __init__(self, upstream_host, upstream_port):
+        self.upstream = (upstream_host, upstream_port)
         self.requests = 0
         self.loop = asyncio.new_event_loop()
         ready = threading.Event()
@@ -49,7 +52,7 @@ class LatencyProxy:
         self.loop.run_forever()
 
     async def _connection(self, client_reader, client_writer):
-        server_reader, server_writer = await asyncio.open_connection("127.0.0.1", self.upstream_port)
+        server_reader, server_writer = await asyncio.open_connection(*self.upstream)
         await asyncio.gather(self._pipe(client_reader, server_writer, count=True),
                              self._pipe(server_reader, client_writer, count=False),
                              return_exceptions=True)
@@ -120,13 +123,25 @@ def check_applied(client, count):
         sys.exit(f"expected {3 * count} applied migrations, found {applied}")
 
 
+@contextlib.contextmanager
+def server():
+    """BENCH_URI (a scratch MongoDB whose `tenant_` databases the benchmark drops and makes;
+    `mongodb://host:port` of a single server), else a fresh SecantusDB."""
+    if os.environ.get("BENCH_URI"):
+        yield os.environ["BENCH_URI"].rstrip("/")
+    else:
+        with fresh_server() as uri:
+            yield uri
+
+
 def main():
     if not os.path.exists(MIGO):
         sys.exit(f"{MIGO} is missing")
     rows = []
-    with fresh_server() as uri:
+    with server() as uri:
         client = MongoClient(uri)
-        proxy = LatencyProxy(int(uri.rsplit(":", 1)[1]))
+        host, port = uri.split("://", 1)[1].split("/", 1)[0].rsplit(":", 1)
+        proxy = LatencyProxy(host, int(port))
         # directConnection: the server names itself in `hello`; the driver would go round the proxy.
         slow = f"mongodb://127.0.0.1:{proxy.port}/?directConnection=true"
         work = project(slow)
