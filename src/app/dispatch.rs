@@ -124,10 +124,7 @@ pub(super) async fn dispatch(
         Command::Version => commands::status::version(ctx).await,
         Command::Remove { name } => commands::remove::remove(ctx, name).await,
         Command::History { limit, since } => {
-            let filter = commands::history::HistoryFilter {
-                limit: (*limit > 0).then_some(*limit),
-                since: *since,
-            };
+            let filter = commands::history::HistoryFilter::new(*limit, *since);
             commands::history::history(ctx, filter).await
         }
         Command::Test { name, empty, .. } => {

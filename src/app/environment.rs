@@ -40,7 +40,7 @@ pub(super) fn follow_environment(
 }
 
 /// Whether `command` may change the database (a `confirm = true` environment asks first).
-fn changes_something(command: &Command) -> bool {
+pub(super) fn changes_something(command: &Command) -> bool {
     !matches!(
         command,
         Command::List

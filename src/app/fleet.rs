@@ -3,7 +3,7 @@
 
 use regex::Regex;
 
-use super::environment::follow_environment;
+use super::environment::{changes_something, follow_environment};
 use super::invocation::load_settings;
 use super::Extensions;
 use crate::cli::{Command, GlobalArgs};
@@ -60,6 +60,7 @@ pub(super) async fn run_fleet(
     let fleet = Fleet {
         clusters,
         members,
+        changes: changes_something(command) && !g.dry_run,
         jobs: usize::from(g.jobs),
         fail_fast: g.fail_fast,
         out: call.out,
@@ -81,10 +82,9 @@ fn job<'a>(command: &'a Command, request: Option<Request<'a>>) -> Result<Job<'a>
         Command::List => Job::Status(Status::List),
         Command::Check => Job::Status(Status::Check),
         Command::Version => Job::Status(Status::Version),
-        Command::History { limit, since } => Job::Each(Work::History(HistoryFilter {
-            limit: (*limit > 0).then_some(*limit),
-            since: *since,
-        })),
+        Command::History { limit, since } => {
+            Job::Each(Work::History(HistoryFilter::new(*limit, *since)))
+        }
         Command::Test { name, empty, .. } => Job::Each(Work::Test {
             name: name.as_deref(),
             empty: *empty,

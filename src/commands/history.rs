@@ -16,6 +16,16 @@ pub(crate) struct HistoryFilter {
     pub(crate) since: Option<DateTime>,
 }
 
+impl HistoryFilter {
+    /// `history --limit N --since T`: `--limit 0` means all.
+    pub(crate) fn new(limit: u64, since: Option<DateTime>) -> HistoryFilter {
+        HistoryFilter {
+            limit: (limit > 0).then_some(limit),
+            since,
+        }
+    }
+}
+
 /// Shows the audit log through `filter`.
 pub(crate) async fn history(ctx: Context<'_>, filter: HistoryFilter) -> Result<()> {
     let db = crate::store::connection::connect(&ctx.settings.target).await?;

@@ -6,11 +6,9 @@ use std::cell::{Cell, RefCell};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use futures_util::stream::{self, StreamExt};
-
 use super::display::Display;
 use super::outcome::{verdict, MemberRun};
-use super::{Fleet, Work};
+use super::{each_member, Fleet, Work};
 use crate::commands::{self, Context};
 use crate::error::Result;
 use crate::run::signals::Graceful;
@@ -32,58 +30,51 @@ pub(super) async fn each(fleet: &Fleet<'_>, work: Work<'_>) -> Result<()> {
     // Reports (history, a dry run's plan) print as one block per member, not interleaved.
     let keep = fleet.out.json || fleet.invocation.dry_run || matches!(work, Work::History(_));
     let started = Instant::now();
-    let mut runs: Vec<(usize, MemberRun)> = stream::iter(fleet.members.iter().enumerate())
-        .map(|(index, member)| {
-            let (display, stop, invocation) = (&display, &stop, &invocation);
-            async move {
-                if stop.get() || crate::halt::signal().is_some() {
-                    return (index, MemberRun::not_started(member));
-                }
-                let bar = display.borrow().as_ref().map(|d| d.start(&member.name));
-                let kept = keep.then(|| Arc::new(Mutex::new(Vec::new())));
-                let out = fleet.out.member(&member.name, bar.clone(), kept.clone());
-                let ctx = Context {
-                    settings: &member.settings,
-                    out: &out,
-                    app: fleet.app,
-                    invocation,
-                };
-                let begun = Instant::now();
-                let result = run_work(ctx, work).await;
-                let mut ran = MemberRun::new(member, &result, begun.elapsed());
-                ran.report = kept.map(take).unwrap_or_default();
-                if !fleet.out.json {
-                    let shown = fleet.out.member(&member.name, bar.clone(), None);
-                    ran.report.iter().for_each(|line| shown.print(line));
-                }
-                if let Some(failure) = &ran.failure {
-                    out.error_line(&failure.message, failure.hint.as_deref());
-                }
-                if let (Some(display), Some(bar)) = (display.borrow_mut().as_mut(), &bar) {
-                    display.finish(bar, ran.failed());
-                }
-                if ran.failed() && fleet.fail_fast {
-                    stop.set(true);
-                }
-                (index, ran)
+    let runs = each_member(&fleet.members, fleet.jobs, |member| {
+        let (display, stop, invocation) = (&display, &stop, &invocation);
+        async move {
+            if stop.get() || crate::halt::signal().is_some() {
+                return MemberRun::not_started(member);
             }
-        })
-        .buffer_unordered(fleet.jobs)
-        .collect()
-        .await;
+            let bar = display.borrow().as_ref().map(|d| d.start(&member.name));
+            let kept = keep.then(|| Arc::new(Mutex::new(Vec::new())));
+            let out = fleet.out.member(&member.name, bar.clone(), kept.clone());
+            let ctx = Context {
+                settings: &member.settings,
+                out: &out,
+                app: fleet.app,
+                invocation,
+            };
+            let begun = Instant::now();
+            let result = run_work(ctx, work).await;
+            let mut ran = MemberRun::new(member, &result, begun.elapsed());
+            ran.report = kept.map(take).unwrap_or_default();
+            if !fleet.out.json {
+                let shown = fleet.out.member(&member.name, bar.clone(), None);
+                ran.report.iter().for_each(|line| shown.print(line));
+            }
+            if let Some(failure) = &ran.failure {
+                out.error_line(&failure.message, failure.hint.as_deref());
+            }
+            if let (Some(display), Some(bar)) = (display.borrow_mut().as_mut(), &bar) {
+                display.finish(bar, ran.failed());
+            }
+            if ran.failed() && fleet.fail_fast {
+                stop.set(true);
+            }
+            ran
+        }
+    })
+    .await;
     drop(graceful);
     if let Some(display) = display.borrow().as_ref() {
         display.clear();
     }
-    runs.sort_by_key(|(index, _)| *index);
-    let runs: Vec<MemberRun> = runs.into_iter().map(|(_, o)| o).collect();
-    let verb = match work {
-        Work::Change(request) => request.verb(),
-        Work::History(_) => "history",
-        Work::Test { .. } => "test",
-        Work::Dump => "dump",
+    let done = match work {
+        Work::Change(request) => Some(request.action()),
+        _ => None,
     };
-    report::fleet_run(fleet.out, verb, &runs, started.elapsed());
+    report::fleet_run(fleet.out, work.verb(), done, &runs, started.elapsed());
     verdict(&runs)
 }
 

@@ -27,6 +27,9 @@ pub(crate) struct Fleet<'a> {
     pub(crate) jobs: usize,
     /// Start no further member after the first failure.
     pub(crate) fail_fast: bool,
+    /// Whether the command may change the databases: a `confirm = true` environment then asks,
+    /// once for the whole fleet.
+    pub(crate) changes: bool,
     pub(crate) out: &'a Output,
     pub(crate) app: &'a Extensions,
     pub(crate) invocation: &'a Invocation,
@@ -59,23 +62,37 @@ pub(crate) enum Work<'a> {
 }
 
 impl Work<'_> {
-    /// Whether it may change a database (a `confirm = true` environment asks first).
-    fn changes(&self, dry_run: bool) -> bool {
+    /// The subcommand's name, for the `--json` report.
+    fn verb(self) -> &'static str {
         match self {
-            Work::Change(_) => !dry_run,
-            Work::Dump => true,
-            Work::History(_) | Work::Test { .. } => false,
+            Work::Change(request) => request.verb(),
+            Work::History(_) => "history",
+            Work::Test { .. } => "test",
+            Work::Dump => "dump",
         }
     }
+}
 
-    /// What it needs a person's yes for even without `confirm = true`, as a single run does.
-    fn needs_yes(&self, dry_run: bool) -> bool {
-        !dry_run
-            && matches!(
-                self,
-                Work::Change(Request::Rollback(Backward::All) | Request::Forget(_))
-            )
-    }
+/// `f` on every member, `jobs` at a time, the results in the members' order.
+async fn each_member<'m, T, Fut>(
+    members: &'m [Member],
+    jobs: usize,
+    mut f: impl FnMut(&'m Member) -> Fut,
+) -> Vec<T>
+where
+    Fut: std::future::Future<Output = T>,
+{
+    use futures_util::stream::{self, StreamExt};
+    let mut results: Vec<(usize, T)> = stream::iter(members.iter().enumerate())
+        .map(|(index, member)| {
+            let result = f(member);
+            async move { (index, result.await) }
+        })
+        .buffer_unordered(jobs)
+        .collect()
+        .await;
+    results.sort_by_key(|(index, _)| *index);
+    results.into_iter().map(|(_, result)| result).collect()
 }
 
 /// Runs `job` on every member and reports; fails naming the members that did not finish.
@@ -103,30 +120,21 @@ fn announce(fleet: &Fleet<'_>) {
 }
 
 /// One question for the whole fleet, listing the members, when an environment has
-/// `confirm = true` or the job needs a yes anyway (`rollback --all`).
+/// `confirm = true`, or for `rollback --all`, which a single run asks about too (the members do
+/// not ask again).
 fn confirm(fleet: &Fleet<'_>, job: Work<'_>) -> Result<()> {
-    let dry_run = fleet.invocation.dry_run;
-    let confirming = fleet.clusters.iter().any(|c| c.confirm);
-    let asks = (confirming && job.changes(dry_run)) || job.needs_yes(dry_run);
-    if !asks {
+    let confirming = fleet.changes && fleet.clusters.iter().any(|c| c.confirm);
+    let rolls_back_all = !fleet.invocation.dry_run
+        && matches!(job, Work::Change(Request::Rollback(Backward::All)));
+    if !(confirming || rolls_back_all) {
         return Ok(());
     }
-    const SHOWN: usize = 10;
-    let mut names: Vec<&str> = fleet
-        .members
-        .iter()
-        .take(SHOWN)
-        .map(|m| m.name.as_str())
-        .collect();
-    let more = fleet.members.len().saturating_sub(SHOWN);
-    let more = (more > 0).then(|| format!("and {more} more"));
-    names.extend(more.as_deref());
+    let names = outcome::first_ten(fleet.members.iter().map(|m| m.name.clone()));
     crate::ui::prompt::confirm(
         &format!(
-            "`{}` changes {} database(s): {}",
+            "`{}` changes {} database(s): {names}",
             fleet.invocation.command_line,
             fleet.members.len(),
-            names.join(", ")
         ),
         fleet.invocation.yes,
     )

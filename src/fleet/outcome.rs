@@ -4,7 +4,6 @@
 use std::time::Duration;
 
 use super::members::Member;
-use crate::config::Target;
 use crate::error::{exit, Error, Result};
 use crate::plan::{self, Entry, State};
 
@@ -45,9 +44,8 @@ pub(crate) struct Failure {
 
 /// One member's run.
 #[derive(Debug, Clone)]
-pub(crate) struct MemberRun {
-    pub(crate) member: String,
-    pub(crate) target: Target,
+pub(crate) struct MemberRun<'m> {
+    pub(crate) member: &'m Member,
     pub(crate) ending: Ending,
     /// Migrations the run completed (changes only), failed runs included.
     pub(crate) steps: Option<usize>,
@@ -57,11 +55,10 @@ pub(crate) struct MemberRun {
     pub(crate) report: Vec<String>,
 }
 
-impl MemberRun {
-    pub(super) fn not_started(member: &Member) -> MemberRun {
+impl<'m> MemberRun<'m> {
+    pub(super) fn not_started(member: &'m Member) -> MemberRun<'m> {
         MemberRun {
-            member: member.name.clone(),
-            target: member.settings.target.clone(),
+            member,
             ending: Ending::NotStarted,
             steps: None,
             took: Duration::ZERO,
@@ -71,17 +68,16 @@ impl MemberRun {
     }
 
     pub(super) fn new(
-        member: &Member,
+        member: &'m Member,
         result: &Result<Option<usize>>,
         took: Duration,
-    ) -> MemberRun {
+    ) -> MemberRun<'m> {
         let (ending, steps, failure) = match result {
             Ok(steps) => (Ending::Ok, *steps, None),
             Err(e) => (ending_of(e), steps_done(e), Some(failure_of(member, e))),
         };
         MemberRun {
-            member: member.name.clone(),
-            target: member.settings.target.clone(),
+            member,
             ending,
             steps,
             took,
@@ -128,8 +124,8 @@ pub(super) fn failure_of(member: &Member, error: &Error) -> Failure {
 
 /// The fleet's exit: 0 when every member finished; after a signal, the signal's code; else the
 /// failed members' code when they agree (7 when all were locked), otherwise 1.
-pub(super) fn verdict(runs: &[MemberRun]) -> Result<()> {
-    let failed: Vec<&MemberRun> = runs.iter().filter(|o| o.failed()).collect();
+pub(super) fn verdict(runs: &[MemberRun<'_>]) -> Result<()> {
+    let failed: Vec<&MemberRun<'_>> = runs.iter().filter(|o| o.failed()).collect();
     let not_started = runs
         .iter()
         .filter(|o| o.ending == Ending::NotStarted)
@@ -154,22 +150,15 @@ pub(super) fn verdict(runs: &[MemberRun]) -> Result<()> {
     if failed.is_empty() && not_started == 0 {
         return Ok(());
     }
-    let codes: Vec<u8> = failed
-        .iter()
-        .filter_map(|o| o.failure.as_ref().map(|f| f.exit_code))
-        .collect();
-    let code = match codes.first() {
-        Some(first) if codes.iter().all(|c| c == first) => *first,
-        _ => exit::MIGRATION_FAILED,
-    };
+    let code = agreed(
+        failed
+            .iter()
+            .filter_map(|o| o.failure.as_ref().map(|f| f.exit_code)),
+    );
     let mut message = format!(
         "{} of {total} databases failed: {}",
         failed.len(),
-        named(
-            failed
-                .iter()
-                .map(|o| (o.member.as_str(), o.ending.as_str()))
-        )
+        named(failed.iter().map(|o| (&o.member.name, o.ending.as_str())))
     );
     if not_started > 0 {
         message.push_str(&format!("; {not_started} not started (--fail-fast)"));
@@ -181,14 +170,25 @@ pub(super) fn verdict(runs: &[MemberRun]) -> Result<()> {
     })
 }
 
+/// The exit code the members' `codes` agree on, else 1.
+fn agreed(mut codes: impl Iterator<Item = u8>) -> u8 {
+    let first = codes.next();
+    match first {
+        Some(first) if codes.all(|c| c == first) => first,
+        _ => exit::MIGRATION_FAILED,
+    }
+}
+
 /// `tenant_05 (failed), tenant_11 (locked)`, the first ten.
-fn named<'a>(members: impl ExactSizeIterator<Item = (&'a str, &'a str)>) -> String {
+fn named<'a>(members: impl ExactSizeIterator<Item = (&'a String, &'a str)>) -> String {
+    first_ten(members.map(|(name, label)| format!("{name} ({label})")))
+}
+
+/// `a, b, c, …, j, and 5 more`: the first ten of `items`.
+pub(super) fn first_ten(items: impl ExactSizeIterator<Item = String>) -> String {
     const SHOWN: usize = 10;
-    let count = members.len();
-    let mut parts: Vec<String> = members
-        .take(SHOWN)
-        .map(|(name, label)| format!("{name} ({label})"))
-        .collect();
+    let count = items.len();
+    let mut parts: Vec<String> = items.take(SHOWN).collect();
     if count > SHOWN {
         parts.push(format!("and {} more", count - SHOWN));
     }
@@ -196,7 +196,7 @@ fn named<'a>(members: impl ExactSizeIterator<Item = (&'a str, &'a str)>) -> Stri
 }
 
 /// A member's migrations, counted by state.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
 pub(crate) struct Counts {
     pub(crate) total: usize,
     pub(crate) applied: usize,
@@ -234,12 +234,43 @@ impl Counts {
     }
 }
 
+/// Where a member stands, as `list --fleet` shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Standing {
+    UpToDate,
+    /// Only pending migrations.
+    Behind,
+    /// Failed, interrupted, modified or missing migrations.
+    Attention,
+    /// Could not be read.
+    Error,
+}
+
+impl Standing {
+    /// Every standing, in the order reports count them.
+    pub(crate) const ALL: [Standing; 4] = [
+        Standing::UpToDate,
+        Standing::Behind,
+        Standing::Attention,
+        Standing::Error,
+    ];
+
+    /// `up to date`, `behind`, `attention`, `error`.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Standing::UpToDate => "up to date",
+            Standing::Behind => "behind",
+            Standing::Attention => "attention",
+            Standing::Error => "error",
+        }
+    }
+}
+
 /// A member's row in `list`, `check` and `version`: counts only, so a fleet of thousands stays
 /// small in memory.
 #[derive(Debug, Clone)]
-pub(crate) struct Row {
-    pub(crate) member: String,
-    pub(crate) target: Target,
+pub(crate) struct Row<'m> {
+    pub(crate) member: &'m Member,
     pub(crate) counts: Counts,
     /// The newest applied (or ignored) migration and when.
     pub(crate) newest: Option<(String, Option<mongodb::bson::DateTime>)>,
@@ -249,11 +280,10 @@ pub(crate) struct Row {
     pub(crate) failure: Option<Failure>,
 }
 
-impl Row {
-    pub(super) fn read(member: &Member, entries: &[Entry]) -> Row {
+impl<'m> Row<'m> {
+    pub(super) fn read(member: &'m Member, entries: &[Entry]) -> Row<'m> {
         Row {
-            member: member.name.clone(),
-            target: member.settings.target.clone(),
+            member,
             counts: Counts::of(entries),
             newest: plan::version(entries).map(|e| {
                 let at = e.record.as_ref().and_then(|r| r.applied_at);
@@ -264,10 +294,9 @@ impl Row {
         }
     }
 
-    pub(super) fn unreadable(member: &Member, error: &Error) -> Row {
+    pub(super) fn unreadable(member: &'m Member, error: &Error) -> Row<'m> {
         Row {
-            member: member.name.clone(),
-            target: member.settings.target.clone(),
+            member,
             counts: Counts::default(),
             newest: None,
             problem: true,
@@ -275,20 +304,20 @@ impl Row {
         }
     }
 
-    /// `up to date`, `behind` (only pending), `attention` (failed, modified, missing), `error`.
-    pub(crate) fn state(&self) -> &'static str {
+    /// Where it stands.
+    pub(crate) fn standing(&self) -> Standing {
         let c = &self.counts;
         match () {
-            () if self.failure.is_some() => "error",
-            () if c.failed + c.missing + c.modified > 0 => "attention",
-            () if self.problem => "behind",
-            () => "up to date",
+            () if self.failure.is_some() => Standing::Error,
+            () if c.failed + c.missing + c.modified > 0 => Standing::Attention,
+            () if self.problem => Standing::Behind,
+            () => Standing::UpToDate,
         }
     }
 }
 
 /// The counts of every readable member together.
-pub(crate) fn totals(rows: &[Row]) -> Counts {
+pub(crate) fn totals(rows: &[Row<'_>]) -> Counts {
     let mut totals = Counts::default();
     rows.iter().for_each(|r| totals.add(&r.counts));
     totals
@@ -296,26 +325,19 @@ pub(crate) fn totals(rows: &[Row]) -> Counts {
 
 /// `list` and `version` fail only for members that could not be read; `check` for every member
 /// that is not up to date (exit 8 when that is all, the members' code when they agree, else 1).
-pub(super) fn status_verdict(rows: &[Row], checking: bool) -> Result<()> {
-    let bad: Vec<&Row> = rows
+pub(super) fn status_verdict(rows: &[Row<'_>], checking: bool) -> Result<()> {
+    let bad: Vec<&Row<'_>> = rows
         .iter()
         .filter(|r| r.failure.is_some() || (checking && r.problem))
         .collect();
     if bad.is_empty() {
         return Ok(());
     }
-    let codes: Vec<u8> = bad
-        .iter()
-        .map(|r| {
-            r.failure
-                .as_ref()
-                .map_or(exit::CHECK_FAILED, |f| f.exit_code)
-        })
-        .collect();
-    let code = match codes.first() {
-        Some(first) if codes.iter().all(|c| c == first) => *first,
-        _ => exit::MIGRATION_FAILED,
-    };
+    let code = agreed(bad.iter().map(|r| {
+        r.failure
+            .as_ref()
+            .map_or(exit::CHECK_FAILED, |f| f.exit_code)
+    }));
     let what = if checking {
         "are not up to date"
     } else {
@@ -326,7 +348,7 @@ pub(super) fn status_verdict(rows: &[Row], checking: bool) -> Result<()> {
             "{} of {} databases {what}: {}",
             bad.len(),
             rows.len(),
-            named(bad.iter().map(|r| (r.member.as_str(), r.state())))
+            named(bad.iter().map(|r| (&r.member.name, r.standing().as_str())))
         ),
         hint: "`migo --database NAME list` shows one database's migrations".into(),
         code,

@@ -1,11 +1,9 @@
 //! `list`, `check` and `version` on a fleet: the migration files read once per cluster, one
 //! registry read per member (`--jobs` at a time), a row of counts per member.
 
-use futures_util::stream::{self, StreamExt};
-
 use super::members::Member;
 use super::outcome::{status_verdict, Row};
-use super::{Fleet, Status};
+use super::{each_member, Fleet, Status};
 use crate::commands::Context;
 use crate::error::Result;
 use crate::migration::source::Source;
@@ -29,22 +27,16 @@ pub(super) async fn status(fleet: &Fleet<'_>, kind: Status) -> Result<()> {
             .discover()
         })
         .collect::<Result<Vec<_>>>()?;
-    let mut rows: Vec<(usize, Row)> = stream::iter(fleet.members.iter().enumerate())
-        .map(|(index, member)| {
-            let files = &files[member.cluster];
-            async move { (index, row(member, files).await) }
-        })
-        .buffer_unordered(fleet.jobs)
-        .collect()
-        .await;
-    rows.sort_by_key(|(index, _)| *index);
-    let rows: Vec<Row> = rows.into_iter().map(|(_, row)| row).collect();
+    let rows = each_member(&fleet.members, fleet.jobs, |member| {
+        row(member, &files[member.cluster])
+    })
+    .await;
     report::fleet_status(fleet.out, kind, &rows);
     status_verdict(&rows, kind == Status::Check)
 }
 
 /// One member's row: one round trip for its registry and lock.
-async fn row(member: &Member, files: &[Source]) -> Row {
+async fn row<'m>(member: &'m Member, files: &[Source]) -> Row<'m> {
     let target = &member.settings.target;
     let read = async {
         let db = connection::open(target).await?;

@@ -56,6 +56,17 @@ impl Request<'_> {
             Request::Forget(_) => "forget",
         }
     }
+
+    /// What each of its steps does.
+    pub(crate) fn action(self) -> Action {
+        match self {
+            Request::Execute(_) => Action::Up,
+            Request::Ignore(_) => Action::Ignore,
+            Request::Rollback(_) => Action::Down,
+            Request::Accept(_) => Action::Accept,
+            Request::Forget(_) => Action::Forget,
+        }
+    }
 }
 
 /// What one step does to one migration.

@@ -8,15 +8,15 @@ use mongodb::bson::DateTime;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::status::rfc3339;
-use super::{duration, print_json, table, timestamp, TargetView};
-use crate::fleet::outcome::{totals, Ending, Failure, MemberRun, Row};
+use super::{duration, print_json, rfc3339, table, timestamp, TargetView};
+use crate::fleet::outcome::{totals, Counts, Ending, Failure, MemberRun, Row, Standing};
 use crate::fleet::Status;
+use crate::plan::Action;
 use crate::ui::escape::escape;
 use crate::ui::output::Output;
 
 /// The members' table and the totals; `check` shows only the members that are not up to date.
-pub(crate) fn fleet_status(out: &Output, kind: Status, rows: &[Row]) {
+pub(crate) fn fleet_status(out: &Output, kind: Status, rows: &[Row<'_>]) {
     let checking = kind == Status::Check;
     if out.json {
         let report = FleetStatusReport {
@@ -26,7 +26,7 @@ pub(crate) fn fleet_status(out: &Output, kind: Status, rows: &[Row]) {
         };
         return print_json(out, &report);
     }
-    let shown: Vec<&Row> = rows.iter().filter(|r| !checking || r.problem).collect();
+    let shown: Vec<&Row<'_>> = rows.iter().filter(|r| !checking || r.problem).collect();
     if !shown.is_empty() {
         let header = [
             "DATABASE", "STATE", "APPLIED", "PENDING", "FAILED", "MODIFIED", "NEWEST",
@@ -40,13 +40,13 @@ pub(crate) fn fleet_status(out: &Output, kind: Status, rows: &[Row]) {
     out.print(&status_line(rows, checking));
 }
 
-fn status_cells(row: &Row) -> [String; 7] {
+fn status_cells(row: &Row<'_>) -> [String; 7] {
     let c = &row.counts;
     let count = |n: usize| n.to_string();
     match &row.failure {
         Some(failure) => [
-            escape(&row.member),
-            row.state().into(),
+            escape(&row.member.name),
+            row.standing().as_str().into(),
             String::new(),
             String::new(),
             String::new(),
@@ -54,8 +54,8 @@ fn status_cells(row: &Row) -> [String; 7] {
             failure.message.clone(),
         ],
         None => [
-            escape(&row.member),
-            row.state().into(),
+            escape(&row.member.name),
+            row.standing().as_str().into(),
             count(c.applied + c.ignored),
             count(c.pending),
             count(c.failed + c.missing),
@@ -71,23 +71,22 @@ fn status_cells(row: &Row) -> [String; 7] {
     }
 }
 
-fn state_style(row: &Row) -> Style {
-    let color = match row.state() {
-        "up to date" => AnsiColor::Green,
-        "behind" => return Style::new(),
-        _ => AnsiColor::Red,
+fn state_style(row: &Row<'_>) -> Style {
+    let color = match row.standing() {
+        Standing::UpToDate => AnsiColor::Green,
+        Standing::Behind => return Style::new(),
+        Standing::Attention | Standing::Error => AnsiColor::Red,
     };
     Style::new().fg_color(Some(color.into()))
 }
 
 /// `24 databases: 20 up to date, 3 behind, 1 error; 66 migrations applied, 9 pending`.
-fn status_line(rows: &[Row], checking: bool) -> String {
-    let states = ["up to date", "behind", "attention", "error"];
-    let parts: Vec<String> = states
+fn status_line(rows: &[Row<'_>], checking: bool) -> String {
+    let parts: Vec<String> = Standing::ALL
         .iter()
-        .map(|s| (s, rows.iter().filter(|r| r.state() == *s).count()))
+        .map(|s| (s, standing_count(rows, *s)))
         .filter(|(_, n)| *n > 0)
-        .map(|(s, n)| format!("{n} {s}"))
+        .map(|(s, n)| format!("{n} {}", s.as_str()))
         .collect();
     let t = totals(rows);
     let mut migrations = vec![format!("{} applied", t.applied + t.ignored)];
@@ -123,18 +122,17 @@ struct FleetStatusReport<'a> {
     ok: Option<bool>,
 }
 
+fn standing_count(rows: &[Row<'_>], standing: Standing) -> usize {
+    rows.iter().filter(|r| r.standing() == standing).count()
+}
+
 #[derive(Debug, Serialize)]
 struct RowView<'a> {
     database: &'a str,
     state: &'static str,
     target: TargetView<'a>,
-    total: usize,
-    applied: usize,
-    ignored: usize,
-    pending: usize,
-    failed: usize,
-    missing: usize,
-    modified: usize,
+    #[serde(flatten)]
+    counts: Counts,
     newest: Option<NewestView<'a>>,
     error: Option<&'a Failure>,
 }
@@ -147,19 +145,12 @@ struct NewestView<'a> {
 }
 
 impl<'a> RowView<'a> {
-    fn of(row: &'a Row) -> RowView<'a> {
-        let c = &row.counts;
+    fn of(row: &'a Row<'_>) -> RowView<'a> {
         RowView {
-            database: &row.member,
-            state: row.state(),
-            target: TargetView::of(&row.target),
-            total: c.total,
-            applied: c.applied,
-            ignored: c.ignored,
-            pending: c.pending,
-            failed: c.failed,
-            missing: c.missing,
-            modified: c.modified,
+            database: &row.member.name,
+            state: row.standing().as_str(),
+            target: TargetView::of(&row.member.settings.target),
+            counts: row.counts,
             newest: row.newest.as_ref().map(|(name, at)| NewestView {
                 name,
                 applied_at: *at,
@@ -185,15 +176,14 @@ struct StatusTotals {
 }
 
 impl StatusTotals {
-    fn of(rows: &[Row]) -> StatusTotals {
+    fn of(rows: &[Row<'_>]) -> StatusTotals {
         let t = totals(rows);
-        let count = |state: &str| rows.iter().filter(|r| r.state() == state).count();
         StatusTotals {
             databases: rows.len(),
-            up_to_date: count("up to date"),
-            behind: count("behind"),
-            attention: count("attention"),
-            error: count("error"),
+            up_to_date: standing_count(rows, Standing::UpToDate),
+            behind: standing_count(rows, Standing::Behind),
+            attention: standing_count(rows, Standing::Attention),
+            error: standing_count(rows, Standing::Error),
             applied: t.applied,
             ignored: t.ignored,
             pending: t.pending,
@@ -206,7 +196,14 @@ impl StatusTotals {
 
 /// The closing summary of a fleet run: a row per member (result, steps, duration, error) and a
 /// line of totals.
-pub(crate) fn fleet_run(out: &Output, command: &str, runs: &[MemberRun], took: Duration) {
+/// `done` is what each step of a change did (`applied`, `rolled back`, …), for its column.
+pub(crate) fn fleet_run(
+    out: &Output,
+    command: &str,
+    done: Option<Action>,
+    runs: &[MemberRun<'_>],
+    took: Duration,
+) {
     let steps: usize = runs.iter().filter_map(|o| o.steps).sum();
     if out.json {
         let count = |e: Ending| runs.iter().filter(|o| o.ending == e).count();
@@ -226,18 +223,14 @@ pub(crate) fn fleet_run(out: &Output, command: &str, runs: &[MemberRun], took: D
         };
         return print_json(out, &report);
     }
-    let header = [
-        "DATABASE",
-        "RESULT",
-        done_header(command),
-        "DURATION",
-        "ERROR",
-    ];
+    let done = done.map(Action::done_verb);
+    let column = done.unwrap_or_default().to_uppercase();
+    let header = ["DATABASE", "RESULT", column.as_str(), "DURATION", "ERROR"];
     let rows = runs
         .iter()
         .map(|o| {
             let cells = [
-                escape(&o.member),
+                escape(&o.member.name),
                 o.ending.as_str().to_string(),
                 o.steps.map(|n| n.to_string()).unwrap_or_default(),
                 match o.ending {
@@ -253,19 +246,7 @@ pub(crate) fn fleet_run(out: &Output, command: &str, runs: &[MemberRun], took: D
         })
         .collect();
     table(out, &header, rows);
-    out.print(&run_line(command, runs, steps, took));
-}
-
-/// `APPLIED` for `execute`, `ROLLED BACK` for `rollback`, …
-fn done_header(command: &str) -> &'static str {
-    match command {
-        "execute" => "APPLIED",
-        "rollback" => "ROLLED BACK",
-        "ignore" => "IGNORED",
-        "accept" => "ACCEPTED",
-        "forget" => "FORGOTTEN",
-        _ => "",
-    }
+    out.print(&run_line(done, runs, steps, took));
 }
 
 fn ending_style(ending: Ending) -> Style {
@@ -279,7 +260,7 @@ fn ending_style(ending: Ending) -> Style {
 }
 
 /// `24 databases: 21 ok, 1 failed, 1 locked, 1 not started; 57 migration(s) applied in 3.2s`.
-fn run_line(command: &str, runs: &[MemberRun], steps: usize, took: Duration) -> String {
+fn run_line(done: Option<&str>, runs: &[MemberRun<'_>], steps: usize, took: Duration) -> String {
     let endings = [
         Ending::Ok,
         Ending::Failed,
@@ -293,10 +274,9 @@ fn run_line(command: &str, runs: &[MemberRun], steps: usize, took: Duration) -> 
         .filter(|(_, n)| *n > 0)
         .map(|(e, n)| format!("{n} {}", e.as_str()))
         .collect();
-    let done = match done_header(command) {
-        "" => String::new(),
-        header => format!("; {steps} migration(s) {}", header.to_lowercase()),
-    };
+    let done = done
+        .map(|verb| format!("; {steps} migration(s) {verb}"))
+        .unwrap_or_default();
     format!(
         "{} databases: {}{done} in {}",
         runs.len(),
@@ -338,10 +318,10 @@ struct RunView<'a> {
 }
 
 impl<'a> RunView<'a> {
-    fn of(run: &'a MemberRun) -> RunView<'a> {
+    fn of(run: &'a MemberRun<'_>) -> RunView<'a> {
         RunView {
-            database: &run.member,
-            target: TargetView::of(&run.target),
+            database: &run.member.name,
+            target: TargetView::of(&run.member.settings.target),
             result: run.ending.as_str(),
             steps: run.steps,
             duration_ms: run.took.as_millis(),

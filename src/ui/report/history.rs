@@ -5,8 +5,7 @@ use mongodb::bson::{Bson, DateTime};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::status::rfc3339;
-use super::{duration, ms_to_duration, print_json, table, timestamp};
+use super::{duration, ms_to_duration, print_json, rfc3339, table, timestamp};
 use crate::store::audit::{AuditEntry, AuditResult};
 use crate::ui::escape::escape;
 use crate::ui::output::Output;

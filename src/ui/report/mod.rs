@@ -112,6 +112,17 @@ fn pad(cells: &[String], widths: &[usize]) -> String {
     line.join("  ").trim_end().to_string()
 }
 
+/// Serialises a time as RFC 3339, as every `--json` document shows times.
+pub(crate) fn rfc3339<S: serde::Serializer>(
+    at: &Option<DateTime>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match at.and_then(|t| t.try_to_rfc3339_string().ok()) {
+        Some(text) => serializer.serialize_str(&text),
+        None => serializer.serialize_none(),
+    }
+}
+
 /// `2026-11-21 23:59:42Z`
 pub(crate) fn timestamp(at: DateTime) -> String {
     let text = at.try_to_rfc3339_string().unwrap_or_default();

@@ -5,7 +5,7 @@ use anstyle::{AnsiColor, Style};
 use mongodb::bson::DateTime;
 use serde::Serialize;
 
-use super::{duration, ms_to_duration, print_json, table, timestamp, TargetView};
+use super::{duration, ms_to_duration, print_json, rfc3339, table, timestamp, TargetView};
 use crate::config::Target;
 use crate::migration::Direction;
 use crate::plan::{self, Entry, State};
@@ -122,17 +122,6 @@ impl<'a> MigrationView<'a> {
                 .unwrap_or_default(),
             self.checksum_state().to_string(),
         ]
-    }
-}
-
-/// Serialises a time as RFC 3339, as every `--json` document shows times.
-pub(crate) fn rfc3339<S: serde::Serializer>(
-    at: &Option<DateTime>,
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
-    match at.and_then(|t| t.try_to_rfc3339_string().ok()) {
-        Some(text) => serializer.serialize_str(&text),
-        None => serializer.serialize_none(),
     }
 }
 
