@@ -29,7 +29,7 @@ use crate::plan::{self, Entry};
 use crate::process::ChildEnv;
 use crate::store::audit::{AuditEntry, AuditLog};
 use crate::store::connection;
-use crate::store::lease::Lease;
+use crate::store::lease::{Deployment, Lease};
 use crate::store::lock::{self, LockRequest, LockState};
 use crate::store::registry::Registry;
 use crate::ui::output::Output;
@@ -121,10 +121,9 @@ impl Context<'_> {
             user: me.user.clone(),
             host: me.host.clone(),
         };
-        let target = &self.settings.target;
-        let connection = (target.cluster_key(), target.client_options().await?);
+        let deployment = Deployment::of(&self.settings.target).await?;
         let warn = |message: &str| self.out.warn(message);
-        lock::acquire(db, self.collection(), &request, connection, &warn).await
+        lock::acquire(db, self.collection(), &request, deployment, &warn).await
     }
 
     /// A new audit entry for `action`, stamped with the environment and, for a run started over

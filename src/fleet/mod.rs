@@ -124,8 +124,8 @@ fn announce(fleet: &Fleet<'_>) {
 /// not ask again).
 fn confirm(fleet: &Fleet<'_>, job: Work<'_>) -> Result<()> {
     let confirming = fleet.changes && fleet.clusters.iter().any(|c| c.confirm);
-    let rolls_back_all = !fleet.invocation.dry_run
-        && matches!(job, Work::Change(Request::Rollback(Backward::All)));
+    let rolls_back_all =
+        !fleet.invocation.dry_run && matches!(job, Work::Change(Request::Rollback(Backward::All)));
     if !(confirming || rolls_back_all) {
         return Ok(());
     }

@@ -6,6 +6,8 @@ use mongodb::error::ErrorKind;
 use mongodb::event::command::CommandEvent;
 use mongodb::event::EventHandler;
 use mongodb::{Client, Database};
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
 
 use crate::config::Target;
 use crate::error::{Error, Result};
@@ -24,12 +26,7 @@ pub(crate) async fn connect(target: &Target) -> Result<Database> {
 /// [`classify`], so an unreachable server or a wrong password still reads as one.
 pub(crate) async fn open(target: &Target) -> Result<Database> {
     let key = target.cluster_key();
-    let cached = clients()
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .get(&key)
-        .cloned();
-    let client = match cached {
+    let client = match CLIENTS.get(&key) {
         Some(client) => client,
         None => {
             let mut options = target.client_options().await?;
@@ -37,24 +34,42 @@ pub(crate) async fn open(target: &Target) -> Result<Database> {
                 options.command_event_handler = Some(log_commands());
             }
             let client = Client::with_options(options).map_err(|e| connect_error(target, &e))?;
-            clients()
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .insert(key, client.clone());
+            CLIENTS.insert(key, client.clone());
             client
         }
     };
     Ok(client.database(&target.database))
 }
 
-/// One client (one connection pool) per deployment for the whole process: the databases of a
-/// fleet share it, with no new handshake per database.
-fn clients() -> &'static std::sync::Mutex<std::collections::HashMap<String, Client>> {
-    static CLIENTS: std::sync::OnceLock<
-        std::sync::Mutex<std::collections::HashMap<String, Client>>,
-    > = std::sync::OnceLock::new();
-    CLIENTS.get_or_init(Default::default)
+/// Clients by deployment ([`Target::cluster_key`]) for the whole process: one connection pool
+/// per deployment, which the databases of a fleet share, with no new handshake per database.
+pub(crate) struct ClientCache(OnceLock<Mutex<HashMap<String, Client>>>);
+
+impl ClientCache {
+    pub(crate) const fn new() -> ClientCache {
+        ClientCache(OnceLock::new())
+    }
+
+    fn clients(&self) -> std::sync::MutexGuard<'_, HashMap<String, Client>> {
+        self.0
+            .get_or_init(Default::default)
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The client of deployment `key`, if there is one yet.
+    pub(crate) fn get(&self, key: &str) -> Option<Client> {
+        self.clients().get(key).cloned()
+    }
+
+    /// Keeps `client` as deployment `key`'s.
+    pub(crate) fn insert(&self, key: String, client: Client) {
+        self.clients().insert(key, client);
+    }
 }
+
+/// The clients of migo's own commands (made on the main runtime).
+static CLIENTS: ClientCache = ClientCache::new();
 
 /// Turns a database error that is really a connection or authentication failure into that.
 pub(crate) fn classify(target: &Target, error: Error) -> Error {

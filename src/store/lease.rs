@@ -1,18 +1,20 @@
 //! A held lease: renewed on the process's renewer thread (own runtime, own connection per
-//! deployment) every third of its length, so nothing the run does can starve it; marked lost when another token holds the lock
-//! or no renewal succeeded for a whole lease; released at the end.
+//! deployment) every third of its length, so nothing the run does can starve it; marked lost
+//! when another token holds the lock or no renewal succeeded for a whole lease; released at the
+//! end.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use mongodb::bson::{doc, Document};
 use mongodb::options::ClientOptions;
 use mongodb::{Client, Collection};
 
+use super::connection::ClientCache;
 use super::lock::{released, Fence, Loss};
 use super::LOCK_ID;
+use crate::config::Target;
 use crate::error::{Error, Result};
 
 /// A held lock, renewed in the background until [`Lease::release`].
@@ -92,7 +94,7 @@ pub(super) fn start_renewal(
     records: Collection<Document>,
     fence: Fence,
     lease: Duration,
-    connection: (String, ClientOptions),
+    deployment: Deployment,
 ) -> Lease {
     let status = Arc::new(AtomicU8::new(HELD));
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -104,7 +106,7 @@ pub(super) fn start_renewal(
         lease,
         status: status.clone(),
     };
-    let task = renewer().map(|handle| handle.spawn(renewal.run(connection, stopped)));
+    let task = renewer().map(|handle| handle.spawn(renewal.run(deployment, stopped)));
     Lease {
         records,
         fence,
@@ -125,12 +127,8 @@ struct Renewal {
 }
 
 impl Renewal {
-    async fn run(
-        self,
-        (cluster, options): (String, ClientOptions),
-        mut stopped: tokio::sync::oneshot::Receiver<()>,
-    ) {
-        let Some(client) = renewal_client(cluster, options) else {
+    async fn run(self, deployment: Deployment, mut stopped: tokio::sync::oneshot::Receiver<()>) {
+        let Some(client) = deployment.client() else {
             return;
         };
         let records = client
@@ -197,18 +195,37 @@ fn renewer() -> Option<&'static tokio::runtime::Handle> {
         .as_ref()
 }
 
-/// The renewer's client for `cluster`, made on the renewer's runtime (its pool lives there), one
-/// per deployment for all its leases.
-fn renewal_client(cluster: String, options: ClientOptions) -> Option<Client> {
-    static CLIENTS: OnceLock<Mutex<HashMap<String, Client>>> = OnceLock::new();
-    let mut clients = CLIENTS
-        .get_or_init(Default::default)
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    if let Some(client) = clients.get(&cluster) {
-        return Some(client.clone());
+/// The renewer's clients, made on the renewer's runtime (their pools live there), one per
+/// deployment for all its leases.
+static RENEWAL_CLIENTS: ClientCache = ClientCache::new();
+
+/// The deployment a lease is renewed on: its key, and how to connect when the renewer has no
+/// client for it yet (resolved only then: a fleet's members share the first one's client, and a
+/// `mongodb+srv` name is not looked up again for each).
+#[derive(Debug, Clone)]
+pub(crate) struct Deployment {
+    key: String,
+    options: Option<ClientOptions>,
+}
+
+impl Deployment {
+    /// `target`'s deployment.
+    pub(crate) async fn of(target: &Target) -> Result<Deployment> {
+        let key = target.cluster_key();
+        let options = match RENEWAL_CLIENTS.get(&key) {
+            Some(_) => None,
+            None => Some(target.client_options().await?),
+        };
+        Ok(Deployment { key, options })
     }
-    let client = Client::with_options(options).ok()?;
-    clients.insert(cluster, client.clone());
-    Some(client)
+
+    /// The renewer's client for it (call on the renewer's runtime).
+    fn client(self) -> Option<Client> {
+        if let Some(client) = RENEWAL_CLIENTS.get(&self.key) {
+            return Some(client);
+        }
+        let client = Client::with_options(self.options?).ok()?;
+        RENEWAL_CLIENTS.insert(self.key, client.clone());
+        Some(client)
+    }
 }

@@ -23,11 +23,10 @@
 use std::time::{Duration, Instant};
 
 use mongodb::bson::{doc, Bson, DateTime, Document};
-use mongodb::options::ClientOptions;
 use mongodb::{Collection, Database};
 use serde::{Deserialize, Serialize};
 
-use super::lease::{start_renewal, Lease};
+use super::lease::{start_renewal, Deployment, Lease};
 use super::LOCK_ID;
 use crate::error::{Error, Result};
 
@@ -159,7 +158,7 @@ pub(crate) async fn acquire(
     db: &Database,
     registry: &str,
     request: &LockRequest,
-    connection: (String, ClientOptions),
+    deployment: Deployment,
     warn: &dyn Fn(&str),
 ) -> Result<Lease> {
     let records = db.collection::<Document>(registry);
@@ -190,7 +189,7 @@ pub(crate) async fn acquire(
                 records,
                 fence,
                 request.lease,
-                connection.clone(),
+                deployment.clone(),
             ));
         }
         let state = read(&records).await?;
@@ -217,7 +216,7 @@ pub(crate) async fn acquire(
                     records,
                     fence,
                     request.lease,
-                    connection.clone(),
+                    deployment.clone(),
                 ));
             }
             continue;
