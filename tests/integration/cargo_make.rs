@@ -9,6 +9,19 @@ use crate::{order, push};
 /// `cargo make --makefile <repo>/Makefile.toml ARGS` in the test project, running this build's
 /// migo; `None` when cargo-make is missing outside CI (in CI that is a failure).
 fn cargo_make(t: &Test, args: &[&str]) -> Option<Run> {
+    if !cargo_make_installed() {
+        return None;
+    }
+    let makefile = concat!(env!("CARGO_MANIFEST_DIR"), "/Makefile.toml");
+    let mut cargo = Command::new("cargo");
+    cargo.args(["make", "--makefile", makefile]).args(args);
+    t.inside(&mut cargo);
+    cargo.env("MIGO_BIN", env!("CARGO_BIN_EXE_migo"));
+    Some(Run::of(cargo))
+}
+
+/// Whether cargo-make is there; outside CI a missing one skips the test, in CI it fails it.
+fn cargo_make_installed() -> bool {
     let available = Command::new("cargo")
         .args(["make", "--version"])
         .output()
@@ -19,14 +32,8 @@ fn cargo_make(t: &Test, args: &[&str]) -> Option<Run> {
             "cargo-make is not installed: run scripts/setup"
         );
         eprintln!("skipped: cargo-make is not installed (run scripts/setup)");
-        return None;
     }
-    let makefile = concat!(env!("CARGO_MANIFEST_DIR"), "/Makefile.toml");
-    let mut cargo = Command::new("cargo");
-    cargo.args(["make", "--makefile", makefile]).args(args);
-    t.inside(&mut cargo);
-    cargo.env("MIGO_BIN", env!("CARGO_BIN_EXE_migo"));
-    Some(Run::of(cargo))
+    available
 }
 
 #[test]
@@ -127,15 +134,7 @@ fn staging_db(t: &Test) -> String {
 /// `cargo make ARGS` in `project`, with this build's migo (and mongosh) on PATH, as an installed
 /// migo would be: cargo-make's `install_crate` finds it and installs nothing.
 fn cargo_make_in(project: &std::path::Path, args: &[&str]) -> Option<Run> {
-    let available = Command::new("cargo")
-        .args(["make", "--version"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !available {
-        assert!(
-            std::env::var("CI").is_err(),
-            "cargo-make is not installed: run scripts/setup"
-        );
+    if !cargo_make_installed() {
         return None;
     }
     let bin = project.join(".bin");
@@ -223,20 +222,9 @@ fn a_project_wired_by_migo_init_runs_its_migrations_with_cargo_make() {
 #[test]
 fn cargo_make_migrations_fleet_runs_every_tenant_and_staging_has_its_own() {
     let t = Test::new();
-    let prefix: String = t
-        .db_name
-        .splitn(4, '_')
-        .take(3)
-        .collect::<Vec<_>>()
-        .join("_");
+    let prefix = t.short_name();
     for name in ["a", "b", "c"] {
-        t.server
-            .client()
-            .database(&format!("{prefix}_{name}"))
-            .collection::<mongodb::bson::Document>("seed")
-            .insert_one(mongodb::bson::doc! {"_id": 1})
-            .run()
-            .unwrap();
+        t.seed_database(&format!("{prefix}_{name}"));
     }
     let t = t
         .config(&format!(

@@ -2,8 +2,6 @@
 //! audit log; members run `--jobs` at a time; a failure, a held lock or a modified file stays
 //! with its member, the summary names it, and a rerun picks up exactly what is left.
 
-use std::process::Stdio;
-
 use mongodb::bson::{doc, Document};
 use mongodb::sync::Database;
 
@@ -15,15 +13,10 @@ use crate::test::Test;
 /// the server (each holding a seed document, so `listDatabases` shows it).
 fn fleet(count: usize, extra: &str) -> (Test, Vec<String>) {
     let t = Test::new();
-    let prefix: String = t
-        .db_name
-        .splitn(4, '_')
-        .take(3)
-        .collect::<Vec<_>>()
-        .join("_");
+    let prefix = t.short_name();
     let members: Vec<String> = (0..count).map(|i| format!("{prefix}_m{i:02}")).collect();
     for name in &members {
-        seed(&t.server.client().database(name));
+        t.seed_database(name);
     }
     let t = t
         .config(&format!(
@@ -33,13 +26,6 @@ fn fleet(count: usize, extra: &str) -> (Test, Vec<String>) {
         .migration("0002_b.json", &crate::insert("b"))
         .migration("0003_c.json", &crate::insert("c"));
     (t, members)
-}
-
-fn seed(db: &Database) {
-    db.collection::<Document>("seed")
-        .insert_one(doc! {"_id": "seed"})
-        .run()
-        .expect("seed");
 }
 
 fn database(t: &Test, name: &str) -> Database {
@@ -100,13 +86,10 @@ fn row(stdout: &str, member: &str) -> Vec<String> {
 
 /// A live run on `member`, holding its lock, frozen before its first step.
 fn live_run(t: &Test, member: &str) -> std::process::Child {
-    let child = t
-        .command(&["--database", member, "execute"])
-        .env("MIGO_TEST_STOP_AT", "before-step:0001_a")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn");
+    let child = t.spawn(
+        &["--database", member, "execute"],
+        &[("MIGO_TEST_STOP_AT", "before-step:0001_a")],
+    );
     wait_stopped(&child);
     child
 }
@@ -320,16 +303,8 @@ fn a_locked_member_alone_exits_7_and_the_others_proceed() {
 fn ctrl_c_stops_starting_members_and_prints_the_summary() {
     let (t, m) = fleet(4, "");
     let body = gated_script(t.dir(), "slow");
-    let t = t.migration("0004_slow.sh", &body);
-    let script = t.path("mongomigrations/0004_slow.sh");
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let migo = t
-        .command(&["--fleet", "execute", "--jobs", "1"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let t = t.script("0004_slow.sh", &body);
+    let migo = t.spawn(&["--fleet", "execute", "--jobs", "1"], &[]);
     pid_in(&t.path("slow.pid"));
     signal(migo.id(), libc::SIGINT);
     let out = migo.wait_with_output().unwrap();
@@ -377,7 +352,7 @@ fn environments_span_two_clusters() {
         (&us, &["p_1", "p_3", "q_1"]),
     ] {
         for name in names {
-            seed(&server.client().database(name));
+            crate::test::seed(&server.client().database(name));
         }
     }
     let t = t

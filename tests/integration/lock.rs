@@ -139,28 +139,14 @@ fn an_expired_lock_is_taken_over_with_a_warning() {
 /// A project whose `0001_slow.sh` waits for the test's go-ahead, then counts; `0002_c` counts.
 fn gated(t: Test) -> Test {
     let script = gated_script(t.dir(), "slow");
-    let t = t
-        .migration("0001_slow.sh", &script)
-        .migration("0002_c.json", &count("c"));
-    let path = t.path("mongomigrations/0001_slow.sh");
-    std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    t
-}
-
-/// `migo execute` in the background with `vars`.
-fn spawn(t: &Test, args: &[&str], vars: &[(&str, &str)]) -> std::process::Child {
-    t.command(args)
-        .envs(vars.iter().copied())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
+    t.script("0001_slow.sh", &script)
+        .migration("0002_c.json", &count("c"))
 }
 
 #[test]
 fn a_long_run_renews_its_lease_so_nobody_takes_it_over() {
     let t = gated(Test::new());
-    let a = spawn(&t, &["execute"], &[("MIGO_TEST_LEASE_MS", "600")]);
+    let a = t.spawn(&["execute"], &[("MIGO_TEST_LEASE_MS", "600")]);
     pid_in(&t.path("slow.pid"));
     let first = t.lock().expect("a lock is held");
     let token = first.get_str("token").unwrap().to_string();
@@ -195,8 +181,7 @@ fn a_holder_stopped_before_its_first_migration_writes_nothing_when_it_wakes() {
         .insert_one(doc! {"_id": 1})
         .run()
         .unwrap();
-    let a = spawn(
-        &t,
+    let a = t.spawn(
         &["execute"],
         &[
             ("MIGO_TEST_LEASE_MS", "300"),
@@ -237,7 +222,7 @@ fn a_holder_stopped_in_a_slow_script_cannot_record_it_or_go_on() {
     // over, finds the script's migration interrupted and refuses to guess; the holder wakes and
     // writes nothing. Each counter ends at exactly 1 once the operator decides.
     let t = gated(Test::new());
-    let a = spawn(&t, &["execute"], &[("MIGO_TEST_LEASE_MS", "300")]);
+    let a = t.spawn(&["execute"], &[("MIGO_TEST_LEASE_MS", "300")]);
     pid_in(&t.path("slow.pid"));
     signal(a.id(), libc::SIGSTOP);
     wait_stopped(&a);
@@ -262,7 +247,7 @@ fn a_holder_stopped_in_a_slow_script_cannot_record_it_or_go_on() {
 #[test]
 fn kill_9_takes_the_script_and_its_children_along() {
     let t = gated(Test::new());
-    let mut a = spawn(&t, &["execute"], &[]);
+    let mut a = t.spawn(&["execute"], &[]);
     let script = pid_in(&t.path("slow.pid"));
     a.kill().unwrap(); // SIGKILL: no cleanup code of migo runs
     a.wait().unwrap();

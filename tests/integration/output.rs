@@ -211,10 +211,7 @@ fn completions_for_each_shell() {
 
 #[test]
 fn a_slow_step_shows_a_spinner_on_a_terminal_and_a_start_line_elsewhere() {
-    let t = Test::new().migration("0001_slow.sh", "#!/bin/sh\nsleep 3\n");
-    let script = t.path("mongomigrations/0001_slow.sh");
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let t = Test::new().script("0001_slow.sh", "#!/bin/sh\nsleep 3\n");
     let screen = on_a_terminal(&t, "execute", false);
     // The spinner (after 2 s) names the migration and counts the seconds; it is then cleared
     // and the closing line follows.

@@ -467,13 +467,9 @@ fn the_openssh_transport_goes_through_a_proxyjump_bastion() {
 fn a_fleet_runs_on_the_remote_host_which_lists_its_own_databases() {
     let Some(sshd) = Sshd::start() else { return };
     let t = Test::new();
-    let prefix = format!("{}_f", &t.db_name[..t.db_name.len().min(50)]);
+    let prefix = format!("{}_f", t.short_name());
     for i in 0..3 {
-        let db = t.server.client().database(&format!("{prefix}{i}"));
-        db.collection::<mongodb::bson::Document>("seed")
-            .insert_one(mongodb::bson::doc! {"_id": 1})
-            .run()
-            .unwrap();
+        t.seed_database(&format!("{prefix}{i}"));
     }
     let workdir = remote_workdir(&t, &[("0001_remote.json", insert("remote-1"))]);
     let config = std::fs::read_to_string(workdir.path().join("migo.toml")).unwrap();

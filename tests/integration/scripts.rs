@@ -1,7 +1,6 @@
 //! Script migrations: mongosh `.js` files and executable scripts, with the same registry, lock
 //! and reports as JSON ones, and the password never in a command line.
 
-use std::os::unix::fs::PermissionsExt;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -135,10 +134,8 @@ fn sh_and_py_migrations_apply_and_roll_back() {
             "[migrations.interpreters]\npy = \"{} -u\"\n",
             python().display()
         ))
-        .migration("0001_shell.sh", &sh_body())
+        .script("0001_shell.sh", &sh_body())
         .migration("0002_python.py", PY_BODY);
-    let sh = t.path("mongomigrations/0001_shell.sh");
-    std::fs::set_permissions(&sh, std::fs::Permissions::from_mode(0o755)).unwrap();
     t.run(&["execute"])
         .success()
         .stderr_has("  0001_shell | 0001_shell did up\n")
@@ -201,9 +198,7 @@ fn no_command_line_holds_the_password_while_scripts_run() {
         .raw_config(&config)
         .env("DB_PASSWORD", PASSWORD)
         .migration("0001_slow.js", slow_js)
-        .migration("0002_slow.sh", &slow_sh);
-    let sh = t.path("mongomigrations/0002_slow.sh");
-    std::fs::set_permissions(&sh, std::fs::Permissions::from_mode(0o755)).unwrap();
+        .script("0002_slow.sh", &slow_sh);
 
     let mut child = t
         .command(&["execute"])

@@ -1,8 +1,6 @@
 //! Secrets never leak: not into the lock, the audit log, `history`, messages, stored or printed
 //! child output, or `--dry-run`; and the outputs that a person reads stay exact and typed.
 
-use std::os::unix::fs::PermissionsExt;
-
 use mongodb::bson::{doc, Document};
 
 use crate::push;
@@ -70,12 +68,10 @@ fn a_script_that_prints_its_connection_does_not_leak_it_into_the_database() {
         "[mongo]\nhost = \"{host}\"\nport = {port}\ndatabase = \"{}\"\nuser = \"migo\"\npassword_env = \"PW\"\n",
         t.db_name
     );
-    let t = t.raw_config(&config).env("PW", SECRET).migration(
+    let t = t.raw_config(&config).env("PW", SECRET).script(
         "0001_leak.sh",
         "#!/bin/sh\necho \"uri=$MIGO_URI\"\necho \"pw=$MIGO_PASSWORD uri=$MIGO_URI\" >&2\nexit 1\n",
     );
-    let path = t.path("mongomigrations/0001_leak.sh");
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
     let run = t.run(&["execute"]);
     run.code(1).never_shows(SECRET).stderr_has("pw=*** uri=***");
     let uri = format!("mongodb://migo:{SECRET}@{host}:{port}/?authSource=admin");

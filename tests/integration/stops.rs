@@ -2,20 +2,9 @@
 //! entry, release the lock and exit 143/130; a second signal stops at once; a rollback leaves a
 //! marker; a server that dies mid-run is exit 5, naming the migration whose state is unknown.
 
-use std::os::unix::fs::PermissionsExt;
-use std::process::Stdio;
-
 use crate::processes::{alive, gated_script, pid_in, signal, wait_stopped, wait_until};
 use crate::server::Server;
 use crate::test::Test;
-
-/// Writes an executable script migration.
-fn script(t: Test, name: &str, body: &str) -> Test {
-    let t = t.migration(name, body);
-    let path = t.path(&format!("mongomigrations/{name}"));
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-    t
-}
 
 fn gated(ignore_signals: bool) -> Test {
     let t = Test::new();
@@ -23,16 +12,8 @@ fn gated(ignore_signals: bool) -> Test {
     if ignore_signals {
         body = body.replacen("set -e\n", "set -e\ntrap '' INT TERM\n", 1);
     }
-    script(t, "0001_slow.sh", &body).migration("0002_b.json", &crate::insert("b"))
-}
-
-fn spawn(t: &Test, args: &[&str], vars: &[(&str, &str)]) -> std::process::Child {
-    t.command(args)
-        .envs(vars.iter().copied())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
+    t.script("0001_slow.sh", &body)
+        .migration("0002_b.json", &crate::insert("b"))
 }
 
 fn history_results(t: &Test) -> Vec<String> {
@@ -53,7 +34,7 @@ fn sigterm_and_sigint_record_the_step_write_history_release_the_lock() {
         (libc::SIGINT, 130, "SIGINT"),
     ] {
         let t = gated(false);
-        let migo = spawn(&t, &["execute"], &[]);
+        let migo = t.spawn(&["execute"], &[]);
         let script = pid_in(&t.path("slow.pid"));
         signal(migo.id(), sig);
         let out = migo.wait_with_output().unwrap();
@@ -84,7 +65,7 @@ fn sigterm_and_sigint_record_the_step_write_history_release_the_lock() {
 #[test]
 fn a_second_signal_stops_at_once_and_kills_the_children() {
     let t = gated(true);
-    let mut migo = spawn(&t, &["execute"], &[("MIGO_TEST_GRACE_MS", "600000")]);
+    let mut migo = t.spawn(&["execute"], &[("MIGO_TEST_GRACE_MS", "600000")]);
     let script = pid_in(&t.path("slow.pid"));
     signal(migo.id(), libc::SIGINT);
     // The script ignores the forwarded signal and the grace period is long: once migo said it
@@ -121,7 +102,7 @@ esac
         go = t.path("go-down").display(),
         status = t.path("down-status").display(),
     );
-    script(t, "0001_r.sh", &body)
+    t.script("0001_r.sh", &body)
 }
 
 #[test]
@@ -129,7 +110,7 @@ fn a_rollback_leaves_a_marker_and_a_failed_one_keeps_who_applied_it() {
     let t = rollback_script(Test::new());
     t.run(&["execute"]).success();
     let applied = t.records()[0].clone();
-    let mut migo = spawn(&t, &["rollback", "0001_r"], &[]);
+    let mut migo = t.spawn(&["rollback", "0001_r"], &[]);
     pid_in(&t.path("down.pid"));
     migo.kill().unwrap();
     migo.wait().unwrap();
@@ -186,7 +167,7 @@ fn a_server_that_dies_mid_run_is_exit_5_naming_the_migration() {
     );
     let two = r#"{"up": [{"insert": "a", "documents": [{"_id": 1}]}, {"insert": "a", "documents": [{"_id": 2}]}], "down": []}"#;
     let t = t.raw_config(&config).migration("0001_x.json", two);
-    let migo = spawn(&t, &["execute"], &[("MIGO_TEST_STOP_AT", "in-step:0001_x")]);
+    let migo = t.spawn(&["execute"], &[("MIGO_TEST_STOP_AT", "in-step:0001_x")]);
     wait_stopped(&migo);
     server.stop();
     signal(migo.id(), libc::SIGCONT);

@@ -13,6 +13,14 @@ use crate::server::{self, Server};
 /// The lock document's `_id` in the registry collection.
 pub(crate) const LOCK_ID: &str = "__migo_lock__";
 
+/// Creates `db` on its server with one seed document, so that `listDatabases` shows it.
+pub(crate) fn seed(db: &Database) {
+    db.collection::<Document>("seed")
+        .insert_one(doc! {"_id": "seed"})
+        .run()
+        .expect("seed a database");
+}
+
 /// One scenario: a project directory and a database of its own.
 pub struct Test {
     dir: tempfile::TempDir,
@@ -73,6 +81,15 @@ impl Test {
         self.file(&format!("mongomigrations/{file_name}"), body)
     }
 
+    /// Writes an executable script migration into `mongomigrations/`.
+    pub fn script(self, file_name: &str, body: &str) -> Test {
+        use std::os::unix::fs::PermissionsExt;
+        let t = self.migration(file_name, body);
+        let path = t.path(&format!("mongomigrations/{file_name}"));
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        t
+    }
+
     /// Writes any file, relative to the project directory.
     pub fn file(self, relative: &str, content: &str) -> Test {
         let path = self.path(relative);
@@ -119,6 +136,32 @@ impl Test {
         let mut command = self.command(args);
         command.envs(vars.iter().copied());
         Run::of(command)
+    }
+
+    /// Starts `migo ARGS` in the background with the extra environment `vars`, its output piped.
+    pub(crate) fn spawn(&self, args: &[&str], vars: &[(&str, &str)]) -> std::process::Child {
+        self.command(args)
+            .envs(vars.iter().copied())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn migo")
+    }
+
+    /// A short name unique to this test (`t_<pid>_<n>`), for databases of its own beside
+    /// [`Test::db_name`] (fleet members, say).
+    pub(crate) fn short_name(&self) -> String {
+        self.db_name
+            .splitn(4, '_')
+            .take(3)
+            .collect::<Vec<_>>()
+            .join("_")
+    }
+
+    /// Creates database `name` on this test's server (one seed document), so that
+    /// `listDatabases` shows it.
+    pub(crate) fn seed_database(&self, name: &str) {
+        seed(&self.server.client().database(name));
     }
 
     /// Runs `migo ARGS` in the project and captures everything.
