@@ -252,7 +252,7 @@ fn prepare(
 }
 
 fn summarize(ctx: Context<'_>, request: Request<'_>, entries: &[Entry], completed: &[Completed]) {
-    if ctx.out.member_name().is_some() && !ctx.out.json {
+    if ctx.out.is_member() && !ctx.out.json {
         return; // the fleet's summary has a row for it
     }
     let nothing = match request {

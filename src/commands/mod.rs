@@ -98,15 +98,13 @@ impl Context<'_> {
     /// The environment of child processes, echoing their output unless `--quiet`.
     pub(crate) fn child_env(&self) -> ChildEnv {
         let mut env = ChildEnv::new(self.settings, !self.out.is_quiet());
-        if let Some(member) = self.out.member_name() {
-            env.line_prefix = format!("[{member}] ");
-        }
+        env.line_prefix = self.out.line_prefix().to_string();
         env
     }
 
     /// Says which database a change is about to touch (on stderr).
     pub(crate) fn announce_target(&self) {
-        if self.out.member_name().is_some() {
+        if self.out.is_member() {
             return; // the fleet announced its deployments
         }
         self.out.note(&self.settings.target.describe());

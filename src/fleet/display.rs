@@ -45,7 +45,7 @@ impl Display {
             ProgressStyle::with_template("  {spinner} {prefix} {msg} {elapsed}")
                 .expect("a valid template"),
         );
-        bar.set_prefix(name.to_string());
+        bar.set_prefix(crate::ui::escape::escape(name));
         bar.enable_steady_tick(Duration::from_millis(120));
         bar
     }

@@ -1,9 +1,10 @@
 //! Who is in the fleet: on each cluster (an environment's deployment), the databases that
 //! `[fleet] databases` or `--databases` selects, each with the settings of a run on it alone.
 
+use mongodb::error::ErrorKind;
 use regex::Regex;
 
-use crate::config::{Selector, Settings};
+use crate::config::{Selector, Settings, Target};
 use crate::error::{Error, Result};
 use crate::store::connection;
 
@@ -81,12 +82,36 @@ async fn matching(cluster: &Settings, pattern: &Regex) -> Result<Vec<String>> {
         .list_database_names()
         .authorized_databases(true)
         .await
-        .map_err(|e| {
-            let error =
-                Error::database(format!("cannot list the databases on {}", target.hosts()))(e);
-            connection::classify(target, error)
+        .map_err(|e| match e.kind.as_ref() {
+            ErrorKind::Command(c) if c.code == UNAUTHORIZED => not_allowed_to_list(target),
+            _ => {
+                let context = format!("cannot list the databases on {}", target.hosts());
+                connection::classify(target, Error::database(context)(e))
+            }
         })?;
     Ok(names.into_iter().filter(|n| pattern.is_match(n)).collect())
+}
+
+/// The server's `Unauthorized`.
+const UNAUTHORIZED: i32 = 13;
+
+/// A user who may not list the databases cannot have a fleet found by a pattern: say what to
+/// grant, or how to name the databases instead.
+fn not_allowed_to_list(target: &Target) -> Error {
+    let user = target.user().unwrap_or("(no user)");
+    Error::Config {
+        location: "[fleet] databases".into(),
+        message: format!(
+            "user `{user}` may not list the databases on {}, so a pattern cannot find the \
+             fleet",
+            target.hosts()
+        ),
+        hint: Some(
+            "grant it the `listDatabases` action (the `clusterMonitor` role has it), or name the \
+             databases: `databases = [\"tenant_a\", \"tenant_b\"]`"
+                .into(),
+        ),
+    }
 }
 
 /// A sort key that orders numbers by value: `tenant_2` before `tenant_10`.

@@ -28,9 +28,8 @@ impl<'a> Progress<'a> {
     /// Progress for `out`: interactive when both streams are terminals.
     pub(crate) fn new(out: &'a Output) -> Progress<'a> {
         // A fleet member's steps are lines: the fleet has its own progress display.
-        let interactive = std::io::stdout().is_terminal()
-            && std::io::stderr().is_terminal()
-            && out.member_name().is_none();
+        let interactive =
+            std::io::stdout().is_terminal() && std::io::stderr().is_terminal() && !out.is_member();
         Progress {
             out,
             interactive,
@@ -44,7 +43,7 @@ impl<'a> Progress<'a> {
             return;
         }
         let what = format!("{} {}", doing(step.action), step.file.name);
-        if self.out.member_name().is_some() {
+        if self.out.is_member() {
             // A fleet member shows it on its line of the fleet's display, if there is one.
             self.out.status(what);
             return;

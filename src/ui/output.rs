@@ -26,7 +26,7 @@ pub(crate) struct Output {
     quiet: bool,
     /// `--json`: stdout carries one JSON document and nothing else.
     pub(crate) json: bool,
-    /// A fleet member's name, before each line it prints (`[tenant_7] applied …`).
+    /// Before each line of a fleet member: `[tenant_7] ` (its name escaped: the server named it).
     prefix: Option<Arc<str>>,
     /// Results kept here instead of printed: a fleet member's report, which the fleet prints as
     /// a block (or inside its one JSON document).
@@ -65,7 +65,7 @@ impl Output {
         capture: Option<Arc<Mutex<Vec<String>>>>,
     ) -> Output {
         Output {
-            prefix: Some(name.into()),
+            prefix: Some(format!("[{}] ", crate::ui::escape::escape(name)).into()),
             capture,
             above,
             ..self.clone()
@@ -83,7 +83,7 @@ impl Output {
         let line = match &self.prefix {
             Some(prefix) => line
                 .lines()
-                .map(|l| format!("[{prefix}] {l}"))
+                .map(|l| format!("{prefix}{l}"))
                 .collect::<Vec<_>>()
                 .join("\n"),
             None => line.to_string(),
@@ -98,9 +98,15 @@ impl Output {
         }
     }
 
-    /// The fleet member whose output this is, if any.
-    pub(crate) fn member_name(&self) -> Option<&str> {
-        self.prefix.as_deref()
+    /// Whether this is a fleet member's output.
+    pub(crate) fn is_member(&self) -> bool {
+        self.prefix.is_some()
+    }
+
+    /// What goes before each of this output's lines (a fleet member's `[tenant_7] `), for the
+    /// lines of child processes too.
+    pub(crate) fn line_prefix(&self) -> &str {
+        self.prefix.as_deref().unwrap_or_default()
     }
 
     /// `--quiet`: only errors on stderr.

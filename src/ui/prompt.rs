@@ -14,7 +14,9 @@ pub(crate) fn confirm(what: &str, yes: bool) -> Result<()> {
             what: what.to_string(),
         }));
     }
-    eprint!("{what}. Go ahead? [y/N] ");
+    // `what` may name what a server named (a fleet's databases): no control character reaches
+    // the terminal.
+    eprint!("{}. Go ahead? [y/N] ", crate::ui::escape::escape(what));
     let _ = std::io::stderr().flush();
     let mut answer = String::new();
     let _ = std::io::stdin().lock().read_line(&mut answer);

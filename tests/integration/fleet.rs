@@ -11,7 +11,7 @@ use crate::test::Test;
 
 /// A project whose `[fleet]` is every database named `<prefix>_mNN`, with `count` of them on
 /// the server (each holding a seed document, so `listDatabases` shows it).
-fn fleet(count: usize, extra: &str) -> (Test, Vec<String>) {
+pub(crate) fn fleet(count: usize, extra: &str) -> (Test, Vec<String>) {
     let t = Test::new();
     let prefix = t.short_name();
     let members: Vec<String> = (0..count).map(|i| format!("{prefix}_m{i:02}")).collect();
@@ -28,12 +28,12 @@ fn fleet(count: usize, extra: &str) -> (Test, Vec<String>) {
     (t, members)
 }
 
-fn database(t: &Test, name: &str) -> Database {
+pub(crate) fn database(t: &Test, name: &str) -> Database {
     t.server.client().database(name)
 }
 
 /// `(name, status)` of a member's registry records, by number.
-fn statuses(t: &Test, name: &str) -> Vec<(String, String)> {
+pub(crate) fn statuses(t: &Test, name: &str) -> Vec<(String, String)> {
     database(t, name)
         .collection::<Document>("migrations")
         .find(doc! {"number": {"$exists": true}})
@@ -64,7 +64,7 @@ fn items(t: &Test, name: &str) -> Vec<String> {
         .collect()
 }
 
-fn applied(names: &[&str]) -> Vec<(String, String)> {
+pub(crate) fn applied(names: &[&str]) -> Vec<(String, String)> {
     names
         .iter()
         .map(|n| (n.to_string(), "applied".to_string()))
@@ -72,7 +72,7 @@ fn applied(names: &[&str]) -> Vec<(String, String)> {
 }
 
 /// The summary row of `member`: its cells, split on runs of spaces.
-fn row(stdout: &str, member: &str) -> Vec<String> {
+pub(crate) fn row(stdout: &str, member: &str) -> Vec<String> {
     let line = stdout
         .lines()
         .find(|l| l.split_whitespace().next() == Some(member))
@@ -471,6 +471,13 @@ fn bad_fleet_input_is_one_error_line_and_writes_nothing() {
             "the fleet has no databases",
         ),
         (&["--fleet", "accept", "0001_a"], 2, "`--fleet` applies to"),
+        (&["--fleet", "list", "--jobs", "0"], 2, "--jobs"),
+        (&["--fleet", "list", "--jobs", "65"], 2, "--jobs"),
+        (
+            &["--fleet", "list", "--databases", "\u{1b}[31m("],
+            2,
+            "`--databases` \"\\u{1b}[31m(\" is not a valid regex",
+        ),
     ] {
         t.run(args).code(code).one_error_line().stderr_has(message);
     }
