@@ -18,7 +18,8 @@ pub(crate) struct MigrationView<'a> {
     number: u64,
     name: &'a str,
     file: Option<&'a str>,
-    state: &'static str,
+    #[serde(serialize_with = "state_word")]
+    state: State,
     modified: bool,
     out_of_order: bool,
     /// The file's checksum now.
@@ -35,8 +36,11 @@ pub(crate) struct MigrationView<'a> {
     compiled: Option<&'a str>,
     /// Why its file cannot be used.
     problem: Option<&'a str>,
-    #[serde(skip)]
-    is_state: State,
+}
+
+/// A state as the word output uses (`applied`, `pending`, …).
+fn state_word<S: serde::Serializer>(state: &State, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(state.as_str())
 }
 
 impl<'a> MigrationView<'a> {
@@ -46,7 +50,7 @@ impl<'a> MigrationView<'a> {
             number: entry.number,
             name: &entry.name,
             file: entry.file.as_ref().map(|f| f.file_name.as_str()),
-            state: entry.state.as_str(),
+            state: entry.state,
             modified: entry.modified,
             out_of_order: entry.out_of_order,
             checksum: entry.file.as_ref().map(|f| f.checksum.as_str()),
@@ -58,20 +62,19 @@ impl<'a> MigrationView<'a> {
             direction: record.map(|r| r.direction),
             compiled: entry.compiled_elsewhere(),
             problem: entry.file.as_ref().and_then(|f| f.problem.as_deref()),
-            is_state: entry.state,
         }
     }
 
     /// `applied (modified)`, `pending (out of order)`, `failed (rollback)`.
     fn label(&self) -> String {
-        let mut label = self.state.to_string();
+        let mut label = self.state.as_str().to_string();
         if self.modified {
             label.push_str(" (modified)");
         }
         if self.out_of_order {
             label.push_str(" (out of order)");
         }
-        let done = matches!(self.is_state, State::Applied | State::Ignored);
+        let done = matches!(self.state, State::Applied | State::Ignored);
         if self.direction == Some(Direction::Down) && !done {
             label.push_str(" (rollback)");
         }
@@ -96,7 +99,7 @@ impl<'a> MigrationView<'a> {
     }
 
     fn style(&self) -> Style {
-        let color = match self.is_state {
+        let color = match self.state {
             _ if self.modified => AnsiColor::Magenta,
             State::Applied => AnsiColor::Green,
             State::Ignored => AnsiColor::Cyan,
@@ -281,7 +284,7 @@ pub(crate) fn version(out: &Output, entries: &[Entry], target: &Target) {
         Some(m) => out.print(&format!(
             "{} ({} {} by {})",
             m.name,
-            m.state,
+            m.state.as_str(),
             m.applied_at.map(timestamp).unwrap_or_default(),
             m.who.unwrap_or_default()
         )),
