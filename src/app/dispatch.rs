@@ -99,6 +99,7 @@ pub(super) async fn dispatch(
         out,
         app: extensions,
         invocation: &invocation,
+        sources: None,
     };
     if let Some(request) = request {
         return commands::change::change(ctx, request).await.map(drop);

@@ -57,6 +57,9 @@ pub(crate) struct Context<'a> {
     /// What the binary compiled in.
     pub(crate) app: &'a Extensions,
     pub(crate) invocation: &'a Invocation,
+    /// The migrations as a fleet read them, once for all the databases of a cluster (so every
+    /// member runs the same files); `None`: read them when asked.
+    pub(crate) sources: Option<&'a [Source]>,
 }
 
 impl Context<'_> {
@@ -67,6 +70,9 @@ impl Context<'_> {
 
     /// Every migration: the files and what the binary compiled in, in number order.
     pub(crate) fn discover(&self) -> Result<Vec<Source>> {
+        if let Some(sources) = self.sources {
+            return Ok(sources.to_vec());
+        }
         let m = &self.settings.migrations;
         let compiled = self
             .app

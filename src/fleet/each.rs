@@ -17,6 +17,8 @@ use crate::ui::report;
 /// Runs `work` on every member, prints the summary, and fails naming the members that did not
 /// finish.
 pub(super) async fn each(fleet: &Fleet<'_>, work: Work<'_>) -> Result<()> {
+    // A malformed file stops the fleet here, once, before any member starts.
+    let sources = fleet.sources()?;
     let display = RefCell::new(Display::new(fleet.out, fleet.members.len()));
     let stop = Cell::new(false);
     // While the fleet runs, a signal stops it gracefully: no member starts, running members
@@ -32,6 +34,7 @@ pub(super) async fn each(fleet: &Fleet<'_>, work: Work<'_>) -> Result<()> {
     let started = Instant::now();
     let runs = each_member(&fleet.members, fleet.jobs, |member| {
         let (display, stop, invocation) = (&display, &stop, &invocation);
+        let sources = &sources[member.cluster];
         async move {
             if stop.get() || crate::halt::signal().is_some() {
                 return MemberRun::not_started(member);
@@ -44,6 +47,7 @@ pub(super) async fn each(fleet: &Fleet<'_>, work: Work<'_>) -> Result<()> {
                 out: &out,
                 app: fleet.app,
                 invocation,
+                sources: Some(sources),
             };
             let begun = Instant::now();
             let result = run_work(ctx, work).await;

@@ -10,9 +10,10 @@ mod status;
 
 use crate::app::Extensions;
 use crate::commands::history::HistoryFilter;
-use crate::commands::Invocation;
+use crate::commands::{Context, Invocation};
 use crate::config::Settings;
 use crate::error::Result;
+use crate::migration::source::Source;
 use crate::plan::{Backward, Request};
 use crate::ui::output::Output;
 use members::Member;
@@ -70,6 +71,25 @@ impl Work<'_> {
             Work::Test { .. } => "test",
             Work::Dump => "dump",
         }
+    }
+}
+
+impl Fleet<'_> {
+    /// Each cluster's migrations, read once: every member of a cluster runs the same files.
+    fn sources(&self) -> Result<Vec<Vec<Source>>> {
+        self.clusters
+            .iter()
+            .map(|settings| {
+                Context {
+                    settings,
+                    out: self.out,
+                    app: self.app,
+                    invocation: self.invocation,
+                    sources: None,
+                }
+                .discover()
+            })
+            .collect()
     }
 }
 

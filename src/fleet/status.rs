@@ -4,7 +4,6 @@
 use super::members::Member;
 use super::outcome::{status_verdict, Row};
 use super::{each_member, Fleet, Status};
-use crate::commands::Context;
 use crate::error::Result;
 use crate::migration::source::Source;
 use crate::plan;
@@ -14,19 +13,7 @@ use crate::ui::report;
 
 /// Reads every member and prints the fleet's table; see [`status_verdict`] for the exit.
 pub(super) async fn status(fleet: &Fleet<'_>, kind: Status) -> Result<()> {
-    let files = fleet
-        .clusters
-        .iter()
-        .map(|settings| {
-            Context {
-                settings,
-                out: fleet.out,
-                app: fleet.app,
-                invocation: fleet.invocation,
-            }
-            .discover()
-        })
-        .collect::<Result<Vec<_>>>()?;
+    let files = fleet.sources()?;
     let rows = each_member(&fleet.members, fleet.jobs, |member| {
         row(member, &files[member.cluster])
     })

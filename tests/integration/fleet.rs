@@ -481,6 +481,13 @@ fn bad_fleet_input_is_one_error_line_and_writes_nothing() {
     ] {
         t.run(args).code(code).one_error_line().stderr_has(message);
     }
+    // A misnamed migration file stops the fleet once, before any member starts.
+    let t = t.file("mongomigrations/0004_a b.json", "{}");
+    t.run(&["--fleet", "execute"])
+        .code(4)
+        .error_line()
+        .stderr_has("file `0004_a b.json`");
+    std::fs::remove_file(t.path("mongomigrations/0004_a b.json")).unwrap();
     let bad = Test::new();
     for (fleet, message) in [
         (
