@@ -114,7 +114,7 @@ fn selection(g: &GlobalArgs, settings: &Settings) -> Result<(Selector, Vec<Strin
             usage(
                 &format!(
                     "`--databases` {pattern:?} is not a valid regex: {}",
-                    e.to_string().lines().last().unwrap_or_default().trim()
+                    crate::config::regex_problem(&e)
                 ),
                 "give a Rust regex, e.g. `--databases '^tenant_'`",
             )

@@ -73,16 +73,12 @@ fn resolve_pattern(m: &schema::Migrations, origins: &Origins<'_>) -> Result<Rege
     };
     let text = preset(spanned.get_ref()).unwrap_or(spanned.get_ref());
     let pattern = Regex::new(text).map_err(|e| {
-        let full = e.to_string();
-        let detail = full
-            .lines()
-            .last()
-            .unwrap_or_default()
-            .trim()
-            .trim_start_matches("error: ");
         origins.error(
             &spanned.span(),
-            format!("`[migrations] pattern` {text:?} is not a valid regex: {detail}"),
+            format!(
+                "`[migrations] pattern` {text:?} is not a valid regex: {}",
+                super::regex_problem(&e)
+            ),
             "the pattern is a Rust regex with a named group `number`",
         )
     })?;

@@ -222,7 +222,7 @@ fn resolve_fleet(
                     &fleet.span(),
                     format!(
                         "`[fleet] databases` {text:?} is not a valid regex: {}",
-                        e.to_string().lines().last().unwrap_or_default().trim()
+                        regex_problem(&e)
                     ),
                     "give a Rust regex, e.g. \"^tenant_\", or a list of names",
                 )
@@ -246,6 +246,14 @@ fn resolve_fleet(
         exclude: f.exclude.clone(),
         environments: f.environments.clone(),
     })
+}
+
+/// What is wrong with a regex, in a few words: the last line of the regex crate's report
+/// (`unclosed group`), which otherwise draws the pattern over several lines.
+pub(crate) fn regex_problem(e: &regex::Error) -> String {
+    let report = e.to_string();
+    let last = report.lines().last().unwrap_or_default().trim();
+    last.trim_start_matches("error: ").to_string()
 }
 
 /// The configuration file: the one given, or `migo.toml` in the working directory or the
