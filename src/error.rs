@@ -138,15 +138,21 @@ pub(crate) enum Error {
     Interrupted {
         signal: i32,
         step: Option<String>,
+        /// Which way `step` was going.
+        direction: Direction,
         done: Vec<String>,
     },
 
-    /// The connection broke while a migration ran: its effect is unknown.
-    #[error("the connection to {target} was lost while `{name}` was running, so its state is unknown: {message}")]
+    /// The connection broke while a migration ran (its effect is unknown), or before it started
+    /// (it did not run).
+    #[error("the connection to {target} was lost {}: {message}", if *.started { format!("while `{name}` was running, so its state is unknown") } else { format!("before `{name}` started; it did not run") })]
     ConnectionLost {
         target: String,
         name: String,
         message: String,
+        /// Whether the migration had started.
+        started: bool,
+        direction: Direction,
     },
 
     /// Another migo holds the lock.
@@ -293,15 +299,40 @@ impl Error {
                     .into(),
             ),
             Error::Interrupted {
-                step: Some(step), ..
+                step: Some(step),
+                direction: Direction::Up,
+                ..
             } => Some(format!(
                 "check what `{step}` did, then `migo execute {step}` to run it again, or \
                  `migo ignore {step}` / `migo rollback {step}`"
             )),
+            Error::Interrupted {
+                step: Some(step),
+                direction: Direction::Down,
+                ..
+            } => Some(format!(
+                "check what `{step}`'s rollback did, then `migo rollback {step}` to finish it, \
+                 or `migo ignore {step}` to record it applied again"
+            )),
             Error::Interrupted { step: None, .. } => Some("run the command again to go on".into()),
-            Error::ConnectionLost { name, .. } => Some(format!(
+            Error::ConnectionLost { started: false, .. } => {
+                Some("once the server is back, run the command again".into())
+            }
+            Error::ConnectionLost {
+                name,
+                direction: Direction::Up,
+                ..
+            } => Some(format!(
                 "once the server is back, `migo list` shows `{name}` as interrupted; check its \
                  data, then `migo execute {name}` or `migo ignore {name}`"
+            )),
+            Error::ConnectionLost {
+                name,
+                direction: Direction::Down,
+                ..
+            } => Some(format!(
+                "once the server is back, `migo list` shows `{name}` as interrupted while rolling \
+                 back; check its data, then `migo rollback {name}` or `migo ignore {name}`"
             )),
             Error::RemoteExit { .. } => None,
             Error::Fleet { hint, .. } => Some(hint.clone()),

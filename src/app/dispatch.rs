@@ -9,6 +9,7 @@ use crate::cli::{self, Cli, Command};
 use crate::commands::{self, Context};
 use crate::error::{Error, Result};
 use crate::plan::{Backward, Forward, Request};
+use crate::run::context::RunContext;
 use crate::ui::output::Output;
 
 /// `words` are the arguments after the program name, forwarded as they are to a remote.
@@ -17,6 +18,7 @@ pub(super) async fn dispatch(
     out: &Output,
     extensions: &Extensions,
     words: &[String],
+    run: &RunContext,
 ) -> Result<()> {
     let builtins = cli::builtins();
     check_extras(&builtins, extensions)?;
@@ -83,6 +85,7 @@ pub(super) async fn dispatch(
             words,
             invocation: &invocation,
             out,
+            run,
         };
         return run_fleet(call, &settings, command, request).await;
     }
@@ -100,6 +103,7 @@ pub(super) async fn dispatch(
         app: extensions,
         invocation: &invocation,
         sources: None,
+        run,
     };
     if let Some(request) = request {
         return commands::change::change(ctx, request).await.map(drop);
@@ -111,7 +115,7 @@ pub(super) async fn dispatch(
         Command::Task(args) if extensions.extra(&args[0]).is_some() => {
             commands::task::extra(&settings, extensions, args).await
         }
-        Command::Task(args) => commands::task::task(&settings, out, args).await,
+        Command::Task(args) => commands::task::task(&settings, out, args, &run.children).await,
         Command::Unlock => commands::unlock::unlock(ctx).await,
         Command::Dump => commands::backup::dump(ctx).await,
         Command::Restore { dir, trust_dump } => {

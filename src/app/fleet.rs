@@ -13,6 +13,7 @@ use crate::config::{Selector, Settings};
 use crate::error::{Error, Result};
 use crate::fleet::{self, Fleet, Job, Status, Work};
 use crate::plan::Request;
+use crate::run::context::RunContext;
 use crate::ui::output::Output;
 
 /// What a command line with fleet flags needs besides the command.
@@ -23,6 +24,7 @@ pub(super) struct FleetCall<'a> {
     pub(super) words: &'a [String],
     pub(super) invocation: &'a Invocation,
     pub(super) out: &'a Output,
+    pub(super) run: &'a RunContext,
 }
 
 /// Runs `command` on the fleet.
@@ -66,6 +68,7 @@ pub(super) async fn run_fleet(
         out: call.out,
         app: call.extensions,
         invocation: call.invocation,
+        run: call.run,
     };
     fleet::run(&fleet, job).await
 }

@@ -13,8 +13,9 @@ use clap::Parser;
 
 use crate::api::{Extra, Migration};
 use crate::cli::{Cli, ColorChoice};
-use crate::error::{exit, Error, Result};
+use crate::error::exit;
 use crate::migration::compiled::Compiled;
+use crate::run::context::RunContext;
 use crate::ui::logging;
 use crate::ui::output::{ColorWhen, Output};
 use invocation::usage_error;
@@ -96,6 +97,12 @@ impl App {
 }
 
 fn run(args: &[OsString], extensions: &Extensions) -> u8 {
+    // The binary started again as a child's watchdog: it only waits and kills.
+    if let [_, flag, pgid] = args {
+        if flag == crate::process::group::WATCHDOG_FLAG {
+            return crate::process::group::watchdog_main(&pgid.to_string_lossy());
+        }
+    }
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) if !e.use_stderr() => {
@@ -122,11 +129,9 @@ fn run(args: &[OsString], extensions: &Extensions) -> u8 {
         .skip(1)
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
-    let result = runtime().and_then(|runtime| {
-        runtime.block_on(async {
-            crate::run::signals::install();
-            dispatch::dispatch(&cli, &out, extensions, &words).await
-        })
+    let result = RunContext::new().and_then(|run| {
+        run.runtime
+            .block_on(dispatch::dispatch(&cli, &out, extensions, &words, &run))
     });
     match result {
         Ok(()) => exit::OK,
@@ -139,17 +144,4 @@ fn run(args: &[OsString], extensions: &Extensions) -> u8 {
             e.exit_code()
         }
     }
-}
-
-/// The runtime: one thread, as migo does one thing at a time (the lease renews on a thread of
-/// its own).
-fn runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Io {
-            context: "cannot start the async runtime",
-            path: ".".into(),
-            source: e,
-        })
 }

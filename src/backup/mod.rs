@@ -10,6 +10,7 @@ pub(crate) mod restore;
 pub(crate) mod retention;
 pub(crate) mod stream;
 
+use crate::halt::Stop;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -41,6 +42,7 @@ pub(crate) async fn take(
     env: &ChildEnv,
     out: &Path,
     progress: &(dyn Fn(&str) + Sync),
+    stop: &Stop,
 ) -> Result<DumpReport> {
     let started = Instant::now();
     let failed = |message: String| Error::DumpFailed {
@@ -52,7 +54,7 @@ pub(crate) async fn take(
         .and_then(|()| std::fs::create_dir(out))
         .map_err(|e| failed(format!("cannot create the directory: {e}")))?;
     let taken = match settings.dump.tool {
-        DumpTool::Native => native::dump(db, settings, out, progress).await,
+        DumpTool::Native => native::dump(db, settings, out, progress, stop).await,
         DumpTool::Mongodump => mongodump::dump(settings, env, out).await,
     };
     let written = taken.and_then(|report| {

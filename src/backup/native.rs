@@ -14,6 +14,7 @@ use super::stream::Sink;
 use super::DumpReport;
 use crate::config::Settings;
 use crate::error::{Error, Result};
+use crate::halt::Stop;
 use crate::store::{catalog, LOCK_ID};
 
 /// Documents per batch handed to the writer.
@@ -25,6 +26,7 @@ pub(crate) async fn dump(
     settings: &Settings,
     out: &Path,
     progress: &(dyn Fn(&str) + Sync),
+    stop: &Stop,
 ) -> Result<DumpReport> {
     let failed = |message: String| Error::DumpFailed {
         path: out.to_path_buf(),
@@ -71,12 +73,13 @@ pub(crate) async fn dump(
             doc! {}
         };
         let path = db_dir.join(format!("{name}.bson{suffix}"));
-        let (n, size) = documents(db, &name, filter, &path, gzip, progress)
+        let (n, size) = documents(db, &name, filter, &path, gzip, progress, stop)
             .await
             .map_err(|e| match e {
                 Dumping::Stopped(signal) => Error::Interrupted {
                     signal,
                     step: None,
+                    direction: crate::migration::Direction::Up,
                     done: Vec::new(),
                 },
                 Dumping::Failed(message) => failed(format!("cannot dump `{name}`: {message}")),
@@ -123,6 +126,7 @@ async fn documents(
     path: &Path,
     gzip: bool,
     progress: &(dyn Fn(&str) + Sync),
+    stop: &Stop,
 ) -> std::result::Result<(u64, u64), Dumping> {
     let failed = |e: &dyn std::fmt::Display| Dumping::Failed(e.to_string());
     let collection = db.collection::<RawDocumentBuf>(name);
@@ -141,7 +145,7 @@ async fn documents(
     let mut batch = Vec::with_capacity(BATCH);
     let mut outcome = Ok(());
     loop {
-        if let Some(signal) = crate::halt::signal() {
+        if let Some(signal) = stop.signal() {
             outcome = Err(Dumping::Stopped(signal));
             break;
         }

@@ -6,12 +6,13 @@
 
 use mongodb::bson::{doc, DateTime};
 
+use super::locked::locked;
 use super::Context;
 use crate::error::{Error, Result};
-use crate::identity::Identity;
 use crate::migration::source::Source;
 use crate::plan::refusal::Refusal;
 use crate::store::foreign::{self, History, Tool};
+use crate::store::lock::Takeover;
 use crate::store::registry::{Record, Registry, Status};
 
 /// One line of the mapping: what the tool says, and what migo makes of it.
@@ -65,45 +66,35 @@ pub(crate) async fn adopt(ctx: Context<'_>, tool: Tool, collection: Option<&str>
             problems,
         }));
     }
-    let me = Identity::current();
-    let lease = ctx.take_lock(&db, &me).await?;
-    ctx.announce_target();
-    let started = DateTime::now();
-    let who = me.to_string();
-    let new: Vec<Record> = adopted
-        .iter()
-        .filter_map(|line| {
-            let source = line.ours.as_ref()?;
-            let mut record = Record::new(source, Status::Applied, &who);
-            record.applied_at = Some(line.applied_at.unwrap_or(started));
-            record.duration_ms = Some(0);
-            record.adopted_from = Some(tool.name().to_string());
-            Some(record)
-        })
-        .collect();
-    let written = match new.is_empty() {
-        true => Ok(()),
-        false => registry.fenced(lease.fence()).put(&new, None).await,
-    };
-    let mut entry = ctx.audit_entry("adopt", started, &who);
-    entry.migrations = new.iter().map(|r| r.name.clone()).collect();
-    entry.details = Some(doc! {"from": tool.name(), "collection": collection});
-    match &written {
-        Ok(()) => entry.completed = entry.migrations.clone(),
-        Err(e) => {
-            entry.result = crate::store::audit::AuditResult::Failed;
-            entry.error = Some(e.to_string());
+    let new = locked(ctx, &db, "adopt", Takeover::Expired, async |held, note| {
+        ctx.announce_target();
+        let started = DateTime::now();
+        let new: Vec<Record> = adopted
+            .iter()
+            .filter_map(|line| {
+                let source = line.ours.as_ref()?;
+                let mut record = Record::new(source, Status::Applied, held.who);
+                record.applied_at = Some(line.applied_at.unwrap_or(started));
+                record.duration_ms = Some(0);
+                record.adopted_from = Some(tool.name().to_string());
+                Some(record)
+            })
+            .collect();
+        note.migrations = new.iter().map(|r| r.name.clone()).collect();
+        note.details = Some(doc! {"from": tool.name(), "collection": collection});
+        if !new.is_empty() {
+            registry.fenced(held.lease.fence()).put(&new, None).await?;
         }
-    }
-    ctx.append_audit(&db, &entry).await;
-    let released = lease.release().await;
-    written?;
+        note.completed = note.migrations.clone();
+        Ok(new)
+    })
+    .await?;
     ctx.out.print(&format!(
         "adopted {} migration(s) from {}; its `{collection}` was left as it was",
         new.len(),
         tool.name()
     ));
-    released
+    Ok(())
 }
 
 /// Matches the tool's history to the discovered migrations.

@@ -5,14 +5,15 @@ use std::path::Path;
 use mongodb::bson::{doc, DateTime};
 use mongodb::Database;
 
+use super::locked::locked;
 use super::Context;
 use crate::backup::{self, layout, mongodump, restore, retention, DumpReport};
 use crate::config::DumpTool;
 use crate::error::Result;
 use crate::identity::Identity;
-use crate::run::signals::Graceful;
 use crate::store::audit::AuditResult;
 use crate::store::audit_collection;
+use crate::store::lock::Takeover;
 use crate::ui::prompt::confirm;
 use crate::ui::report;
 
@@ -20,9 +21,15 @@ use crate::ui::report;
 pub(crate) async fn backup(ctx: Context<'_>, db: &Database) -> Result<DumpReport> {
     let dir = layout::new_dump_dir(ctx.settings);
     let out = ctx.out;
-    let report = backup::take(db, ctx.settings, &ctx.child_env(), &dir, &|line| {
-        out.note(line)
-    })
+    let note = |line: &str| out.note(line);
+    let report = backup::take(
+        db,
+        ctx.settings,
+        &ctx.child_env(),
+        &dir,
+        &note,
+        &ctx.run.stop,
+    )
     .await?;
     report::dumped(ctx.out, &report);
     if let Some(keep) = ctx.settings.dump.keep {
@@ -42,7 +49,7 @@ pub(crate) async fn dump(ctx: Context<'_>) -> Result<()> {
     }
     ctx.announce_target();
     let started = DateTime::now();
-    let graceful = Graceful::begin();
+    let graceful = ctx.run.stop.graceful();
     let result = backup(ctx, &db).await;
     drop(graceful);
     let mut entry = ctx.audit_entry("dump", started, &Identity::current().to_string());
@@ -80,20 +87,18 @@ pub(crate) async fn restore(ctx: Context<'_>, dir: &Path, trust: bool) -> Result
         ),
         ctx.invocation.yes,
     )?;
-    let me = Identity::current();
-    let lease = ctx.take_lock(&db, &me).await?;
-    ctx.announce_target();
-    let started = DateTime::now();
-    let result = restore::restore(&db, &collections, ctx.collection()).await;
-    let mut entry = ctx.audit_entry("restore", started, &me.to_string());
-    entry.details = Some(doc! {"from": dir.display().to_string(), "collections": &names});
-    if let Err(e) = &result {
-        entry.result = AuditResult::Failed;
-        entry.error = Some(e.to_string());
-    }
-    ctx.append_audit(&db, &entry).await;
-    let released = lease.release().await;
-    let restored = result?;
+    let restored = locked(
+        ctx,
+        &db,
+        "restore",
+        Takeover::Expired,
+        async |_held, note| {
+            note.details = Some(doc! {"from": dir.display().to_string(), "collections": &names});
+            ctx.announce_target();
+            restore::restore(&db, &collections, ctx.collection()).await
+        },
+    )
+    .await?;
     report::restored(ctx.out, database, &restored);
-    released
+    Ok(())
 }

@@ -7,21 +7,17 @@
 //!    record now belongs to a run that is gone), dump when the plan says so.
 //! 3. run the plan ([`crate::run::execute`]), record the action in the audit log, release.
 
-use mongodb::bson::DateTime;
 use mongodb::Database;
 
+use super::locked::{Held, Note};
 use super::Context;
-use crate::error::{Error, Result};
-use crate::halt::Halt;
-use crate::identity::Identity;
+use crate::error::Result;
 use crate::migration::source::Source;
 use crate::migration::Body;
 use crate::plan::{self, Backward, Entry, Plan, Request};
 use crate::run::execute::{self, Bodies, Completed, Event, Prepared, Runner};
 use crate::run::progress::Progress;
-use crate::run::signals::Graceful;
-use crate::store::audit::AuditResult;
-use crate::store::lease::Lease;
+use crate::store::lock::Takeover;
 use crate::store::registry::{Record, Registry, Status};
 use crate::ui::prompt::confirm;
 use crate::ui::report;
@@ -55,13 +51,14 @@ pub(crate) async fn change(ctx: Context<'_>, request: Request<'_>) -> Result<Vec
     }
     let count = pre.early.as_ref().map(|(steps, _)| steps.len()).ok();
     confirm_if_needed(ctx, request, count)?;
-    let me = Identity::current();
-    let lease = ctx.take_lock(&pre.db, &me).await?;
-    let graceful = Graceful::begin();
-    let result = locked(ctx, request, &pre, &lease, &me.to_string()).await;
-    drop(graceful);
-    let released = lease.release().await;
-    result.and_then(|done| released.map(|()| done))
+    super::locked::locked(
+        ctx,
+        &pre.db,
+        request.verb(),
+        Takeover::Expired,
+        async |held, note| under_lock(ctx, request, &pre, held, note).await,
+    )
+    .await
 }
 
 /// Reads everything and plans, before any lock.
@@ -84,52 +81,40 @@ async fn preflight(ctx: Context<'_>, request: Request<'_>) -> Result<Preflight> 
 }
 
 /// The second and third phases, under the lease.
-async fn locked(
+async fn under_lock(
     ctx: Context<'_>,
     request: Request<'_>,
     pre: &Preflight,
-    lease: &Lease,
-    who: &str,
+    held: &Held<'_>,
+    note: &mut Note,
 ) -> Result<Vec<Completed>> {
-    let registry = Registry::new(&pre.db, ctx.collection()).fenced(lease.fence());
+    let registry = Registry::new(&pre.db, ctx.collection()).fenced(held.lease.fence());
     let records = registry.records().await?;
     let entries = plan::entries(&pre.files, &records, false);
     let (steps, warnings) = prepare(ctx, request, &entries, &records, &pre.bodies)?;
+    note.migrations = steps.iter().map(|p| p.step.file.name.clone()).collect();
+    note.nothing = steps.is_empty();
     ctx.announce_target();
     warnings.iter().for_each(|w| ctx.out.warn(w));
-    let started = DateTime::now();
-    let halt = Halt::new(Some(lease.watch()));
     let env = ctx.child_env();
     let describe = ctx.settings.target.describe();
     let runner = Runner {
         db: &pre.db,
         registry: &registry,
-        who,
+        who: held.who,
         env: &env,
-        halt: &halt,
+        halt: &held.halt,
         target: &describe,
     };
     // The backup comes before the first migration, and only when one will run.
     let wants_dump = matches!(request, Request::Execute(_)) && ctx.settings.dump.enabled;
-    let dump = match wants_dump && !steps.is_empty() {
-        true => Some(super::backup::backup(ctx, &pre.db).await),
-        false => None,
-    };
-    let dump_path = match &dump {
-        Some(Ok(report)) => Some(report.path.display().to_string()),
-        _ => None,
-    };
-    if dump.is_some() {
+    if wants_dump && !steps.is_empty() {
+        let report = super::backup::backup(ctx, &pre.db).await?;
+        note.dump = Some(report.path.display().to_string());
         crate::halt::checkpoint("after-dump");
     }
-    let run = match dump {
-        Some(Err(e)) => Err(e),
-        _ => run_steps(ctx, &steps, runner).await,
-    };
-    if !steps.is_empty() {
-        audit(ctx, request, &pre.db, started, who, &steps, &run, dump_path).await;
-    }
-    let completed = run?;
+    let completed = run_steps(ctx, &steps, runner).await?;
+    note.completed = completed.iter().map(|c| c.name.clone()).collect();
     summarize(ctx, request, &entries, &completed);
     Ok(completed)
 }
@@ -149,41 +134,6 @@ async fn run_steps(
         Event::Finished(step, took) => progress.finished(step, took),
     };
     execute::run(steps, runner, &mut on_event).await
-}
-
-/// Records the action and how it ended.
-#[allow(clippy::too_many_arguments)]
-async fn audit(
-    ctx: Context<'_>,
-    request: Request<'_>,
-    db: &Database,
-    started: DateTime,
-    who: &str,
-    steps: &[Prepared],
-    run: &Result<Vec<Completed>>,
-    dump: Option<String>,
-) {
-    let mut entry = ctx.audit_entry(request.verb(), started, who);
-    entry.dump = dump;
-    entry.migrations = steps.iter().map(|p| p.step.file.name.clone()).collect();
-    match run {
-        Ok(completed) => entry.completed = completed.iter().map(|c| c.name.clone()).collect(),
-        Err(e) => {
-            entry.completed = match e {
-                Error::MigrationFailed { done, .. }
-                | Error::Interrupted { done, .. }
-                | Error::LostLock { done, .. } => done.clone(),
-                _ => Vec::new(),
-            };
-            entry.result = match e {
-                Error::Interrupted { .. } => AuditResult::Interrupted,
-                Error::LostLock { .. } => AuditResult::LostLock,
-                _ => AuditResult::Failed,
-            };
-            entry.error = Some(ctx.child_env().scrubber().scrub(&e.to_string()));
-        }
-    }
-    ctx.append_audit(db, &entry).await;
 }
 
 /// Reads every migration the request may run, before the lock is taken, so that bad input (a

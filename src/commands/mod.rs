@@ -7,6 +7,7 @@ pub(crate) mod backup;
 pub(crate) mod change;
 pub(crate) mod help;
 pub(crate) mod history;
+pub(crate) mod locked;
 pub(crate) mod new;
 pub(crate) mod remove;
 pub(crate) mod status;
@@ -27,10 +28,10 @@ use crate::migration::discover;
 use crate::migration::source::Source;
 use crate::plan::{self, Entry};
 use crate::process::ChildEnv;
+use crate::run::context::RunContext;
 use crate::store::audit::{AuditEntry, AuditLog};
 use crate::store::connection;
-use crate::store::lease::{Deployment, Lease};
-use crate::store::lock::{self, LockRequest, LockState};
+use crate::store::lock::LockState;
 use crate::store::registry::Registry;
 use crate::ui::output::Output;
 
@@ -60,6 +61,8 @@ pub(crate) struct Context<'a> {
     /// The migrations as a fleet read them, once for all the databases of a cluster (so every
     /// member runs the same files); `None`: read them when asked.
     pub(crate) sources: Option<&'a [Source]>,
+    /// The run's shared state: its stop token, children, lease renewer.
+    pub(crate) run: &'a RunContext,
 }
 
 impl Context<'_> {
@@ -103,9 +106,18 @@ impl Context<'_> {
 
     /// The environment of child processes, echoing their output unless `--quiet`.
     pub(crate) fn child_env(&self) -> ChildEnv {
-        let mut env = ChildEnv::new(self.settings, !self.out.is_quiet());
+        let mut env = ChildEnv::new(
+            self.settings,
+            !self.out.is_quiet(),
+            self.run.children.clone(),
+        );
         env.line_prefix = self.out.line_prefix().to_string();
         env
+    }
+
+    /// What removes this run's secrets from text that may be shown or stored.
+    pub(crate) fn scrubber(&self) -> crate::secret::Scrubber {
+        self.child_env().scrubber()
     }
 
     /// Says which database a change is about to touch (on stderr).
@@ -114,20 +126,6 @@ impl Context<'_> {
             return; // the fleet announced its deployments
         }
         self.out.note(&self.settings.target.describe());
-    }
-
-    /// Takes the migrations lock for `me`, waiting as `--wait` says; a takeover is a warning.
-    pub(crate) async fn take_lock(&self, db: &Database, me: &Identity) -> Result<Lease> {
-        let request = LockRequest {
-            lease: self.settings.migrations.lock_lease,
-            wait: self.invocation.wait,
-            command: self.invocation.command_line.clone(),
-            user: me.user.clone(),
-            host: me.host.clone(),
-        };
-        let deployment = Deployment::of(&self.settings.target).await?;
-        let warn = |message: &str| self.out.warn(message);
-        lock::acquire(db, self.collection(), &request, deployment, &warn).await
     }
 
     /// A new audit entry for `action`, stamped with the environment and, for a run started over

@@ -4,6 +4,7 @@
 use crate::app::Extensions;
 use crate::config::Settings;
 use crate::error::{Error, Result};
+use crate::process::group::Children;
 use crate::process::{self, Child, ChildEnv};
 use crate::ui::output::Output;
 
@@ -21,7 +22,12 @@ pub(crate) async fn extra(settings: &Settings, app: &Extensions, args: &[String]
 /// A `[tasks.<name>]` task; `args` is the name and at most one argument. It runs as
 /// `sh -c RUN migo-NAME [ARG]` (the argument as `$1` and `MIGO_TASK_ARG`), with the connection
 /// in `MIGO_*` variables, never in argv.
-pub(crate) async fn task(settings: &Settings, out: &Output, args: &[String]) -> Result<()> {
+pub(crate) async fn task(
+    settings: &Settings,
+    out: &Output,
+    args: &[String],
+    children: &Children,
+) -> Result<()> {
     let (name, rest) = args.split_first().expect("clap passes the subcommand name");
     let task = settings.tasks.get(name).ok_or_else(|| Error::Usage {
         message: format!("unknown subcommand `{}`", crate::ui::escape::escape(name)),
@@ -46,7 +52,7 @@ pub(crate) async fn task(settings: &Settings, out: &Output, args: &[String]) -> 
             .map(|a| ("MIGO_TASK_ARG".to_string(), a.clone())),
     );
     tracing::debug!("running task `{name}`: {}", task.run);
-    let env = ChildEnv::new(settings, !out.is_quiet());
+    let env = ChildEnv::new(settings, !out.is_quiet(), children.clone());
     process::run(child, &env)
         .await
         .map_err(|failure| Error::TaskFailed {

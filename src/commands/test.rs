@@ -32,6 +32,9 @@ pub(crate) async fn test(ctx: Context<'_>, name: Option<&str>, empty: bool) -> R
         execute::check_reversible(&body, file)?;
         bodies.push((entry.name.clone(), body));
     }
+    // A signal stops the trial between steps, and the scratch databases are still dropped.
+    let _graceful = ctx.run.stop.graceful();
+    let halt = ctx.run.halt(None);
     let scratch = Scratch::new(&db).await?;
     let env = ctx.child_env().for_database(scratch.work.name());
     let result = async {
@@ -45,7 +48,7 @@ pub(crate) async fn test(ctx: Context<'_>, name: Option<&str>, empty: bool) -> R
         }
         let mut verdicts = Vec::new();
         for (name, body) in &bodies {
-            let verdict = trial::trial(name, body, &scratch, &env, empty_start).await?;
+            let verdict = trial::trial(name, body, &scratch, &env, &halt, empty_start).await?;
             report::trial(ctx.out, &verdict);
             verdicts.push(verdict);
         }

@@ -11,7 +11,6 @@ use super::outcome::{verdict, MemberRun};
 use super::{each_member, Fleet, Work};
 use crate::commands::{self, Context};
 use crate::error::Result;
-use crate::run::signals::Graceful;
 use crate::ui::report;
 
 /// Runs `work` on every member, prints the summary, and fails naming the members that did not
@@ -23,7 +22,7 @@ pub(super) async fn each(fleet: &Fleet<'_>, work: Work<'_>) -> Result<()> {
     let stop = Cell::new(false);
     // While the fleet runs, a signal stops it gracefully: no member starts, running members
     // stop as single runs do, and the summary is printed.
-    let graceful = Graceful::begin();
+    let graceful = fleet.run.stop.graceful();
     // The fleet asked its one question already.
     let invocation = commands::Invocation {
         yes: true,
@@ -36,7 +35,7 @@ pub(super) async fn each(fleet: &Fleet<'_>, work: Work<'_>) -> Result<()> {
         let (display, stop, invocation) = (&display, &stop, &invocation);
         let sources = &sources[member.cluster];
         async move {
-            if stop.get() || crate::halt::signal().is_some() {
+            if stop.get() || fleet.run.stop.signal().is_some() {
                 return MemberRun::not_started(member);
             }
             let bar = display.borrow().as_ref().map(|d| d.start(&member.name));
@@ -48,6 +47,7 @@ pub(super) async fn each(fleet: &Fleet<'_>, work: Work<'_>) -> Result<()> {
                 app: fleet.app,
                 invocation,
                 sources: Some(sources),
+                run: fleet.run,
             };
             let begun = Instant::now();
             let result = run_work(ctx, work).await;
@@ -79,7 +79,7 @@ pub(super) async fn each(fleet: &Fleet<'_>, work: Work<'_>) -> Result<()> {
         _ => None,
     };
     report::fleet_run(fleet.out, work.verb(), done, &runs, started.elapsed());
-    verdict(&runs)
+    verdict(&runs, fleet.run.stop.signal())
 }
 
 /// The work on one member, as its single run; the steps done, for a change.

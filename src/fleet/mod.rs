@@ -15,6 +15,7 @@ use crate::config::Settings;
 use crate::error::Result;
 use crate::migration::source::Source;
 use crate::plan::{Backward, Request};
+use crate::run::context::RunContext;
 use crate::ui::output::Output;
 use members::Member;
 
@@ -34,6 +35,8 @@ pub(crate) struct Fleet<'a> {
     pub(crate) out: &'a Output,
     pub(crate) app: &'a Extensions,
     pub(crate) invocation: &'a Invocation,
+    /// The run's shared state (its stop token, children, lease renewer).
+    pub(crate) run: &'a RunContext,
 }
 
 /// What runs on each member.
@@ -86,6 +89,7 @@ impl Fleet<'_> {
                     app: self.app,
                     invocation: self.invocation,
                     sources: None,
+                    run: self.run,
                 }
                 .discover()
             })

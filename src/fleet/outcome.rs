@@ -124,7 +124,7 @@ pub(super) fn failure_of(member: &Member, error: &Error) -> Failure {
 
 /// The fleet's exit: 0 when every member finished; after a signal, the signal's code; else the
 /// failed members' code when they agree (7 when all were locked), otherwise 1.
-pub(super) fn verdict(runs: &[MemberRun<'_>]) -> Result<()> {
+pub(super) fn verdict(runs: &[MemberRun<'_>], signal: Option<i32>) -> Result<()> {
     let failed: Vec<&MemberRun<'_>> = runs.iter().filter(|o| o.failed()).collect();
     let not_started = runs
         .iter()
@@ -134,7 +134,7 @@ pub(super) fn verdict(runs: &[MemberRun<'_>]) -> Result<()> {
     let hint = "run the same command again: each database picks up what is left; \
                 `migo --database NAME list` shows one"
         .to_string();
-    if let Some(signal) = crate::halt::signal() {
+    if let Some(signal) = signal {
         let done = runs.iter().filter(|o| o.ending == Ending::Ok).count();
         return Err(Error::Fleet {
             message: format!(

@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::group::Children;
 use super::session::Sessions;
 use crate::config::{Settings, Target};
 use crate::secret::{Scrubber, Secret};
@@ -21,11 +22,13 @@ pub(crate) struct ChildEnv {
     pub(crate) echo: bool,
     /// Before every echoed line: a fleet member's `[name] `.
     pub(crate) line_prefix: String,
+    /// The run's registry of child process groups, which a signal stops.
+    children: Children,
 }
 
 impl ChildEnv {
     /// The environment for children of a run with `settings`.
-    pub(crate) fn new(settings: &Settings, echo: bool) -> ChildEnv {
+    pub(crate) fn new(settings: &Settings, echo: bool, children: Children) -> ChildEnv {
         let mut fixed = vec![
             ("MIGO_COLLECTION", settings.migrations.collection.clone()),
             (
@@ -41,6 +44,7 @@ impl ChildEnv {
             fixed,
             echo,
             line_prefix: String::new(),
+            children,
         }
     }
 
@@ -79,6 +83,11 @@ impl ChildEnv {
         let uri = self.target.uri();
         let password = self.target.password().unwrap_or_else(|| Secret::new(""));
         Scrubber::new(&[&uri, &password])
+    }
+
+    /// The run's child process groups: every child registers there.
+    pub(crate) fn children(&self) -> &Children {
+        &self.children
     }
 
     /// The run's long-lived interpreters.

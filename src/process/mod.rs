@@ -7,10 +7,11 @@ pub(crate) mod env;
 pub(crate) mod group;
 pub(crate) mod session;
 
-use std::io::{BufRead, BufReader, IsTerminal};
+use std::io::{BufRead, BufReader, IsTerminal, Write};
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
+use std::time::Duration;
 
 pub(crate) use env::ChildEnv;
 
@@ -85,7 +86,13 @@ fn failure(status: String) -> Failure {
     }
 }
 
-/// Runs `child` here, streaming its output.
+/// How long the output of a child that has exited may still drain (from a descendant that left
+/// its group and kept the pipe) before migo stops reading it.
+const DRAIN: Duration = Duration::from_secs(1);
+
+/// Runs `child` here, streaming its output. The run ends when the child exits: then whatever it
+/// left in its group (a background job that still holds its stdout, say) is killed, and the
+/// output is read to its end, or for at most [`DRAIN`] more.
 pub(crate) fn run_blocking(child: &Child, env: &ChildEnv) -> Result<(), Failure> {
     let program = child.program.display().to_string();
     tracing::debug!("running {program} {}", child.args.join(" "));
@@ -109,35 +116,46 @@ pub(crate) fn run_blocking(child: &Child, env: &ChildEnv) -> Result<(), Failure>
     let mut process = command
         .spawn()
         .map_err(|e| failure(format!("cannot start `{program}`: {e}")))?;
-    let guard = group::guard(&process, share_terminal);
+    let guard = env.children().guard(&process, share_terminal);
     let scrubber = env.scrubber();
     let stdout = process.stdout.take().expect("piped stdout");
     let stderr = process.stderr.take().expect("piped stderr");
     let prefix = format!("{}{}", env.line_prefix, child.prefix);
     let (echo, to_stdout) = (env.echo, child.stdout_to_stdout);
-    let out_scrubber = scrubber.clone();
-    let out_thread = std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let line = out_scrubber.scrub(&line);
-            match (to_stdout, echo) {
-                (true, _) => println!("{prefix}{line}"),
-                (false, true) => eprintln!("{prefix}{line}"),
-                (false, false) => {}
+    let (done, drained) = std::sync::mpsc::channel::<Option<String>>();
+    {
+        let (prefix, scrubber, done) = (prefix.clone(), scrubber.clone(), done.clone());
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let line = scrubber.scrub(&line);
+                match (to_stdout, echo) {
+                    (true, _) => show(&mut std::io::stdout(), &prefix, &line),
+                    (false, true) => show(&mut std::io::stderr(), &prefix, &line),
+                    (false, false) => {}
+                }
             }
-        }
+            let _ = done.send(None);
+        });
+    }
+    std::thread::spawn(move || {
+        let first_error = stream_stderr(stderr, echo, &prefix, &scrubber);
+        let _ = done.send(Some(first_error.unwrap_or_default()));
     });
-    let first_error = stream_stderr(
-        stderr,
-        env.echo,
-        &format!("{}{}", env.line_prefix, child.prefix),
-        &scrubber,
-    );
-    let _ = out_thread.join();
     guard.wait_exit(&process);
     guard.finish();
     let status = process
         .wait()
         .map_err(|e| failure(format!("cannot wait for `{program}`: {e}")))?;
+    let mut first_error = None;
+    let deadline = std::time::Instant::now() + DRAIN;
+    for _ in 0..2 {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match drained.recv_timeout(left) {
+            Ok(Some(line)) => first_error = Some(line).filter(|l| !l.is_empty()),
+            Ok(None) => {}
+            Err(_) => break,
+        }
+    }
     match describe(status) {
         None => Ok(()),
         Some((status, signal)) => Err(Failure {
@@ -146,6 +164,12 @@ pub(crate) fn run_blocking(child: &Child, env: &ChildEnv) -> Result<(), Failure>
             signal,
         }),
     }
+}
+
+/// Writes one line of a child's output; a closed stream (`| head`, a dropped SSH channel) is
+/// not an error, and never a panic.
+pub(crate) fn show(stream: &mut dyn Write, prefix: &str, line: &str) {
+    let _ = writeln!(stream, "{prefix}{line}");
 }
 
 /// Echoes stderr as it comes and returns its first non-empty line.
@@ -159,7 +183,7 @@ fn stream_stderr(
     for line in BufReader::new(stderr).lines().map_while(Result::ok) {
         let line = scrubber.scrub(&line);
         if echo {
-            eprintln!("{prefix}{line}");
+            show(&mut std::io::stderr(), prefix, &line);
         }
         if first_error.is_none() && !line.trim().is_empty() {
             first_error = Some(line.trim().to_string());

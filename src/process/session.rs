@@ -61,7 +61,7 @@ impl Session {
             first_error: None,
             signal: None,
         })?;
-        let guard = group::guard(&child, false);
+        let guard = env.children().guard(&child, false);
         let stdin = child.stdin.take().expect("piped stdin");
         let stdout = child.stdout.take().expect("piped stdout");
         let stderr = child.stderr.take().expect("piped stderr");
@@ -80,7 +80,11 @@ impl Session {
                             return;
                         }
                     } else if echo {
-                        eprintln!("{}{}", lock(&prefix), scrubber.scrub(&line));
+                        super::show(
+                            &mut std::io::stderr(),
+                            &lock(&prefix),
+                            &scrubber.scrub(&line),
+                        );
                     }
                 }
             });
@@ -174,7 +178,7 @@ fn forward_stderr(
     for line in BufReader::new(stderr).lines().map_while(Result::ok) {
         let line = scrubber.scrub(&line);
         if echo {
-            eprintln!("{}{line}", lock(prefix));
+            super::show(&mut std::io::stderr(), &lock(prefix), &line);
         }
         let mut first = lock(first_error);
         if first.is_none() && !line.trim().is_empty() {

@@ -36,7 +36,7 @@ pub(crate) fn run(remote: &RemoteSettings, environment: &str, command: &str) -> 
         .lines()
         .map_while(std::io::Result::ok)
     {
-        eprintln!("{line}");
+        crate::process::show(&mut std::io::stderr(), "", &line);
         if !line.trim().is_empty() {
             last = line;
         }

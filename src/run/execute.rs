@@ -115,41 +115,24 @@ pub(crate) struct Runner<'a> {
 
 /// Runs the prepared steps in order, stopping at the first failure.
 ///
-/// Round trips are the cost of a runner: each applied migration costs its own commands plus one
-/// registry write. The write that marks a migration `running` also carries the previous one's
-/// `applied` record, as ordered statements of one `update` command (behind the fence), so the
-/// crash-safe marker is kept without a second write per migration.
+/// Round trips are the cost of a runner: each applied migration costs its own commands plus two
+/// registry writes, `running` before it and `applied` right after, so a record never says less
+/// (or more) than what happened: a kill between two migrations leaves the first `applied`.
 pub(crate) async fn run(
     steps: &[Prepared],
     runner: Runner<'_>,
     report: &mut dyn FnMut(Event<'_>),
 ) -> Result<Vec<Completed>> {
     let mut done: Vec<Completed> = Vec::new();
-    let mut unwritten: Option<Record> = None;
     for prepared in steps {
         let step = &prepared.step;
         let names = || done.iter().map(|c| c.name.clone()).collect::<Vec<_>>();
         if let Some(reason) = runner.halt.reason() {
-            if matches!(reason, Reason::Signal(_)) {
-                runner.flush(&mut unwritten, &names()).await?;
-            }
-            let in_flight = unwritten.as_ref().map(|r| r.name.clone());
-            return Err(halted(reason, in_flight, names()));
+            return Err(halted(reason, None, names()));
         }
         report(Event::Started(step));
         let started = Instant::now();
-        let transactional = prepared.body.as_ref().is_some_and(Body::is_transactional);
-        let result = match (step.action, transactional) {
-            (Action::Up, false) => {
-                let body = prepared.body.as_ref().expect("an up step has a body");
-                runner.up(body, &step.file, started, &mut unwritten).await
-            }
-            _ => {
-                runner.flush(&mut unwritten, &names()).await?;
-                runner.other(prepared, started, transactional).await
-            }
-        };
-        if let Err(failure) = result {
+        if let Err(failure) = runner.step(prepared, started).await {
             return Err(runner.failed(step, failure, names()));
         }
         let duration = started.elapsed();
@@ -160,15 +143,20 @@ pub(crate) async fn run(
             duration,
         });
     }
-    let names: Vec<String> = done.iter().map(|c| c.name.clone()).collect();
-    runner.flush(&mut unwritten, &names).await?;
     Ok(done)
 }
 
 /// The error for a run that stopped for `reason` with `step` in flight.
-fn halted(reason: Reason, step: Option<String>, done: Vec<String>) -> Error {
+fn halted(reason: Reason, step: Option<&Step>, done: Vec<String>) -> Error {
+    let direction = step.map_or(Direction::Up, |s| s.action.direction());
+    let step = step.map(|s| s.file.name.clone());
     match reason {
-        Reason::Signal(signal) => Error::Interrupted { signal, step, done },
+        Reason::Signal(signal) => Error::Interrupted {
+            signal,
+            step,
+            direction,
+            done,
+        },
         Reason::LostLock(loss) => Error::LostLock {
             reason: loss.describe().to_string(),
             step,
@@ -183,24 +171,25 @@ fn halted(reason: Reason, step: Option<String>, done: Vec<String>) -> Error {
 pub(super) enum Failure {
     Step(StepError, Direction),
     Stop(Reason),
+    /// The write that starts the step failed: the migration did not run.
+    NotStarted(Error),
+    /// A registry write after the migration ran failed: its record says `running`.
     Registry(Error),
-    /// The fence refused the write that starts the step: the lease is gone. `in_flight` is the
-    /// previous step, which ran but could not be recorded.
-    Lost {
-        in_flight: Option<String>,
-    },
 }
 
 impl Runner<'_> {
     /// The error to return for a step that ended badly.
     fn failed(&self, step: &Step, failure: Failure, done: Vec<String>) -> Error {
         let name = step.file.name.clone();
+        let direction = step.action.direction();
         match failure {
-            Failure::Stop(reason) => halted(reason, Some(name), done),
+            Failure::Stop(reason) => halted(reason, Some(step), done),
             Failure::Step(error, _) if error.is_connection_failure() => Error::ConnectionLost {
                 target: self.target.to_string(),
                 name,
                 message: error.to_string(),
+                started: true,
+                direction,
             },
             Failure::Step(error, direction) => Error::MigrationFailed {
                 name,
@@ -208,6 +197,22 @@ impl Runner<'_> {
                 done,
                 direction,
             },
+            Failure::NotStarted(Error::LostLock { reason, .. }) => Error::LostLock {
+                reason,
+                step: None,
+                done,
+            },
+            Failure::NotStarted(Error::Database { source, .. })
+                if is_connection_failure(&source) =>
+            {
+                Error::ConnectionLost {
+                    target: self.target.to_string(),
+                    name,
+                    message: crate::store::connection::short_message(&source),
+                    started: false,
+                    direction,
+                }
+            }
             Failure::Registry(Error::LostLock { reason, .. }) => Error::LostLock {
                 reason,
                 step: Some(name),
@@ -218,38 +223,77 @@ impl Runner<'_> {
                     target: self.target.to_string(),
                     name,
                     message: crate::store::connection::short_message(&source),
+                    started: true,
+                    direction,
                 }
             }
-            Failure::Lost { in_flight } => Error::LostLock {
-                reason: crate::store::lock::Loss::TakenOver.describe().to_string(),
-                step: in_flight,
-                done,
-            },
-            Failure::Registry(other) => other,
+            Failure::NotStarted(other) | Failure::Registry(other) => other,
         }
     }
 
-    /// Records `running` together with the previous step's record, runs the migration, and keeps
-    /// its `applied` record for the next write (or records how it ended, at once).
+    /// One step, by its action; transactional steps do their work and their registry write in
+    /// one transaction.
+    async fn step(
+        &self,
+        prepared: &Prepared,
+        started: Instant,
+    ) -> std::result::Result<(), Failure> {
+        let file = &prepared.step.file;
+        let body = prepared.body.as_ref();
+        let transactional = body.is_some_and(Body::is_transactional);
+        match (prepared.step.action, body) {
+            (Action::Up, Some(body)) if transactional => {
+                let mut record = Record::new(file, Status::Applied, self.who);
+                self.in_transaction(body, Direction::Up, &mut record, started)
+                    .await
+            }
+            (Action::Up, Some(body)) => self.up(body, file, started).await,
+            (Action::Down, Some(body)) if transactional => {
+                let mut record = Record::new(file, Status::Applied, self.who);
+                self.in_transaction(body, Direction::Down, &mut record, started)
+                    .await
+            }
+            (Action::Down, Some(body)) => self.down(body, prepared, started).await,
+            (Action::Up | Action::Down, None) => {
+                Err(Failure::NotStarted(Error::Registry(format!(
+                    "`{}` was planned to run without its migration loaded",
+                    file.name
+                ))))
+            }
+            (Action::Ignore, _) => {
+                let mut record = Record::new(file, Status::Ignored, self.who);
+                record.finish(Status::Ignored, Duration::ZERO, None);
+                self.registry
+                    .put(&[record], None)
+                    .await
+                    .map_err(Failure::NotStarted)
+            }
+            (Action::Accept, _) => self
+                .registry
+                .set_checksum(&file.name, &file.checksum)
+                .await
+                .map_err(Failure::NotStarted),
+            (Action::Forget, _) => self
+                .registry
+                .remove(&file.name, None)
+                .await
+                .map_err(Failure::NotStarted),
+        }
+    }
+
+    /// Records `running`, runs the migration, records `applied` (or how it ended).
     async fn up(
         &self,
         body: &Body,
         file: &Source,
         started: Instant,
-        unwritten: &mut Option<Record>,
     ) -> std::result::Result<(), Failure> {
         let mut record = Record::new(file, Status::Running, self.who);
-        let previous = unwritten.take();
-        let in_flight = previous.as_ref().map(|r| r.name.clone());
-        let mut batch: Vec<Record> = previous.into_iter().collect();
-        batch.push(record.clone());
         crate::halt::checkpoint(&format!("before-step:{}", file.name));
-        match self.write(&batch).await {
-            Err(Failure::Registry(Error::LostLock { .. })) => {
-                return Err(Failure::Lost { in_flight });
-            }
-            other => other?,
-        }
+        self.registry
+            .put(std::slice::from_ref(&record), None)
+            .await
+            .map_err(Failure::NotStarted)?;
         crate::halt::checkpoint(&format!("in-step:{}", file.name));
         let outcome = body
             .run(Direction::Up, self.db, None, self.env, self.halt)
@@ -258,7 +302,8 @@ impl Runner<'_> {
         match outcome {
             Ok(()) => {
                 record.finish(Status::Applied, started.elapsed(), None);
-                *unwritten = Some(record);
+                self.write(&record).await?;
+                crate::halt::checkpoint(&format!("after-record:{}", file.name));
                 Ok(())
             }
             Err(error) => {
@@ -287,8 +332,7 @@ impl Runner<'_> {
         let text = match &failure {
             Failure::Stop(reason) => reason.describe(),
             Failure::Step(error, _) => error.to_string(),
-            Failure::Registry(e) => e.to_string(),
-            Failure::Lost { .. } => String::new(),
+            Failure::NotStarted(e) | Failure::Registry(e) => e.to_string(),
         };
         let text = self.env.scrubber().scrub(&text);
         match direction {
@@ -300,73 +344,16 @@ impl Runner<'_> {
                 }
             }
         }
-        self.write(std::slice::from_ref(record)).await?;
+        self.write(record).await?;
         Err(failure)
     }
 
-    /// A fenced registry write of `records`.
-    async fn write(&self, records: &[Record]) -> std::result::Result<(), Failure> {
+    /// A fenced registry write of `record`, after its migration ran.
+    async fn write(&self, record: &Record) -> std::result::Result<(), Failure> {
         self.registry
-            .put(records, None)
+            .put(std::slice::from_ref(record), None)
             .await
             .map_err(Failure::Registry)
-    }
-
-    /// Writes the record a previous step left for the next write, if any.
-    async fn flush(&self, unwritten: &mut Option<Record>, done: &[String]) -> Result<()> {
-        let Some(record) = unwritten.take() else {
-            return Ok(());
-        };
-        let name = record.name.clone();
-        self.registry
-            .put(&[record], None)
-            .await
-            .map_err(|e| match e {
-                Error::LostLock { reason, .. } => Error::LostLock {
-                    reason,
-                    step: Some(name),
-                    done: done.to_vec(),
-                },
-                other => other,
-            })
-    }
-
-    /// Every step but a non-transactional `up`.
-    async fn other(
-        &self,
-        prepared: &Prepared,
-        started: Instant,
-        transactional: bool,
-    ) -> std::result::Result<(), Failure> {
-        let file = &prepared.step.file;
-        match (prepared.step.action, &prepared.body) {
-            (Action::Up, Some(body)) => {
-                let mut record = Record::new(file, Status::Applied, self.who);
-                self.in_transaction(body, Direction::Up, &mut record, started)
-                    .await
-            }
-            (Action::Down, Some(body)) if transactional => {
-                let mut record = Record::new(file, Status::Applied, self.who);
-                self.in_transaction(body, Direction::Down, &mut record, started)
-                    .await
-            }
-            (Action::Down, Some(body)) => self.down(body, prepared, started).await,
-            (Action::Accept, _) => self
-                .registry
-                .set_checksum(&file.name, &file.checksum)
-                .await
-                .map_err(Failure::Registry),
-            (Action::Forget, _) => self
-                .registry
-                .remove(&file.name, None)
-                .await
-                .map_err(Failure::Registry),
-            _ => {
-                let mut record = Record::new(file, Status::Ignored, self.who);
-                record.finish(Status::Ignored, Duration::ZERO, None);
-                self.write(&[record]).await
-            }
-        }
     }
 
     /// A rollback: records `running` (direction `down`, keeping who applied it and when), runs
@@ -389,7 +376,10 @@ impl Runner<'_> {
             who: self.who.to_string(),
             error: None,
         });
-        self.write(std::slice::from_ref(&record)).await?;
+        self.registry
+            .put(std::slice::from_ref(&record), None)
+            .await
+            .map_err(Failure::NotStarted)?;
         crate::halt::checkpoint(&format!("in-step:{}", file.name));
         match body
             .run(Direction::Down, self.db, None, self.env, self.halt)

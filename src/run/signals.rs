@@ -1,19 +1,20 @@
-//! SIGINT and SIGTERM. Outside a change, migo stops at once (exit 130/143): nothing is half
-//! done. During one ([`Graceful`]), the first signal is forwarded to the running child's process
-//! group and recorded for [`crate::halt`], so the run finishes no new step, records the step in
-//! flight, writes its audit entry and releases the lock; children still alive after a grace
-//! period are killed. A second signal kills the children and exits at once.
+//! SIGINT and SIGTERM, heard on a thread of their own, so that whatever blocks migo's runtime
+//! thread (an SSH session, a prompt, a compiled migration) cannot delay them.
+//!
+//! Outside a graceful section (no lock held, nothing half done), a signal stops migo at once
+//! (exit 130/143), killing its children. Inside one ([`crate::halt::Stop::graceful`]), the first
+//! signal is recorded in the run's [`Stop`] token and forwarded to the children's process groups,
+//! so the run finishes no new step, records the step in flight, writes its audit entry and
+//! releases the lock; children still alive after a grace period are killed. A second signal
+//! kills the children and exits at once.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::io::Write;
 use std::time::Duration;
 
 use tokio::signal::unix::{signal, SignalKind};
 
-use crate::process::group;
-
-/// How many changes are running (a fleet runs several at once); while any is, a signal stops
-/// gracefully.
-static GRACEFUL: AtomicUsize = AtomicUsize::new(0);
+use crate::halt::Stop;
+use crate::process::group::Children;
 
 /// How long children get to stop after a forwarded signal (`MIGO_TEST_GRACE_MS` for tests).
 fn grace() -> Duration {
@@ -23,54 +24,75 @@ fn grace() -> Duration {
         .map_or(Duration::from_secs(10), Duration::from_millis)
 }
 
-/// Listens for SIGINT and SIGTERM for the rest of the process (call inside the runtime).
-pub(crate) fn install() {
-    for kind in [SignalKind::interrupt(), SignalKind::terminate()] {
-        let Ok(mut stream) = signal(kind) else {
-            continue;
-        };
-        let number = kind.as_raw_value();
-        tokio::spawn(async move {
-            while stream.recv().await.is_some() {
-                received(number);
-            }
-        });
+/// The listening thread; stops listening when dropped.
+#[derive(Debug)]
+pub(crate) struct Listener {
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// Starts listening for SIGINT and SIGTERM for `stop` and `children`. The handlers are installed
+/// before this returns, so a signal that comes right after is not lost.
+pub(crate) fn listen(stop: Stop, children: Children) -> std::io::Result<Listener> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()?;
+    let (mut interrupt, mut terminate) = {
+        let _entered = runtime.enter();
+        (
+            signal(SignalKind::interrupt())?,
+            signal(SignalKind::terminate())?,
+        )
+    };
+    let (shutdown, mut stopped) = tokio::sync::oneshot::channel::<()>();
+    let thread = std::thread::Builder::new()
+        .name("migo-signals".into())
+        .spawn(move || {
+            runtime.block_on(async move {
+                loop {
+                    let number = tokio::select! {
+                        _ = &mut stopped => return,
+                        Some(()) = interrupt.recv() => libc::SIGINT,
+                        Some(()) = terminate.recv() => libc::SIGTERM,
+                    };
+                    received(&stop, &children, number);
+                }
+            });
+        })?;
+    Ok(Listener {
+        shutdown: Some(shutdown),
+        thread: Some(thread),
+    })
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
     }
 }
 
-fn received(signal: i32) {
-    let first = crate::halt::record_signal(signal);
-    if !first || GRACEFUL.load(Ordering::SeqCst) == 0 {
-        group::kill_all();
+fn received(stop: &Stop, children: &Children, signal: i32) {
+    let first = stop.record_signal(signal);
+    if !first || !stop.is_graceful() {
+        children.kill_all();
         std::process::exit(128 + signal);
     }
-    eprintln!(
+    let _ = writeln!(
+        std::io::stderr().lock(),
         "migo: {} received: stopping after the step in flight (again to stop at once)",
         crate::process::signal_name(signal)
     );
-    group::signal_all(signal);
-    std::thread::spawn(|| {
+    children.signal_all(signal);
+    let children = children.clone();
+    std::thread::spawn(move || {
         std::thread::sleep(grace());
-        if group::any_live() {
-            group::kill_all();
+        if children.any_live() {
+            children.kill_all();
         }
     });
-}
-
-/// While alive, a signal stops the run gracefully instead of at once.
-#[derive(Debug)]
-pub(crate) struct Graceful;
-
-impl Graceful {
-    /// Starts a graceful section.
-    pub(crate) fn begin() -> Graceful {
-        GRACEFUL.fetch_add(1, Ordering::SeqCst);
-        Graceful
-    }
-}
-
-impl Drop for Graceful {
-    fn drop(&mut self) {
-        GRACEFUL.fetch_sub(1, Ordering::SeqCst);
-    }
 }

@@ -152,8 +152,8 @@ async fn run(
         .await
         .unwrap();
     let db = client.database("t");
-    let env = ChildEnv::new(&settings, false);
-    let halt = Halt::new(lease);
+    let env = ChildEnv::new(&settings, false, Default::default());
+    let halt = Halt::new(Default::default(), lease);
     let runner = Runner {
         db: &db,
         registry: store,
@@ -175,7 +175,7 @@ fn pair(name: &str, status: Status) -> (String, Status) {
 }
 
 #[tokio::test(flavor = "current_thread")]
-async fn each_step_costs_one_write_carrying_the_previous_record() {
+async fn each_step_is_recorded_running_then_applied_at_once() {
     let store = Memory::default();
     let done = run(&TWO, &store, None).await.unwrap();
     assert_eq!(done, ["0001_a", "0002_b"]);
@@ -183,10 +183,8 @@ async fn each_step_costs_one_write_carrying_the_previous_record() {
         store.writes(),
         [
             vec![pair("0001_a", Status::Running)],
-            vec![
-                pair("0001_a", Status::Applied),
-                pair("0002_b", Status::Running)
-            ],
+            vec![pair("0001_a", Status::Applied)],
+            vec![pair("0002_b", Status::Running)],
             vec![pair("0002_b", Status::Applied)],
         ]
     );
@@ -215,19 +213,29 @@ async fn a_lost_lease_stops_the_run_before_any_write() {
     assert!(store.writes().is_empty());
 }
 
-#[tokio::test(flavor = "current_thread")]
-async fn a_write_the_fence_refuses_leaves_the_previous_step_running() {
-    let refused = || Error::LostLock {
+fn refused() -> Error {
+    Error::LostLock {
         reason: "taken over".into(),
         step: None,
         done: Vec::new(),
-    };
+    }
+}
+
+fn dropped() -> Error {
+    Error::Database {
+        context: "cannot record 0001_a".into(),
+        source: std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset").into(),
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_refused_applied_write_leaves_the_step_running_and_names_it() {
     let store = Memory::failing(2, refused);
     match run(&TWO, &store, None).await.unwrap_err() {
         Error::LostLock { step, done, .. } => {
-            // 0001_a ran, but its `applied` record went with the refused write.
+            // 0001_a ran, but its `applied` record was refused: it stays `running`.
             assert_eq!(step.as_deref(), Some("0001_a"));
-            assert_eq!(done, ["0001_a"]);
+            assert!(done.is_empty());
         }
         other => panic!("expected LostLock, got {other:?}"),
     }
@@ -235,17 +243,42 @@ async fn a_write_the_fence_refuses_leaves_the_previous_step_running() {
 }
 
 #[tokio::test(flavor = "current_thread")]
-async fn a_connection_lost_on_a_registry_write_names_the_step_and_keeps_its_marker() {
-    let dropped = || Error::Database {
-        context: "cannot record 0001_a, 0002_b".into(),
-        source: std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset").into(),
-    };
-    let store = Memory::failing(2, dropped);
+async fn a_refused_running_write_stops_before_the_step_and_names_none() {
+    let store = Memory::failing(3, refused);
     match run(&TWO, &store, None).await.unwrap_err() {
-        Error::ConnectionLost { name, .. } => assert_eq!(name, "0002_b"),
+        Error::LostLock { step, done, .. } => {
+            assert_eq!(step, None, "0002_b never started");
+            assert_eq!(done, ["0001_a"]);
+        }
+        other => panic!("expected LostLock, got {other:?}"),
+    }
+    assert_eq!(store.statuses(), [pair("0001_a", Status::Applied)]);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_connection_lost_before_a_step_says_it_did_not_run() {
+    let store = Memory::failing(3, dropped);
+    match run(&TWO, &store, None).await.unwrap_err() {
+        Error::ConnectionLost { name, started, .. } => {
+            assert_eq!(name, "0002_b");
+            assert!(!started, "0002_b never started");
+        }
         other => panic!("expected ConnectionLost, got {other:?}"),
     }
-    // What the server holds is what the next run sees: 0001_a `running`, so interrupted.
+    // What the server holds is what the next run sees: 0001_a applied, 0002_b pending.
+    assert_eq!(store.statuses(), [pair("0001_a", Status::Applied)]);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_connection_lost_after_a_step_keeps_its_running_marker() {
+    let store = Memory::failing(2, dropped);
+    match run(&TWO, &store, None).await.unwrap_err() {
+        Error::ConnectionLost { name, started, .. } => {
+            assert_eq!(name, "0001_a");
+            assert!(started);
+        }
+        other => panic!("expected ConnectionLost, got {other:?}"),
+    }
     assert_eq!(store.statuses(), [pair("0001_a", Status::Running)]);
 }
 

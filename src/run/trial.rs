@@ -155,6 +155,7 @@ pub(crate) async fn trial(
     body: &Body,
     scratch: &Scratch,
     env: &ChildEnv,
+    halt: &Halt,
     empty_start: bool,
 ) -> Result<Verdict> {
     let mut verdict = Verdict {
@@ -164,22 +165,21 @@ pub(crate) async fn trial(
         repeat_difference: None,
         empty_start,
     };
-    let halt = Halt::default();
     let work = &scratch.work;
     clear(&scratch.before).await?;
     copy_collections(work, &scratch.before, None).await?;
-    verdict.up = run(body, Direction::Up, work, env, &halt).await;
+    verdict.up = run(body, Direction::Up, work, env, halt).await;
     if verdict.up.is_err() {
         return Ok(verdict);
     }
     clear(&scratch.after_up).await?;
     copy_collections(work, &scratch.after_up, None).await?;
-    if let Err(e) = run(body, Direction::Down, work, env, &halt).await {
+    if let Err(e) = run(body, Direction::Down, work, env, halt).await {
         verdict.down_difference = Some(format!("down failed: {e}"));
         return Ok(verdict);
     }
     verdict.down_difference = difference(&scratch.before, work).await?;
-    if let Err(e) = run(body, Direction::Up, work, env, &halt).await {
+    if let Err(e) = run(body, Direction::Up, work, env, halt).await {
         verdict.repeat_difference = Some(format!("the second up failed: {e}"));
         return Ok(verdict);
     }

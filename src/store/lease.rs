@@ -1,17 +1,18 @@
-//! A held lease: renewed on the process's renewer thread (own runtime, own connection per
+//! A held lease: renewed on the run's [`Renewer`] thread (own runtime, own connection per
 //! deployment) every third of its length, so nothing the run does can starve it; marked lost
-//! when another token holds the lock or no renewal succeeded for a whole lease; released at the
-//! end.
+//! when another token holds the lock, or when renewals kept failing for two thirds of a lease (so
+//! the run stops before the server considers the lease expired and another run may take it);
+//! released at the end.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use mongodb::bson::{doc, Document};
 use mongodb::options::ClientOptions;
 use mongodb::{Client, Collection};
 
-use super::connection::ClientCache;
 use super::lock::{released, Fence, Loss};
 use super::LOCK_ID;
 use crate::config::Target;
@@ -88,13 +89,14 @@ fn loss_of(status: u8) -> Option<Loss> {
     }
 }
 
-/// Renews the lease every third of its length on the renewer (see [`renewer`]); marks it lost
-/// when another token holds the lock, or when no renewal succeeded for a whole lease.
+/// Renews the lease on `renewer` every third of its length; marks it lost when another token
+/// holds the lock, or when no renewal succeeded for two thirds of a lease.
 pub(super) fn start_renewal(
     records: Collection<Document>,
     fence: Fence,
     lease: Duration,
     deployment: Deployment,
+    renewer: &Renewer,
 ) -> Lease {
     let status = Arc::new(AtomicU8::new(HELD));
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -106,13 +108,16 @@ pub(super) fn start_renewal(
         lease,
         status: status.clone(),
     };
-    let task = renewer().map(|handle| handle.spawn(renewal.run(deployment, stopped)));
+    let clients = renewer.clients.clone();
+    let task = renewer
+        .handle
+        .spawn(async move { renewal.run(deployment.client(&clients), stopped).await });
     Lease {
         records,
         fence,
         status,
         stop: Some(stop),
-        renewal: task,
+        renewal: Some(task),
     }
 }
 
@@ -127,19 +132,31 @@ struct Renewal {
 }
 
 impl Renewal {
-    async fn run(self, deployment: Deployment, mut stopped: tokio::sync::oneshot::Receiver<()>) {
-        let Some(client) = deployment.client() else {
-            return;
+    async fn run(
+        self,
+        client: std::result::Result<Client, String>,
+        mut stopped: tokio::sync::oneshot::Receiver<()>,
+    ) {
+        let client = match client {
+            Ok(client) => client,
+            Err(e) => {
+                tracing::warn!("cannot connect to renew the migrations lock: {e}");
+                self.status.store(UNRENEWABLE, Ordering::SeqCst);
+                return;
+            }
         };
         let records = client
             .database(&self.database)
             .collection::<Document>(&self.registry);
         let mut last_renewed = Instant::now();
+        // The server counts a lease from its last renewal; giving up at two thirds of it leaves
+        // the last third for the run to stop before anyone may take the lease over.
+        let give_up = self.lease * 2 / 3;
+        let mut wait = self.lease / 3;
         loop {
-            let wait = (self.lease / 3).max(Duration::from_millis(10));
             tokio::select! {
                 _ = &mut stopped => return,
-                () = tokio::time::sleep(wait) => {}
+                () = tokio::time::sleep(wait.max(Duration::from_millis(10))) => {}
             }
             let renewed = records
                 .update_one(
@@ -155,49 +172,79 @@ impl Renewal {
                 }
                 Ok(_) => {
                     last_renewed = Instant::now();
+                    wait = self.lease / 3;
                     tracing::debug!("renewed the migrations lock");
                 }
                 Err(e) => {
                     tracing::warn!("cannot renew the migrations lock: {e}");
-                    if last_renewed.elapsed() >= self.lease {
+                    if last_renewed.elapsed() >= give_up {
                         self.status.store(UNRENEWABLE, Ordering::SeqCst);
                         return;
                     }
+                    // Try again soon: a server that restarts is back in seconds.
+                    wait = (self.lease / 12).min(give_up.saturating_sub(last_renewed.elapsed()));
                 }
             }
         }
     }
 }
 
-/// The renewer: one thread with a runtime of its own for every lease of the process, so nothing
-/// a run does on its own thread (a blocking compiled migration, a slow dump) can starve a
-/// renewal, and a fleet's hundred leases cost one thread, not a hundred.
-fn renewer() -> Option<&'static tokio::runtime::Handle> {
-    static RENEWER: OnceLock<Option<tokio::runtime::Handle>> = OnceLock::new();
-    RENEWER
-        .get_or_init(|| {
-            let (sender, handle) = std::sync::mpsc::channel();
-            std::thread::Builder::new()
-                .name("migo-lease".into())
-                .spawn(move || {
-                    let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
-                        .enable_all()
-                        .build()
-                    else {
-                        return;
-                    };
-                    let _ = sender.send(runtime.handle().clone());
-                    runtime.block_on(std::future::pending::<()>());
-                })
-                .ok()?;
-            handle.recv().ok()
-        })
-        .as_ref()
+/// The run's renewer: one thread with a runtime of its own for every lease of the run, so
+/// nothing the run does on its own thread (a blocking compiled migration, a slow dump) can
+/// starve a renewal, and a fleet's hundred leases cost one thread, not a hundred. Its clients
+/// (one per deployment) are made and live on its runtime. Stopped when dropped.
+#[derive(Debug)]
+pub(crate) struct Renewer {
+    handle: tokio::runtime::Handle,
+    clients: RenewalClients,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
 }
 
-/// The renewer's clients, made on the renewer's runtime (their pools live there), one per
-/// deployment for all its leases.
-static RENEWAL_CLIENTS: ClientCache = ClientCache::new();
+impl Renewer {
+    /// Starts the renewer's thread and runtime.
+    pub(crate) fn start() -> std::io::Result<Renewer> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let handle = runtime.handle().clone();
+        let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("migo-lease".into())
+            .spawn(move || {
+                let _ = runtime.block_on(stopped);
+            })?;
+        Ok(Renewer {
+            handle,
+            clients: RenewalClients::default(),
+            shutdown: Some(shutdown),
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for Renewer {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// The renewer's clients by deployment key.
+#[derive(Debug, Clone, Default)]
+struct RenewalClients(Arc<Mutex<HashMap<String, Client>>>);
+
+impl RenewalClients {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Client>> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
 
 /// The deployment a lease is renewed on: its key, and how to connect when the renewer has no
 /// client for it yet (resolved only then: a fleet's members share the first one's client, and a
@@ -209,23 +256,27 @@ pub(crate) struct Deployment {
 }
 
 impl Deployment {
-    /// `target`'s deployment.
-    pub(crate) async fn of(target: &Target) -> Result<Deployment> {
+    /// `target`'s deployment, as `renewer` will reach it.
+    pub(crate) async fn of(target: &Target, renewer: &Renewer) -> Result<Deployment> {
         let key = target.cluster_key();
-        let options = match RENEWAL_CLIENTS.get(&key) {
-            Some(_) => None,
-            None => Some(target.client_options().await?),
+        let known = renewer.clients.lock().contains_key(&key);
+        let options = match known {
+            true => None,
+            false => Some(target.client_options().await?),
         };
         Ok(Deployment { key, options })
     }
 
     /// The renewer's client for it (call on the renewer's runtime).
-    fn client(self) -> Option<Client> {
-        if let Some(client) = RENEWAL_CLIENTS.get(&self.key) {
-            return Some(client);
+    fn client(self, clients: &RenewalClients) -> std::result::Result<Client, String> {
+        if let Some(client) = clients.lock().get(&self.key) {
+            return Ok(client.clone());
         }
-        let client = Client::with_options(self.options?).ok()?;
-        RENEWAL_CLIENTS.insert(self.key, client.clone());
-        Some(client)
+        let options = self
+            .options
+            .ok_or_else(|| "no connection options for this deployment".to_string())?;
+        let client = Client::with_options(options).map_err(|e| e.to_string())?;
+        clients.lock().insert(self.key, client.clone());
+        Ok(client)
     }
 }

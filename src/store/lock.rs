@@ -19,6 +19,10 @@
 //! Renewal runs on a thread of its own with its own runtime and connection (one for all the
 //! leases of a fleet), so nothing the run does on its own thread (a blocking compiled migration,
 //! a slow dump) can starve it.
+//!
+//! A takeover names both the token it read and, in the same filter, that the lease has expired
+//! by the server's clock at the moment of the update, so a holder that renewed between the read
+//! and the takeover keeps its lease.
 
 use std::time::{Duration, Instant};
 
@@ -26,9 +30,10 @@ use mongodb::bson::{doc, Bson, DateTime, Document};
 use mongodb::{Collection, Database};
 use serde::{Deserialize, Serialize};
 
-use super::lease::{start_renewal, Deployment, Lease};
+use super::lease::{start_renewal, Deployment, Lease, Renewer};
 use super::LOCK_ID;
 use crate::error::{Error, Result};
+use crate::halt::Stop;
 
 /// The lock document: who holds it and until when (server time).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -75,9 +80,26 @@ impl Holder {
 pub(crate) struct LockState {
     pub(crate) holder: Option<Holder>,
     pub(crate) server_now: DateTime,
+    /// Why the lock document could not be read, when it is there but not migo's shape.
+    pub(crate) problem: Option<String>,
 }
 
 impl LockState {
+    /// The lock document, decoded; an error when it is there and cannot be read.
+    pub(crate) fn decoded(&self) -> Result<Option<&Holder>> {
+        match &self.problem {
+            Some(problem) => Err(Error::Config {
+                location: "the registry".into(),
+                message: problem.clone(),
+                hint: Some(
+                    "if no migo is running, `migo unlock --yes` replaces it with a released lock"
+                        .into(),
+                ),
+            }),
+            None => Ok(self.holder.as_ref()),
+        }
+    }
+
     /// A live holder: the lock is held and its lease has not run out.
     pub(crate) fn live_holder(&self) -> Option<&Holder> {
         self.held().filter(|h| !h.is_expired_at(self.server_now))
@@ -100,6 +122,28 @@ pub(crate) struct LockRequest {
     pub(crate) command: String,
     pub(crate) user: String,
     pub(crate) host: String,
+    /// Which held lock may be taken over.
+    pub(crate) takeover: Takeover,
+}
+
+/// Which held lock a request may take over.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) enum Takeover {
+    /// Only a lease that has expired by the server's clock (every command but `unlock`).
+    #[default]
+    Expired,
+    /// The lease of this token, live or not: `unlock`, after showing the holder (and asking,
+    /// when it is live).
+    Token(String),
+    /// A lock document migo cannot read: `unlock`, after showing what is wrong with it.
+    Unreadable,
+}
+
+impl LockRequest {
+    /// Whether this request may take `held`'s lease while it is live (`unlock` of that holder).
+    fn breaks(&self, held: &Holder) -> bool {
+        matches!(&self.takeover, Takeover::Token(token) if Some(token) == held.token.as_ref())
+    }
 }
 
 /// Why a lease is no longer ours.
@@ -152,14 +196,31 @@ impl Fence {
     }
 }
 
-/// Takes the lock, waiting or taking over an expired lease; `warn` reports a takeover.
-/// `options` connect the renewal thread's own client.
+/// What [`acquire`] needs beside the request: where renewals run, and the run's stop token (a
+/// signal ends a wait for a held lock).
+#[derive(Clone, Copy)]
+pub(crate) struct Acquiring<'a> {
+    pub(crate) renewer: &'a Renewer,
+    pub(crate) deployment: &'a Deployment,
+    pub(crate) stop: &'a Stop,
+    /// Reports a takeover of an expired lease.
+    pub(crate) warn: &'a dyn Fn(&str),
+}
+
+/// How long to wait between attempts when the lock changes hands under us.
+const RETRY: Duration = Duration::from_millis(100);
+
+/// Attempts that may fail because the lock changed between two reads (it was released or taken
+/// in between) before migo gives up: each one means another run acted, which cannot go on for
+/// long without one of them holding the lock.
+const RACES: u32 = 50;
+
+/// Takes the lock, waiting (as `request.wait` says) or taking over an expired lease.
 pub(crate) async fn acquire(
     db: &Database,
     registry: &str,
     request: &LockRequest,
-    deployment: Deployment,
-    warn: &dyn Fn(&str),
+    how: Acquiring<'_>,
 ) -> Result<Lease> {
     let records = db.collection::<Document>(registry);
     let deadline = request.wait.map(|w| Instant::now() + w);
@@ -170,69 +231,149 @@ pub(crate) async fn acquire(
         lease_ms,
         holder: mine.clone(),
     };
+    let mut races = 0;
     loop {
-        // Fresh: an upsert on our token, which collides if anyone holds the lock.
-        let take = doc! {
-            "update": registry,
-            "updates": [{
-                "q": {"_id": LOCK_ID, "token": &fence.token},
-                "u": [{"$set": set_holder(&mine, lease_ms)}],
-                "upsert": true,
-            }],
+        if let Some(signal) = how.stop.signal() {
+            return Err(Error::Interrupted {
+                signal,
+                step: None,
+                direction: crate::migration::Direction::Up,
+                done: Vec::new(),
+            });
+        }
+        let taken = match take(&records, &mine, lease_ms).await? {
+            Taken::Yes => true,
+            Taken::HeldBy(state)
+                if state.problem.is_some() && request.takeover == Takeover::Unreadable =>
+            {
+                replace_unreadable(&records, &mine, lease_ms).await?
+            }
+            Taken::HeldBy(state) => match state.decoded()? {
+                Some(held) if held.token.is_some() && request.breaks(held) => {
+                    take_over(&records, held, &mine, lease_ms, false).await?
+                }
+                Some(held) if held.token.is_some() && !held.is_expired_at(state.server_now) => {
+                    match deadline {
+                        Some(d) if Instant::now() < d => {
+                            tokio::time::sleep(RETRY).await;
+                            continue;
+                        }
+                        _ => {
+                            return Err(Error::Locked {
+                                holder: held.describe(),
+                                host: held.host.clone(),
+                            })
+                        }
+                    }
+                }
+                Some(held) => {
+                    let took = take_over(&records, held, &mine, lease_ms, true).await?;
+                    if took && held.token.is_some() {
+                        (how.warn)(&format!(
+                            "took over an expired lock held by {}",
+                            held.describe()
+                        ));
+                    }
+                    took
+                }
+                None => false, // gone in between
+            },
         };
-        let reply = db
-            .run_command(take)
-            .await
-            .map_err(Error::database("cannot take the migrations lock"))?;
-        if write_error_code(&reply).is_none() {
+        if taken {
             return Ok(start_renewal(
                 records,
                 fence,
                 request.lease,
-                deployment.clone(),
+                how.deployment.clone(),
+                how.renewer,
             ));
         }
-        let state = read(&records).await?;
-        let Some(held) = state.holder.clone() else {
-            continue; // gone in between: try again
-        };
-        let free = held.token.is_none();
-        if free || held.is_expired_at(state.server_now) {
-            let taken = records
-                .find_one_and_update(
-                    doc! {"_id": LOCK_ID, "token": held.token.as_deref().map_or(Bson::Null, Bson::from)},
-                    vec![doc! {"$set": set_holder(&mine, lease_ms)}],
-                )
-                .await
-                .map_err(Error::database("cannot take the migrations lock"))?;
-            if taken.is_some() {
-                if !free {
-                    warn(&format!(
-                        "took over an expired lock held by {}",
-                        held.describe()
-                    ));
-                }
-                return Ok(start_renewal(
-                    records,
-                    fence,
-                    request.lease,
-                    deployment.clone(),
-                ));
-            }
-            continue;
+        // The lock changed hands between our two commands: another run acted; try again.
+        races += 1;
+        if races >= RACES {
+            return Err(Error::Registry(format!(
+                "cannot take the migrations lock in `{registry}`: it changed hands {RACES} times \
+                 while migo tried"
+            )));
         }
-        match deadline {
-            Some(d) if Instant::now() < d => {
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            _ => {
-                return Err(Error::Locked {
-                    holder: held.describe(),
-                    host: held.host,
-                })
-            }
-        }
+        tokio::time::sleep(RETRY).await;
     }
+}
+
+/// What a first attempt to take the lock found.
+enum Taken {
+    Yes,
+    /// Someone's document is there (possibly released or expired), as read after the attempt.
+    HeldBy(LockState),
+}
+
+/// A fresh lock: an upsert on our token, which collides if the document exists at all.
+async fn take(records: &Collection<Document>, mine: &Document, lease_ms: i64) -> Result<Taken> {
+    let take = doc! {
+        "update": records.name(),
+        "updates": [{
+            "q": {"_id": LOCK_ID, "token": mine.get_str("token").unwrap_or_default()},
+            "u": [{"$set": set_holder(mine, lease_ms)}],
+            "upsert": true,
+        }],
+    };
+    let db = records.client().database(&records.namespace().db);
+    let reply = db
+        .run_command(take)
+        .await
+        .map_err(Error::database("cannot take the migrations lock"))?;
+    if write_error_code(&reply).is_none() {
+        return Ok(Taken::Yes);
+    }
+    Ok(Taken::HeldBy(read(records).await?))
+}
+
+/// Takes a released lock, or a lease. The filter names the token that was read and, for a
+/// lease when `if_expired`, that it has expired by the server's clock at the moment of the
+/// update: a holder that renewed in between keeps its lease.
+async fn take_over(
+    records: &Collection<Document>,
+    held: &Holder,
+    mine: &Document,
+    lease_ms: i64,
+    if_expired: bool,
+) -> Result<bool> {
+    let filter = match &held.token {
+        None => doc! {"_id": LOCK_ID, "token": Bson::Null},
+        // Compared as milliseconds: the same on every server (SecantusDB's `$$NOW` does not
+        // compare with stored dates).
+        Some(token) if if_expired => doc! {
+            "_id": LOCK_ID,
+            "token": token,
+            "$expr": {"$lt": [{"$toLong": "$expires_at"}, {"$toLong": "$$NOW"}]},
+        },
+        Some(token) => doc! {"_id": LOCK_ID, "token": token},
+    };
+    let taken = records
+        .find_one_and_update(filter, vec![doc! {"$set": set_holder(mine, lease_ms)}])
+        .await
+        .map_err(Error::database("cannot take the migrations lock"))?;
+    Ok(taken.is_some())
+}
+
+/// Replaces a lock document migo cannot read with our lease (`unlock`). The fields that made it
+/// unreadable are replaced too: every field of a holder is set.
+async fn replace_unreadable(
+    records: &Collection<Document>,
+    mine: &Document,
+    lease_ms: i64,
+) -> Result<bool> {
+    let taken = records
+        .update_one(
+            doc! {"_id": LOCK_ID},
+            vec![
+                doc! {"$replaceWith": {"_id": "$_id"}},
+                doc! {"$set": set_holder(mine, lease_ms)},
+            ],
+        )
+        .await
+        .map_err(Error::database("cannot replace the migrations lock"))?;
+    Ok(taken.matched_count == 1)
 }
 
 /// The lock document and the server's time, in one round trip.
@@ -251,36 +392,35 @@ pub(crate) async fn read(records: &Collection<Document>) -> Result<LockState> {
         .await
         .map_err(context())?;
     Ok(match found.into_iter().next() {
-        Some(document) => split(document),
+        Some(document) => split(records.name(), document),
         None => LockState {
             holder: None,
             server_now: DateTime::now(),
+            problem: None,
         },
     })
 }
 
-/// The lock state from a lock document carrying `__migo_now`.
-pub(crate) fn split(mut document: Document) -> LockState {
+/// The lock state from the lock document of registry `registry`, carrying `__migo_now`.
+pub(crate) fn split(registry: &str, mut document: Document) -> LockState {
     let server_now = match document.remove("__migo_now") {
         Some(Bson::DateTime(now)) => now,
         _ => DateTime::now(),
     };
+    let (holder, problem) = match mongodb::bson::from_document::<Holder>(document) {
+        Ok(holder) => (Some(holder), None),
+        Err(e) => (
+            None,
+            Some(format!(
+                "the lock document (`_id: {LOCK_ID:?}`) in `{registry}` cannot be read: {e}"
+            )),
+        ),
+    };
     LockState {
-        holder: mongodb::bson::from_document(document).ok(),
+        holder,
         server_now,
+        problem,
     }
-}
-
-/// Releases the lock whoever holds it (`migo unlock`); returns the holder it released.
-pub(crate) async fn force_release(records: &Collection<Document>) -> Result<Option<Holder>> {
-    let released = records
-        .find_one_and_update(
-            doc! {"_id": LOCK_ID, "token": {"$type": "string"}},
-            vec![released()],
-        )
-        .await
-        .map_err(Error::database("cannot release the migrations lock"))?;
-    Ok(released.and_then(|d| mongodb::bson::from_document(d).ok()))
 }
 
 /// The update pipeline stage that marks the lock released.

@@ -197,7 +197,7 @@ impl Registry {
         let mut migopy = Vec::new();
         for mut document in documents {
             if document.get_str("_id") == Ok(LOCK_ID) {
-                lock = Some(lock::split(document));
+                lock = Some(lock::split(self.name(), document));
                 continue;
             }
             if let Some(Bson::DateTime(now)) = document.remove("__migo_now") {
@@ -237,6 +237,7 @@ impl Registry {
         let lock = lock.unwrap_or(LockState {
             holder: None,
             server_now: server_now.unwrap_or_else(DateTime::now),
+            problem: None,
         });
         Ok((records, lock))
     }
@@ -342,10 +343,9 @@ impl Registry {
         let fenced = !updates.is_empty();
         updates.extend(statements);
         let command = doc! {"update": self.name(), "updates": updates, "ordered": true};
-        let run = self.db.run_command(command);
         let reply = match session {
-            Some(s) => run.session(s).await,
-            None => run.await,
+            Some(s) => self.db.run_command(command).session(s).await,
+            None => self.run_retrying(command).await,
         }
         .map_err(Error::database(context.to_string()))?;
         let Some(first) = reply
@@ -370,6 +370,45 @@ impl Registry {
             crate::ui::escape::escape(first.get_str("errmsg").unwrap_or("write failed"))
         )))
     }
+}
+
+impl Registry {
+    /// Runs a registry write; a fenced one is tried again while the server cannot be reached,
+    /// for up to two thirds of the lease (a server that restarts between two steps is back in
+    /// seconds, and the lease is still ours then). Writes are replacements of whole records, so
+    /// repeating one that did land changes nothing.
+    async fn run_retrying(&self, command: Document) -> mongodb::error::Result<Document> {
+        let budget = self.fence.as_ref().map_or(Duration::ZERO, |f| {
+            Duration::from_millis(u64::try_from(f.lease_ms).unwrap_or(0)) * 2 / 3
+        });
+        let started = std::time::Instant::now();
+        let mut pause = Duration::from_millis(100);
+        loop {
+            match self.db.run_command(command.clone()).await {
+                Err(e) if is_transient(&e) && started.elapsed() + pause < budget => {
+                    tracing::warn!(
+                        "the registry write did not reach the server ({}); trying again",
+                        crate::store::connection::short_message(&e)
+                    );
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_secs(1));
+                }
+                other => return other,
+            }
+        }
+    }
+}
+
+/// Whether `e` says the server could not be reached (and may be back soon), as opposed to a
+/// refusal that would come again.
+fn is_transient(e: &mongodb::error::Error) -> bool {
+    use mongodb::error::ErrorKind;
+    matches!(
+        e.kind.as_ref(),
+        ErrorKind::ServerSelection { .. }
+            | ErrorKind::Io(_)
+            | ErrorKind::ConnectionPoolCleared { .. }
+    ) || e.contains_label("NetworkError")
 }
 
 /// The tool whose registry shape `document` has, if it is not migo's.

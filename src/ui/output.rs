@@ -94,7 +94,10 @@ impl Output {
                 let mut out = std::io::stdout().lock();
                 let _ = writeln!(out, "{line}");
             }
-            (None, false) => eprintln!("{line}"),
+            // A closed stderr (`2>&-`, a dropped SSH channel) must not stop a run half way.
+            (None, false) => {
+                let _ = writeln!(std::io::stderr().lock(), "{line}");
+            }
         }
     }
 

@@ -16,8 +16,14 @@ pub(crate) fn confirm(what: &str, yes: bool) -> Result<()> {
     }
     // `what` may name what a server named (a fleet's databases): no control character reaches
     // the terminal.
-    eprint!("{}. Go ahead? [y/N] ", crate::ui::escape::escape(what));
-    let _ = std::io::stderr().flush();
+    let mut stderr = std::io::stderr().lock();
+    let _ = write!(
+        stderr,
+        "{}. Go ahead? [y/N] ",
+        crate::ui::escape::escape(what)
+    );
+    let _ = stderr.flush();
+    drop(stderr);
     let mut answer = String::new();
     let _ = std::io::stdin().lock().read_line(&mut answer);
     if matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes") {

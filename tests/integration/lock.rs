@@ -116,12 +116,19 @@ fn a_held_lock_refuses_mutations_but_not_reads_and_unlock_releases_it() {
     t.run(&["execute", "--dry-run"])
         .success()
         .stdout_has("would apply 0001_a");
+    // A live lease may belong to a migo that is still running: unlock asks first.
     t.run(&["unlock"])
+        .code(6)
+        .one_error_line()
+        .stderr_has("error: the lock is held by someone@elsewhere (pid 4242), running `migo execute` since ")
+        .stderr_has(", and its lease is live: that migo may still be running (releasing it stops it at its next registry write), and needs confirmation; hint: pass `--yes` to confirm without a terminal\n");
+    assert!(t.lock().is_some(), "a refused unlock released the lock");
+    t.run(&["unlock", "--yes"])
         .success()
         .stdout_has("released the lock (live lease) held by someone@elsewhere (pid 4242)");
     t.run(&["unlock"])
         .success()
-        .stdout_has("the migrations lock is free");
+        .stdout_is("the migrations lock is free: nothing to release\n");
     t.run(&["execute"]).success().stdout_has("applied 0001_a");
 }
 
@@ -257,7 +264,7 @@ fn kill_9_takes_the_script_and_its_children_along() {
     // Had it survived, it would count now.
     std::fs::write(t.path("go"), "").unwrap();
     assert_eq!(t.statuses(), [("0001_slow".into(), "running".into())]);
-    t.run(&["unlock"]).success();
+    t.run(&["unlock", "--yes"]).success();
     t.run(&["list"])
         .success()
         .stdout_has("0001_slow  interrupted");

@@ -122,7 +122,7 @@ fn a_rollback_leaves_a_marker_and_a_failed_one_keeps_who_applied_it() {
         marker.get_datetime("applied_at"),
         applied.get_datetime("applied_at")
     );
-    t.run(&["unlock"]).success();
+    t.run(&["unlock", "--yes"]).success();
     t.run(&["list"])
         .success()
         .stdout_has("0001_r  interrupted (rollback)");
