@@ -81,6 +81,25 @@ impl Reason {
     }
 }
 
+impl Reason {
+    /// The error of a command that stopped for this reason before it started anything.
+    pub(crate) fn into_error(self) -> crate::error::Error {
+        match self {
+            Reason::Signal(signal) => crate::error::Error::Interrupted {
+                signal,
+                step: None,
+                direction: crate::migration::Direction::Up,
+                done: Vec::new(),
+            },
+            Reason::LostLock(loss) => crate::error::Error::LostLock {
+                reason: loss.describe().to_string(),
+                step: None,
+                done: Vec::new(),
+            },
+        }
+    }
+}
+
 /// What a running step checks to know whether to stop: the run's [`Stop`] and, under the lock,
 /// the lease.
 #[derive(Debug, Clone, Default)]
@@ -111,7 +130,9 @@ impl Halt {
 /// test can freeze it at an exact step instead of guessing with sleeps. Points: `after-dump`,
 /// `before-step:NAME` (before its `running` record), `in-step:NAME` (after it, before the work),
 /// `after-step:NAME` (after the work, before its record), `after-record:NAME` (after its
-/// `applied` record), `locked` (right after the lease is taken).
+/// `applied` record), `locked` (right after the lease is taken), `before-takeover` (an expired
+/// lease was read, and is about to be taken over), `waiting-for-lock` (a held lock was found,
+/// and `--wait` waits).
 pub(crate) fn checkpoint(point: &str) {
     if std::env::var_os("MIGO_TEST_STOP_AT").is_some_and(|p| p == point) {
         // SAFETY: raise(2) sends a signal to this process; SIGSTOP cannot be caught.

@@ -59,7 +59,11 @@ pub(crate) async fn locked<T>(
         who: &who,
     };
     let mut note = Note::default();
-    let result = work(&held, &mut note).await;
+    // A signal that came while waiting for the lease: nothing starts.
+    let result = match held.halt.reason() {
+        Some(reason) => Err(reason.into_error()),
+        None => work(&held, &mut note).await,
+    };
     if !note.nothing || result.is_err() {
         audit(ctx, db, action, started, &who, note, &result).await;
     }

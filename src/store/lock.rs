@@ -234,12 +234,7 @@ pub(crate) async fn acquire(
     let mut races = 0;
     loop {
         if let Some(signal) = how.stop.signal() {
-            return Err(Error::Interrupted {
-                signal,
-                step: None,
-                direction: crate::migration::Direction::Up,
-                done: Vec::new(),
-            });
+            return Err(crate::halt::Reason::Signal(signal).into_error());
         }
         let taken = match take(&records, &mine, lease_ms).await? {
             Taken::Yes => true,
@@ -255,6 +250,7 @@ pub(crate) async fn acquire(
                 Some(held) if held.token.is_some() && !held.is_expired_at(state.server_now) => {
                     match deadline {
                         Some(d) if Instant::now() < d => {
+                            crate::halt::checkpoint("waiting-for-lock");
                             tokio::time::sleep(RETRY).await;
                             continue;
                         }
@@ -267,6 +263,7 @@ pub(crate) async fn acquire(
                     }
                 }
                 Some(held) => {
+                    crate::halt::checkpoint("before-takeover");
                     let took = take_over(&records, held, &mine, lease_ms, true).await?;
                     if took && held.token.is_some() {
                         (how.warn)(&format!(

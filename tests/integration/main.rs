@@ -10,6 +10,7 @@ mod config;
 mod disk;
 mod docs;
 mod dry_run;
+mod engine;
 mod example;
 mod execute;
 mod failures;

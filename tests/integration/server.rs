@@ -51,7 +51,11 @@ impl Server {
 
     /// Starts SecantusDB with `flags`, in memory or on `storage`; waits until it answers.
     pub fn start(flags: &[&str], storage: Option<&Path>) -> Server {
-        let port = free_port();
+        Server::start_on(free_port(), flags, storage)
+    }
+
+    /// [`Server::start`] on `port` (a server that restarts where it was).
+    pub fn start_on(port: u16, flags: &[&str], storage: Option<&Path>) -> Server {
         let storage = storage.map_or(":memory:".to_string(), |p| p.display().to_string());
         let binary = secantusd();
         // A watchdog shell owns the server: it stops it when this test process is gone, so no
