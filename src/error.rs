@@ -100,6 +100,11 @@ pub(crate) enum Error {
     #[error("cannot connect to {target}: {message}")]
     Connect { target: String, message: String },
 
+    /// Every seed host refused the TCP connection: no server listens there (said at once, without
+    /// waiting out the server-selection timeout).
+    #[error("cannot connect to {target}: connection refused")]
+    ConnectionRefused { target: String, hosts: String },
+
     /// The server refused the credentials.
     #[error("authentication failed for user `{user}` on {target}: {message}")]
     Auth {
@@ -249,7 +254,9 @@ impl Error {
             | Error::BadFileName { .. }
             | Error::DuplicateNumber { .. }
             | Error::InvalidMigration { .. } => exit::FILES,
-            Error::Connect { .. } | Error::Auth { .. } => exit::CONNECTION,
+            Error::Connect { .. } | Error::ConnectionRefused { .. } | Error::Auth { .. } => {
+                exit::CONNECTION
+            }
             Error::Refused { .. } => exit::REFUSED,
             Error::Locked { .. } => exit::LOCKED,
             Error::MigrationFailed { .. } => exit::MIGRATION_FAILED,
@@ -334,6 +341,10 @@ impl Error {
                  raise `[mongo] timeout_secs` for a slow network"
                     .into(),
             ),
+            Error::ConnectionRefused { hosts, .. } => Some(format!(
+                "is the server running on {hosts}? Start it, or fix `host`/`port`/`uri` under \
+                 `[mongo]` (or `--host`/`--port`/`--uri`)"
+            )),
             Error::Auth { .. } => {
                 Some("check `[mongo] user`, the password (`password_env`) and `auth_source`".into())
             }

@@ -62,6 +62,23 @@ impl Target {
         }
     }
 
+    /// The seed list's hosts and ports, when every one is a TCP address (not an SRV name, not a
+    /// Unix socket).
+    pub(crate) fn tcp_hosts(&self) -> Option<Vec<(String, u16)>> {
+        match &self.connection.host_info {
+            HostInfo::HostIdentifiers(hosts) => hosts
+                .iter()
+                .map(|address| match address {
+                    ServerAddress::Tcp { host, port } => {
+                        Some((host.clone(), port.unwrap_or(27017)))
+                    }
+                    _ => None,
+                })
+                .collect(),
+            _ => None,
+        }
+    }
+
     /// The hosts as a list, for `--json`.
     pub(crate) fn host_list(&self) -> Vec<String> {
         match &self.connection.host_info {

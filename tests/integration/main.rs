@@ -7,6 +7,7 @@ mod backups;
 mod bad_input;
 mod cargo_make;
 mod config;
+mod connection;
 mod disk;
 mod docs;
 mod dry_run;
