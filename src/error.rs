@@ -257,6 +257,11 @@ impl Error {
             Error::Connect { .. } | Error::ConnectionRefused { .. } | Error::Auth { .. } => {
                 exit::CONNECTION
             }
+            Error::Database { source, .. }
+                if crate::store::connection::is_login_required(source) =>
+            {
+                exit::CONNECTION
+            }
             Error::Refused { .. } => exit::REFUSED,
             Error::Locked { .. } => exit::LOCKED,
             Error::MigrationFailed { .. } => exit::MIGRATION_FAILED,
@@ -347,6 +352,16 @@ impl Error {
             )),
             Error::Auth { .. } => {
                 Some("check `[mongo] user`, the password (`password_env`) and `auth_source`".into())
+            }
+            Error::Database { source, .. }
+                if crate::store::connection::is_login_required(source) =>
+            {
+                Some(
+                    "the server requires a login and no user is configured: set `user` under \
+                     `[mongo]` (or `--user` / `MIGO_USER`) and the variable holding the password \
+                     in `password_env`"
+                        .into(),
+                )
             }
             Error::Locked { host, .. } => Some(format!(
                 "wait for it with `--wait SECS`, or run `migo unlock` if no migo process is \

@@ -1,5 +1,6 @@
 //! Opening the database for a [`Target`], and turning the driver's connection failures into one
-//! readable line: an unreachable server, a wrong password, a server that went away.
+//! readable line: an unreachable server, a wrong password, a server that went away, a server
+//! that wants a login nobody configured.
 //!
 //! Before the first client of a deployment is made, its seed hosts' TCP ports are probed, all at
 //! once, for a short while: when every one of them refuses the connection, nothing listens there
@@ -196,6 +197,13 @@ fn server_selection_reason(message: &str, target: &Target) -> String {
         Some(c) => format!("no server answered within {secs}s ({})", c.to_lowercase()),
         None => format!("no usable server within {secs}s"),
     }
+}
+
+/// `Unauthorized` (13) "… requires authentication": the server wants a login and migo has none
+/// (with a user configured, the driver logs in first, or fails with an authentication error).
+pub(crate) fn is_login_required(e: &mongodb::error::Error) -> bool {
+    matches!(e.kind.as_ref(), ErrorKind::Command(c)
+        if c.code == 13 && c.message.to_ascii_lowercase().contains("requires authentication"))
 }
 
 /// Code 18 is `AuthenticationFailed`, which some servers report as a plain command error.
