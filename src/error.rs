@@ -144,6 +144,8 @@ pub(crate) enum Error {
         signal: i32,
         step: Option<String>,
         done: Vec<String>,
+        /// The step in flight was a rollback (its `down`).
+        rollback: bool,
     },
 
     /// The connection broke while a migration ran: its effect is unknown.
@@ -152,6 +154,8 @@ pub(crate) enum Error {
         target: String,
         name: String,
         message: String,
+        /// The step in flight was a rollback (its `down`).
+        rollback: bool,
     },
 
     /// Another migo holds the lock.
@@ -305,12 +309,29 @@ impl Error {
                     .into(),
             ),
             Error::Interrupted {
+                step: Some(step),
+                rollback: true,
+                ..
+            } => Some(format!(
+                "check what its `down` undid, then finish the rollback with `migo rollback \
+                 {step}`, or record it applied again with `migo ignore {step}`"
+            )),
+            Error::Interrupted {
                 step: Some(step), ..
             } => Some(format!(
                 "check what `{step}` did, then `migo execute {step}` to run it again, or \
                  `migo ignore {step}` / `migo rollback {step}`"
             )),
             Error::Interrupted { step: None, .. } => Some("run the command again to go on".into()),
+            Error::ConnectionLost {
+                name,
+                rollback: true,
+                ..
+            } => Some(format!(
+                "once the server is back, `migo list` shows `{name}` as interrupted; check its \
+                 data, then finish the rollback with `migo rollback {name}`, or record it applied \
+                 again with `migo ignore {name}`"
+            )),
             Error::ConnectionLost { name, .. } => Some(format!(
                 "once the server is back, `migo list` shows `{name}` as interrupted; check its \
                  data, then `migo execute {name}` or `migo ignore {name}`"

@@ -78,6 +78,7 @@ pub(crate) async fn dump(
                     signal,
                     step: None,
                     done: Vec::new(),
+                    rollback: false,
                 },
                 Dumping::Failed(message) => failed(format!("cannot dump `{name}`: {message}")),
             })?;

@@ -134,7 +134,7 @@ pub(crate) async fn run(
                 runner.flush(&mut unwritten, &names()).await?;
             }
             let in_flight = unwritten.as_ref().map(|r| r.name.clone());
-            return Err(halted(reason, in_flight, names()));
+            return Err(halted(reason, in_flight, names(), false));
         }
         report(Event::Started(step));
         let started = Instant::now();
@@ -165,10 +165,16 @@ pub(crate) async fn run(
     Ok(done)
 }
 
-/// The error for a run that stopped for `reason` with `step` in flight.
-fn halted(reason: Reason, step: Option<String>, done: Vec<String>) -> Error {
+/// The error for a run that stopped for `reason` with `step` in flight (a rollback's `down`
+/// when `rollback`).
+fn halted(reason: Reason, step: Option<String>, done: Vec<String>, rollback: bool) -> Error {
     match reason {
-        Reason::Signal(signal) => Error::Interrupted { signal, step, done },
+        Reason::Signal(signal) => Error::Interrupted {
+            signal,
+            step,
+            done,
+            rollback,
+        },
         Reason::LostLock(loss) => Error::LostLock {
             reason: loss.describe().to_string(),
             step,
@@ -195,12 +201,14 @@ impl Runner<'_> {
     /// The error to return for a step that ended badly.
     fn failed(&self, step: &Step, failure: Failure, done: Vec<String>) -> Error {
         let name = step.file.name.clone();
+        let rollback = step.action == Action::Down;
         match failure {
-            Failure::Stop(reason) => halted(reason, Some(name), done),
+            Failure::Stop(reason) => halted(reason, Some(name), done, rollback),
             Failure::Step(error, _) if error.is_connection_failure() => Error::ConnectionLost {
                 target: self.target.to_string(),
                 name,
                 message: error.to_string(),
+                rollback,
             },
             Failure::Step(error, direction) => Error::MigrationFailed {
                 name,
@@ -218,6 +226,7 @@ impl Runner<'_> {
                     target: self.target.to_string(),
                     name,
                     message: crate::store::connection::short_message(&source),
+                    rollback,
                 }
             }
             Failure::Lost { in_flight } => Error::LostLock {

@@ -16,6 +16,7 @@ mod execute;
 mod failures;
 mod fleet;
 mod fleet_breaks;
+mod hints;
 mod history;
 mod hostile;
 mod init;
