@@ -24,8 +24,19 @@ pub(super) async fn dispatch(
     let command = cli.command.as_ref().unwrap_or(&Command::List);
     if let Command::Completions { shell } = command {
         use clap::CommandFactory;
-        clap_complete::generate(*shell, &mut Cli::command(), "migo", &mut std::io::stdout());
-        return Ok(());
+        use std::io::Write;
+        // Generated in memory, then written: a closed stdout (`| head -1`) is not an error.
+        let mut script = Vec::new();
+        clap_complete::generate(*shell, &mut Cli::command(), "migo", &mut script);
+        let mut stdout = std::io::stdout().lock();
+        return match stdout.write_all(&script).and_then(|()| stdout.flush()) {
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::Io {
+                context: "cannot write the completion script to",
+                path: "stdout".into(),
+                source: e,
+            }),
+            _ => Ok(()),
+        };
     }
     let invocation = invocation(g, words)?;
     let request = change_request(command);

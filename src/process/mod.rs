@@ -7,7 +7,7 @@ pub(crate) mod env;
 pub(crate) mod group;
 pub(crate) mod session;
 
-use std::io::{BufRead, BufReader, IsTerminal};
+use std::io::{BufRead, BufReader, IsTerminal, Write};
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
@@ -120,7 +120,10 @@ pub(crate) fn run_blocking(child: &Child, env: &ChildEnv) -> Result<(), Failure>
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
             let line = out_scrubber.scrub(&line);
             match (to_stdout, echo) {
-                (true, _) => println!("{prefix}{line}"),
+                // A closed stdout (`migo seed | head -1`) is not an error: the lines are dropped.
+                (true, _) => {
+                    let _ = writeln!(std::io::stdout().lock(), "{prefix}{line}");
+                }
                 (false, true) => eprintln!("{prefix}{line}"),
                 (false, false) => {}
             }

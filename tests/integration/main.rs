@@ -24,6 +24,7 @@ mod json_shapes;
 mod lock;
 mod other_tools;
 mod output;
+mod pipes;
 mod policies;
 mod processes;
 mod ranges;
