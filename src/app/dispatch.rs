@@ -122,7 +122,9 @@ pub(super) async fn dispatch(
         Command::Task(args) if extensions.extra(&args[0]).is_some() => {
             commands::task::extra(&settings, extensions, args).await
         }
-        Command::Task(args) => commands::task::task(&settings, out, args).await,
+        Command::Task(args) => {
+            commands::task::task(&settings, out, args, &builtins, extensions).await
+        }
         Command::Unlock => commands::unlock::unlock(ctx).await,
         Command::Dump => commands::backup::dump(ctx).await,
         Command::Restore { dir, trust_dump } => {

@@ -187,9 +187,24 @@ fn unknown_field_in_a_migration() {
 }
 
 #[test]
-fn unknown_subcommand() {
-    let t = project();
-    refused(&t, &["exectue"], 2, "unknown subcommand `exectue`");
+fn unknown_subcommand_close_to_one_gets_did_you_mean_else_the_list() {
+    let t = project().config("[tasks.seed]\ndescription = \"Seed\"\nrun = \"true\"\n");
+    for (word, meant) in [
+        ("exectue", "execute"),
+        ("rolback", "rollback"),
+        ("sede", "seed"),
+    ] {
+        t.run(&[word]).code(2).stdout_is("").stderr_is(&format!(
+            "error: unknown subcommand `{word}`; hint: did you mean `{meant}`?\n"
+        ));
+    }
+    t.run(&["deploy"]).code(2).stdout_is("").stderr_is(
+        "error: unknown subcommand `deploy`; hint: the subcommands are list, execute, ignore, \
+         rollback, accept, check, history, version, remove, new, test, dump, restore, adopt, \
+         forget, unlock, init, help, completions, and the tasks seed; `migo help` says what each \
+         does\n",
+    );
+    assert!(t.collections().is_empty(), "{:?}", t.collections());
 }
 
 /// Runs `migo ARGS` in `t`; a run that outlives `limit` (a read blocked on a FIFO, a file
