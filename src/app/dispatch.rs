@@ -56,10 +56,22 @@ pub(super) async fn dispatch(
         });
     }
     let offline = matches!(command, Command::New { .. });
-    if let Command::Init { compiled, source } = command {
+    if let Command::Init {
+        compiled,
+        install_from,
+        path,
+    } = command
+    {
         let request = crate::init::Request {
-            uri: g.uri.clone(),
-            database: g.database.clone(),
+            connection: crate::init::Connection {
+                uri: g.uri.clone(),
+                host: g.host.clone(),
+                port: g.port,
+                database: g.database.clone(),
+                user: g.user.clone(),
+                auth_source: g.auth_source.clone(),
+                timeout: g.timeout,
+            },
             environments: g
                 .environment
                 .iter()
@@ -68,9 +80,11 @@ pub(super) async fn dispatch(
                 .filter(|e| !e.is_empty())
                 .collect(),
             compiled: *compiled,
-            source: source
-                .clone()
-                .unwrap_or_else(|| env!("MIGO_SOURCE").to_string()),
+            install: match (install_from, path) {
+                (Some(url), _) => crate::init::Install::Git(url.clone()),
+                (None, Some(dir)) => crate::init::Install::Path(dir.display().to_string()),
+                (None, None) => crate::init::Install::Nothing,
+            },
             dry_run: g.dry_run,
         };
         let cwd = std::env::current_dir().map_err(|e| Error::Io {

@@ -20,7 +20,7 @@ use crate::secret::{redact_uri, Secret};
 /// Default connection and server-selection timeout.
 pub(crate) const DEFAULT_TIMEOUT_SECS: u64 = 10;
 /// The longest timeout accepted: longer ones are typos, and would overflow the driver's clocks.
-const MAX_TIMEOUT_SECS: u64 = 3_600;
+pub(crate) const MAX_TIMEOUT_SECS: u64 = 3_600;
 
 /// Where migo works: one database on one deployment.
 #[derive(Debug, Clone)]
