@@ -1,5 +1,4 @@
-//! Records what `migo --version` and `migo init` say about this build: the git commit it was
-//! built from, and where it can be installed from again.
+//! Records what `migo --version` says about this build: the git commit it was built from.
 
 use std::path::Path;
 use std::process::Command;
@@ -19,11 +18,6 @@ fn main() {
     let commit = git(&["rev-parse", "--short=12", "HEAD"]).unwrap_or_else(|| "unknown".into());
     let version = std::env::var("CARGO_PKG_VERSION").unwrap_or_default();
     println!("cargo:rustc-env=MIGO_LONG_VERSION={version} (commit {commit})");
-    let source = match git(&["config", "--get", "remote.origin.url"]) {
-        Some(url) => format!("--git {url}"),
-        None => format!("--path {manifest}"),
-    };
-    println!("cargo:rustc-env=MIGO_SOURCE={source}");
     for watched in [".git/HEAD", ".git/refs/heads", ".git/packed-refs"] {
         if Path::new(&manifest).join(watched).exists() {
             println!("cargo:rerun-if-changed={watched}");

@@ -233,15 +233,18 @@ pub(crate) enum Command {
     Unlock,
     /// Set migo up in this project: migo.toml, mongomigrations/, the cargo-make tasks
     #[command(
-        after_help = "`--uri`, `--database` and `--env staging,production` fill in migo.toml; `--dry-run` shows every change."
+        after_help = "`--uri` (or `--host`/`--port`), `--database`, `--user`, `--auth-source`, `--timeout` and `--env staging,production` fill in migo.toml; `--dry-run` shows every change."
     )]
     Init {
         /// Scaffold a migrations binary for compiled Rust migrations (`src/bin/migrations/`)
         #[arg(long)]
         compiled: bool,
-        /// Where cargo-make installs migo from: `cargo install` arguments, e.g. `--git URL`
-        #[arg(long, value_name = "ARGS", allow_hyphen_values = true)]
-        source: Option<String>,
+        /// The tasks install migo on first use from this git repository (`cargo install --git URL migo`)
+        #[arg(long, value_name = "URL", conflicts_with = "path")]
+        install_from: Option<String>,
+        /// The tasks install migo on first use from this directory (`cargo install --path DIR`)
+        #[arg(long, value_name = "DIR")]
+        path: Option<PathBuf>,
     },
     /// List built-in and user-defined subcommands
     Help,

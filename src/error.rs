@@ -100,6 +100,11 @@ pub(crate) enum Error {
     #[error("cannot connect to {target}: {message}")]
     Connect { target: String, message: String },
 
+    /// Every seed host refused the TCP connection: no server listens there (said at once, without
+    /// waiting out the server-selection timeout).
+    #[error("cannot connect to {target}: connection refused")]
+    ConnectionRefused { target: String, hosts: String },
+
     /// The server refused the credentials.
     #[error("authentication failed for user `{user}` on {target}: {message}")]
     Auth {
@@ -138,9 +143,9 @@ pub(crate) enum Error {
     Interrupted {
         signal: i32,
         step: Option<String>,
-        /// Which way `step` was going.
-        direction: Direction,
         done: Vec<String>,
+        /// The step in flight was a rollback (its `down`).
+        rollback: bool,
     },
 
     /// The connection broke while a migration ran (its effect is unknown), or before it started
@@ -152,7 +157,8 @@ pub(crate) enum Error {
         message: String,
         /// Whether the migration had started.
         started: bool,
-        direction: Direction,
+        /// The step in flight was a rollback (its `down`).
+        rollback: bool,
     },
 
     /// Another migo holds the lock.
@@ -255,7 +261,14 @@ impl Error {
             | Error::BadFileName { .. }
             | Error::DuplicateNumber { .. }
             | Error::InvalidMigration { .. } => exit::FILES,
-            Error::Connect { .. } | Error::Auth { .. } => exit::CONNECTION,
+            Error::Connect { .. } | Error::ConnectionRefused { .. } | Error::Auth { .. } => {
+                exit::CONNECTION
+            }
+            Error::Database { source, .. }
+                if crate::store::connection::is_login_required(source) =>
+            {
+                exit::CONNECTION
+            }
             Error::Refused { .. } => exit::REFUSED,
             Error::Locked { .. } => exit::LOCKED,
             Error::MigrationFailed { .. } => exit::MIGRATION_FAILED,
@@ -300,19 +313,17 @@ impl Error {
             ),
             Error::Interrupted {
                 step: Some(step),
-                direction: Direction::Up,
+                rollback: true,
                 ..
+            } => Some(format!(
+                "check what its `down` undid, then finish the rollback with `migo rollback \
+                 {step}`, or record it applied again with `migo ignore {step}`"
+            )),
+            Error::Interrupted {
+                step: Some(step), ..
             } => Some(format!(
                 "check what `{step}` did, then `migo execute {step}` to run it again, or \
                  `migo ignore {step}` / `migo rollback {step}`"
-            )),
-            Error::Interrupted {
-                step: Some(step),
-                direction: Direction::Down,
-                ..
-            } => Some(format!(
-                "check what `{step}`'s rollback did, then `migo rollback {step}` to finish it, \
-                 or `migo ignore {step}` to record it applied again"
             )),
             Error::Interrupted { step: None, .. } => Some("run the command again to go on".into()),
             Error::ConnectionLost { started: false, .. } => {
@@ -320,19 +331,16 @@ impl Error {
             }
             Error::ConnectionLost {
                 name,
-                direction: Direction::Up,
+                rollback: true,
                 ..
             } => Some(format!(
                 "once the server is back, `migo list` shows `{name}` as interrupted; check its \
-                 data, then `migo execute {name}` or `migo ignore {name}`"
+                 data, then finish the rollback with `migo rollback {name}`, or record it applied \
+                 again with `migo ignore {name}`"
             )),
-            Error::ConnectionLost {
-                name,
-                direction: Direction::Down,
-                ..
-            } => Some(format!(
-                "once the server is back, `migo list` shows `{name}` as interrupted while rolling \
-                 back; check its data, then `migo rollback {name}` or `migo ignore {name}`"
+            Error::ConnectionLost { name, .. } => Some(format!(
+                "once the server is back, `migo list` shows `{name}` as interrupted; check its \
+                 data, then `migo execute {name}` or `migo ignore {name}`"
             )),
             Error::RemoteExit { .. } => None,
             Error::Fleet { hint, .. } => Some(hint.clone()),
@@ -365,8 +373,22 @@ impl Error {
                  raise `[mongo] timeout_secs` for a slow network"
                     .into(),
             ),
+            Error::ConnectionRefused { hosts, .. } => Some(format!(
+                "is the server running on {hosts}? Start it, or fix `host`/`port`/`uri` under \
+                 `[mongo]` (or `--host`/`--port`/`--uri`)"
+            )),
             Error::Auth { .. } => {
                 Some("check `[mongo] user`, the password (`password_env`) and `auth_source`".into())
+            }
+            Error::Database { source, .. }
+                if crate::store::connection::is_login_required(source) =>
+            {
+                Some(
+                    "the server requires a login and no user is configured: set `user` under \
+                     `[mongo]` (or `--user` / `MIGO_USER`) and the variable holding the password \
+                     in `password_env`"
+                        .into(),
+                )
             }
             Error::Locked { host, .. } => Some(format!(
                 "wait for it with `--wait SECS`, or run `migo unlock` if no migo process is \

@@ -88,8 +88,8 @@ impl Reason {
             Reason::Signal(signal) => crate::error::Error::Interrupted {
                 signal,
                 step: None,
-                direction: crate::migration::Direction::Up,
                 done: Vec::new(),
+                rollback: false,
             },
             Reason::LostLock(loss) => crate::error::Error::LostLock {
                 reason: loss.describe().to_string(),

@@ -82,7 +82,9 @@ fn find_uri(text: &str) -> Option<usize> {
 }
 
 /// Removes known secrets (the password, the full connection string) from text a child process
-/// printed, and redacts any connection string left.
+/// printed, and redacts any connection string left. A secret is found as it is and in any
+/// percent-encoded form (`p%2Fss%40word`, `p%2fss%40word`, `p/ss%40word`, `+` for a space): the
+/// forms a script's URL encoder, or a connection string it builds and prints, gives it.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Scrubber {
     secrets: Vec<String>,
@@ -105,12 +107,56 @@ impl Scrubber {
     pub(crate) fn scrub(&self, text: &str) -> String {
         let mut clean = text.to_string();
         for secret in &self.secrets {
-            if clean.contains(secret.as_str()) {
-                clean = clean.replace(secret.as_str(), "***");
-            }
+            clean = replace_encoded(&clean, secret.as_bytes());
         }
         redact_text(&clean)
     }
+}
+
+/// `text` with every span that decodes to `secret` replaced by `***`.
+fn replace_encoded(text: &str, secret: &[u8]) -> String {
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let (mut copied, mut at) = (0, 0);
+    while at < bytes.len() {
+        match encoded_at(bytes, at, secret) {
+            Some(end) => {
+                out.push_str(&text[copied..at]);
+                out.push_str("***");
+                (copied, at) = (end, end);
+            }
+            None => at += 1,
+        }
+    }
+    out.push_str(&text[copied..]);
+    out
+}
+
+/// Where a span of `text` starting at `at` that decodes to `secret` ends: each byte of the
+/// secret is there as itself, as `%XX` (either case of hex), or, for a space, as `+`.
+/// A match starts and ends on character boundaries, since each matched byte is all of a
+/// character or a `%XX` escape of one of its bytes.
+fn encoded_at(text: &[u8], at: usize, secret: &[u8]) -> Option<usize> {
+    let Some((&first, rest)) = secret.split_first() else {
+        return Some(at);
+    };
+    let escaped = text
+        .get(at..at + 3)
+        .filter(|e| e[0] == b'%')
+        .and_then(|e| std::str::from_utf8(&e[1..]).ok())
+        .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+    if escaped == Some(first) {
+        if let Some(end) = encoded_at(text, at + 3, rest) {
+            return Some(end);
+        }
+    }
+    let plain = text
+        .get(at)
+        .is_some_and(|&b| b == first || (first == b' ' && b == b'+'));
+    if plain {
+        return encoded_at(text, at + 1, rest);
+    }
+    None
 }
 
 #[cfg(test)]
@@ -157,6 +203,24 @@ mod tests {
             scrubber.scrub("uri=mongodb://u:hunter2@h/db pw=hunter2"),
             "uri=*** pw=***"
         );
+    }
+
+    #[test]
+    fn scrubs_every_percent_encoded_form() {
+        let password = Secret::new("p/ss@word é");
+        let scrubber = Scrubber::new(&[&password]);
+        for shown in [
+            "p/ss@word é",
+            "p%2Fss%40word%20%C3%A9",
+            "p%2fss%40word+%c3%a9",
+            "p/ss%40word %C3%A9",
+            "%70%2F%73s%40word é",
+        ] {
+            assert_eq!(scrubber.scrub(&format!("[{shown}]")), "[***]", "{shown}");
+        }
+        assert_eq!(scrubber.scrub("p/ss@wor"), "p/ss@wor");
+        let percent = Scrubber::new(&[&Secret::new("50%")]);
+        assert_eq!(percent.scrub("a 50% b 50%25 c"), "a *** b *** c");
     }
 
     #[test]

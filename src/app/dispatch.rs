@@ -26,8 +26,19 @@ pub(super) async fn dispatch(
     let command = cli.command.as_ref().unwrap_or(&Command::List);
     if let Command::Completions { shell } = command {
         use clap::CommandFactory;
-        clap_complete::generate(*shell, &mut Cli::command(), "migo", &mut std::io::stdout());
-        return Ok(());
+        use std::io::Write;
+        // Generated in memory, then written: a closed stdout (`| head -1`) is not an error.
+        let mut script = Vec::new();
+        clap_complete::generate(*shell, &mut Cli::command(), "migo", &mut script);
+        let mut stdout = std::io::stdout().lock();
+        return match stdout.write_all(&script).and_then(|()| stdout.flush()) {
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::Io {
+                context: "cannot write the completion script to",
+                path: "stdout".into(),
+                source: e,
+            }),
+            _ => Ok(()),
+        };
     }
     let invocation = invocation(g, words)?;
     let request = change_request(command);
@@ -47,10 +58,22 @@ pub(super) async fn dispatch(
         });
     }
     let offline = matches!(command, Command::New { .. });
-    if let Command::Init { compiled, source } = command {
+    if let Command::Init {
+        compiled,
+        install_from,
+        path,
+    } = command
+    {
         let request = crate::init::Request {
-            uri: g.uri.clone(),
-            database: g.database.clone(),
+            connection: crate::init::Connection {
+                uri: g.uri.clone(),
+                host: g.host.clone(),
+                port: g.port,
+                database: g.database.clone(),
+                user: g.user.clone(),
+                auth_source: g.auth_source.clone(),
+                timeout: g.timeout,
+            },
             environments: g
                 .environment
                 .iter()
@@ -59,9 +82,11 @@ pub(super) async fn dispatch(
                 .filter(|e| !e.is_empty())
                 .collect(),
             compiled: *compiled,
-            source: source
-                .clone()
-                .unwrap_or_else(|| env!("MIGO_SOURCE").to_string()),
+            install: match (install_from, path) {
+                (Some(url), _) => crate::init::Install::Git(url.clone()),
+                (None, Some(dir)) => crate::init::Install::Path(dir.display().to_string()),
+                (None, None) => crate::init::Install::Nothing,
+            },
             dry_run: g.dry_run,
         };
         let cwd = std::env::current_dir().map_err(|e| Error::Io {
@@ -115,7 +140,9 @@ pub(super) async fn dispatch(
         Command::Task(args) if extensions.extra(&args[0]).is_some() => {
             commands::task::extra(&settings, extensions, args).await
         }
-        Command::Task(args) => commands::task::task(&settings, out, args, &run.children).await,
+        Command::Task(args) => {
+            commands::task::task(&settings, out, args, &builtins, extensions, &run.children).await
+        }
         Command::Unlock => commands::unlock::unlock(ctx).await,
         Command::Dump => commands::backup::dump(ctx).await,
         Command::Restore { dir, trust_dump } => {

@@ -79,8 +79,8 @@ pub(crate) async fn dump(
                 Dumping::Stopped(signal) => Error::Interrupted {
                     signal,
                     step: None,
-                    direction: crate::migration::Direction::Up,
                     done: Vec::new(),
+                    rollback: false,
                 },
                 Dumping::Failed(message) => failed(format!("cannot dump `{name}`: {message}")),
             })?;

@@ -26,13 +26,15 @@ pub(crate) async fn task(
     settings: &Settings,
     out: &Output,
     args: &[String],
+    builtins: &[(String, String)],
+    app: &Extensions,
     children: &Children,
 ) -> Result<()> {
     let (name, rest) = args.split_first().expect("clap passes the subcommand name");
-    let task = settings.tasks.get(name).ok_or_else(|| Error::Usage {
-        message: format!("unknown subcommand `{}`", crate::ui::escape::escape(name)),
-        hint: Some("`migo help` lists the built-in subcommands and the tasks of migo.toml".into()),
-    })?;
+    let task = settings
+        .tasks
+        .get(name)
+        .ok_or_else(|| unknown(name, builtins, settings, app))?;
     if rest.len() > 1 {
         return Err(Error::Usage {
             message: format!(
@@ -59,4 +61,37 @@ pub(crate) async fn task(
             name: name.clone(),
             status: failure.status,
         })
+}
+
+/// A word that names no subcommand: the likely one, or all of them, in the hint.
+fn unknown(
+    name: &str,
+    builtins: &[(String, String)],
+    settings: &Settings,
+    app: &Extensions,
+) -> Error {
+    let builtin: Vec<&str> = builtins.iter().map(|(n, _)| n.as_str()).collect();
+    let defined: Vec<&str> = settings
+        .tasks
+        .keys()
+        .map(String::as_str)
+        .chain(app.extras.iter().map(|e| e.name()))
+        .collect();
+    let known: Vec<&str> = builtin.iter().chain(&defined).copied().collect();
+    let hint = match crate::ui::suggest::closest(name, &known) {
+        Some(meant) => format!("did you mean `{meant}`?"),
+        None if defined.is_empty() => format!(
+            "the subcommands are {}; `migo help` says what each does",
+            builtin.join(", ")
+        ),
+        None => format!(
+            "the subcommands are {}, and the tasks {}; `migo help` says what each does",
+            builtin.join(", "),
+            defined.join(", ")
+        ),
+    };
+    Error::Usage {
+        message: format!("unknown subcommand `{}`", crate::ui::escape::escape(name)),
+        hint: Some(hint),
+    }
 }

@@ -7,8 +7,12 @@
 //! which layer a value came from.
 //!
 //! Two groups of keys are units rather than separate values: the server (`uri`, `host`, `port`)
-//! and the password (`password`, `password_env`). The highest layer that sets any key of a unit
-//! decides the whole unit, so a base `uri` never survives an environment's `host`.
+//! and the password (`password`, `password_env`). The highest layer that sets any key of a
+//! password, or a server's `uri`, decides the whole unit; so does an environment's `host` or
+//! `port` over a lower `uri` (a base `uri` never survives an environment's `host`). Otherwise
+//! `host` and `port` are separate values: `--port` keeps the file's `host`, and a variable's or
+//! flag's `host`/`port` over a `uri` are kept beside it, for the target to apply to that
+//! connection string's host ([`super::target`]).
 
 use std::borrow::Cow;
 use std::collections::HashSet;
@@ -57,11 +61,10 @@ impl Scalar {
     }
 }
 
-/// Keys that form one unit each: the highest layer setting any of them sets all of them.
-const UNITS: [(&str, &[&str]); 2] = [
-    ("mongo", &["uri", "host", "port"]),
-    ("mongo", &["password", "password_env"]),
-];
+/// The password's keys: the highest layer setting either of them sets both.
+const PASSWORD: [&str; 2] = ["password", "password_env"];
+/// The server's keys.
+const SERVER: [&str; 3] = ["uri", "host", "port"];
 
 /// Turns spans back into places: file positions, or the variables and flags.
 #[derive(Debug)]
@@ -181,7 +184,7 @@ pub(crate) fn merge<'i>(
         }
         collect_spans(&section, &mut origins.environment);
         check_units(&section, origins)?;
-        merge_into(&mut base, section);
+        merge_into(&mut base, section, LayerKind::Environment);
     }
     for layer in [LayerKind::Variable, LayerKind::Flag] {
         let mut table = DeTable::default();
@@ -202,7 +205,7 @@ pub(crate) fn merge<'i>(
             insert(&mut table, o.key, Spanned::new(span, value));
         }
         check_units(&table, origins)?;
-        merge_into(&mut base, table);
+        merge_into(&mut base, table, layer);
     }
     Ok(base)
 }
@@ -250,20 +253,28 @@ fn check_units(layer: &DeTable<'_>, origins: &Origins<'_>) -> Result<()> {
     }
 }
 
-/// Deep-merges `high` into `low`: tables key by key, anything else replaced, and the units
-/// replaced whole.
-fn merge_into<'i>(low: &mut DeTable<'i>, high: DeTable<'i>) {
-    for (section, keys) in UNITS {
-        let sets_unit = matches!(
-            high.get(section).map(Spanned::get_ref),
+/// Deep-merges `high` (a layer of kind `layer`) into `low`: tables key by key, anything else
+/// replaced, and the units replaced whole.
+fn merge_into<'i>(low: &mut DeTable<'i>, high: DeTable<'i>, layer: LayerKind) {
+    let sets = |keys: &[&str]| {
+        matches!(
+            high.get("mongo").map(Spanned::get_ref),
             Some(DeValue::Table(t)) if keys.iter().any(|k| t.contains_key(*k))
-        );
-        if let (true, Some(DeValue::Table(lower))) =
-            (sets_unit, low.get_mut(section).map(Spanned::get_mut))
-        {
-            for key in keys {
-                lower.remove(*key);
-            }
+        )
+    };
+    let mut replaced: Vec<&str> = Vec::new();
+    if sets(&PASSWORD) {
+        replaced.extend(PASSWORD);
+    }
+    if sets(&["uri"]) {
+        replaced.extend(SERVER);
+    } else if sets(&["host", "port"]) && layer == LayerKind::Environment {
+        // An environment naming a host or port is another deployment: a lower `uri` goes whole.
+        replaced.push("uri");
+    }
+    if let Some(DeValue::Table(lower)) = low.get_mut("mongo").map(Spanned::get_mut) {
+        for key in replaced {
+            lower.remove(key);
         }
     }
     for (key, value) in high {
@@ -364,6 +375,7 @@ mod tests {
             merged(text, Some("s"), &[flag]).unwrap(),
             "database@m.toml:3:12 uri@--uri"
         );
+        // A variable's or flag's port is kept beside a lower uri, for the target to apply.
         let var = over(
             "mongo.port",
             Scalar::Int(7),
@@ -372,8 +384,26 @@ mod tests {
         );
         assert_eq!(
             merged(text, None, &[var]).unwrap(),
-            "database@m.toml:3:12 port@MIGO_PORT"
+            "database@m.toml:3:12 port@MIGO_PORT uri@m.toml:2:7"
         );
+    }
+
+    #[test]
+    fn host_and_port_override_only_what_they_name() {
+        let text = "[mongo]\nhost = \"db.internal\"\nport = 1\n\
+                    [environments.s.mongo]\nport = 2\n";
+        let flag = over("mongo.port", Scalar::Int(3), "--port", LayerKind::Flag);
+        assert_eq!(
+            merged(text, None, &[flag]).unwrap(),
+            "host@m.toml:2:8 port@--port"
+        );
+        assert_eq!(
+            merged(text, Some("s"), &[]).unwrap(),
+            "host@m.toml:2:8 port@m.toml:5:8"
+        );
+        // An environment's port over a base uri names another deployment: the uri goes.
+        let text = "[mongo]\nuri = \"mongodb://a\"\n[environments.s.mongo]\nport = 2\n";
+        assert_eq!(merged(text, Some("s"), &[]).unwrap(), "port@m.toml:4:8");
     }
 
     #[test]

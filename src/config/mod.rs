@@ -6,6 +6,7 @@
 //! the variable or the flag), so a typo never silently falls back to a default.
 
 mod dump;
+pub(crate) mod file;
 pub(crate) mod layers;
 mod migrations;
 mod remote;
@@ -257,39 +258,33 @@ pub(crate) fn regex_problem(e: &regex::Error) -> String {
 }
 
 /// The configuration file: the one given, or `migo.toml` in the working directory or the
-/// nearest parent that has one (as cargo finds `Cargo.toml`).
+/// nearest parent that has one (as cargo finds `Cargo.toml`), read through [`file::read`]'s
+/// guards.
 fn read_file(explicit: Option<&Path>) -> Result<(PathBuf, String)> {
     let path = match explicit {
         Some(path) => path.to_path_buf(),
         None => find_config()?,
     };
-    let text = std::fs::read(&path).map_err(|e| Error::Config {
-        location: path.display().to_string(),
-        message: format!("cannot read the configuration file: {e}"),
-        hint: Some("check `--config` / `MIGO_CONFIG`".into()),
-    })?;
-    let text = String::from_utf8(text).map_err(|e| Error::Config {
-        location: path.display().to_string(),
-        message: format!("not UTF-8 text (byte {})", e.utf8_error().valid_up_to()),
-        hint: Some("save migo.toml as UTF-8".into()),
-    })?;
+    let text = file::read(&path)?;
     Ok((path, text))
 }
 
-/// `migo.toml` in the working directory or its parents.
+/// `migo.toml` in the working directory or its parents: the nearest path of that name, whatever
+/// it is (a FIFO or a directory named so is then refused by name, not passed over).
 pub(crate) fn find_config() -> Result<PathBuf> {
     let cwd = std::env::current_dir().map_err(|e| Error::Io {
         context: "cannot read the working directory",
         path: ".".into(),
         source: e,
     })?;
-    if Path::new(DEFAULT_CONFIG).is_file() {
+    let exists = |path: &Path| path.symlink_metadata().is_ok();
+    if exists(Path::new(DEFAULT_CONFIG)) {
         // Here: messages say `migo.toml:3:1`, not the whole path.
         return Ok(PathBuf::from(DEFAULT_CONFIG));
     }
     cwd.ancestors()
         .map(|dir| dir.join(DEFAULT_CONFIG))
-        .find(|candidate| candidate.is_file())
+        .find(|candidate| exists(candidate))
         .ok_or_else(|| Error::NoConfig(cwd))
 }
 

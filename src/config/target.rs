@@ -20,7 +20,7 @@ use crate::secret::{redact_uri, Secret};
 /// Default connection and server-selection timeout.
 pub(crate) const DEFAULT_TIMEOUT_SECS: u64 = 10;
 /// The longest timeout accepted: longer ones are typos, and would overflow the driver's clocks.
-const MAX_TIMEOUT_SECS: u64 = 3_600;
+pub(crate) const MAX_TIMEOUT_SECS: u64 = 3_600;
 
 /// Where migo works: one database on one deployment.
 #[derive(Debug, Clone)]
@@ -59,6 +59,23 @@ impl Target {
                 .join(","),
             HostInfo::DnsRecord(name) => format!("{name} (SRV)"),
             _ => "?".into(),
+        }
+    }
+
+    /// The seed list's hosts and ports, when every one is a TCP address (not an SRV name, not a
+    /// Unix socket).
+    pub(crate) fn tcp_hosts(&self) -> Option<Vec<(String, u16)>> {
+        match &self.connection.host_info {
+            HostInfo::HostIdentifiers(hosts) => hosts
+                .iter()
+                .map(|address| match address {
+                    ServerAddress::Tcp { host, port } => {
+                        Some((host.clone(), port.unwrap_or(27017)))
+                    }
+                    _ => None,
+                })
+                .collect(),
+            _ => None,
         }
     }
 
@@ -169,10 +186,18 @@ pub(crate) fn resolve(
     })
 }
 
-/// The server: the connection string, parsed by the driver, or host and port.
+/// The server: the connection string, parsed by the driver, or host and port. A `host` or
+/// `port` beside a `uri` came from a higher layer (a variable or a flag: the layers keep no
+/// other such pair) and replaces only what it names in that connection string's one host.
 fn server(m: &schema::Mongo, origins: &Origins<'_>) -> Result<ConnectionString> {
+    let host = m
+        .host
+        .as_ref()
+        .map(|h| checked_host(h, origins))
+        .transpose()?;
+    let port = m.port.as_ref().map(|p| *p.get_ref());
     if let Some(uri) = &m.uri {
-        return ConnectionString::parse(uri.get_ref()).map_err(|e| {
+        let mut connection = ConnectionString::parse(uri.get_ref()).map_err(|e| {
             origins.error(
                 &uri.span(),
                 format!(
@@ -182,30 +207,99 @@ fn server(m: &schema::Mongo, origins: &Origins<'_>) -> Result<ConnectionString> 
                 ),
                 "the form is mongodb://[user:password@]host[:port][/database][?options]",
             )
-        });
-    }
-    let host = m
-        .host
-        .as_ref()
-        .map_or("localhost", |h| h.get_ref().as_str());
-    if host.is_empty() || host.contains(['/', '?', '@', ' ', ',']) {
-        let span = m
-            .host
-            .as_ref()
-            .expect("only a given host is invalid")
-            .span();
-        return Err(origins.error(
-            &span,
-            format!("host {host:?} is not a host name"),
-            "give a host name or address; several hosts go in a `uri`",
-        ));
+        })?;
+        if host.is_some() || port.is_some() {
+            apply_to_uri(&mut connection, m, host, port, origins)?;
+        }
+        return Ok(connection);
     }
     let mut connection = ConnectionString::default();
     connection.host_info = HostInfo::HostIdentifiers(vec![ServerAddress::Tcp {
-        host: host.to_string(),
-        port: Some(m.port.as_ref().map_or(27017, |p| *p.get_ref())),
+        host: host.unwrap_or("localhost").to_string(),
+        port: Some(port.unwrap_or(27017)),
     }]);
     Ok(connection)
+}
+
+/// A host name as given, or an error naming where it came from.
+fn checked_host<'h>(host: &'h toml::Spanned<String>, origins: &Origins<'_>) -> Result<&'h str> {
+    let name = host.get_ref().as_str();
+    if name.is_empty() || name.contains(['/', '?', '@', ' ', ',']) {
+        return Err(origins.error(
+            &host.span(),
+            format!("host {name:?} is not a host name"),
+            "give a host name or address; several hosts go in a `uri`",
+        ));
+    }
+    Ok(name)
+}
+
+/// `--host`/`--port` (or `MIGO_HOST`/`MIGO_PORT`) over a lower layer's `uri`: the connection
+/// string keeps its credentials and options, and its one host takes the new name or port. Both
+/// together replace a list of hosts; one alone cannot say which host of a list it means, nor
+/// apply to an SRV name.
+fn apply_to_uri(
+    connection: &mut ConnectionString,
+    m: &schema::Mongo,
+    host: Option<&str>,
+    port: Option<u16>,
+    origins: &Origins<'_>,
+) -> Result<()> {
+    let uri = m.uri.as_ref().expect("a uri is there");
+    let named = m
+        .port
+        .as_ref()
+        .map(toml::Spanned::span)
+        .or_else(|| m.host.as_ref().map(toml::Spanned::span))
+        .expect("a host or port is there");
+    let label = origins.of(&named).label;
+    let uri_at = origins.of(&uri.span()).label;
+    let refuse = |what: &str, hint: &str| {
+        Err(origins.error(
+            &named,
+            format!("cannot apply to the connection string at {uri_at}, which {what}"),
+            hint,
+        ))
+    };
+    match &mut connection.host_info {
+        HostInfo::HostIdentifiers(hosts) => match (hosts.as_mut_slice(), host, port) {
+            ([ServerAddress::Tcp { host: h, port: p }], _, _) => {
+                if let Some(host) = host {
+                    *h = host.to_string();
+                }
+                if port.is_some() {
+                    *p = port;
+                }
+                Ok(())
+            }
+            (_, Some(host), Some(port)) => {
+                *hosts = vec![ServerAddress::Tcp {
+                    host: host.to_string(),
+                    port: Some(port),
+                }];
+                Ok(())
+            }
+            _ => refuse(
+                &format!("names several hosts ({})", describe_hosts(hosts)),
+                &format!(
+                    "give the whole server: a connection string in place of {uri_at}, or both \
+                     a host and a port (`{label}` alone cannot say which host it changes)"
+                ),
+            ),
+        },
+        _ => refuse(
+            "is an SRV name (`mongodb+srv://`)",
+            &format!("give the whole server as a connection string in place of {uri_at}"),
+        ),
+    }
+}
+
+fn describe_hosts(hosts: &[ServerAddress]) -> String {
+    hosts
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// The database: the highest layer's `database`, or the path of a connection string set in a

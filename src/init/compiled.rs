@@ -7,7 +7,7 @@ use std::path::Path;
 use toml_edit::DocumentMut;
 
 use super::templates::toml_string;
-use super::{Change, Request};
+use super::{Change, Install, Request};
 use crate::error::{Error, Result};
 
 const MAIN: &str = r#"//! This project's migrations binary: migo's whole command line with the compiled migrations
@@ -98,10 +98,10 @@ pub(crate) fn scaffold(
             message: format!("is not valid TOML: {}", e.message()),
             hint: None,
         })?;
-    let migo = match request.source.split_once(' ') {
-        Some(("--git", url)) => format!("{{ git = {} }}", toml_string(url)),
-        Some(("--path", path)) => format!("{{ path = {} }}", toml_string(path)),
-        _ => "\"*\"".to_string(),
+    let migo = match &request.install {
+        Install::Git(url) => format!("{{ git = {} }}", toml_string(url)),
+        Install::Path(path) => format!("{{ path = {} }}", toml_string(path)),
+        Install::Nothing => "\"*\"".to_string(),
     };
     let mut added = String::new();
     for (name, spec) in [("migo", migo.as_str()), ("mongodb", "\"3\"")] {

@@ -1,12 +1,15 @@
-//! `migo init`: sets migo up in any project. It writes a commented `migo.toml`, creates
-//! `mongomigrations/`, and wires the cargo-make tasks into the project's own `Makefile.toml`
-//! ([`makefile`]); with `--compiled`, it scaffolds a migrations binary ([`compiled`]).
+//! `migo init`: sets migo up in any project. It writes a commented `migo.toml` from the
+//! connection flags given ([`config`]), creates `mongomigrations/`, and wires the cargo-make
+//! tasks into the project's own `Makefile.toml` ([`makefile`]); with `--compiled`, it scaffolds
+//! a migrations binary ([`compiled`]).
 //!
-//! Nothing existing is overwritten: `migo.toml` is refused if present, and the Makefile keeps
-//! every line it had (the tasks are appended; a task of the same name the user already has is
-//! left alone and reported). Running it twice changes nothing the second time.
+//! Nothing existing is overwritten: an existing `migo.toml` only gets the `[environments.NAME]`
+//! sections it lacks, and the Makefile keeps every line it had (the tasks are appended; a task
+//! of the same name the user already has is left alone and reported). Running it twice changes
+//! nothing the second time.
 
 pub(crate) mod compiled;
+mod config;
 pub(crate) mod makefile;
 mod templates;
 
@@ -18,15 +21,58 @@ use crate::ui::output::Output;
 /// What `init` was asked for.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Request {
-    pub(crate) uri: Option<String>,
-    pub(crate) database: Option<String>,
+    /// The server and credentials given on the command line, written into migo.toml.
+    pub(crate) connection: Connection,
     /// Environments to define, each with a prefix task and a profile.
     pub(crate) environments: Vec<String>,
     /// Scaffold a migrations binary for compiled migrations.
     pub(crate) compiled: bool,
-    /// `cargo install` arguments that fetch migo (e.g. `--git URL`), for cargo-make.
-    pub(crate) source: String,
+    /// Where cargo-make installs migo from when it is missing.
+    pub(crate) install: Install,
     pub(crate) dry_run: bool,
+}
+
+/// The connection flags (`--uri`, `--host`, `--port`, `--database`, `--user`, `--auth-source`,
+/// `--timeout`), as given.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Connection {
+    pub(crate) uri: Option<String>,
+    pub(crate) host: Option<String>,
+    pub(crate) port: Option<u16>,
+    pub(crate) database: Option<String>,
+    pub(crate) user: Option<String>,
+    pub(crate) auth_source: Option<String>,
+    pub(crate) timeout: Option<u32>,
+}
+
+impl Connection {
+    /// The flags that were given, as written on the command line.
+    fn given(&self) -> Vec<&'static str> {
+        [
+            ("--uri", self.uri.is_some()),
+            ("--host", self.host.is_some()),
+            ("--port", self.port.is_some()),
+            ("--database", self.database.is_some()),
+            ("--user", self.user.is_some()),
+            ("--auth-source", self.auth_source.is_some()),
+            ("--timeout", self.timeout.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(flag, given)| given.then_some(flag))
+        .collect()
+    }
+}
+
+/// Where the tasks install migo from, with cargo-make's `install_crate`, when it is missing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) enum Install {
+    /// `--install-from URL`: `cargo install --locked --git URL migo`.
+    Git(String),
+    /// `--path DIR`: `cargo install --locked --path DIR migo`.
+    Path(String),
+    /// No install step: whoever runs the tasks installs migo first.
+    #[default]
+    Nothing,
 }
 
 /// One file `init` writes.
@@ -44,21 +90,12 @@ pub(crate) struct Change {
 /// Plans and (unless `--dry-run`) writes the changes in `dir`.
 pub(crate) fn init(dir: &Path, request: &Request, out: &Output) -> Result<()> {
     validate(request)?;
-    let config = dir.join(crate::config::DEFAULT_CONFIG);
+    config::check(&request.connection)?;
+    check_install(dir, &request.install)?;
     let project = project_name(dir);
     let mut changes = Vec::new();
     let mut notes = Vec::new();
-    if config.exists() {
-        // Never overwritten: a second `init` only adds what is missing elsewhere.
-        notes.push("migo.toml exists: not changed".to_string());
-    } else {
-        changes.push(Change {
-            path: config,
-            content: templates::migo_toml(request, &project),
-            summary: "created".into(),
-            added: None,
-        });
-    }
+    changes.extend(config::change(dir, request, &project, &mut notes)?);
     let migrations = dir.join(crate::config::DEFAULT_DIRECTORY).join("README.md");
     if !migrations.exists() {
         changes.push(Change {
@@ -68,9 +105,9 @@ pub(crate) fn init(dir: &Path, request: &Request, out: &Output) -> Result<()> {
             added: None,
         });
     }
-    if let Some(change) = makefile::wire(dir, request, &mut notes)? {
-        changes.push(change);
-    }
+    let makefile = makefile::wire(dir, request, &mut notes)?;
+    let tasks_added = makefile.is_some();
+    changes.extend(makefile);
     if request.compiled {
         changes.extend(compiled::scaffold(dir, request, &mut notes)?);
     }
@@ -82,6 +119,9 @@ pub(crate) fn init(dir: &Path, request: &Request, out: &Output) -> Result<()> {
     }
     for note in notes {
         out.note(&note);
+    }
+    if tasks_added && !request.compiled {
+        out.print(&makefile::install_summary(&request.install));
     }
     match (changes.is_empty(), request.dry_run) {
         (true, _) => out.print("migo is set up here already: nothing to change"),
@@ -146,6 +186,45 @@ fn validate(request: &Request) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// `--install-from` must be a git URL a teammate's cargo can fetch, and `--path` a directory
+/// holding migo's crate: a wrong one would only fail later, on someone else's machine.
+fn check_install(dir: &Path, install: &Install) -> Result<()> {
+    match install {
+        Install::Git(url) if !makefile::is_git_url(url) => Err(Error::Usage {
+            message: format!(
+                "`--install-from` {} is not a git URL",
+                crate::ui::escape::quoted(url)
+            ),
+            hint: Some(
+                "give a URL cargo can fetch (https://…, ssh://…, git@host:path); for a local \
+                 directory use `--path DIR`"
+                    .into(),
+            ),
+        }),
+        Install::Path(path) => {
+            let manifest = dir.join(path).join("Cargo.toml");
+            let name = std::fs::read_to_string(&manifest)
+                .ok()
+                .and_then(|text| text.parse::<toml_edit::DocumentMut>().ok())
+                .and_then(|doc| doc.get("package")?.get("name")?.as_str().map(String::from));
+            if name.as_deref() == Some("migo") {
+                return Ok(());
+            }
+            Err(Error::Usage {
+                message: format!(
+                    "`--path` {} holds no migo crate (no Cargo.toml with `name = \"migo\"`)",
+                    crate::ui::escape::quoted(path)
+                ),
+                hint: Some(
+                    "give the directory of a clone of migo's repository, or `--install-from URL`"
+                        .into(),
+                ),
+            })
+        }
+        _ => Ok(()),
+    }
 }
 
 /// The project's name: its Cargo.toml package name, else the directory's name, made a valid

@@ -203,7 +203,11 @@ impl Refusal {
                     "fix its `down` and retry with `migo rollback {name}`, or, if `up`'s effects \
                      are all still there, record it applied again with `migo ignore {name}`"
                 ),
-                _ => format!(
+                // Nothing may touch it while its run holds the lock.
+                Blocker::Running => "wait for that run to end, then run this again \
+                                     (`--wait SECS` waits for its lock)"
+                    .into(),
+                Blocker::Failed | Blocker::Interrupted => format!(
                     "fix it and retry with `migo execute {name}`, or `migo rollback {name}`, \
                      or mark it done with `migo ignore {name}`"
                 ),

@@ -82,16 +82,6 @@ pub(crate) enum Action {
 }
 
 impl Action {
-    /// Which way the step goes: `down` for a rollback, `up` for everything else.
-    pub(crate) fn direction(self) -> crate::migration::Direction {
-        match self {
-            Action::Down => crate::migration::Direction::Down,
-            Action::Up | Action::Ignore | Action::Accept | Action::Forget => {
-                crate::migration::Direction::Up
-            }
-        }
-    }
-
     /// The stable word for `--json`: `up`, `down`, `ignore`, `accept`.
     pub(crate) fn as_str(self) -> &'static str {
         match self {

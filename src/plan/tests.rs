@@ -216,3 +216,76 @@ fn ranges_backward_follow_applied_order() {
     let pending = entries(&files, &records[..1], false);
     assert!(plan(Request::Rollback(Backward::To("0002_x2")), &pending).is_err());
 }
+
+/// Every `migo VERB NAME` that `hint` names is a request `plan` accepts for `entries`, and it
+/// names at least one.
+fn assert_ways_out_work(hint: &str, name: &str, entries: &[Entry]) {
+    let mut named = 0;
+    for verb in ["execute", "ignore", "rollback", "accept", "forget"] {
+        if !hint.contains(&format!("`migo {verb} {name}`")) {
+            continue;
+        }
+        named += 1;
+        let request = match verb {
+            "execute" => Request::Execute(Forward::Name(name)),
+            "ignore" => Request::Ignore(Some(name)),
+            "rollback" => Request::Rollback(Backward::Name(name)),
+            "accept" => Request::Accept(name),
+            _ => Request::Forget(name),
+        };
+        if let Err(e) = plan(request, entries) {
+            panic!("the hint {hint:?} names `migo {verb} {name}`, which plan refuses: {e}");
+        }
+    }
+    assert!(named > 0, "the hint {hint:?} names no way out");
+}
+
+#[test]
+fn every_way_out_a_hint_names_is_one_plan_takes() {
+    use crate::migration::failure::StepError;
+    use crate::migration::Direction;
+    let files = [file(1, "0001_a"), file(2, "0002_b")];
+    for direction in [Direction::Up, Direction::Down] {
+        for status in [Status::Failed, Status::Interrupted] {
+            let mut r = record(&files[0], status);
+            r.direction = direction;
+            let e = entries(&files, &[r], false);
+            let rollback = direction == Direction::Down;
+            // What `execute` says when this migration blocks it.
+            let blocked = plan(Request::Execute(Forward::All), &e).unwrap_err();
+            assert_ways_out_work(&blocked.hint().unwrap(), "0001_a", &e);
+            // What the run said when it left the migration in this state.
+            let ended = match status {
+                Status::Failed => vec![Error::MigrationFailed {
+                    name: "0001_a".into(),
+                    error: Box::new(StepError::Compiled("boom".into())),
+                    done: Vec::new(),
+                    direction,
+                }],
+                _ => vec![
+                    Error::Interrupted {
+                        signal: libc::SIGTERM,
+                        step: Some("0001_a".into()),
+                        done: Vec::new(),
+                        rollback,
+                    },
+                    Error::ConnectionLost {
+                        target: "t".into(),
+                        name: "0001_a".into(),
+                        message: "gone".into(),
+                        started: true,
+                        rollback,
+                    },
+                ],
+            };
+            for error in ended {
+                assert_ways_out_work(&error.hint().unwrap(), "0001_a", &e);
+            }
+            // `execute NAME` refused for an unfinished rollback names ways out that work.
+            if let Err(refused) = plan(Request::Execute(Forward::Name("0001_a")), &e) {
+                assert!(rollback, "{refused}");
+                assert_ways_out_work(&refused.hint().unwrap(), "0001_a", &e);
+            }
+        }
+    }
+}

@@ -148,14 +148,14 @@ pub(crate) async fn run(
 
 /// The error for a run that stopped for `reason` with `step` in flight.
 fn halted(reason: Reason, step: Option<&Step>, done: Vec<String>) -> Error {
-    let direction = step.map_or(Direction::Up, |s| s.action.direction());
+    let rollback = step.is_some_and(|s| s.action == Action::Down);
     let step = step.map(|s| s.file.name.clone());
     match reason {
         Reason::Signal(signal) => Error::Interrupted {
             signal,
             step,
-            direction,
             done,
+            rollback,
         },
         Reason::LostLock(loss) => Error::LostLock {
             reason: loss.describe().to_string(),
@@ -181,7 +181,7 @@ impl Runner<'_> {
     /// The error to return for a step that ended badly.
     fn failed(&self, step: &Step, failure: Failure, done: Vec<String>) -> Error {
         let name = step.file.name.clone();
-        let direction = step.action.direction();
+        let rollback = step.action == Action::Down;
         match failure {
             Failure::Stop(reason) => halted(reason, Some(step), done),
             Failure::Step(error, _) if error.is_connection_failure() => Error::ConnectionLost {
@@ -189,7 +189,7 @@ impl Runner<'_> {
                 name,
                 message: error.to_string(),
                 started: true,
-                direction,
+                rollback,
             },
             Failure::Step(error, direction) => Error::MigrationFailed {
                 name,
@@ -210,7 +210,7 @@ impl Runner<'_> {
                     name,
                     message: crate::store::connection::short_message(&source),
                     started: false,
-                    direction,
+                    rollback,
                 }
             }
             Failure::Registry(Error::LostLock { reason, .. }) => Error::LostLock {
@@ -224,7 +224,7 @@ impl Runner<'_> {
                     name,
                     message: crate::store::connection::short_message(&source),
                     started: true,
-                    direction,
+                    rollback,
                 }
             }
             Failure::NotStarted(other) | Failure::Registry(other) => other,

@@ -1,6 +1,14 @@
 //! Opening the database for a [`Target`], and turning the driver's connection failures into one
-//! readable line: an unreachable server, a wrong password, a server that went away.
+//! readable line: an unreachable server, a wrong password, a server that went away, a server
+//! that wants a login nobody configured.
+//!
+//! Before the first client of a deployment is made, its seed hosts' TCP ports are probed, all at
+//! once, for a short while: when every one of them refuses the connection, nothing listens there
+//! and migo says so at once instead of waiting out the driver's server selection. A host that
+//! does not answer (a firewall dropping packets, a slow network) is left to the driver and its
+//! timeout; `mongodb+srv` names are not probed (the driver resolves them).
 
+use futures_util::stream::{FuturesUnordered, StreamExt};
 use mongodb::bson::{doc, Bson};
 use mongodb::error::ErrorKind;
 use mongodb::event::command::CommandEvent;
@@ -8,6 +16,7 @@ use mongodb::event::EventHandler;
 use mongodb::{Client, Database};
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
 
 use crate::config::Target;
 use crate::error::{Error, Result};
@@ -29,6 +38,12 @@ pub(crate) async fn open(target: &Target) -> Result<Database> {
     let client = match CLIENTS.get(&key) {
         Some(client) => client,
         None => {
+            if let Some(hosts) = refused_everywhere(target).await {
+                return Err(Error::ConnectionRefused {
+                    target: target.describe(),
+                    hosts,
+                });
+            }
             let mut options = target.client_options().await?;
             if tracing::enabled!(target: "migo::wire", tracing::Level::TRACE) {
                 options.command_event_handler = Some(log_commands());
@@ -39,6 +54,47 @@ pub(crate) async fn open(target: &Target) -> Result<Database> {
         }
     };
     Ok(client.database(&target.database))
+}
+
+/// How long the probe waits for a host before leaving it to the driver.
+const PROBE: Duration = Duration::from_millis(500);
+
+/// The seed hosts (`a:1, b:2`) when every one of them refused the TCP connection; `None` as soon
+/// as one accepts it or does not answer within [`PROBE`], and for SRV names and Unix sockets.
+async fn refused_everywhere(target: &Target) -> Option<String> {
+    let hosts = target.tcp_hosts()?;
+    let wait = PROBE.min(target.timeout);
+    let mut probes: FuturesUnordered<_> = hosts
+        .iter()
+        .map(|(host, port)| tokio::time::timeout(wait, refuses(host, *port)))
+        .collect();
+    while let Some(result) = probes.next().await {
+        if result != Ok(true) {
+            return None;
+        }
+    }
+    let shown: Vec<String> = hosts.iter().map(|(h, p)| format!("{h}:{p}")).collect();
+    tracing::debug!(
+        "every seed host refused the connection: {}",
+        shown.join(", ")
+    );
+    Some(shown.join(", "))
+}
+
+/// Whether every address of `host` refuses a TCP connection on `port`.
+async fn refuses(host: &str, port: u16) -> bool {
+    let Ok(addresses) = tokio::net::lookup_host((host, port)).await else {
+        return false;
+    };
+    let mut any = false;
+    for address in addresses {
+        any = true;
+        match tokio::net::TcpStream::connect(address).await {
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {}
+            _ => return false,
+        }
+    }
+    any
 }
 
 /// Clients by deployment ([`Target::cluster_key`]) for the whole process: one connection pool
@@ -141,6 +197,13 @@ fn server_selection_reason(message: &str, target: &Target) -> String {
         Some(c) => format!("no server answered within {secs}s ({})", c.to_lowercase()),
         None => format!("no usable server within {secs}s"),
     }
+}
+
+/// `Unauthorized` (13) "… requires authentication": the server wants a login and migo has none
+/// (with a user configured, the driver logs in first, or fails with an authentication error).
+pub(crate) fn is_login_required(e: &mongodb::error::Error) -> bool {
+    matches!(e.kind.as_ref(), ErrorKind::Command(c)
+        if c.code == 13 && c.message.to_ascii_lowercase().contains("requires authentication"))
 }
 
 /// Code 18 is `AuthenticationFailed`, which some servers report as a plain command error.

@@ -5,3 +5,4 @@ pub(crate) mod logging;
 pub(crate) mod output;
 pub(crate) mod prompt;
 pub(crate) mod report;
+pub(crate) mod suggest;

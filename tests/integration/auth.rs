@@ -15,10 +15,19 @@ pub(crate) fn server_with_user(
     db: &str,
     storage: &std::path::Path,
 ) -> (Option<Server>, String, u16) {
+    server_with_password(db, storage, PASSWORD)
+}
+
+/// [`server_with_user`], the user's password being `password`.
+pub(crate) fn server_with_password(
+    db: &str,
+    storage: &std::path::Path,
+    password: &str,
+) -> (Option<Server>, String, u16) {
     let create = |s: &Server| {
         s.client()
             .database("admin")
-            .run_command(doc! {"createUser": "migo", "pwd": PASSWORD, "roles": [{"role": "readWrite", "db": db}]})
+            .run_command(doc! {"createUser": "migo", "pwd": password, "roles": [{"role": "readWrite", "db": db}]})
             .run()
             .expect("createUser");
     };
@@ -85,5 +94,48 @@ fn password_from_env_works_wrong_password_fails_and_never_shows() {
         std::mem::forget(wrong); // its database lived on the stopped server
     } else {
         assert_eq!(order(&wrong), [1]);
+    }
+}
+
+/// A server that wants a login, and no user in migo.toml: an authentication problem (exit 5)
+/// whose hint names the settings, not an unexpected error (exit 10).
+#[test]
+fn a_server_that_requires_a_login_without_a_user_is_exit_5_naming_user() {
+    if server::is_external() {
+        // Whether an external server requires a login is not this suite's to know.
+        return;
+    }
+    let storage = tempfile::tempdir().unwrap();
+    let t = Test::new().migration("0001_a.json", &push(1));
+    let (secured, host, port) = server_with_user(&t.db_name, storage.path());
+    let config = format!(
+        "[mongo]\nhost = \"{host}\"\nport = {port}\ndatabase = \"{}\"\ntimeout_secs = 5\n",
+        t.db_name
+    );
+    let t = t.raw_config(&config);
+    let hint = "hint: the server requires a login and no user is configured: set `user` under \
+                `[mongo]` (or `--user` / `MIGO_USER`) and the variable holding the password in \
+                `password_env`";
+    for (args, what) in [
+        (&["list"][..], "cannot read the migrations registry: Unauthorized (13): command aggregate requires authentication"),
+        (&["execute"], "cannot read the migrations registry: Unauthorized (13): command aggregate requires authentication"),
+        (&["history"], "cannot read the audit log: Unauthorized (13): command find requires authentication"),
+    ] {
+        t.run(args)
+            .code(5)
+            .stdout_is("")
+            .stderr_is(&format!("error: {what}; {hint}\n"));
+    }
+    // Nothing was written: read as the user, the database has no collection.
+    let uri = format!("mongodb://migo:{PASSWORD}@{host}:{port}/?authSource=admin");
+    let client = mongodb::sync::Client::with_uri_str(uri).unwrap();
+    let names = client
+        .database(&t.db_name)
+        .list_collection_names()
+        .run()
+        .unwrap();
+    assert!(names.is_empty(), "{names:?}");
+    if let Some(secured) = secured {
+        secured.stop();
     }
 }

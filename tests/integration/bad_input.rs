@@ -187,9 +187,107 @@ fn unknown_field_in_a_migration() {
 }
 
 #[test]
-fn unknown_subcommand() {
+fn unknown_subcommand_close_to_one_gets_did_you_mean_else_the_list() {
+    let t = project().config("[tasks.seed]\ndescription = \"Seed\"\nrun = \"true\"\n");
+    for (word, meant) in [
+        ("exectue", "execute"),
+        ("rolback", "rollback"),
+        ("sede", "seed"),
+    ] {
+        t.run(&[word]).code(2).stdout_is("").stderr_is(&format!(
+            "error: unknown subcommand `{word}`; hint: did you mean `{meant}`?\n"
+        ));
+    }
+    t.run(&["deploy"]).code(2).stdout_is("").stderr_is(
+        "error: unknown subcommand `deploy`; hint: the subcommands are list, execute, ignore, \
+         rollback, accept, check, history, version, remove, new, test, dump, restore, adopt, \
+         forget, unlock, init, help, completions, and the tasks seed; `migo help` says what each \
+         does\n",
+    );
+    assert!(t.collections().is_empty(), "{:?}", t.collections());
+}
+
+/// Runs `migo ARGS` in `t`; a run that outlives `limit` (a read blocked on a FIFO, a file
+/// growing without end) is killed and fails the test.
+fn run_within(t: &Test, args: &[&str], limit: std::time::Duration) -> crate::test::Run {
+    let mut child = t
+        .command(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + limit;
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "`migo {}` was still running after {limit:?}",
+                args.join(" ")
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let output = child.wait_with_output().unwrap();
+    crate::test::Run::from_output(&output)
+}
+
+#[test]
+fn a_config_that_is_no_regular_file_or_too_big_is_refused_by_name() {
     let t = project();
-    refused(&t, &["exectue"], 2, "unknown subcommand `exectue`");
+    let fifo = t.path("fifo.toml");
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let big = t.path("big.toml");
+    std::fs::File::create(&big)
+        .unwrap()
+        .set_len(2 << 20)
+        .unwrap();
+    let hint =
+        "hint: migo.toml must be a regular file of at most 1 MiB; check `--config` / `MIGO_CONFIG`";
+    let limit = std::time::Duration::from_secs(30);
+    for (path, what) in [
+        (fifo.display().to_string(), "not a regular file (a FIFO)"),
+        (
+            "/dev/zero".to_string(),
+            "not a regular file (a character device)",
+        ),
+        (
+            big.display().to_string(),
+            "2097152 bytes, over the limit of 1048576 (1 MiB)",
+        ),
+    ] {
+        run_within(&t, &["--config", &path, "list"], limit)
+            .code(3)
+            .stdout_is("")
+            .stderr_is(&format!("error: {path}: {what}; {hint}\n"));
+    }
+    // `migo.toml` found by the search through the parent directories: a symlink to /dev/zero.
+    std::fs::remove_file(t.path("migo.toml")).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", t.path("migo.toml")).unwrap();
+    std::fs::create_dir(t.path("sub")).unwrap();
+    let mut command = t.command(&["list"]);
+    command.current_dir(t.path("sub"));
+    crate::test::Run::of(command)
+        .code(3)
+        .stdout_is("")
+        .stderr_is(&format!(
+            "error: {}: not a regular file (a character device); {hint}\n",
+            t.path("migo.toml").display()
+        ));
+    // And a FIFO there, in the working directory itself.
+    std::fs::remove_file(t.path("migo.toml")).unwrap();
+    std::fs::rename(&fifo, t.path("migo.toml")).unwrap();
+    run_within(&t, &["list"], limit)
+        .code(3)
+        .stdout_is("")
+        .stderr_is(&format!(
+            "error: migo.toml: not a regular file (a FIFO); {hint}\n"
+        ));
+    assert!(t.collections().is_empty());
 }
 
 #[test]

@@ -243,3 +243,107 @@ fn cargo_make_migrations_fleet_runs_every_tenant_and_staging_has_its_own() {
         .success()
         .stdout_has("3 databases: 3 behind; migrations: 0 applied, 3 pending");
 }
+
+/// The first program of that name on PATH.
+fn on_path(program: &str) -> Option<std::path::PathBuf> {
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|dir| dir.join(program))
+        .find(|path| path.is_file())
+}
+
+/// A teammate who never installed migo clones a project set up by `migo init --path <migo>` and
+/// runs `cargo make migrations`: cargo-make's `install_crate` finds no `migo`, runs
+/// `cargo install --locked --path <migo> migo`, and the task lists the migrations.
+///
+/// Only this test adds `--debug` to the install arguments and keeps the install's build in
+/// `target/teammate-install` (`CARGO_TARGET_DIR`), so that later runs reuse it: the first run
+/// builds migo and its dependencies (about 3 minutes on 2 busy cores), later ones only what
+/// changed (a second when nothing did). It cannot share `target/debug`: the tests' build
+/// enables the driver's `sync` feature (a dev-dependency) that an install does not, so each
+/// would rebuild the driver and migo over the other's, replacing the `migo` binary that the
+/// other tests are running.
+#[test]
+fn a_teammate_without_migo_gets_it_installed_by_the_first_cargo_make_migrations() {
+    if !cargo_make_installed() {
+        return;
+    }
+    let t = Test::new();
+    let project = tempfile::tempdir().unwrap();
+    let dir = project.path();
+    std::fs::write(
+        dir.join("Cargo.toml"),
+        "[package]\nname = \"teammate\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+    )
+    .unwrap();
+    let repo = env!("CARGO_MANIFEST_DIR");
+    let mut init = Command::new(env!("CARGO_BIN_EXE_migo"));
+    init.args(["init", "--path", repo, "--uri", &t.server.uri])
+        .args(["--database", &t.db_name])
+        .current_dir(dir);
+    Run::of(init).success();
+    std::fs::write(dir.join("mongomigrations/0001_a.json"), push(1)).unwrap();
+    let makefile = std::fs::read_to_string(dir.join("Makefile.toml")).unwrap();
+    let written = format!("install_crate_args = [\"--locked\", \"--path\", \"{repo}\"]");
+    assert!(makefile.contains(&written), "{makefile}");
+    let reuse = format!("install_crate_args = [\"--locked\", \"--debug\", \"--path\", \"{repo}\"]");
+    std::fs::write(
+        dir.join("Makefile.toml"),
+        makefile.replace(&written, &reuse),
+    )
+    .unwrap();
+
+    // PATH: where the install goes (empty so far), cargo and cargo-make, the system; no migo.
+    let root = tempfile::tempdir().unwrap();
+    let tools = tempfile::tempdir().unwrap();
+    for program in ["cargo", "cargo-make"] {
+        let found = on_path(program).expect("on PATH");
+        std::os::unix::fs::symlink(found, tools.path().join(program)).unwrap();
+    }
+    let path = format!(
+        "{}:{}:/usr/bin:/bin",
+        root.path().join("bin").display(),
+        tools.path().display()
+    );
+    for dir in std::env::split_paths(&path) {
+        assert!(!dir.join("migo").exists(), "migo is already in {dir:?}");
+    }
+    let target_dir = std::path::Path::new(env!("CARGO_BIN_EXE_migo"))
+        .parent()
+        .and_then(std::path::Path::parent)
+        .unwrap()
+        .join("teammate-install");
+    let cargo_make = |args: &[&str]| {
+        let mut cargo = Command::new(tools.path().join("cargo"));
+        cargo
+            .arg("make")
+            .args(args)
+            .current_dir(dir)
+            .env("PATH", &path)
+            .env("CARGO_INSTALL_ROOT", root.path())
+            .env("CARGO_TARGET_DIR", &target_dir)
+            .env("CARGO_NET_OFFLINE", "true");
+        for (key, _) in
+            std::env::vars().filter(|(k, _)| k.starts_with("MIGO_") || k.starts_with("CARGO_MAKE"))
+        {
+            cargo.env_remove(key);
+        }
+        Run::of(cargo)
+    };
+    let started = std::time::Instant::now();
+    let run = cargo_make(&["migrations"]);
+    let took = started.elapsed();
+    run.success()
+        .stdout_has(&format!(
+            "[cargo-make] INFO - Execute Command: \"cargo\" \"install\" \"--locked\" \"--debug\" \"--path\" \"{repo}\" \"migo\""
+        ))
+        .stderr_has(&format!("Installed package `migo v{}", env!("CARGO_PKG_VERSION")))
+        .stdout_has("0001_a  pending");
+    assert!(root.path().join("bin/migo").is_file());
+    eprintln!("the install and the first listing took {took:.1?}");
+    // Installed once: the next task runs it at once, and it migrates.
+    cargo_make(&["migrations", "execute"])
+        .success()
+        .stdout_has("applied 0001_a");
+    assert_eq!(t.statuses(), [("0001_a".into(), "applied".into())]);
+    assert_eq!(order(&t), [1]);
+}

@@ -81,8 +81,8 @@ fn an_unreachable_server_is_a_clear_error_within_the_timeout() {
         .code(5)
         .one_error_line()
         .stderr_has(&format!(
-        "cannot connect to default: database `x` on 127.0.0.1:{port}: no server answered within 1s"
-    ));
+            "cannot connect to default: database `x` on 127.0.0.1:{port}: connection refused"
+        ));
     assert!(
         started.elapsed().as_secs() < 10,
         "took {:?}",

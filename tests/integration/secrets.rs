@@ -162,3 +162,85 @@ fn list_and_check_flag_a_file_that_is_not_text() {
     t.run(&["list"]).success().stdout_has("0002_bom  invalid");
     t.run(&["check"]).code(8).stdout_has("0002_bom  invalid");
 }
+
+/// A password with `/` and `@`, printed by a script the ways URL encoders write it (upper- and
+/// lower-case hex, `/` left as it is, inside a connection string without its scheme): every
+/// form is scrubbed from what migo shows and stores.
+#[test]
+fn a_script_printing_the_password_url_encoded_does_not_show_it() {
+    const PASSWORD: &str = "p/ss@word";
+    let storage = tempfile::tempdir().unwrap();
+    let t = Test::new();
+    let (_secured, host, port) =
+        crate::auth::server_with_password(&t.db_name, storage.path(), PASSWORD);
+    let config = format!(
+        "[mongo]\nhost = \"{host}\"\nport = {port}\ndatabase = \"{}\"\nuser = \"migo\"\npassword_env = \"PW\"\n",
+        t.db_name,
+    );
+    let script = r#"import os, sys
+from urllib.parse import quote, quote_plus
+pw = os.environ["MIGO_PASSWORD"]
+print("upper " + quote(pw, safe=""))
+print("lower " + quote(pw, safe="").lower())
+print("slash " + quote(pw))
+print("plus " + quote_plus(pw))
+print("dsn migo:" + quote(pw, safe="") + "@" + os.environ["MIGO_HOST"], flush=True)
+sys.stderr.write("failed for migo:" + quote(pw, safe="").lower() + "\n")
+sys.exit(1)
+"#;
+    let t = t.raw_config(&config).env("PW", PASSWORD).script(
+        "0001_leak.sh",
+        &format!("#!{}\n{script}", crate::tools::python().display()),
+    );
+    let run = t.run(&["execute"]);
+    run.code(1);
+    for form in [PASSWORD, "p%2Fss%40word", "p%2fss%40word", "p/ss%40word"] {
+        run.never_shows(form);
+    }
+    // The script's stdout and stderr are read side by side: their lines may interleave.
+    let mut shown: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("  0001_leak"))
+        .collect();
+    shown.sort_unstable();
+    let mut expected = [
+        "  0001_leak | upper ***",
+        "  0001_leak | lower ***",
+        "  0001_leak | slash ***",
+        "  0001_leak | plus ***",
+        &format!("  0001_leak | dsn migo:***@{host}"),
+        "  0001_leak | failed for migo:***",
+    ];
+    expected.sort_unstable();
+    assert_eq!(shown, expected, "{}", run.stderr);
+    assert_eq!(
+        run.stderr.lines().last().unwrap(),
+        "error: migration `0001_leak` failed: failed for migo:*** (exit status 1); hint: fix it, \
+         then retry with `migo execute 0001_leak`, or `migo ignore 0001_leak` / `migo rollback \
+         0001_leak`"
+    );
+    let uri = format!("mongodb://migo:p%2Fss%40word@{host}:{port}/?authSource=admin");
+    let db = mongodb::sync::Client::with_uri_str(&uri)
+        .unwrap()
+        .database(&t.db_name);
+    let stored = format!(
+        "{:?} {:?}",
+        db.collection::<Document>("migrations")
+            .find(doc! {})
+            .run()
+            .unwrap()
+            .map(Result::unwrap)
+            .collect::<Vec<_>>(),
+        db.collection::<Document>("migrations_audit")
+            .find(doc! {})
+            .run()
+            .unwrap()
+            .map(Result::unwrap)
+            .collect::<Vec<_>>()
+    );
+    assert!(stored.contains("failed for migo:***"), "{stored}");
+    for form in [PASSWORD, "p%2Fss%40word", "p%2fss%40word"] {
+        assert!(!stored.contains(form), "{form} stored: {stored}");
+    }
+}

@@ -191,3 +191,110 @@ fn children_get_the_resolved_credentials_and_options_in_migo_uri() {
     assert!(uri.contains("authSource=admin"), "{uri}");
     assert!(uri.contains("serverSelectionTimeoutMS=7000"), "{uri}");
 }
+
+/// `--port` (or `MIGO_PORT`) alone over the file's `host` and `port`: the host stays, only the
+/// port changes; over a `uri` with one host, that host takes the port and the connection
+/// string keeps everything else.
+#[test]
+fn a_port_alone_changes_only_the_port() {
+    let (a, b) = servers();
+    let port = b.port.to_string();
+    for (server, over) in [
+        (
+            format!("host = \"{}\"\nport = {}\n", a.host, a.port),
+            "flag",
+        ),
+        (
+            format!("host = \"{}\"\nport = {}\n", a.host, a.port),
+            "variable",
+        ),
+        (
+            format!("uri = \"mongodb://{}:{}/?appName=kept\"\n", a.host, a.port),
+            "flag",
+        ),
+        (
+            format!("uri = \"mongodb://{}:{}/?appName=kept\"\n", a.host, a.port),
+            "variable",
+        ),
+    ] {
+        let t = Test::new();
+        let config = format!(
+            "[mongo]\n{server}database = \"{}\"\ntimeout_secs = 5\n\n[tasks.show]\nrun = 'printf %s \"$MIGO_URI\" > uri.out'\n",
+            t.db_name
+        );
+        let t = t
+            .raw_config(&config)
+            .migration("0001_x.json", &crate::insert("x"));
+        let (args, vars): (Vec<&str>, Vec<(&str, &str)>) = match over {
+            "flag" => (vec!["--port", &port], vec![]),
+            _ => (vec![], vec![("MIGO_PORT", &port)]),
+        };
+        let run = |command: &str| {
+            let mut all = args.clone();
+            all.push(command);
+            t.run_with(&all, &vars)
+        };
+        run("execute").success().stderr_has(&format!(
+            "default: database `{}` on {}:{}\n",
+            t.db_name, a.host, b.port
+        ));
+        let case = format!("{over} over {server}");
+        assert_eq!(items(b, &t.db_name).len(), 1, "{case}: B got no write");
+        assert!(items(a, &t.db_name).is_empty(), "{case}: A got the write");
+        run("show").success();
+        let uri = std::fs::read_to_string(t.path("uri.out")).unwrap();
+        let prefix = format!("mongodb://{}:{}/{}?", a.host, b.port, t.db_name);
+        assert!(uri.starts_with(&prefix), "{case}: {uri}");
+        assert_eq!(
+            uri.contains("appName=kept"),
+            server.starts_with("uri"),
+            "{case}: {uri}"
+        );
+    }
+}
+
+#[test]
+fn a_port_alone_over_a_uri_of_several_hosts_or_srv_is_an_error_naming_both() {
+    let (a, b) = servers();
+    let t = Test::new();
+    let db_name = t.db_name.clone();
+    let config = |uri: &str| {
+        format!("[mongo]\nuri = \"{uri}\"\ndatabase = \"{db_name}\"\ntimeout_secs = 5\n")
+    };
+    let several = format!(
+        "mongodb://{}:{},{}:{}/?appName=kept",
+        a.host, a.port, b.host, b.port
+    );
+    let t = t
+        .raw_config(&config(&several))
+        .migration("0001_x.json", &crate::insert("x"));
+    t.run(&["--port", "27018", "execute"])
+        .code(3)
+        .stdout_is("")
+        .stderr_is(&format!(
+            "error: --port: cannot apply to the connection string at migo.toml:2:7, which names \
+             several hosts ({}:{},{}:{}); hint: give the whole server: a connection string in \
+             place of migo.toml:2:7, or both a host and a port (`--port` alone cannot say which \
+             host it changes)\n",
+            a.host, a.port, b.host, b.port
+        ));
+    let t = t.raw_config(&config("mongodb+srv://cluster0.example.invalid/"));
+    t.run_with(&["execute"], &[("MIGO_PORT", "27018")])
+        .code(3)
+        .stdout_is("")
+        .stderr_is(
+            "error: MIGO_PORT: cannot apply to the connection string at migo.toml:2:7, which is \
+             an SRV name (`mongodb+srv://`); hint: give the whole server as a connection string \
+             in place of migo.toml:2:7\n",
+        );
+    // Host and port together name one server whole: the list gives way, the options stay.
+    let t = t.raw_config(&config(&several));
+    t.run(&["--host", &b.host, "--port", &b.port.to_string(), "execute"])
+        .success()
+        .stderr_has(&format!(
+            "default: database `{}` on {}:{}\n",
+            t.db_name, b.host, b.port
+        ));
+    assert_eq!(items(b, &t.db_name).len(), 1);
+    assert!(items(a, &t.db_name).is_empty());
+}

@@ -326,10 +326,18 @@ impl Run {
         );
         let output = command.output().expect("run migo");
         Run {
+            described,
+            ..Run::from_output(&output)
+        }
+    }
+
+    /// A run that was started and waited for elsewhere.
+    pub fn from_output(output: &std::process::Output) -> Run {
+        Run {
             code: output.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-            described,
+            described: String::new(),
         }
     }
 
