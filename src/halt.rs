@@ -68,7 +68,9 @@ impl Halt {
 /// A test knob: when `MIGO_TEST_STOP_AT` names `point`, migo stops itself there (SIGSTOP), so a
 /// test can freeze it at an exact step instead of guessing with sleeps. Points: `after-dump`,
 /// `before-step:NAME` (before its `running` record), `in-step:NAME` (after it, before the work),
-/// `after-step:NAME` (after the work, before its record).
+/// `after-step:NAME` (after the work, before its record); dumps and restores have theirs
+/// (`dump-failed`, `restore-load:NAME`, `restore-swap:NAME`, `restore-aside:NAME`,
+/// `restore-finish`: docs/testing.md).
 pub(crate) fn checkpoint(point: &str) {
     if std::env::var_os("MIGO_TEST_STOP_AT").is_some_and(|p| p == point) {
         // SAFETY: raise(2) sends a signal to this process; SIGSTOP cannot be caught.
