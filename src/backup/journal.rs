@@ -9,7 +9,7 @@
 //! fenced like every registry write (one ordered `update` led by the lease's fence), so a restore
 //! that lost its lease cannot write it any more. It is deleted when the restore ends either way.
 
-use mongodb::bson::{doc, DateTime, Document};
+use mongodb::bson::{doc, Bson, DateTime, Document};
 use mongodb::Database;
 use serde::{Deserialize, Serialize};
 
@@ -156,10 +156,38 @@ impl Journal {
             .await
     }
 
+    /// Records that collection `i` reached `step` (fenced; the document is not rewritten whole, so a
+    /// restore of many collections writes little).
+    pub(crate) async fn set_step(
+        &mut self,
+        registry: &Registry,
+        i: usize,
+        step: Step,
+    ) -> Result<()> {
+        self.collections[i].step = step;
+        self.update(registry, format!("collections.{i}.step"), to_bson(&step)?)
+            .await
+    }
+
+    /// Records `phase` (fenced).
+    pub(crate) async fn set_phase(&mut self, registry: &Registry, phase: Phase) -> Result<()> {
+        self.phase = phase;
+        self.update(registry, "phase".to_string(), to_bson(&phase)?)
+            .await
+    }
+
+    async fn update(&self, registry: &Registry, field: String, value: Bson) -> Result<()> {
+        let mut set = Document::new();
+        set.insert(field, value);
+        let statement = doc! {"q": {"_id": RESTORE_JOURNAL_ID}, "u": {"$set": set}};
+        registry
+            .write(vec![statement], None, "cannot write the restore's journal")
+            .await
+    }
+
     /// Marks it done (fenced) and deletes it.
     pub(crate) async fn close(&mut self, registry: &Registry, db: &Database) -> Result<()> {
-        self.phase = Phase::Done;
-        self.save(registry).await?;
+        self.set_phase(registry, Phase::Done).await?;
         db.collection::<Document>(registry.name())
             .delete_one(doc! {"_id": RESTORE_JOURNAL_ID, "phase": "done"})
             .await
@@ -171,6 +199,11 @@ impl Journal {
     pub(crate) fn names(&self) -> Vec<String> {
         self.collections.iter().map(|e| e.name.clone()).collect()
     }
+}
+
+fn to_bson(value: &impl Serialize) -> Result<Bson> {
+    mongodb::bson::to_bson(value)
+        .map_err(|e| Error::Registry(format!("cannot encode the restore's journal: {e}")))
 }
 
 /// Where `name` is loaded before the swap.

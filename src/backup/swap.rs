@@ -144,8 +144,10 @@ async fn swap_in(
         checkpoint(&format!("restore-swap:{}", entry.name));
         if entry.name == registry.name() {
             // The registry: one rename that brings the lock and the journal (saying it is in).
-            journal.collections[i].step = Step::Moving;
-            journal.save(registry).await.map_err(lost(&entry.name))?;
+            journal
+                .set_step(registry, i, Step::Moving)
+                .await
+                .map_err(lost(&entry.name))?;
             let mut after = journal.clone();
             after.collections[i].step = Step::In;
             after.phase = Phase::Finishing;
@@ -161,15 +163,19 @@ async fn swap_in(
             continue;
         }
         if entry.existed == Some(true) && names.contains(&entry.name) && !is_aside(&entry, &names) {
-            journal.collections[i].step = Step::Moving;
-            journal.save(registry).await.map_err(lost(&entry.name))?;
+            journal
+                .set_step(registry, i, Step::Moving)
+                .await
+                .map_err(lost(&entry.name))?;
             if let Err(e) = rename(db, &entry.name, &entry.aside, false).await {
                 return Ok(Err((entry.name, e)));
             }
             names.remove(&entry.name);
             names.insert(entry.aside.clone());
-            journal.collections[i].step = Step::Aside;
-            journal.save(registry).await.map_err(lost(&entry.name))?;
+            journal
+                .set_step(registry, i, Step::Aside)
+                .await
+                .map_err(lost(&entry.name))?;
         }
         checkpoint(&format!("restore-aside:{}", entry.name));
         if let Err(e) = rename(db, &entry.temporary, &entry.name, true).await {
@@ -177,18 +183,19 @@ async fn swap_in(
         }
         names.remove(&entry.temporary);
         names.insert(entry.name.clone());
-        journal.collections[i].step = Step::In;
-        journal.save(registry).await.map_err(lost(&entry.name))?;
+        journal
+            .set_step(registry, i, Step::In)
+            .await
+            .map_err(lost(&entry.name))?;
     }
     Ok(Ok(()))
 }
 
 /// Every collection is in: drops the originals set aside, then the journal.
 async fn finish(db: &Database, registry: &Registry, journal: &mut Journal) -> Result<()> {
-    journal.phase = Phase::Finishing;
     let last = journal.collections.last().map(|e| e.name.clone());
     journal
-        .save(registry)
+        .set_phase(registry, Phase::Finishing)
         .await
         .map_err(lost(last.as_deref().unwrap_or_default()))?;
     checkpoint("restore-finish");
@@ -203,8 +210,7 @@ async fn finish(db: &Database, registry: &Registry, journal: &mut Journal) -> Re
 /// Undoes a swap: every original back in its place, every loaded copy dropped, from the last
 /// collection to the first.
 pub(crate) async fn back(db: &Database, registry: &Registry, journal: &mut Journal) -> Result<()> {
-    journal.phase = Phase::Undoing;
-    journal.save(registry).await?;
+    journal.set_phase(registry, Phase::Undoing).await?;
     let names = catalog(db).await?;
     let undo = |e: mongodb::error::Error| Error::Registry(short_message(&e));
     for i in (0..journal.collections.len()).rev() {
@@ -227,8 +233,7 @@ pub(crate) async fn back(db: &Database, registry: &Registry, journal: &mut Journ
             drop_collection(db, &entry.name).await?;
         }
         drop_collection(db, &entry.temporary).await?;
-        journal.collections[i].step = Step::Planned;
-        journal.save(registry).await?;
+        journal.set_step(registry, i, Step::Planned).await?;
     }
     journal.close(registry, db).await
 }
@@ -240,7 +245,8 @@ pub(crate) async fn drop_loaded(
     journal: &mut Journal,
 ) -> Result<()> {
     // A fenced write first: the lease must still be ours before anything is dropped.
-    journal.save(registry).await?;
+    let phase = journal.phase;
+    journal.set_phase(registry, phase).await?;
     for entry in &journal.collections {
         drop_collection(db, &entry.temporary).await?;
     }

@@ -385,16 +385,19 @@ fn kill_9_anywhere_in_the_swap_is_finished_by_the_next_command() {
 #[test]
 fn kill_9_while_loading_is_undone_by_the_next_mutating_command() {
     let s = Scenario::new();
-    kill(s.frozen_restore("restore-load:items"));
+    let migo = s.t.spawn(
+        &["restore", s.dir(), "--yes"],
+        &[
+            ("MIGO_TEST_STOP_AT", "restore-load:items"),
+            ("MIGO_TEST_LEASE_MS", "3000"),
+        ],
+    );
+    wait_stopped(&migo);
+    kill(migo);
     assert!(collections(&s.db).contains(&"migo_restore.beta".to_string()));
-    s.t.run(&["unlock"]).success();
-    s.t.run(&["list"]).success().stderr_is(&format!(
-        "warning: a restore from `{}` was interrupted while loading, before it replaced \
-         anything: the next command that takes the lock drops its loaded copies, leaving the \
-         database as it was (`migo restore` alone does only that)\n",
-        s.dir()
-    ));
-    s.t.run(&["execute"])
+    // No `unlock`: the next command waits for the dead restore's lease to run out on the
+    // server's clock, and `list` says what it will do once it has.
+    s.t.run(&["execute", "--wait", "60"])
         .success()
         .stdout_has("nothing to execute")
         .stderr_has(&format!(
@@ -404,24 +407,29 @@ fn kill_9_while_loading_is_undone_by_the_next_mutating_command() {
         ));
     s.assert_untouched();
     assert_eq!(s.last_audit()["details"]["settled"], "undone");
+
+    let s = Scenario::new();
+    kill(s.frozen_restore("restore-load:items"));
+    s.t.run(&["unlock"]).success();
+    s.t.run(&["list"]).success().stderr_is(&format!(
+        "warning: a restore from `{}` was interrupted while loading, before it replaced \
+         anything: the next command that takes the lock drops its loaded copies, leaving the \
+         database as it was (`migo restore` alone does only that)\n",
+        s.dir()
+    ));
+    s.t.run(&["restore"]).success();
+    s.assert_untouched();
 }
 
 #[test]
 fn the_next_execute_finishes_the_swap_then_runs_what_the_restored_registry_says_is_pending() {
     let s = Scenario::new();
-    let t = &s.t;
-    let migo = t.spawn(
-        &["restore", s.dir(), "--yes"],
-        &[
-            ("MIGO_TEST_STOP_AT", "restore-aside:beta"),
-            ("MIGO_TEST_LEASE_MS", "3000"),
-        ],
-    );
-    wait_stopped(&migo);
-    kill(migo);
-    // No `unlock`: the next command waits for the dead restore's lease to run out.
-    let run = t.run(&["execute", "--wait", "60"]);
-    run.success()
+    kill(s.frozen_restore("restore-aside:beta"));
+    s.t.run(&["unlock"]).success();
+    // The registry is not swapped yet (it comes last): before the lock `0002_y` reads as applied;
+    // under the lock, once the restore is finished, it is pending again, and runs.
+    s.t.run(&["execute", "0002_y"])
+        .success()
         .stderr_has(&s.finished_line())
         .stdout_has("applied 0002_y");
     assert_eq!(s.applied(), ["0001_x", "0002_y"]);
