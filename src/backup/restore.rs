@@ -13,7 +13,7 @@
 use mongodb::bson::{doc, Document, RawDocumentBuf};
 use mongodb::Database;
 
-use super::journal::Journal;
+use super::journal::{Journal, Phase};
 use super::stream::{self, Digest256, Documents};
 use super::swap;
 use super::verify::{Dump, DumpedCollection};
@@ -69,6 +69,8 @@ pub(crate) async fn restore(
             return Err(stopped(db, registry, &mut journal, reason).await);
         }
         checkpoint(&format!("restore-load:{}", entry.name));
+        // Fenced: a restore whose lease was taken over creates nothing more.
+        journal.set_phase(registry, Phase::Loading).await?;
         match load(db, dumped, &entry.temporary, halt).await {
             Ok(indexes) => {
                 report.indexes += indexes;

@@ -576,3 +576,47 @@ fn a_connection_lost_during_the_swap_is_finished_once_the_server_is_back() {
     s.assert_restored();
     server.stop();
 }
+
+#[test]
+fn a_restore_that_lost_its_lease_writes_nothing_more() {
+    let s = Scenario::new();
+    let first = s.t.spawn(
+        &["restore", s.dir(), "--yes"],
+        &[
+            ("MIGO_TEST_STOP_AT", "restore-load:items"),
+            ("MIGO_TEST_LEASE_MS", "3000"),
+        ],
+    );
+    wait_stopped(&first);
+    // Another migo waits for the frozen one's lease to run out, takes the lock over and settles
+    // the restore it finds (dropping its load).
+    s.t.run(&["restore", "--wait", "60"])
+        .success()
+        .stderr_has("warning: took over an expired lock held by ")
+        .stderr_has("undid the restore from ");
+    signal(first.id(), libc::SIGCONT);
+    let out = first.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(13), "{stderr}");
+    assert!(
+        last_line(&stderr).starts_with(
+            "error: stopped: the migrations lock was lost (another migo took the lock over after \
+             its lease ran out); hint: "
+        ),
+        "{stderr}"
+    );
+    s.assert_untouched();
+    let results: Vec<String> = {
+        let run = s.t.run(&["history", "--json"]);
+        let entries: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+        entries
+            .as_array()
+            .unwrap()
+            .iter()
+            .take(2)
+            .map(|e| format!("{} {}", e["action"], e["result"]))
+            .collect()
+    };
+    // Newest first by start: the settling, then the restore that lost its lease.
+    assert_eq!(results, ["\"restore\" \"ok\"", "\"restore\" \"lost_lock\""]);
+}
