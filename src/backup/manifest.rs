@@ -307,7 +307,7 @@ fn walk(root: &Path, dir: &Path, found: &mut BTreeMap<String, Metadata>) -> std:
 }
 
 /// `a FIFO`, `a directory`, … for messages.
-fn describe_kind(meta: &Metadata) -> &'static str {
+pub(crate) fn describe_kind(meta: &Metadata) -> &'static str {
     use std::os::unix::fs::FileTypeExt;
     let kind = meta.file_type();
     if kind.is_dir() {

@@ -145,6 +145,19 @@ fn check_against(root: &Path, manifest: &Manifest) -> Result<Vec<DumpedCollectio
 /// Every file of a dump without a manifest, read to its end.
 fn check_each(mut collections: Vec<DumpedCollection>) -> Result<Vec<DumpedCollection>> {
     for collection in &mut collections {
+        for path in std::iter::once(&collection.data).chain(&collection.metadata) {
+            // Never opened unless it is a file: a FIFO would block the read forever.
+            let meta = std::fs::symlink_metadata(path).map_err(|e| Error::DamagedDump {
+                file: path.clone(),
+                problem: format!("cannot be read: {e}"),
+            })?;
+            if !meta.is_file() {
+                return Err(Error::DamagedDump {
+                    file: path.clone(),
+                    problem: format!("is {}, not a file", manifest::describe_kind(&meta)),
+                });
+            }
+        }
         check_collection(collection, None)?;
     }
     Ok(collections)

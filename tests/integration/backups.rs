@@ -514,6 +514,24 @@ fn a_dump_without_a_manifest_is_still_read_to_its_end_before_anything_is_touched
         ));
     assert_eq!(t.docs("users").len(), 50);
 
+    // A FIFO where a data file was: refused from its type, never opened (it would block).
+    let (t, file) = unproven(false);
+    std::fs::remove_file(&file).unwrap();
+    let path = std::ffi::CString::new(file.to_str().unwrap()).unwrap();
+    // SAFETY: mkfifo(3) on a path this test owns.
+    #[allow(unsafe_code)]
+    let made = unsafe { libc::mkfifo(path.as_ptr(), 0o600) };
+    assert_eq!(made, 0);
+    refused_restore(
+        &t,
+        &trusting,
+        11,
+        &format!(
+            "error: the dump file `{}` is damaged: is a FIFO, not a file; {DAMAGED}",
+            file.display()
+        ),
+    );
+
     // A whole one restores, on the user's word.
     let (t, _) = unproven(false);
     let dir = only_dump(&t);

@@ -539,3 +539,34 @@ fn a_file_changed_after_it_was_checked_stops_the_restore_before_the_swap() {
     assert!(crate::restore_stops::journal(&t).is_none());
     assert!(t.lock().is_none());
 }
+
+#[test]
+fn hostile_collection_names_are_listed_checked_and_restored() {
+    let name = "we ird\"ü.x\tß";
+    let t = Test::new();
+    let hostile = t.db().collection::<Document>(name);
+    hostile
+        .insert_many((0..3).map(|i| doc! {"_id": i}))
+        .run()
+        .unwrap();
+    t.run(&["dump"]).success();
+    let dump = only_dump(&t);
+    let manifest = manifest(&dump);
+    assert_eq!(manifest["collections"][0]["name"], name);
+    let data = dump.join(&t.db_name).join(format!("{name}.bson"));
+    assert_eq!(
+        manifest["collections"][0]["data"]["sha256"],
+        sha256(&data).as_str()
+    );
+    hostile.delete_many(doc! {}).run().unwrap();
+    let dir = dump.to_str().unwrap();
+    t.run(&["restore", dir, "--yes"]).success();
+    assert_eq!(t.docs(name).len(), 3);
+    // Cut: the error names the file, its control character escaped, on one line.
+    let size = std::fs::metadata(&data).unwrap().len();
+    std::fs::write(&data, b"").unwrap();
+    let expected = mismatch(&data, &format!("expected {size} bytes, found 0"));
+    t.run(&["restore", dir, "--yes"])
+        .code(11)
+        .stderr_is(&expected.replace('\t', "\\t"));
+}
