@@ -472,10 +472,47 @@ fn the_registry_comes_back_last_holding_the_restores_own_lock() {
         journal(&s.t).unwrap().get_str("phase").unwrap(),
         "finishing"
     );
+    // A dump taken now (dumps take no lock) leaves out the restore's collections and journal,
+    // and the lock.
+    let before: Vec<PathBuf> = dumps(&s);
+    s.t.run(&["dump"]).success();
+    let new = dumps(&s).into_iter().find(|d| !before.contains(d)).unwrap();
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(new.join("migo-dump.json")).unwrap())
+            .unwrap();
+    let names: Vec<&str> = manifest["collections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "alpha",
+            "beta",
+            "gamma",
+            "items",
+            "migrations",
+            "migrations_audit"
+        ]
+    );
+    let registry =
+        crate::backups::decode_with_pymongo(&new.join(&s.t.db_name).join("migrations.bson"));
+    let ids: Vec<&str> = registry.iter().map(|d| d.get_str("_id").unwrap()).collect();
+    assert_eq!(ids, ["0001_x"]);
     signal(migo.id(), libc::SIGCONT);
     let out = migo.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(0));
     s.assert_restored();
+}
+
+/// The dump directories under `mongodumps/`.
+fn dumps(s: &Scenario) -> Vec<PathBuf> {
+    std::fs::read_dir(s.t.path("mongodumps"))
+        .unwrap()
+        .map(|e| std::fs::canonicalize(e.unwrap().path()).unwrap())
+        .collect()
 }
 
 #[test]
