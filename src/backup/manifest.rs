@@ -95,9 +95,7 @@ impl Manifest {
             tool: tool.to_string(),
             gzip,
             migo_version: env!("CARGO_PKG_VERSION").to_string(),
-            finished_at: mongodb::bson::DateTime::now()
-                .try_to_rfc3339_string()
-                .unwrap_or_default(),
+            finished_at: rfc3339_millis(mongodb::bson::DateTime::now()),
             collections,
             other_files,
         }
@@ -110,6 +108,15 @@ impl Manifest {
             .flat_map(|c| std::iter::once(&c.data).chain(c.metadata.as_ref()))
             .chain(&self.other_files)
     }
+}
+
+/// `2026-11-22T10:15:00.120Z`: always three digits of milliseconds.
+fn rfc3339_millis(at: mongodb::bson::DateTime) -> String {
+    let text = at.try_to_rfc3339_string().unwrap_or_default();
+    let text = text.trim_end_matches('Z');
+    let (seconds, fraction) = text.split_once('.').unwrap_or((text, ""));
+    let millis: String = fraction.chars().chain("000".chars()).take(3).collect();
+    format!("{seconds}.{millis}Z")
 }
 
 /// What a dump's directory says about itself.
@@ -410,6 +417,19 @@ pub(crate) fn path_of(dir: &Path, entry: &FileEntry) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_time_always_has_three_digits_of_milliseconds() {
+        use mongodb::bson::DateTime;
+        assert_eq!(
+            rfc3339_millis(DateTime::from_millis(1_700_000_000_990)),
+            "2023-11-14T22:13:20.990Z"
+        );
+        assert_eq!(
+            rfc3339_millis(DateTime::from_millis(1_700_000_000_000)),
+            "2023-11-14T22:13:20.000Z"
+        );
+    }
 
     #[test]
     fn listed_paths_stay_inside_the_dump() {
