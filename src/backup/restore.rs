@@ -159,7 +159,7 @@ async fn load(
 }
 
 /// What the reader thread sends.
-enum Read {
+enum Reading {
     Batch(Vec<RawDocumentBuf>),
     /// The end of the file: documents read and what the file held.
     End(u64, std::io::Result<Digest256>),
@@ -176,11 +176,11 @@ async fn insert_documents(
 ) -> std::result::Result<(), Stop> {
     let collection = db.collection::<RawDocumentBuf>(temporary);
     let path = dumped.data.clone();
-    let (sender, mut receiver) = tokio::sync::mpsc::channel::<Read>(2);
+    let (sender, mut receiver) = tokio::sync::mpsc::channel::<Reading>(2);
     let reader = std::thread::spawn(move || {
         let input = match stream::open(&path) {
             Ok(input) => input,
-            Err(e) => return drop(sender.blocking_send(Read::Failed(e.to_string()))),
+            Err(e) => return drop(sender.blocking_send(Reading::Failed(e.to_string()))),
         };
         let mut documents = Documents::new(input);
         let mut batch = Vec::with_capacity(BATCH);
@@ -189,22 +189,22 @@ async fn insert_documents(
             match documents.next_document() {
                 Ok(Some(document)) => batch.push(document),
                 Ok(None) => break,
-                Err(e) => return drop(sender.blocking_send(Read::Failed(e))),
+                Err(e) => return drop(sender.blocking_send(Reading::Failed(e))),
             }
             count += 1;
             if batch.len() >= BATCH
                 && sender
-                    .blocking_send(Read::Batch(std::mem::take(&mut batch)))
+                    .blocking_send(Reading::Batch(std::mem::take(&mut batch)))
                     .is_err()
             {
                 return;
             }
         }
-        if !batch.is_empty() && sender.blocking_send(Read::Batch(batch)).is_err() {
+        if !batch.is_empty() && sender.blocking_send(Reading::Batch(batch)).is_err() {
             return;
         }
         let digest = documents.into_inner().finish();
-        let _ = sender.blocking_send(Read::End(count, digest));
+        let _ = sender.blocking_send(Reading::End(count, digest));
     });
     let mut outcome = Err(Stop::Failed("the dump reader stopped".into()));
     while let Some(read) = receiver.recv().await {
@@ -213,7 +213,7 @@ async fn insert_documents(
             break;
         }
         match read {
-            Read::Batch(batch) => {
+            Reading::Batch(batch) => {
                 if let Err(e) = collection
                     .insert_many(batch)
                     .bypass_document_validation(true)
@@ -223,11 +223,11 @@ async fn insert_documents(
                     break;
                 }
             }
-            Read::End(count, digest) => {
+            Reading::End(count, digest) => {
                 outcome = unchanged(dumped, count, digest).map_err(Stop::Failed);
                 break;
             }
-            Read::Failed(e) => {
+            Reading::Failed(e) => {
                 outcome = Err(Stop::Failed(e));
                 break;
             }

@@ -456,6 +456,11 @@ fn settling_can_itself_be_killed_and_settled_again() {
         .success()
         .stderr_is(&s.finished_line());
     s.assert_restored();
+    // Nothing left to settle: `restore` alone wants a dump.
+    s.t.run(&["restore"]).code(2).stderr_is(
+        "error: `migo restore` needs the dump's directory: no interrupted restore to finish; \
+         hint: e.g. `migo restore mongodumps/default-20261122T101500.123Z`\n",
+    );
 }
 
 #[test]
