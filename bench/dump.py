@@ -1,8 +1,10 @@
 """Native dump benchmark: `migo dump` against a pymongo script doing the same dump (every
-document's raw BSON, streamed into <collection>.bson), on one freshly started SecantusDB.
+document's raw BSON, streamed into <collection>.bson), on one freshly started SecantusDB; then
+`migo restore` of that dump: its verification alone (`--dry-run`: every file read to its end,
+hashed and decoded against the manifest) and the whole restore (verify, load, swap).
 
-Prints throughput (MB of BSON per second) and peak RSS of each dumper, for two collection
-sizes, so that "memory does not grow with the collection" shows as a number.
+Prints throughput (MB of BSON per second) and peak RSS of each, for two collection sizes, so
+that "memory does not grow with the collection" shows as a number.
 
 Run: bash scripts/bench-dump   (builds migo in release mode, uses the project's venv)
 """
@@ -19,7 +21,7 @@ from measure import measure
 from server import ROOT, fresh_server
 
 MIGO = os.path.join(ROOT, "target", "release", "migo")
-SIZES = [int(n) for n in os.environ.get("BENCH_SIZES", "20000,100000").split(",")]
+SIZES = [int(n) for n in os.environ.get("BENCH_SIZES", "10000,100000").split(",")]
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 
 PYMONGO_DUMP = r"""
@@ -77,6 +79,18 @@ def main():
                 out = os.path.join(work, "py")
                 shutil.rmtree(out, ignore_errors=True)
                 results["pymongo script"].append(measure([sys.executable, "-c", PYMONGO_DUMP, uri, db_name, out], work) + (bson_megabytes(out),))
+            # The last dump, proved (`--dry-run` stops after the checks) and restored.
+            dumps = os.path.join(work, "dumps")
+            dump = os.path.join(dumps, os.listdir(dumps)[0])
+            dumped = bson_megabytes(dump)
+            results["migo restore --dry-run (verify)"] = [
+                measure([MIGO, "-q", "restore", dump, "--dry-run"], work) + (dumped,)
+                for _ in range(RUNS)
+            ]
+            results["migo restore (verify, load, swap)"] = [
+                measure([MIGO, "-q", "restore", dump, "--yes"], work) + (dumped,)
+                for _ in range(RUNS)
+            ]
             # `migo test` on a migration touching every document: up, down, up on scratch copies,
             # compared streaming (its memory must not grow with the collection).
             with open(os.path.join(work, "mongomigrations", "0001_flag.json"), "w") as f:
@@ -92,7 +106,7 @@ def main():
             shutil.rmtree(work)
         print(f"native dump benchmark: SecantusDB 0.7.0b3 in memory, median of {RUNS} runs, peak RSS is the max")
         print()
-        print("| documents | dumper | BSON MB | seconds | MB/s | peak RSS MB |")
+        print("| documents | run | BSON MB | seconds | MB/s | peak RSS MB |")
         print("|---:|---|---:|---:|---:|---:|")
         for count, tool, megabytes, seconds, rate, rss in rows:
             print(f"| {count:,} | {tool} | {megabytes:.1f} | {seconds:.2f} | {rate:.1f} | {rss:.1f} |")

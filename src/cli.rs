@@ -206,12 +206,14 @@ pub(crate) enum Command {
     },
     /// Take a backup now, into `[dump] directory`
     Dump,
-    /// Replace the database's collections with those of a dump (asks first, or `--yes`)
+    /// Replace the database's collections with those of a dump (asks first, or `--yes`); without
+    /// DIR, finish a restore that was interrupted
     Restore {
         /// The dump's directory, e.g. `mongodumps/default-20261122T101500.123Z`
-        dir: PathBuf,
-        /// Restore a dump without migo's completion marker (e.g. one mongodump took); every
-        /// file is still read to its end before anything is replaced
+        dir: Option<PathBuf>,
+        /// Restore a dump that has no manifest (mongodump's own, or an older migo's): nothing
+        /// proves it complete, so every file is only read to its end and decoded, and the audit
+        /// entry records that it was trusted
         #[arg(long)]
         trust_dump: bool,
     },

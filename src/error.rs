@@ -195,9 +195,21 @@ pub(crate) enum Error {
     #[error("the dump file `{}` is damaged: {problem}", .file.display())]
     DamagedDump { file: PathBuf, problem: String },
 
-    /// A collection could not be restored.
+    /// A file of a dump is not what the dump's manifest lists; nothing was restored.
+    #[error("the dump file `{}` does not match the dump's manifest: {difference}", .file.display())]
+    DumpMismatch { file: PathBuf, difference: String },
+
+    /// A collection could not be restored; nothing was replaced.
     #[error("restore of collection `{collection}` failed: {message}")]
     RestoreFailed { collection: String, message: String },
+
+    /// A restore's swap could not finish; its journal stays for the next command to finish it.
+    #[error("restore of collection `{collection}` failed during the swap: {message}")]
+    RestoreUnfinished { collection: String, message: String },
+
+    /// A restore was stopped by a signal before its swap: nothing was replaced.
+    #[error("restore stopped by {} before the swap: nothing was replaced (the loaded copies were dropped)", crate::process::signal_name(*.signal))]
+    RestoreStopped { signal: i32 },
 
     /// The remote of an environment could not be reached, or refused.
     #[error("remote {target}: {message}")]
@@ -251,7 +263,7 @@ impl Error {
             Error::Usage { .. } => exit::USAGE,
             Error::Config { .. } | Error::NoConfig(_) | Error::ForeignRecord { .. } => exit::CONFIG,
             Error::LostLock { .. } => exit::LOST_LOCK,
-            Error::Interrupted { signal, .. } => match *signal {
+            Error::Interrupted { signal, .. } | Error::RestoreStopped { signal } => match *signal {
                 libc::SIGINT => exit::SIGINT,
                 libc::SIGTERM => exit::SIGTERM,
                 n => 128u8.saturating_add(u8::try_from(n).unwrap_or(0)),
@@ -274,9 +286,11 @@ impl Error {
             Error::MigrationFailed { .. } => exit::MIGRATION_FAILED,
             Error::CheckFailed { .. } | Error::TestFailed { .. } => exit::CHECK_FAILED,
             Error::TaskFailed { .. } => exit::TASK_FAILED,
-            Error::DumpFailed { .. } | Error::RestoreFailed { .. } | Error::DamagedDump { .. } => {
-                exit::BACKUP_FAILED
-            }
+            Error::DumpFailed { .. }
+            | Error::RestoreFailed { .. }
+            | Error::RestoreUnfinished { .. }
+            | Error::DamagedDump { .. }
+            | Error::DumpMismatch { .. } => exit::BACKUP_FAILED,
             Error::Remote { .. } => exit::REMOTE,
             Error::RemoteExit { code } | Error::Fleet { code, .. } => *code,
             Error::Database { .. } | Error::Io { .. } | Error::Registry(_) => exit::INTERNAL,
@@ -359,6 +373,20 @@ impl Error {
             Error::DamagedDump { .. } => Some(
                 "nothing was changed; restore another dump (`migo dump` takes a new one)".into(),
             ),
+            Error::DumpMismatch { .. } => Some(
+                "nothing was changed: the dump was cut off or altered after migo wrote it; \
+                 restore another dump (`migo dump` takes a new one)"
+                    .into(),
+            ),
+            Error::RestoreUnfinished { .. } => Some(
+                "the next migo command that takes the lock finishes the restore or undoes it, \
+                 whichever is safe (`migo restore` alone does only that); `migo list` shows \
+                 where it stands"
+                    .into(),
+            ),
+            Error::RestoreStopped { .. } => {
+                Some("run the same `migo restore` again to restore the dump".into())
+            }
             Error::NoDirectory(_) => Some(
                 "create it, run `migo new NAME`, or set `[migrations] directory` in migo.toml"
                     .into(),
@@ -443,7 +471,7 @@ impl Error {
         match self {
             Error::Refused(refusal) => Some(refusal.reason()),
             Error::LostLock { .. } => Some("lost_lock"),
-            Error::Interrupted { .. } => Some("interrupted"),
+            Error::Interrupted { .. } | Error::RestoreStopped { .. } => Some("interrupted"),
             Error::Locked { .. } => Some("locked"),
             _ => None,
         }

@@ -146,7 +146,7 @@ pub(super) async fn dispatch(
         Command::Unlock => commands::unlock::unlock(ctx).await,
         Command::Dump => commands::backup::dump(ctx).await,
         Command::Restore { dir, trust_dump } => {
-            commands::backup::restore(ctx, dir, *trust_dump).await
+            commands::backup::restore(ctx, dir.as_deref(), *trust_dump).await
         }
         Command::Check => commands::status::check(ctx).await,
         Command::Adopt {

@@ -1,30 +1,12 @@
-//! Where dumps go and how a complete one is told from a partial one: `<directory>/<env>-<UTC
-//! timestamp>/`, and a marker file, `migo-dump.json`, written last. A dump without the marker
-//! was cut off (a full disk, a kill) and `restore` refuses it.
+//! Where dumps go: `<directory>/<env>-<UTC timestamp>/`, named so that the names sort as time
+//! does and retention can tell an environment's dumps from everything else. (What makes a dump
+//! complete is its manifest: [`super::manifest`].)
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use mongodb::bson::DateTime;
-use serde::{Deserialize, Serialize};
 
-use super::DumpReport;
-use crate::config::{DumpTool, Settings};
-
-/// The completion marker's file name.
-pub(crate) const MARKER: &str = "migo-dump.json";
-
-/// What the marker says.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct Marker {
-    pub(crate) database: String,
-    pub(crate) tool: String,
-    pub(crate) gzip: bool,
-    /// `[name, documents]` per collection (documents unknown for mongodump).
-    pub(crate) collections: Vec<(String, Option<u64>)>,
-    pub(crate) finished_at: String,
-    pub(crate) migo_version: String,
-}
+use crate::config::Settings;
 
 /// A fresh directory for a dump: `<directory>/<environment>-<UTC timestamp>`.
 pub(crate) fn new_dump_dir(settings: &Settings) -> PathBuf {
@@ -66,36 +48,6 @@ pub(crate) fn parse_dir_name(name: &str) -> Option<(&str, String)> {
         && fraction.bytes().all(|b| b.is_ascii_digit());
     let key = format!("{seconds}.{fraction:0<9}");
     (is_stamp && !environment.is_empty()).then_some((environment, key))
-}
-
-/// Writes the marker, and syncs it: the last thing a dump does.
-pub(crate) fn write_marker(
-    out: &Path,
-    database: &str,
-    settings: &Settings,
-    report: &DumpReport,
-) -> std::io::Result<()> {
-    let marker = Marker {
-        database: database.to_string(),
-        tool: match settings.dump.tool {
-            DumpTool::Native => "native".into(),
-            DumpTool::Mongodump => "mongodump".into(),
-        },
-        gzip: settings.dump.gzip,
-        collections: report.contents.clone(),
-        finished_at: DateTime::now().try_to_rfc3339_string().unwrap_or_default(),
-        migo_version: env!("CARGO_PKG_VERSION").into(),
-    };
-    let text = serde_json::to_string_pretty(&marker).map_err(std::io::Error::other)?;
-    let mut file = std::fs::File::create(out.join(MARKER))?;
-    file.write_all(text.as_bytes())?;
-    file.sync_all()
-}
-
-/// The marker of the dump at `dir`, if it has a readable one.
-pub(crate) fn read_marker(dir: &Path) -> Option<Marker> {
-    let text = std::fs::read_to_string(dir.join(MARKER)).ok()?;
-    serde_json::from_str(&text).ok()
 }
 
 #[cfg(test)]

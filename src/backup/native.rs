@@ -10,12 +10,14 @@ use futures_util::TryStreamExt;
 use mongodb::bson::{doc, Bson, Document, RawDocumentBuf};
 use mongodb::Database;
 
-use super::stream::Sink;
+use super::journal::is_restore_collection;
+use super::manifest::{CollectionFiles, FileEntry};
+use super::stream::{Digest256, Sink};
 use super::DumpReport;
 use crate::config::Settings;
 use crate::error::{Error, Result};
 use crate::halt::Stop;
-use crate::store::{catalog, LOCK_ID};
+use crate::store::{catalog, LOCK_ID, RESTORE_JOURNAL_ID};
 
 /// Documents per batch handed to the writer.
 const BATCH: usize = 2_000;
@@ -42,21 +44,25 @@ pub(crate) async fn dump(
     let mut report = DumpReport {
         path: out.to_path_buf(),
         collections: 0,
-        documents: Some(0),
+        documents: 0,
         bytes: Some(0),
         took: Duration::ZERO,
         contents: Vec::new(),
+        other_files: Vec::new(),
     };
+    let db_name = db.name().to_string();
     for spec in catalog::collections(db).await? {
         let name = spec.get_str("name").unwrap_or_default().to_string();
         let is_collection = spec.get_str("type").map_or(true, |t| t == "collection");
         let chosen = wanted.is_empty() || wanted.contains(&name);
-        if !is_collection || name.starts_with("system.") || !chosen {
+        let ours = is_restore_collection(&name);
+        if !is_collection || name.starts_with("system.") || !chosen || ours {
             continue;
         }
         let suffix = if gzip { ".gz" } else { "" };
         let metadata = metadata(db, &name, &spec).await?;
-        let meta_path = db_dir.join(format!("{name}.metadata.json{suffix}"));
+        let meta_file = format!("{name}.metadata.json{suffix}");
+        let meta_path = db_dir.join(&meta_file);
         let written = tokio::task::spawn_blocking(move || {
             let mut sink = Sink::create(&meta_path, gzip)?;
             sink.write_all(metadata.as_bytes())?;
@@ -65,15 +71,18 @@ pub(crate) async fn dump(
         .await
         .map_err(std::io::Error::other)
         .and_then(|r| r);
-        written.map_err(|e| failed(format!("cannot write the metadata of `{name}`: {e}")))?;
-        // The lock lives in the registry collection; a dump never carries it.
+        let meta_digest =
+            written.map_err(|e| failed(format!("cannot write the metadata of `{name}`: {e}")))?;
+        // The lock and a restore's journal live in the registry collection; a dump never
+        // carries them.
         let filter = if &name == registry {
-            doc! {"_id": {"$ne": LOCK_ID}}
+            doc! {"_id": {"$nin": [LOCK_ID, RESTORE_JOURNAL_ID]}}
         } else {
             doc! {}
         };
-        let path = db_dir.join(format!("{name}.bson{suffix}"));
-        let (n, size) = documents(db, &name, filter, &path, gzip, progress, stop)
+        let data_file = format!("{name}.bson{suffix}");
+        let path = db_dir.join(&data_file);
+        let (n, size, digest) = documents(db, &name, filter, &path, gzip, progress, stop)
             .await
             .map_err(|e| match e {
                 Dumping::Stopped(signal) => Error::Interrupted {
@@ -84,10 +93,20 @@ pub(crate) async fn dump(
                 },
                 Dumping::Failed(message) => failed(format!("cannot dump `{name}`: {message}")),
             })?;
-        report.documents = report.documents.map(|d| d + n);
+        report.documents += n;
         report.bytes = report.bytes.map(|b| b + size);
         report.collections += 1;
-        report.contents.push((name, Some(n)));
+        let entry = |file: &str, digest: Digest256| FileEntry {
+            file: format!("{db_name}/{file}"),
+            bytes: digest.bytes,
+            sha256: digest.sha256,
+        };
+        report.contents.push(CollectionFiles {
+            name,
+            documents: n,
+            data: entry(&data_file, digest),
+            metadata: Some(entry(&meta_file, meta_digest)),
+        });
     }
     Ok(report)
 }
@@ -118,7 +137,7 @@ async fn metadata(db: &Database, name: &str, spec: &Document) -> Result<String> 
 }
 
 /// Streams `name`'s documents matching `filter`, as the server's raw BSON, into `path`.
-/// Returns documents and bytes written.
+/// Returns the documents and BSON bytes written, and what the file holds on disk.
 async fn documents(
     db: &Database,
     name: &str,
@@ -127,7 +146,7 @@ async fn documents(
     gzip: bool,
     progress: &(dyn Fn(&str) + Sync),
     stop: &Stop,
-) -> std::result::Result<(u64, u64), Dumping> {
+) -> std::result::Result<(u64, u64, Digest256), Dumping> {
     let failed = |e: &dyn std::fmt::Display| Dumping::Failed(e.to_string());
     let collection = db.collection::<RawDocumentBuf>(name);
     let total = collection.estimated_document_count().await.unwrap_or(0);
@@ -183,12 +202,15 @@ async fn documents(
         .map_err(|e| failed(&e))?
         .map_err(|_| Dumping::Failed("the writer thread stopped".into()))?;
     outcome?;
-    written.map_err(|e| failed(&e))?;
-    Ok((count, bytes))
+    let digest = written.map_err(|e| failed(&e))?;
+    Ok((count, bytes, digest))
 }
 
 /// The writer thread: every batch into `sink`, then finish and sync it.
-fn write_batches(mut sink: Sink, batches: &Receiver<Vec<RawDocumentBuf>>) -> std::io::Result<()> {
+fn write_batches(
+    mut sink: Sink,
+    batches: &Receiver<Vec<RawDocumentBuf>>,
+) -> std::io::Result<Digest256> {
     for batch in batches {
         for document in &batch {
             sink.write_all(document.as_bytes())?;

@@ -7,13 +7,18 @@ use mongodb::Database;
 
 use super::locked::locked;
 use super::Context;
+use crate::backup::journal::{Journal, Phase};
+use crate::backup::swap::{self, Outcome};
+use crate::backup::verify::{self, Dump};
 use crate::backup::{self, layout, mongodump, restore, retention, DumpReport};
 use crate::config::DumpTool;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::identity::Identity;
 use crate::store::audit::AuditResult;
 use crate::store::audit_collection;
+use crate::store::lease::Lease;
 use crate::store::lock::Takeover;
+use crate::store::registry::Registry;
 use crate::ui::prompt::confirm;
 use crate::ui::report;
 
@@ -64,27 +69,25 @@ pub(crate) async fn dump(ctx: Context<'_>) -> Result<()> {
     result.map(drop)
 }
 
-/// `restore DIR`: checks the whole dump, then (after a confirmation, under the lock) loads it
-/// beside the collections it replaces and swaps them in. migo's audit log is never restored:
-/// history only grows.
-pub(crate) async fn restore(ctx: Context<'_>, dir: &Path, trust: bool) -> Result<()> {
+/// `restore DIR`: proves the whole dump against its manifest, then (after a confirmation, under
+/// the lock) loads it beside the collections it replaces and swaps them in. migo's audit log is
+/// never restored: history only grows. `restore` without DIR finishes (or undoes) a restore
+/// that was interrupted, and nothing else.
+pub(crate) async fn restore(ctx: Context<'_>, dir: Option<&Path>, trust: bool) -> Result<()> {
+    let Some(dir) = dir else {
+        return finish_only(ctx).await;
+    };
     let skip = [audit_collection(ctx.collection())];
-    let found = restore::find_collections(dir, &skip, trust)?;
-    let collections = restore::validate(found).await?;
+    let dump = verify::open(dir, &skip, trust).await?;
     let db = crate::store::connection::connect(&ctx.settings.target).await?;
     let database = &ctx.settings.target.database;
-    let names: Vec<&str> = collections.iter().map(|c| c.name.as_str()).collect();
+    let names: Vec<&str> = dump.collections.iter().map(|c| c.name.as_str()).collect();
     if ctx.invocation.dry_run {
         report::restore_plan(ctx.out, database, dir, &names);
         return Ok(());
     }
     confirm(
-        &format!(
-            "restore replaces {} collection(s) of `{database}` ({}) with those of {}",
-            names.len(),
-            names.join(", "),
-            dir.display()
-        ),
+        &restore_question(&dump, database, &names),
         ctx.invocation.yes,
     )?;
     let restored = locked(
@@ -92,13 +95,110 @@ pub(crate) async fn restore(ctx: Context<'_>, dir: &Path, trust: bool) -> Result
         &db,
         "restore",
         Takeover::Expired,
-        async |_held, note| {
-            note.details = Some(doc! {"from": dir.display().to_string(), "collections": &names});
+        async |held, note| {
+            note.details = Some(doc! {
+                "from": dir.display().to_string(),
+                "collections": &names,
+                "database": dump.database.as_deref(),
+                "manifest_sha256": dump.manifest_sha256.as_deref(),
+                // Restored without a manifest, on the user's word.
+                "trust_dump": dump.manifest_sha256.is_none(),
+            });
             ctx.announce_target();
-            restore::restore(&db, &collections, ctx.collection()).await
+            let registry = Registry::new(&db, ctx.collection()).fenced(held.lease.fence());
+            restore::restore(&db, &dump, &registry, &held.halt, held.who).await
         },
     )
     .await?;
     report::restored(ctx.out, database, &restored);
     Ok(())
+}
+
+/// What `restore` asks before it replaces anything; a dump of another database says so.
+fn restore_question(dump: &Dump, database: &str, names: &[&str]) -> String {
+    let mut question = format!(
+        "restore replaces {} collection(s) of `{database}` ({}) with those of {}",
+        names.len(),
+        names.join(", "),
+        dump.dir.display()
+    );
+    if let Some(source) = dump.database.as_deref().filter(|d| *d != database) {
+        question.push_str(&format!(", a dump of another database, `{source}`"));
+    }
+    question
+}
+
+/// `restore` without DIR: only what the lock door does first, finishing (or undoing) a restore
+/// that was interrupted.
+async fn finish_only(ctx: Context<'_>) -> Result<()> {
+    let db = crate::store::connection::connect(&ctx.settings.target).await?;
+    if Journal::read(&db, ctx.collection()).await?.is_none() {
+        return Err(Error::Usage {
+            message: "`migo restore` needs the dump's directory: no interrupted restore to finish"
+                .into(),
+            hint: Some("e.g. `migo restore mongodumps/default-20261122T101500.123Z`".into()),
+        });
+    }
+    if ctx.invocation.dry_run {
+        ctx.out
+            .print("dry run: an interrupted restore would be settled, nothing was changed");
+        return Ok(());
+    }
+    // The door settles it before any work; there is no other work.
+    locked(ctx, &db, "restore", Takeover::Expired, async |_, note| {
+        note.nothing = true;
+        Ok(())
+    })
+    .await
+}
+
+/// What every lock-taking command does first, under the lease: a restore that a stop
+/// interrupted is finished (its swap had begun: every collection was loaded and verified) or
+/// undone (it was still loading), said, and recorded in the audit log. An error stops the
+/// command: nothing runs on a half-restored database.
+pub(crate) async fn settle_interrupted_restore(
+    ctx: Context<'_>,
+    db: &Database,
+    lease: &Lease,
+) -> Result<()> {
+    let registry = Registry::new(db, ctx.collection()).fenced(lease.fence());
+    let started = DateTime::now();
+    // Short, and never left half way: the door's graceful section holds a signal until after.
+    let settled = swap::recover(db, &registry).await;
+    let recovered = match &settled {
+        Ok(None) => return Ok(()),
+        Ok(Some(recovered)) => Some(recovered),
+        Err(_) => None,
+    };
+    let mut entry = ctx.audit_entry("restore", started, &Identity::current().to_string());
+    if let Some(recovered) = recovered {
+        report::settled_restore(ctx.out, recovered);
+        entry.details = Some(doc! {
+            "from": &recovered.from,
+            "collections": &recovered.collections,
+            "interrupted_while": phase_word(recovered.phase),
+            "settled": match recovered.outcome {
+                Outcome::Finished => "finished",
+                Outcome::Undone => "undone",
+            },
+        });
+    }
+    if let Err(e) = &settled {
+        entry.result = AuditResult::Failed;
+        entry.error = Some(e.to_string());
+        entry.details = Some(doc! {"settling": "an interrupted restore"});
+    }
+    ctx.append_audit(db, &entry).await;
+    settled.map(drop)
+}
+
+/// The phase a restore was interrupted in, as a word.
+fn phase_word(phase: Phase) -> &'static str {
+    match phase {
+        Phase::Loading => "loading",
+        Phase::Swapping => "swapping",
+        Phase::Undoing => "undoing",
+        Phase::Finishing => "finishing",
+        Phase::Done => "done",
+    }
 }

@@ -63,14 +63,16 @@ pub(crate) async fn change(ctx: Context<'_>, request: Request<'_>) -> Result<Vec
 
 /// Reads everything and plans, before any lock.
 async fn preflight(ctx: Context<'_>, request: Request<'_>) -> Result<Preflight> {
-    let (db, entries, lock) = ctx.entries().await?;
+    let (db, entries, lock, restore) = ctx.entries_and_restore().await?;
     let files: Vec<Source> = entries.iter().filter_map(|e| e.file.clone()).collect();
     let records: Vec<Record> = entries.iter().filter_map(|e| e.record.clone()).collect();
     let early = plan::plan(request, &entries, ctx.settings.migrations.policies);
     let bodies = load_bodies(ctx, request, &entries, early.as_ref().ok())?;
     let early = early.and_then(|_| prepare(ctx, request, &entries, &records, &bodies));
-    let in_flight =
-        lock.live_holder().is_some() || records.iter().any(|r| r.status == Status::Running);
+    // An interrupted restore is settled under the lock first, and may change the registry.
+    let in_flight = lock.live_holder().is_some()
+        || records.iter().any(|r| r.status == Status::Running)
+        || restore.is_some();
     Ok(Preflight {
         db,
         files,

@@ -1,8 +1,9 @@
 //! The one door to the migrations lock. Every command that takes it (`execute`, `rollback`,
 //! `ignore`, `accept`, `forget`, `restore`, `adopt`, `unlock`, each fleet member's) goes through
 //! [`locked`], which opens a graceful section before waiting for the lease (so a signal during
-//! the wait or the work stops cleanly), takes the lease, runs the work, and then, however the
-//! work ended, writes the audit entry and releases the lease.
+//! the wait or the work stops cleanly), takes the lease, settles a restore that a stop
+//! interrupted, runs the work, and then, however the work ended, writes the audit entry and
+//! releases the lease.
 
 use mongodb::bson::{DateTime, Document};
 use mongodb::Database;
@@ -49,8 +50,19 @@ pub(crate) async fn locked<T>(
 ) -> Result<T> {
     let _graceful = ctx.run.stop.graceful();
     let me = Identity::current();
+    // `unlock` (the only command that breaks a lease) only frees the lock: the next command
+    // settles what the holder left.
+    let settles = takeover == Takeover::Expired;
     let lease = take_lock(ctx, db, &me, takeover).await?;
     crate::halt::checkpoint("locked");
+    // Before anything else under the lock: a restore that a stop interrupted is settled (it
+    // writes its own audit entry); nothing runs on a half-restored database.
+    if settles {
+        if let Err(e) = super::backup::settle_interrupted_restore(ctx, db, &lease).await {
+            let _ = lease.release().await;
+            return Err(e);
+        }
+    }
     let started = DateTime::now();
     let who = me.to_string();
     let held = Held {
@@ -122,7 +134,9 @@ async fn audit<T>(
                 _ => note.completed,
             };
             entry.result = match e {
-                Error::Interrupted { .. } => AuditResult::Interrupted,
+                Error::Interrupted { .. } | Error::RestoreStopped { .. } => {
+                    AuditResult::Interrupted
+                }
                 Error::LostLock { .. } => AuditResult::LostLock,
                 _ => AuditResult::Failed,
             };

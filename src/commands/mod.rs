@@ -17,7 +17,7 @@ pub(crate) mod unlock;
 
 use std::time::Duration;
 
-use mongodb::bson::{doc, DateTime};
+use mongodb::bson::{doc, DateTime, Document};
 use mongodb::Database;
 
 use crate::app::Extensions;
@@ -94,14 +94,22 @@ impl Context<'_> {
     /// The sources joined with the registry, as `list` and `check` show them (no lock taken),
     /// and the lock as read in the same round trip.
     pub(crate) async fn entries(&self) -> Result<(Database, Vec<Entry>, LockState)> {
+        let (db, entries, lock, _) = self.entries_and_restore().await?;
+        Ok((db, entries, lock))
+    }
+
+    /// [`Context::entries`], and the journal of a restore, from the same round trip.
+    pub(crate) async fn entries_and_restore(
+        &self,
+    ) -> Result<(Database, Vec<Entry>, LockState, Option<Document>)> {
         let files = self.discover()?;
         let db = connection::open(&self.settings.target).await?;
-        let (records, lock) = Registry::new(&db, self.collection())
-            .state()
+        let (records, lock, restore) = Registry::new(&db, self.collection())
+            .state_and_restore()
             .await
             .map_err(|e| connection::classify(&self.settings.target, e))?;
         let entries = plan::entries(&files, &records, lock.live_holder().is_some());
-        Ok((db, entries, lock))
+        Ok((db, entries, lock, restore))
     }
 
     /// The environment of child processes, echoing their output unless `--quiet`.

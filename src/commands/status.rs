@@ -1,14 +1,20 @@
 //! `list`, `check` and `version`: reads only, no lock, one round trip.
 
 use super::Context;
+use crate::backup::journal::Journal;
 use crate::error::{Error, Result};
 use crate::plan::Entry;
 use crate::ui::report;
 
 /// `list`: every migration with its state.
 pub(crate) async fn list(ctx: Context<'_>) -> Result<()> {
-    let (_, entries, _) = ctx.entries().await?;
+    let (_, entries, lock, restore) = ctx.entries_and_restore().await?;
     report::list(ctx.out, &entries, &ctx.settings.target);
+    // A restore's journal without a live lock holder: that restore was interrupted.
+    let journal = restore.and_then(Journal::from_document);
+    if let (Some(journal), None) = (journal, lock.live_holder()) {
+        report::interrupted_restore(ctx.out, &journal);
+    }
     Ok(())
 }
 

@@ -58,6 +58,9 @@ pub(crate) enum Refusal {
     NotConfirmed,
     /// The dump given to `restore` is not one.
     NotADump { dir: String, why: String },
+    /// The dump given to `restore` has no manifest (`old_marker`: a migo dump from before
+    /// manifests), and `--trust-dump` was not given.
+    NoManifest { dir: String, old_marker: bool },
     /// `adopt` found records without files, or files applied out of order.
     AdoptUnsure { tool: &'static str, problems: usize },
     /// golang-migrate's last migration failed half way.
@@ -96,6 +99,7 @@ impl Refusal {
             Refusal::NeedsConfirmation { .. } => "needs_confirmation",
             Refusal::NotConfirmed => "not_confirmed",
             Refusal::NotADump { .. } => "not_a_dump",
+            Refusal::NoManifest { .. } => "no_manifest",
             Refusal::AdoptUnsure { .. } => "adopt_unsure",
             Refusal::DirtyVersion { .. } => "dirty",
         }
@@ -174,6 +178,16 @@ impl Refusal {
             Refusal::NeedsConfirmation { what } => format!("{what}, and needs confirmation"),
             Refusal::NotConfirmed => "not confirmed; nothing was changed".into(),
             Refusal::NotADump { dir, why } => format!("`{}` {why}", escape(dir)),
+            Refusal::NoManifest { dir, old_marker } => format!(
+                "`{}` has no manifest (`migo-dump.json` listing its files), so nothing proves it \
+                 complete{}",
+                escape(dir),
+                if *old_marker {
+                    ": an older migo wrote only a completion marker"
+                } else {
+                    ": mongodump writes none, and a migo dump that was cut off has none"
+                }
+            ),
             Refusal::AdoptUnsure { tool, problems } => format!(
                 "{problems} of {tool}'s records match no migration file or were applied out of order (listed above); nothing was adopted"
             ),
@@ -249,6 +263,11 @@ impl Refusal {
             Refusal::NotConfirmed => "answer `y`, or pass `--yes`".into(),
             Refusal::NotADump { .. } => {
                 "give the directory of a complete dump, e.g. `mongodumps/default-20261122T101500.123Z`"
+                    .into()
+            }
+            Refusal::NoManifest { .. } => {
+                "if you know it is complete, pass `--trust-dump`: every file is still read to its \
+                 end and decoded first, and the audit entry records that it was trusted"
                     .into()
             }
             Refusal::AdoptUnsure { .. } => {

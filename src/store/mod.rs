@@ -14,6 +14,10 @@ pub(crate) mod registry;
 /// migration can be called this.
 pub(crate) const LOCK_ID: &str = "__migo_lock__";
 
+/// The `_id` of a restore's journal in the registry collection, there while a restore runs or
+/// after one was interrupted (see `backup::journal`).
+pub(crate) const RESTORE_JOURNAL_ID: &str = "__migo_restore__";
+
 /// The audit log kept next to the registry collection `registry`.
 pub(crate) fn audit_collection(registry: &str) -> String {
     format!("{registry}_audit")

@@ -12,7 +12,7 @@ use mongodb::{ClientSession, Collection, Database};
 use serde::{Deserialize, Serialize};
 
 use super::lock::{self, Fence, LockState};
-use super::LOCK_ID;
+use super::{LOCK_ID, RESTORE_JOURNAL_ID};
 use crate::error::{Error, Result};
 use crate::migration::source::Source;
 use crate::migration::Direction;
@@ -166,16 +166,26 @@ impl Registry {
     /// Every record, the lock and the server's time, in one round trip (the first of a run, so
     /// it is also what reports an unreachable server).
     pub(crate) async fn state(&self) -> Result<(Vec<Record>, LockState)> {
+        let (records, lock, _) = self.read(false).await?;
+        Ok((records, lock))
+    }
+
+    /// [`Registry::state`], and the journal of a restore (in flight or interrupted), in the same
+    /// round trip.
+    pub(crate) async fn state_and_restore(
+        &self,
+    ) -> Result<(Vec<Record>, LockState, Option<Document>)> {
         self.read(false).await
     }
 
     /// [`Registry::state`], passing over documents of another tool's shape (for `adopt`, which
     /// reads them itself).
     pub(crate) async fn state_beside_foreign(&self) -> Result<(Vec<Record>, LockState)> {
-        self.read(true).await
+        let (records, lock, _) = self.read(true).await?;
+        Ok((records, lock))
     }
 
-    async fn read(&self, foreign_ok: bool) -> Result<(Vec<Record>, LockState)> {
+    async fn read(&self, foreign_ok: bool) -> Result<(Vec<Record>, LockState, Option<Document>)> {
         use futures_util::TryStreamExt;
         let pipeline = [doc! {"$addFields": {"__migo_now": "$$NOW"}}];
         let read = || Error::database("cannot read the migrations registry");
@@ -195,9 +205,15 @@ impl Registry {
         // migopy and migo both default to `migrations`: migopy's `{name}` documents may stay
         // beside migo's records once adopted.
         let mut migopy = Vec::new();
+        let mut restore = None;
         for mut document in documents {
             if document.get_str("_id") == Ok(LOCK_ID) {
                 lock = Some(lock::split(self.name(), document));
+                continue;
+            }
+            if document.get_str("_id") == Ok(RESTORE_JOURNAL_ID) {
+                document.remove("__migo_now");
+                restore = Some(document);
                 continue;
             }
             if let Some(Bson::DateTime(now)) = document.remove("__migo_now") {
@@ -239,7 +255,7 @@ impl Registry {
             server_now: server_now.unwrap_or_else(DateTime::now),
             problem: None,
         });
-        Ok((records, lock))
+        Ok((records, lock, restore))
     }
 
     /// Every record (not the lock), in one query.
@@ -332,8 +348,9 @@ impl Registry {
         }
     }
 
-    /// One ordered `update` of `statements`, led by the fence when the registry is fenced.
-    async fn write(
+    /// One ordered `update` of `statements`, led by the fence when the registry is fenced (a
+    /// restore's journal is written this way too).
+    pub(crate) async fn write(
         &self,
         statements: Vec<Document>,
         session: Option<&mut ClientSession>,

@@ -70,7 +70,7 @@ fn three_collections(t: &Test) {
 }
 
 /// The one dump directory under `mongodumps/`.
-fn only_dump(t: &Test) -> PathBuf {
+pub(crate) fn only_dump(t: &Test) -> PathBuf {
     let dumps: Vec<PathBuf> = std::fs::read_dir(t.path("mongodumps"))
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -81,7 +81,7 @@ fn only_dump(t: &Test) -> PathBuf {
 
 /// pymongo's `bson.decode_all` over a `.bson` file (or `.bson.gz`): each document as canonical
 /// Extended JSON, parsed back here.
-fn decode_with_pymongo(file: &Path) -> Vec<Document> {
+pub(crate) fn decode_with_pymongo(file: &Path) -> Vec<Document> {
     let script = r#"import gzip, sys
 from bson import decode_all, json_util
 from bson.codec_options import CodecOptions
@@ -390,11 +390,12 @@ done
     drop(secured);
 }
 
-/// A dump of `users` (50 documents), plain or gzipped; returns the test and the dump's file.
-fn users_dump(gzip: bool) -> (Test, PathBuf) {
+/// A dump of `users` (50 documents of the same size), plain or gzipped; returns the test and the
+/// dump's file.
+pub(crate) fn users_dump(gzip: bool) -> (Test, PathBuf) {
     let t = Test::new().config(&format!("[dump]\ngzip = {gzip}\n"));
     let users: Vec<Document> = (0..50)
-        .map(|i| doc! {"_id": i, "name": format!("user {i}")})
+        .map(|i| doc! {"_id": i, "name": format!("user {i:02}")})
         .collect();
     t.db()
         .collection::<Document>("users")
@@ -409,14 +410,14 @@ fn users_dump(gzip: bool) -> (Test, PathBuf) {
     (t, file)
 }
 
-/// Restores `t`'s one dump and expects `code` with `message`; `users` keeps its 50 documents
-/// and no temporary collection is left.
-fn refused_restore(t: &Test, code: i32, message: &str) {
+/// Restores `t`'s one dump (with `extra` arguments) and expects `code` with exactly the error
+/// line `stderr`; `users` keeps its 50 documents, no restore collection is left, no journal, and
+/// no restore was recorded.
+pub(crate) fn refused_restore(t: &Test, extra: &[&str], code: i32, stderr: &str) {
     let dir = only_dump(t);
-    t.run(&["restore", dir.to_str().unwrap(), "--yes"])
-        .code(code)
-        .one_error_line()
-        .stderr_has(message);
+    let mut args = vec!["restore", dir.to_str().unwrap(), "--yes"];
+    args.extend(extra);
+    t.run(&args).code(code).one_error_line().stderr_is(stderr);
     assert_eq!(t.docs("users").len(), 50, "the restore destroyed data");
     assert!(
         t.collections()
@@ -425,51 +426,121 @@ fn refused_restore(t: &Test, code: i32, message: &str) {
         "{:?}",
         t.collections()
     );
+    assert!(crate::restore_stops::journal(t).is_none());
+    // Not even the lock was taken: the registry holds no lock document at all.
+    let lock = t
+        .db()
+        .collection::<Document>("migrations")
+        .find_one(doc! {"_id": crate::test::LOCK_ID})
+        .run()
+        .unwrap();
+    assert!(lock.is_none(), "the lock was taken: {lock:?}");
+    assert!(!t
+        .run(&["history", "--json"])
+        .stdout
+        .contains("\"action\":\"restore\""));
 }
 
+/// The hint of an error about a damaged dump file.
+const DAMAGED: &str =
+    "hint: nothing was changed; restore another dump (`migo dump` takes a new one)\n";
+
 #[test]
-fn a_damaged_dump_is_refused_before_anything_is_touched() {
-    // The file a full disk leaves: cut in the middle of a document.
-    let (t, file) = users_dump(false);
+fn a_dump_without_a_manifest_is_still_read_to_its_end_before_anything_is_touched() {
+    // As mongodump leaves it: no manifest, so only `--trust-dump` goes on, and then every file is
+    // still decoded. The file a full disk leaves: cut in the middle of a document.
+    let trusting = ["--trust-dump"];
+    let unproven = |gzip| {
+        let (t, file) = users_dump(gzip);
+        std::fs::remove_file(only_dump(&t).join("migo-dump.json")).unwrap();
+        (t, file)
+    };
+    let (t, file) = unproven(false);
     let bytes = std::fs::read(&file).unwrap();
     std::fs::write(&file, &bytes[..bytes.len() - 10]).unwrap();
-    refused_restore(&t, 11, "users.bson` is damaged: truncated document at byte");
+    let at = bytes.len() / 50 * 49;
+    refused_restore(
+        &t,
+        &trusting,
+        11,
+        &format!(
+            "error: the dump file `{}` is damaged: truncated document at byte {at}; {DAMAGED}",
+            file.display()
+        ),
+    );
 
     // Random bytes.
-    let (t, file) = users_dump(false);
+    let (t, file) = unproven(false);
     std::fs::write(&file, b"\x07\x13not bson at all, just bytes\x00").unwrap();
     refused_restore(
         &t,
+        &trusting,
         11,
-        "users.bson` is damaged: a document at byte 0 claims",
+        &format!(
+            "error: the dump file `{}` is damaged: a document at byte 0 claims 1869484807 bytes: \
+             not a BSON dump; {DAMAGED}",
+            file.display()
+        ),
     );
 
     // A length prefix that lies (the second document claims to be huge).
-    let (t, file) = users_dump(false);
+    let (t, file) = unproven(false);
     let mut bytes = std::fs::read(&file).unwrap();
     let first = u32::from_le_bytes(bytes[..4].try_into().unwrap()) as usize;
     bytes[first..first + 4].copy_from_slice(&0x7fff_0000_u32.to_le_bytes());
     std::fs::write(&file, &bytes).unwrap();
     refused_restore(
         &t,
+        &trusting,
         11,
-        &format!("users.bson` is damaged: a document at byte {first} claims"),
+        &format!(
+            "error: the dump file `{}` is damaged: a document at byte {first} claims 2147418112 \
+             bytes: not a BSON dump; {DAMAGED}",
+            file.display()
+        ),
     );
 
     // A truncated gzip file.
-    let (t, file) = users_dump(true);
+    let (t, file) = unproven(true);
     let bytes = std::fs::read(&file).unwrap();
     std::fs::write(&file, &bytes[..bytes.len() / 2]).unwrap();
-    refused_restore(&t, 11, "users.bson.gz` is damaged");
+    let dir = only_dump(&t);
+    t.run(&["restore", dir.to_str().unwrap(), "--yes", "--trust-dump"])
+        .code(11)
+        .one_error_line()
+        .stderr_has(&format!(
+            "error: the dump file `{}` is damaged: ",
+            file.display()
+        ));
+    assert_eq!(t.docs("users").len(), 50);
 
-    // No completion marker: the dump may have been cut off.
-    let (t, _) = users_dump(false);
-    std::fs::remove_file(only_dump(&t).join("migo-dump.json")).unwrap();
-    refused_restore(&t, 6, "has no completion marker (`migo-dump.json`)");
+    // A FIFO where a data file was: refused from its type, never opened (it would block).
+    let (t, file) = unproven(false);
+    std::fs::remove_file(&file).unwrap();
+    let path = std::ffi::CString::new(file.to_str().unwrap()).unwrap();
+    // SAFETY: mkfifo(3) on a path this test owns.
+    #[allow(unsafe_code)]
+    let made = unsafe { libc::mkfifo(path.as_ptr(), 0o600) };
+    assert_eq!(made, 0);
+    refused_restore(
+        &t,
+        &trusting,
+        11,
+        &format!(
+            "error: the dump file `{}` is damaged: is a FIFO, not a file; {DAMAGED}",
+            file.display()
+        ),
+    );
+
+    // A whole one restores, on the user's word.
+    let (t, _) = unproven(false);
     let dir = only_dump(&t);
     t.run(&["restore", dir.to_str().unwrap(), "--yes", "--trust-dump"])
         .success()
-        .stdout_has("restored 1 collection(s)");
+        .stdout_is(&format!(
+            "restored 1 collection(s) of `{}`: 50 document(s), 0 index(es)\n",
+            t.db_name
+        ));
 }
 
 #[test]
@@ -521,4 +592,59 @@ fn a_dump_into_a_full_disk_leaves_nothing_that_looks_complete() {
         .map(|d| d.map(|e| e.unwrap().path()).collect())
         .unwrap_or_default();
     assert!(left.is_empty(), "a partial dump was left: {left:?}");
+}
+
+/// The refusal of a dump without a manifest.
+pub(crate) fn no_manifest(dir: &Path, why: &str) -> String {
+    format!(
+        "error: `{}` has no manifest (`migo-dump.json` listing its files), so nothing proves it \
+         complete: {why}; hint: if you know it is complete, pass `--trust-dump`: every file is \
+         still read to its end and decoded first, and the audit entry records that it was \
+         trusted\n",
+        dir.display()
+    )
+}
+
+#[test]
+fn a_dump_cut_off_by_a_full_disk_never_gets_a_manifest() {
+    let Some(disk) = crate::disk::Tmpfs::mount("64k") else {
+        return;
+    };
+    let dumps = disk.path().join("dumps");
+    let t = Test::new().config(&format!("[dump]\ndirectory = \"{}\"\n", dumps.display()));
+    let big: Vec<Document> = (0..2_000)
+        .map(|i| doc! {"_id": i, "pad": "x".repeat(200)})
+        .collect();
+    t.db()
+        .collection::<Document>("big")
+        .insert_many(big)
+        .run()
+        .unwrap();
+    // Frozen where the failed dump would be removed, then killed so that it stays.
+    let mut migo = t.spawn(&["dump"], &[("MIGO_TEST_STOP_AT", "dump-failed")]);
+    crate::processes::wait_stopped(&migo);
+    let left: Vec<PathBuf> = std::fs::read_dir(&dumps)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(left.len(), 1, "{left:?}");
+    let dump = &left[0];
+    let files: Vec<String> = std::fs::read_dir(dump)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        files,
+        std::slice::from_ref(&t.db_name),
+        "a manifest of a cut dump"
+    );
+    migo.kill().unwrap();
+    migo.wait().unwrap();
+    t.run(&["restore", dump.to_str().unwrap(), "--yes"])
+        .code(6)
+        .stderr_is(&no_manifest(
+            dump,
+            "mongodump writes none, and a migo dump that was cut off has none",
+        ));
+    assert_eq!(t.docs("big").len(), 2_000);
 }

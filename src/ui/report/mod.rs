@@ -20,7 +20,7 @@ use crate::config::Target;
 use crate::error::Error;
 use crate::ui::output::Output;
 
-pub(crate) use backup::{dumped, restore_plan, restored};
+pub(crate) use backup::{dumped, interrupted_restore, restore_plan, restored, settled_restore};
 pub(crate) use fleet::{fleet_run, fleet_status};
 pub(crate) use history::history;
 pub(crate) use run::{dry_run, run_summary, step_done};
