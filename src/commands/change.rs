@@ -17,6 +17,7 @@ use crate::identity::Identity;
 use crate::migration::source::Source;
 use crate::migration::Body;
 use crate::plan::{self, Backward, Entry, Plan, Request};
+use crate::process::ChildEnv;
 use crate::run::execute::{self, Bodies, Completed, Event, Prepared, Runner};
 use crate::run::progress::Progress;
 use crate::run::signals::Graceful;
@@ -35,6 +36,8 @@ struct Preflight {
     early: Result<(Vec<Prepared>, Vec<String>)>,
     /// A run is (or was, if it crashed) in flight: then the lock decides before the plan.
     in_flight: bool,
+    /// The environment of child processes, with the interpreters already started.
+    env: ChildEnv,
 }
 
 /// Plans and validates `request`, takes the lock, plans again under it, runs, and records the
@@ -74,12 +77,24 @@ async fn preflight(ctx: Context<'_>, request: Request<'_>) -> Result<Preflight> 
     let early = early.and_then(|_| prepare(ctx, request, &entries, &records, &bodies));
     let in_flight =
         lock.live_holder().is_some() || records.iter().any(|r| r.status == Status::Running);
+    // The interpreters the run needs say they are ready (driver found, connected) before the
+    // lock, so that a missing one stops it with nothing recorded.
+    let env = ctx.child_env();
+    if !ctx.invocation.dry_run {
+        let needed: Vec<&Body> = match (&early, in_flight) {
+            (Ok((steps, _)), _) => steps.iter().filter_map(|p| p.body.as_ref()).collect(),
+            (Err(_), true) => bodies.values().collect(),
+            (Err(_), false) => Vec::new(),
+        };
+        Body::start_interpreters(needed, &env, &Halt::default()).await?;
+    }
     Ok(Preflight {
         db,
         files,
         bodies,
         early,
         in_flight,
+        env,
     })
 }
 
@@ -95,17 +110,23 @@ async fn locked(
     let records = registry.records().await?;
     let entries = plan::entries(&pre.files, &records, false);
     let (steps, warnings) = prepare(ctx, request, &entries, &records, &pre.bodies)?;
+    let env = &pre.env;
+    Body::start_interpreters(
+        steps.iter().filter_map(|p| p.body.as_ref()),
+        env,
+        &Halt::default(),
+    )
+    .await?;
     ctx.announce_target();
     warnings.iter().for_each(|w| ctx.out.warn(w));
     let started = DateTime::now();
     let halt = Halt::new(Some(lease.watch()));
-    let env = ctx.child_env();
     let describe = ctx.settings.target.describe();
     let runner = Runner {
         db: &pre.db,
         registry: &registry,
         who,
-        env: &env,
+        env,
         halt: &halt,
         target: &describe,
     };

@@ -3,6 +3,7 @@
 //! ([`group`]), their output streamed to stderr as it comes (each line prefixed, secrets
 //! scrubbed), and a failure reported with the child's own first error line.
 
+pub(crate) mod channel;
 pub(crate) mod env;
 pub(crate) mod group;
 pub(crate) mod session;

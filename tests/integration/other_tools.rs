@@ -108,22 +108,42 @@ fn a_migopy_project_runs_as_it_is_after_adopting_its_history() {
 
 #[test]
 fn python_modules_are_checked_before_anything_runs() {
+    // A Python without pymongo (the venv's, with its site-packages switched off): nothing runs,
+    // not even the JSON migration before it, and nothing is recorded.
     let t = Test::new();
-    let bin = tempfile::tempdir().unwrap();
-    let no_pymongo = bin.path().join("python-without-pymongo");
-    std::fs::write(&no_pymongo, "#!/bin/sh\nexit 1\n").unwrap();
-    std::fs::set_permissions(&no_pymongo, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let config = format!(
-        "{}[migrations]\npython = \"{}\"\n",
-        t.mongo_section(),
-        no_pymongo.display()
-    );
-    let t = t.raw_config(&config).migration("0001_a.py", &migopy("a"));
+    let no_pymongo = format!("{} -S", python().display());
+    let t = t
+        .config(&format!(
+            "[migrations.interpreters]\npy = \"{no_pymongo}\"\n"
+        ))
+        .migration("0001_first.json", &crate::insert("first"))
+        .migration("0002_a.py", &migopy("a"));
     t.run(&["execute"])
         .code(4)
         .one_error_line()
-        .stderr_has("cannot import pymongo")
-        .stderr_has("python-without-pymongo");
+        .stderr_has("error: cannot run `0002_a.py`: `")
+        .stderr_has("` cannot import pymongo (ModuleNotFoundError: No module named 'pymongo'); hint: install it for that interpreter (`");
+    assert!(t.collections().is_empty(), "{:?}", t.collections());
+    // A program that is no Python at all.
+    let bin = tempfile::tempdir().unwrap();
+    let broken = bin.path().join("python-that-fails");
+    std::fs::write(
+        &broken,
+        "#!/bin/sh\necho 'cannot load libpython' >&2\nexit 1\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&broken, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let config = format!(
+        "{}[migrations]\npython = \"{}\"\n",
+        t.mongo_section(),
+        broken.display()
+    );
+    let t = t.raw_config(&config);
+    t.run(&["execute"]).code(4).stderr_is(&format!(
+        "  python | cannot load libpython\nerror: cannot run `0002_a.py`: the python interpreter ended before it was ready (exit status 1): cannot load libpython; hint: check that `{}` is python and runs on this machine\n",
+        broken.display()
+    ));
+    assert!(t.collections().is_empty(), "{:?}", t.collections());
     let config = format!(
         "{}[migrations]\npython = \"{}\"\n",
         t.mongo_section(),
@@ -131,11 +151,11 @@ fn python_modules_are_checked_before_anything_runs() {
     );
     let t = t
         .raw_config(&config)
-        .migration("0002_no_up.py", "def down(db):\n    pass\n");
+        .migration("0003_no_up.py", "def down(db):\n    pass\n");
     t.run(&["execute"])
         .code(4)
         .one_error_line()
-        .stderr_has("migration `0002_no_up.py` is invalid: it defines no `up` (python)");
+        .stderr_has("migration `0003_no_up.py` is invalid: it defines no `up` (python)");
     assert!(t.collections().is_empty());
 }
 

@@ -102,8 +102,7 @@ fn missing_mongosh_stops_the_run_before_the_first_migration() {
     t.run(&["execute"])
         .code(4)
         .one_error_line()
-        .stderr_has("migration `0002_b.js` is invalid: it needs mongosh, and `/nonexistent/mongosh` was not found")
-        .stderr_has("npm install -g mongosh");
+        .stderr_is("error: cannot run `0002_b.js`: it needs mongosh, and `/nonexistent/mongosh` was not found; hint: install it (`npm install -g mongosh`), or point `[migrations] mongosh` / MIGO_MONGOSH at it\n");
     assert!(t.collections().is_empty(), "{:?}", t.collections());
 }
 
