@@ -9,7 +9,9 @@
 //! - `.js`: CommonJS when it assigns `module.exports` or `exports.x`, a mongosh script
 //!   otherwise; a file that looks like both (a CommonJS module that also defines a mongosh
 //!   `function up()` taking no `db`) is refused by name, with a hint to set `[migrations] js`;
-//!   an ES module is refused (migrate-mongo's ESM files are not supported).
+//!   an ES module is refused (migrate-mongo's ESM files are not supported); a program that is
+//!   neither (no `up` at all) runs as a script when it is executable or `[migrations.interpreters]
+//!   js` is set. `.cjs` is CommonJS, `.mjs` an ES module.
 //! - `.py`: a migopy module when it defines `up` at module level taking the database, whatever
 //!   the interpreter setting (`[migrations.interpreters] py` then names the Python that runs
 //!   the session); a program (no module-level `up`, or an `up()` taking nothing beside an
@@ -134,14 +136,28 @@ impl Interpreted {
             message: message.to_string(),
             hint: Some(hint.to_string()),
         };
+        let es_module = || {
+            invalid(
+                "it is an ES module (top-level `import`/`export`), which migo does not run",
+                "write it as CommonJS: `module.exports = { async up(db, client) { … } }` and `require(…)`",
+            )
+        };
         match file.extension() {
+            "mjs" => Err(es_module()),
+            "cjs" if shape::js(text).esm => Err(es_module()),
+            "cjs" => Ok(Some(Kind::Node)),
             "js" => {
                 let shape = shape::js(text);
                 if shape.esm {
-                    return Err(invalid(
-                        "it is an ES module (top-level `import`/`export`), which migo does not run",
-                        "write it as CommonJS: `module.exports = { async up(db, client) { … } }` and `require(…)`",
-                    ));
+                    return Err(es_module());
+                }
+                let program = !shape.commonjs && !shape.defines[0];
+                if program
+                    && (runners.interpreters.contains_key("js")
+                        || process::is_executable(&file.path))
+                {
+                    // Neither a module nor a mongosh script: a program, run as a script.
+                    return Ok(None);
                 }
                 Ok(Some(match runners.js {
                     JsRunner::Mongosh => Kind::Mongosh,

@@ -42,6 +42,24 @@ fn ids(t: &Test, collection: &str) -> Vec<String> {
         .collect()
 }
 
+/// The output of `child` once it ends; killed, and the test failed, if it has not ended within
+/// `limit` (a wait that does not see the stop hangs).
+fn within(mut child: std::process::Child, limit: Duration) -> std::process::Output {
+    let deadline = std::time::Instant::now() + limit;
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "migo did not end within {limit:?}:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
 /// Runs `migo ARGS`; a run that has not finished within 2 minutes fails the test.
 fn finishes(t: &Test, args: &[&str]) -> Run {
     Run::within(t.command(args), Duration::from_secs(120))
@@ -274,7 +292,7 @@ fn a_holder_that_lost_its_lease_stops_its_interpreter_and_writes_nothing() {
         .stderr_has("warning: took over an expired lock held by")
         .stderr_has("migration `0001_slow` was interrupted");
     signal(holder.id(), libc::SIGCONT);
-    let woken = holder.wait_with_output().unwrap();
+    let woken = within(holder, Duration::from_secs(60));
     let stderr = String::from_utf8_lossy(&woken.stderr);
     assert_eq!(woken.status.code(), Some(13), "{stderr}");
     assert!(stderr.contains("while `0001_slow` was running"), "{stderr}");
