@@ -24,8 +24,8 @@ const MAX_FRAME: usize = 64 << 20;
 /// Both pipes: migo's ends, and the child's until it is spawned.
 #[derive(Debug)]
 pub(crate) struct Channel {
-    /// Where migo writes requests (non-blocking).
-    pub(crate) requests: File,
+    /// Where migo writes requests (non-blocking); closed to tell the child to end.
+    pub(crate) requests: Option<File>,
     /// Where migo reads answers (non-blocking).
     pub(crate) answers: File,
     child_ends: Option<(OwnedFd, OwnedFd)>,
@@ -45,7 +45,7 @@ impl Channel {
         set_nonblocking(requests.as_raw_fd())?;
         set_nonblocking(answers.as_raw_fd())?;
         Ok(Channel {
-            requests,
+            requests: Some(requests),
             answers,
             child_ends: Some((child_reads, child_writes)),
         })

@@ -450,8 +450,9 @@ impl Session {
                     outputs.push(n);
                 }
             }
-            if !self.outbox.is_empty() {
-                watched.push((self.channel.requests.as_raw_fd(), true));
+            let requests = self.channel.requests.as_ref().map(AsRawFd::as_raw_fd);
+            if let (false, Some(fd)) = (self.outbox.is_empty(), requests) {
+                watched.push((fd, true));
             }
             let ready = channel::poll(&watched, TICK)
                 .map_err(|e| Waited::Failed(self.broken(format!("poll: {e}"))))?;
@@ -467,10 +468,10 @@ impl Session {
                     self.read_output(*n);
                 }
             }
-            if !self.outbox.is_empty() && ready.last().is_some_and(|r| r.writable) {
-                if let Err(e) =
-                    channel::write_available(&mut self.channel.requests, &mut self.outbox)
-                {
+            let writable =
+                watched.len() > 1 + outputs.len() && ready.last().is_some_and(|r| r.writable);
+            if let (true, Some(requests)) = (writable, self.channel.requests.as_mut()) {
+                if let Err(e) = channel::write_available(requests, &mut self.outbox) {
                     tracing::debug!("the {} interpreter's request pipe: {e}", self.kind);
                     return Err(Waited::Failed(self.died()));
                 }
@@ -595,6 +596,12 @@ impl Session {
         }
     }
 
+    /// Whether the interpreter still runs (it may have ended between steps: a crash of a
+    /// promise a migration left behind, say).
+    fn is_alive(&mut self) -> bool {
+        self.guard.is_some() && matches!(self.child.try_wait(), Ok(None))
+    }
+
     /// Kills the interpreter and what it started.
     fn stop(&mut self) {
         let _ = self.child.kill();
@@ -614,6 +621,16 @@ enum Waited {
 
 impl Drop for Session {
     fn drop(&mut self) {
+        // Closing its requests ends the interpreter's loop, and it cleans up after itself; what
+        // is left a moment later is killed with its group.
+        self.channel.requests = None;
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while self.guard.is_some() && Instant::now() < deadline {
+            if !matches!(self.child.try_wait(), Ok(None)) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
         self.stop();
     }
 }
@@ -666,6 +683,17 @@ pub(crate) async fn run_step(
     let (env, halt) = (env.clone(), halt.clone());
     tokio::task::spawn_blocking(move || {
         let mut session = lock(&slot);
+        if session.as_mut().is_some_and(|s| !s.is_alive()) {
+            // It ended between steps (nothing was sent to it): a new one runs this step.
+            if let Some(ended) = session.as_mut() {
+                ended.show_rest();
+            }
+            tracing::warn!(
+                "the {} interpreter ended between migrations; starting a new one",
+                spec.kind
+            );
+            *session = None;
+        }
         if session.is_none() {
             *session = Some(Session::start(&spec, &env, &halt)?);
         }

@@ -69,7 +69,9 @@ const KINDS: &[Kind] = &[
 #[test]
 fn an_edit_after_execute_started_changes_nothing_that_runs() {
     for kind in KINDS {
+        let scratch = tempfile::tempdir().unwrap();
         let t = Test::new()
+            .env("TMPDIR", scratch.path().to_str().unwrap())
             .config(&format!(
                 "[migrations]\npython = \"{}\"\n",
                 python().display()
@@ -110,6 +112,9 @@ fn an_edit_after_execute_started_changes_nothing_that_runs() {
         t.run(&["list"])
             .success()
             .stdout_has(&format!("{name}  applied (modified)"));
+        // The private copies and the interpreters' scratch files are gone with the run.
+        let left: Vec<_> = std::fs::read_dir(scratch.path()).unwrap().collect();
+        assert!(left.is_empty(), "{}: left in TMPDIR: {left:?}", kind.file);
     }
 }
 
