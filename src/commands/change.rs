@@ -2,7 +2,8 @@
 //!
 //! 1. [`preflight`]: discover, read the registry, plan, and load every migration the request may
 //!    run, so that bad input stops it with nothing written (not even the lock). `--dry-run`
-//!    ends here.
+//!    ends here. Then start the interpreters the plan needs (mongosh, Node, Python) and wait
+//!    until each is ready, so that a missing one or its missing driver stops it the same way.
 //! 2. [`locked`]: take the lease, plan again on what the registry says under it (a `running`
 //!    record now belongs to a run that is gone), dump when the plan says so.
 //! 3. run the plan ([`crate::run::execute`]), record the action in the audit log, release.
