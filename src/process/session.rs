@@ -363,7 +363,13 @@ impl Session {
         let answer = match answer {
             Ok(answer) => answer,
             Err(Waited::Failed(error)) => return Err(error),
-            Err(Waited::Timeout) => unreachable!("a step has no time limit"),
+            // A step has no time limit: a migration may take hours.
+            Err(Waited::Timeout) => {
+                return Err(SessionError::Protocol {
+                    kind: self.kind,
+                    problem: "a step timed out, which it cannot".into(),
+                })
+            }
         };
         match answer {
             Answer::Result {
