@@ -102,6 +102,7 @@ impl ScriptMigration {
         };
         let private = tempfile::Builder::new()
             .prefix("migo-script-")
+            .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
             .tempdir()
             .map_err(cannot)?;
         let copy = private.path().join(&self.file_name);

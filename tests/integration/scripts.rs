@@ -242,3 +242,16 @@ fn no_command_line_holds_the_password_while_scripts_run() {
     assert_eq!((marks, scripts), (1, 1));
     drop(secured);
 }
+
+#[test]
+fn a_script_runs_from_a_private_copy_and_knows_its_original() {
+    let body = "#!/bin/sh\nset -e\necho \"mode $(stat -c %a \"$(dirname \"$0\")\")\"\necho \"original $MIGO_MIGRATION_FILE in $MIGO_MIGRATION_DIR\"\ncmp \"$0\" \"$MIGO_MIGRATION_FILE\" && echo same bytes\ntest \"$0\" != \"$MIGO_MIGRATION_FILE\" && echo not the original\n";
+    let t = Test::new().script("0001_copy.sh", body);
+    let file = std::fs::canonicalize(t.path("mongomigrations/0001_copy.sh")).unwrap();
+    t.run(&["execute"]).success().stderr_is(&format!(
+        "{}\n  0001_copy | mode 700\n  0001_copy | original {} in {}\n  0001_copy | same bytes\n  0001_copy | not the original\n",
+        t.target(),
+        file.display(),
+        file.parent().unwrap().display()
+    ));
+}
