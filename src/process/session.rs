@@ -249,6 +249,9 @@ pub(crate) struct Session {
     first_error: Option<String>,
     /// What it said it runs (`python 3.11, pymongo 4.2`), for `-v`.
     runtime: String,
+    /// A directory only this user can read, for the interpreter's scratch files
+    /// (`MIGO_SCRATCH_DIR`: mongosh's wrapped migration); removed with the session.
+    scratch: Option<tempfile::TempDir>,
 }
 
 impl std::fmt::Debug for Session {
@@ -267,11 +270,17 @@ impl Session {
             reason,
         };
         let mut channel = Channel::new().map_err(|e| cannot(format!("no channel: {e}")))?;
+        let scratch = tempfile::Builder::new()
+            .prefix("migo-session-")
+            .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
+            .tempdir()
+            .map_err(|e| cannot(format!("no scratch directory: {e}")))?;
         let mut command = Command::new(&spec.program);
         command
             .args(&spec.args)
             .envs(env.vars())
             .envs(spec.extra_env.iter().cloned())
+            .env("MIGO_SCRATCH_DIR", scratch.path())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -308,6 +317,7 @@ impl Session {
             prefix: format!("{}  {} | ", env.line_prefix, spec.kind),
             first_error: None,
             runtime: String::new(),
+            scratch: Some(scratch),
         };
         let limit = start_limit();
         let answer = session.wait(halt, Some(Instant::now() + limit));
@@ -627,17 +637,10 @@ enum Waited {
 
 impl Drop for Session {
     fn drop(&mut self) {
-        // Closing its requests ends the interpreter's loop, and it cleans up after itself; what
-        // is left a moment later is killed with its group.
-        self.channel.requests = None;
-        let deadline = Instant::now() + Duration::from_secs(2);
-        while self.guard.is_some() && Instant::now() < deadline {
-            if !matches!(self.child.try_wait(), Ok(None)) {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
+        // Nothing is left to flush: the interpreter and its group are killed (an interpreter's
+        // own exit takes longer, mongosh's hundreds of milliseconds), then its scratch files go.
         self.stop();
+        drop(self.scratch.take());
     }
 }
 

@@ -8,7 +8,9 @@
 //
 // Each file runs in a scope of its own: its code is wrapped in a function whose parameter `db`
 // is the database being migrated, and every global the file creates or changes is put back as
-// it was after the step, so helpers of one migration never leak into the next.
+// it was after the step, so helpers of one migration never leak into the next. The wrapped code
+// goes through a file (load() is what applies mongosh's async rewriter) in MIGO_SCRATCH_DIR, a
+// directory only this user can read, removed as soon as it is loaded.
 //
 // The connection string comes from the environment (MIGO_URI), never from argv.
 const migoFs = require('fs');
@@ -37,7 +39,9 @@ try {
   migoSend({ type: 'unavailable', error: 'mongosh cannot connect: ' + String(e) });
   quit(3);
 }
-const migoScratch = migoFs.mkdtempSync(migoPath.join(migoOs.tmpdir(), 'migo-mongosh-'));
+// A directory only this user can read, which migo removes with the session.
+const migoScratch = process.env.MIGO_SCRATCH_DIR ||
+  migoFs.mkdtempSync(migoPath.join(migoOs.tmpdir(), 'migo-mongosh-'));
 migoSend({ type: 'ready', runtime: 'mongosh ' + version() });
 
 // The globals as they are before a file runs (name → property descriptor), and putting them
@@ -134,7 +138,6 @@ async function migoMain() {
       migoSend(await migoStep(request));
     }
   }
-  migoFs.rmSync(migoScratch, { recursive: true, force: true });
 }
 
 migoMain();
