@@ -22,7 +22,8 @@ pub(crate) mod exit {
     pub(crate) const USAGE: u8 = 2;
     /// The configuration (`migo.toml`, `MIGO_*` variables) is invalid.
     pub(crate) const CONFIG: u8 = 3;
-    /// A migration file is misnamed, duplicated or malformed.
+    /// A migration file is misnamed, duplicated or malformed, or the interpreter it needs
+    /// cannot run it (missing, without its driver); nothing was run.
     pub(crate) const FILES: u8 = 4;
     /// The server cannot be reached or refuses the credentials.
     pub(crate) const CONNECTION: u8 = 5;
@@ -86,6 +87,23 @@ pub(crate) enum Error {
         number: u64,
         first: String,
         second: String,
+    },
+
+    /// Two files would have the same migration name (they differ only by extension).
+    #[error("migrations `{first}` and `{second}` have the same name `{name}`")]
+    DuplicateName {
+        name: String,
+        first: String,
+        second: String,
+    },
+
+    /// The interpreter a migration needs cannot run it (missing, without its driver, unable to
+    /// start or to connect); nothing was run or recorded.
+    #[error("cannot run `{file}`: {message}")]
+    Interpreter {
+        file: String,
+        message: String,
+        hint: Option<String>,
     },
 
     /// A migration file cannot be used as it is.
@@ -272,6 +290,8 @@ impl Error {
             Error::NoDirectory(_)
             | Error::BadFileName { .. }
             | Error::DuplicateNumber { .. }
+            | Error::DuplicateName { .. }
+            | Error::Interpreter { .. }
             | Error::InvalidMigration { .. } => exit::FILES,
             Error::Connect { .. } | Error::ConnectionRefused { .. } | Error::Auth { .. } => {
                 exit::CONNECTION
@@ -303,6 +323,7 @@ impl Error {
             Error::Usage { hint, .. }
             | Error::Config { hint, .. }
             | Error::InvalidMigration { hint, .. }
+            | Error::Interpreter { hint, .. }
             | Error::Remote { hint, .. } => hint.clone(),
             Error::Refused(refusal) => Some(refusal.hint()),
             Error::NoConfig(_) => Some(
@@ -396,6 +417,11 @@ impl Error {
                     .into(),
             ),
             Error::DuplicateNumber { .. } => Some("renumber one of them".into()),
+            Error::DuplicateName { .. } => Some(
+                "a migration's name is its file name without the extension: rename one of them, \
+                 or make `[migrations] pattern` accept only one of the extensions"
+                    .into(),
+            ),
             Error::Connect { .. } => Some(
                 "check `[mongo]` host/port/uri and that the server runs; \
                  raise `[mongo] timeout_secs` for a slow network"

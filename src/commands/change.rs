@@ -2,7 +2,8 @@
 //!
 //! 1. [`preflight`]: discover, read the registry, plan, and load every migration the request may
 //!    run, so that bad input stops it with nothing written (not even the lock). `--dry-run`
-//!    ends here.
+//!    ends here. Then start the interpreters the plan needs (mongosh, Node, Python) and wait
+//!    until each is ready, so that a missing one or its missing driver stops it the same way.
 //! 2. [`locked`]: take the lease, plan again on what the registry says under it (a `running`
 //!    record now belongs to a run that is gone), dump when the plan says so.
 //! 3. run the plan ([`crate::run::execute`]), record the action in the audit log, release.
@@ -15,6 +16,7 @@ use crate::error::Result;
 use crate::migration::source::Source;
 use crate::migration::Body;
 use crate::plan::{self, Backward, Entry, Plan, Request};
+use crate::process::ChildEnv;
 use crate::run::execute::{self, Bodies, Completed, Event, Prepared, Runner};
 use crate::run::progress::Progress;
 use crate::store::lock::Takeover;
@@ -31,6 +33,8 @@ struct Preflight {
     early: Result<(Vec<Prepared>, Vec<String>)>,
     /// A run is (or was, if it crashed) in flight: then the lock decides before the plan.
     in_flight: bool,
+    /// The environment of child processes, with the interpreters already started.
+    env: ChildEnv,
 }
 
 /// Plans and validates `request`, takes the lock, plans again under it, runs, and records the
@@ -73,12 +77,24 @@ async fn preflight(ctx: Context<'_>, request: Request<'_>) -> Result<Preflight> 
     let in_flight = lock.live_holder().is_some()
         || records.iter().any(|r| r.status == Status::Running)
         || restore.is_some();
+    // The interpreters the run needs say they are ready (driver found, connected) before the
+    // lock, so that a missing one stops it with nothing recorded.
+    let env = ctx.child_env();
+    if !ctx.invocation.dry_run {
+        let needed: Vec<&Body> = match (&early, in_flight) {
+            (Ok((steps, _)), _) => steps.iter().filter_map(|p| p.body.as_ref()).collect(),
+            (Err(_), true) => bodies.values().collect(),
+            (Err(_), false) => Vec::new(),
+        };
+        Body::start_interpreters(needed, &env, &ctx.run.halt(None)).await?;
+    }
     Ok(Preflight {
         db,
         files,
         bodies,
         early,
         in_flight,
+        env,
     })
 }
 
@@ -96,15 +112,21 @@ async fn under_lock(
     let (steps, warnings) = prepare(ctx, request, &entries, &records, &pre.bodies)?;
     note.migrations = steps.iter().map(|p| p.step.file.name.clone()).collect();
     note.nothing = steps.is_empty();
+    let env = &pre.env;
+    Body::start_interpreters(
+        steps.iter().filter_map(|p| p.body.as_ref()),
+        env,
+        &held.halt,
+    )
+    .await?;
     ctx.announce_target();
     warnings.iter().for_each(|w| ctx.out.warn(w));
-    let env = ctx.child_env();
     let describe = ctx.settings.target.describe();
     let runner = Runner {
         db: &pre.db,
         registry: &registry,
         who: held.who,
-        env: &env,
+        env,
         halt: &held.halt,
         target: &describe,
     };

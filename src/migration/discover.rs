@@ -1,10 +1,13 @@
 //! Finding migration files: the directory scan, the pattern, numeric order, and checksums.
 //!
-//! Every file in the directory must be a migration, unless it is a dotfile, starts with `_`, or is
-//! Markdown: a stray `0004-add-index.json` that silently never runs is worse than an error. Only
+//! Every file in the directory must be a migration, unless it is a dotfile, starts with `_`, is
+//! Markdown, or is migrate-mongo's template override (`sample-migration.js`): a stray
+//! `0004-add-index.json` that silently never runs is worse than an error. Names are unique like
+//! numbers: two files whose names differ only by extension would both be called the same. Only
 //! regular files are migrations (a symlink only to a regular file inside the project), none over
 //! [`MAX_BYTES`], and nothing is read before those checks, so a FIFO or `/dev/zero` named
-//! `0001_a.json` is refused by name instead of hanging or filling memory.
+//! `0001_a.json` is refused by name instead of hanging or filling memory. What is read here is
+//! what runs: the bytes travel on the [`Source`] (see [`super::source::Content`]).
 
 use std::io::Read;
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
@@ -100,6 +103,7 @@ fn pair_up(found: Vec<Source>) -> Result<Vec<Source>> {
                 super::source::checksum(format!("{}{}", up.checksum, down.checksum).as_bytes());
             up.problem = up.problem.or_else(|| down.problem.clone());
             up.down_path = Some(down.path.clone());
+            up.content = up.content.with_down(&down.content);
         }
         up.name = stem;
         single.push(up);
@@ -107,7 +111,7 @@ fn pair_up(found: Vec<Source>) -> Result<Vec<Source>> {
     Ok(single)
 }
 
-/// Orders by number, refusing two migrations with the same one.
+/// Orders by number, refusing two migrations with the same number or the same name.
 fn sort_and_check(mut found: Vec<Source>) -> Result<Vec<Source>> {
     found.sort_by(|a, b| (a.number, &a.name).cmp(&(b.number, &b.name)));
     if let Some(pair) = found.windows(2).find(|w| w[0].number == w[1].number) {
@@ -117,12 +121,26 @@ fn sort_and_check(mut found: Vec<Source>) -> Result<Vec<Source>> {
             second: pair[1].file_name.clone(),
         });
     }
+    let mut named: std::collections::HashMap<&str, &Source> = std::collections::HashMap::new();
+    for source in &found {
+        if let Some(first) = named.insert(&source.name, source) {
+            return Err(Error::DuplicateName {
+                name: escape(&source.name),
+                first: escape(&first.file_name),
+                second: escape(&source.file_name),
+            });
+        }
+    }
     Ok(found)
 }
 
-/// Files that live beside migrations without being ones.
+/// Files that live beside migrations without being ones (migrate-mongo's `create` template,
+/// `sample-migration.js`, included).
 pub(crate) fn is_set_aside(file_name: &str) -> bool {
-    file_name.starts_with('.') || file_name.starts_with('_') || file_name.ends_with(".md")
+    file_name.starts_with('.')
+        || file_name.starts_with('_')
+        || file_name.ends_with(".md")
+        || file_name == "sample-migration.js"
 }
 
 /// The number in `digits`, or why it is not one migo can order by.
@@ -179,6 +197,7 @@ fn read_migration(dir: &Path, file_name: &str, pattern: &Regex, project: &Path) 
         binary: None,
         problem,
         down_path: None,
+        content: super::source::Content::new(bytes),
     })
 }
 

@@ -4,6 +4,7 @@
 use std::fmt;
 
 use crate::halt::Reason;
+use crate::process::session::SessionError;
 use crate::process::Failure;
 use crate::store::connection::{is_connection_failure, short_message};
 
@@ -25,6 +26,8 @@ pub(crate) enum StepError {
     },
     /// A child process failed.
     Process(Failure),
+    /// An interpreted migration failed, or its interpreter could not run it.
+    Interpreter(SessionError),
     /// A compiled migration returned an error of its own.
     Compiled(String),
     /// The run stopped (a signal, a lost lease) before the step finished.
@@ -75,12 +78,22 @@ impl fmt::Display for StepError {
                 }
             }
             StepError::Process(failure) => write!(f, "{failure}"),
+            StepError::Interpreter(error) => write!(f, "{error}"),
             StepError::Compiled(message) | StepError::Setup(message) => f.write_str(message),
             StepError::Halted(reason) => f.write_str(&reason.describe()),
             StepError::RolledBack(inner) => write!(
                 f,
                 "{inner} (the transaction was rolled back: nothing changed)"
             ),
+        }
+    }
+}
+
+impl From<SessionError> for StepError {
+    fn from(error: SessionError) -> Self {
+        match error {
+            SessionError::Halted(reason) => StepError::Halted(reason),
+            other => StepError::Interpreter(other),
         }
     }
 }

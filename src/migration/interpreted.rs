@@ -1,25 +1,39 @@
-//! Migrations run by an interpreter migo keeps alive for the whole run ([`Session`]): mongosh
+//! Migrations run by an interpreter migo keeps alive for the whole run ([`session`]): mongosh
 //! scripts (`function up()`, a global `db`), migrate-mongo's CommonJS modules under Node
 //! (`module.exports = { up(db, client), … }`), and migopy's Python modules (`up(db)` with a
-//! pymongo `Database`). Each file is checked before anything runs: it defines `up`, and its
-//! interpreter (with pymongo, for Python) is there.
+//! pymongo `Database`, pymongo 2's calls mapped). The interpreter gets the code migo hashed,
+//! never a path to read again, and answers over a channel of its own that it found, called and
+//! (for a promise, a coroutine, a generator, a callback) finished the requested function.
 //!
-//! Which kind a `.js` file is: CommonJS when it assigns `module.exports` or `exports.up`
-//! (unless `[migrations] js` forces `mongosh` or `node`), mongosh otherwise.
+//! Which kind a file is, is read from its code ([`super::shape`]), not from substrings:
+//! - `.js`: CommonJS when it assigns `module.exports` or `exports.x`, a mongosh script
+//!   otherwise; a file that looks like both (a CommonJS module that also defines a mongosh
+//!   `function up()` taking no `db`) is refused by name, with a hint to set `[migrations] js`;
+//!   an ES module is refused (migrate-mongo's ESM files are not supported); a program that is
+//!   neither (no `up` at all) runs as a script when it is executable or `[migrations.interpreters]
+//!   js` is set. `.cjs` is CommonJS, `.mjs` an ES module.
+//! - `.py`: a migopy module when it defines `up` at module level taking the database, whatever
+//!   the interpreter setting (`[migrations.interpreters] py` then names the Python that runs
+//!   the session); a program (no module-level `up`, or an `up()` taking nothing beside an
+//!   `if __name__ == "__main__":`) is a script (see [`super::script`]).
+//!
+//! Before the first step of a run, every interpreter the run needs is started and must say it is
+//! ready ([`start_all`]): a missing program, a missing driver (pymongo, the npm `mongodb`), an
+//! interpreter that cannot start stop the run with exit 4 and nothing recorded.
 
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
-
-use regex::Regex;
-use serde_json::json;
+use std::sync::Arc;
 
 use crate::config::{JsRunner, Runners};
 use crate::error::{Error, Result};
+use crate::halt::{Halt, Reason};
 use crate::migration::failure::StepError;
+use crate::migration::shape::{self, Export};
 use crate::migration::source::Source;
 use crate::migration::Direction;
-use crate::process::session::{self, Session};
+use crate::process::session::{self, Request, SessionError, Spec};
 use crate::process::{self, ChildEnv};
+use crate::ui::escape::escape;
 
 /// The interpreters migo drives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,38 +52,75 @@ impl Kind {
         }
     }
 
-    fn bootstrap(self) -> &'static str {
+    /// The program that runs the session, as the user's settings give it (program and leading
+    /// arguments).
+    fn command(self, runners: &Runners) -> Vec<String> {
+        let program = |p: &Path| vec![p.display().to_string()];
         match self {
-            Kind::Mongosh => include_str!("bootstrap/mongosh.js"),
-            Kind::Node => include_str!("bootstrap/node.js"),
-            Kind::Python => include_str!("bootstrap/python.py"),
+            Kind::Mongosh => program(&runners.mongosh),
+            Kind::Node => program(&runners.node),
+            Kind::Python => runners
+                .interpreters
+                .get("py")
+                .cloned()
+                .unwrap_or_else(|| program(&runners.python)),
         }
     }
 
-    /// The interpreter's arguments: the bootstrap, never the connection.
+    /// The interpreter's own arguments after the user's: the bootstrap, never the connection.
     fn arguments(self) -> Vec<String> {
-        let script = self.bootstrap().to_string();
         match self {
             Kind::Mongosh => vec![
                 "--nodb".into(),
                 "--quiet".into(),
                 "--norc".into(),
                 "--eval".into(),
-                script,
+                include_str!("bootstrap/mongosh.js").into(),
             ],
-            Kind::Node => vec!["-e".into(), script],
-            Kind::Python => vec!["-u".into(), "-c".into(), script],
+            Kind::Node => vec!["-e".into(), include_str!("bootstrap/node.js").into()],
+            Kind::Python => vec![
+                "-u".into(),
+                "-c".into(),
+                format!(
+                    "{}\ncheck_pymongo()\n{}\nmain()\n",
+                    include_str!("bootstrap/python.py"),
+                    include_str!("bootstrap/legacy_pymongo.py")
+                ),
+            ],
+        }
+    }
+
+    /// How to get the interpreter when it is missing.
+    fn install_hint(self) -> &'static str {
+        match self {
+            Kind::Mongosh => "install it (`npm install -g mongosh`), or point `[migrations] mongosh` / MIGO_MONGOSH at it",
+            Kind::Node => "install Node.js, or point `[migrations] node` at it",
+            Kind::Python => "install Python 3 with pymongo, or point `[migrations] python` (or `[migrations.interpreters] py`) at one",
+        }
+    }
+
+    /// What a file of this kind looks like.
+    fn shape_hint(self) -> &'static str {
+        match self {
+            Kind::Mongosh => "a mongosh migration defines `function up() { … }` and `function down() { … }`",
+            Kind::Node => "a CommonJS migration is `module.exports = { async up(db, client) { … }, async down(db, client) { … } }`",
+            Kind::Python => "a Python migration defines `def up(db):` (and `def down(db):`), given a pymongo Database",
         }
     }
 }
 
-/// A validated interpreted migration.
+/// A validated interpreted migration: its code as hashed, and the interpreter that runs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Interpreted {
     pub(crate) kind: Kind,
     pub(crate) name: String,
+    pub(crate) file_name: String,
+    /// The original file (absolute): for messages, `__filename`, relative imports. Never read.
     pub(crate) path: PathBuf,
-    pub(crate) program: PathBuf,
+    /// The bytes discovery read and hashed, as text.
+    pub(crate) code: Arc<str>,
+    /// The interpreter (found) and its leading arguments.
+    pub(crate) command: Vec<String>,
     pub(crate) description: Option<String>,
     pub(crate) reversible: bool,
     /// Collections a `migo: collections a, b` header names, for `migo test`.
@@ -77,86 +128,128 @@ pub(crate) struct Interpreted {
 }
 
 impl Interpreted {
-    /// The kind of `file`, when an interpreter of migo's runs it (`None`: a plain script).
-    pub(crate) fn kind_of(file: &Source, text: &str, runners: &Runners) -> Option<Kind> {
+    /// The kind of `file`, when an interpreter of migo's runs it (`None`: a script); an error
+    /// for a file migo cannot tell, or cannot run.
+    pub(crate) fn kind_of(file: &Source, text: &str, runners: &Runners) -> Result<Option<Kind>> {
+        let invalid = |message: &str, hint: &str| Error::InvalidMigration {
+            file: escape(&file.file_name),
+            message: message.to_string(),
+            hint: Some(hint.to_string()),
+        };
+        let es_module = || {
+            invalid(
+                "it is an ES module (top-level `import`/`export`), which migo does not run",
+                "write it as CommonJS: `module.exports = { async up(db, client) { … } }` and `require(…)`",
+            )
+        };
         match file.extension() {
-            "js" => Some(match runners.js {
-                JsRunner::Mongosh => Kind::Mongosh,
-                JsRunner::Node => Kind::Node,
-                JsRunner::Auto if is_commonjs(text) => Kind::Node,
-                JsRunner::Auto => Kind::Mongosh,
-            }),
-            "py" if !runners.interpreters.contains_key("py") && !is_script(file, text) => {
-                Some(Kind::Python)
+            "mjs" => Err(es_module()),
+            "cjs" if shape::js(text).esm => Err(es_module()),
+            "cjs" => Ok(Some(Kind::Node)),
+            "js" => {
+                let shape = shape::js(text);
+                if shape.esm {
+                    return Err(es_module());
+                }
+                let program = !shape.commonjs && !shape.defines[0];
+                if program
+                    && (runners.interpreters.contains_key("js")
+                        || process::is_executable(&file.path))
+                {
+                    // Neither a module nor a mongosh script: a program, run as a script.
+                    return Ok(None);
+                }
+                Ok(Some(match runners.js {
+                    JsRunner::Mongosh => Kind::Mongosh,
+                    JsRunner::Node => Kind::Node,
+                    JsRunner::Auto if shape.commonjs && shape.bare_up => {
+                        return Err(invalid(
+                            "it is both a CommonJS module (it assigns `module.exports`) and a mongosh script (`function up()` taking no `db`)",
+                            "say which runs it: `[migrations] js = \"node\"` or `js = \"mongosh\"` in migo.toml",
+                        ))
+                    }
+                    JsRunner::Auto if shape.commonjs => Kind::Node,
+                    JsRunner::Auto => Kind::Mongosh,
+                }))
             }
-            _ => None,
+            "py" => {
+                let shape = shape::python(text);
+                match shape.up {
+                    Some(up) if up.takes_arguments => Ok(Some(Kind::Python)),
+                    Some(_) if shape.main_guard => Ok(None),
+                    Some(_) => Err(invalid(
+                        "its `up` takes no argument, but migo calls `up(db)` with the database, as migopy did",
+                        "write `def up(db):`; a script that runs itself has an `if __name__ == \"__main__\":` block",
+                    )),
+                    None if runners.interpreters.contains_key("py")
+                        || process::is_executable(&file.path) =>
+                    {
+                        Ok(None)
+                    }
+                    None => Err(invalid(
+                        "it defines no `up` (python)",
+                        Kind::Python.shape_hint(),
+                    )),
+                }
+            }
+            _ => Ok(None),
         }
     }
 
-    /// Checks the file and its interpreter before anything runs.
+    /// Checks the file defines `up` and its interpreter is there, before anything runs.
     pub(crate) fn load(
         file: &Source,
         text: &str,
         kind: Kind,
         runners: &Runners,
     ) -> Result<Interpreted> {
-        let invalid = |message: String, hint: &str| Error::InvalidMigration {
-            file: crate::ui::escape::escape(&file.file_name),
-            message,
-            hint: Some(hint.to_string()),
-        };
-        let (defines_up, defines_down, shape) = match kind {
-            Kind::Mongosh => (
-                defines_js(text, "up"),
-                defines_js(text, "down"),
-                "a mongosh migration defines `function up() { … }` and `function down() { … }`",
-            ),
-            Kind::Node => (
-                exports(text, "up"),
-                exports(text, "down"),
-                "a CommonJS migration is `module.exports = { async up(db, client) { … }, async down(db, client) { … } }`",
-            ),
-            Kind::Python => (
-                defines_py(text, "up"),
-                defines_py(text, "down"),
-                "a Python migration defines `def up(db):` (and `def down(db):`), given a pymongo Database",
-            ),
+        let (defines_up, defines_down) = match kind {
+            Kind::Mongosh => {
+                let shape = shape::js(text);
+                (shape.defines[0], shape.defines[1])
+            }
+            Kind::Node => {
+                let shape = shape::js(text);
+                (
+                    shape.exports[0] != Export::No,
+                    shape.exports[1] != Export::No,
+                )
+            }
+            Kind::Python => {
+                let shape = shape::python(text);
+                (shape.up.is_some(), shape.down.is_some())
+            }
         };
         if !defines_up {
-            return Err(invalid(
-                format!("it defines no `up` ({})", kind.name()),
-                shape,
-            ));
+            let what = match kind {
+                Kind::Node => "exports",
+                _ => "defines",
+            };
+            return Err(Error::InvalidMigration {
+                file: escape(&file.file_name),
+                message: format!("it {what} no `up` ({})", kind.name()),
+                hint: Some(kind.shape_hint().to_string()),
+            });
         }
-        let wanted = match kind {
-            Kind::Mongosh => &runners.mongosh,
-            Kind::Node => &runners.node,
-            Kind::Python => &runners.python,
-        };
-        let program = process::find_program(wanted).ok_or_else(|| {
-            invalid(
-                format!("it needs {}, and `{}` was not found", kind.name(), wanted.display()),
-                match kind {
-                    Kind::Mongosh => "install it (`npm install -g mongosh`), or point `[migrations] mongosh` / MIGO_MONGOSH at it",
-                    Kind::Node => "install Node.js, or point `[migrations] node` at it",
-                    Kind::Python => "install Python 3, or point `[migrations] python` at it",
-                },
-            )
+        let mut command = kind.command(runners);
+        let wanted = PathBuf::from(&command[0]);
+        let program = process::find_program(&wanted).ok_or_else(|| Error::Interpreter {
+            file: escape(&file.file_name),
+            message: format!(
+                "it needs {}, and `{}` was not found",
+                kind.name(),
+                wanted.display()
+            ),
+            hint: Some(kind.install_hint().to_string()),
         })?;
-        if kind == Kind::Python {
-            check_pymongo(&program).map_err(|message| {
-                invalid(
-                    message,
-                    "install it for that interpreter (`python3 -m pip install pymongo`), or point `[migrations] python` at one that has it",
-                )
-            })?;
-        }
-        let path = std::fs::canonicalize(&file.path).unwrap_or_else(|_| file.path.clone());
+        command[0] = program.display().to_string();
         Ok(Interpreted {
             kind,
             name: file.name.clone(),
-            path,
-            program,
+            file_name: file.file_name.clone(),
+            path: absolute(&file.path),
+            code: Arc::from(text),
+            command,
             description: first_comment(text),
             reversible: defines_down,
             collections: collections_header(text),
@@ -173,69 +266,145 @@ impl Interpreted {
         )]
     }
 
+    /// How to start this migration's interpreter.
+    fn spec(&self, env: &ChildEnv) -> Spec {
+        let directory = self.path.parent().unwrap_or(Path::new("/"));
+        let mut args: Vec<String> = self.command[1..].to_vec();
+        args.extend(self.kind.arguments());
+        Spec {
+            kind: self.kind.name(),
+            program: PathBuf::from(&self.command[0]),
+            args,
+            extra_env: vec![
+                (
+                    "MIGO_PROJECT_DIR".into(),
+                    absolute(env.project_dir()).display().to_string(),
+                ),
+                (
+                    "MIGO_MIGRATIONS_DIR".into(),
+                    directory.display().to_string(),
+                ),
+            ],
+        }
+    }
+
     /// Runs `up` or `down` in the run's interpreter of this kind.
     pub(crate) async fn run(
         &self,
         direction: Direction,
         database: &str,
         env: &ChildEnv,
+        halt: &Halt,
     ) -> std::result::Result<(), StepError> {
-        let request = json!({
-            "path": self.path.display().to_string(),
-            "direction": direction.as_str(),
-            "database": database,
-            "name": self.name,
-        });
-        let (kind, program) = (self.kind, self.program.clone());
-        let starting = env.clone();
-        let start = move || {
-            let extra = vec![(
-                "MIGO_PROJECT_DIR".to_string(),
-                starting.project_dir().display().to_string(),
-            )];
-            Session::start(kind.name(), &program, &kind.arguments(), &starting, &extra)
+        let request = Request {
+            name: self.name.clone(),
+            path: self.path.display().to_string(),
+            direction: direction.as_str(),
+            database: database.to_string(),
+            code: self.code.clone(),
         };
         let prefix = format!("{}  {} | ", env.line_prefix, self.name);
-        session::run_step(env.sessions(), kind.name(), start, request, prefix)
+        session::run_step(self.spec(env), request, prefix, env, halt)
             .await
             .map_err(StepError::from)
     }
 }
 
-/// `module.exports` or `exports.up`: migrate-mongo's CommonJS shape.
-fn is_commonjs(text: &str) -> bool {
-    static SHAPE: OnceLock<Regex> = OnceLock::new();
-    SHAPE
-        .get_or_init(|| Regex::new(r"\bmodule\.exports\b|\bexports\.(up|down)\b").expect("valid"))
-        .is_match(text)
+/// Starts the interpreter of every kind among `migrations` and waits until each is ready, so
+/// that a missing driver or an interpreter that cannot start stops the run before its first
+/// step, with nothing recorded.
+pub(crate) async fn start_all<'a>(
+    migrations: impl IntoIterator<Item = &'a Interpreted>,
+    env: &ChildEnv,
+    halt: &Halt,
+) -> Result<()> {
+    let mut started: Vec<Kind> = Vec::new();
+    for migration in migrations {
+        if started.contains(&migration.kind) {
+            continue;
+        }
+        started.push(migration.kind);
+        let spec = migration.spec(env);
+        session::start(spec, env, halt)
+            .await
+            .map_err(|e| unavailable(migration, e))?;
+    }
+    Ok(())
 }
 
-/// An executable `.py` with a `#!` line runs as a script (`<file> up|down`), as before.
-fn is_script(file: &Source, text: &str) -> bool {
-    text.starts_with("#!") && process::is_executable(&file.path)
+/// The error for an interpreter that could not get ready for `migration`.
+fn unavailable(migration: &Interpreted, error: SessionError) -> Error {
+    let kind = migration.kind;
+    let program = &migration.command[0];
+    let (message, hint) = match error {
+        SessionError::Halted(Reason::Signal(signal)) => {
+            return Error::Interrupted {
+                signal,
+                step: None,
+                done: Vec::new(),
+                rollback: false,
+            }
+        }
+        SessionError::Halted(Reason::LostLock(loss)) => {
+            return Error::LostLock {
+                reason: loss.describe().to_string(),
+                step: None,
+                done: Vec::new(),
+            }
+        }
+        SessionError::Start { .. } => (error.to_string(), kind.install_hint().to_string()),
+        SessionError::Unavailable { ref hint, .. } => (
+            error.to_string(),
+            hint.clone()
+                .unwrap_or_else(|| kind.install_hint().to_string()),
+        ),
+        SessionError::Died {
+            ref status,
+            ref first_error,
+            ..
+        } => (
+            format!(
+                "the {} interpreter ended before it was ready ({status}){}",
+                kind.name(),
+                first_error
+                    .as_ref()
+                    .map(|line| format!(": {line}"))
+                    .unwrap_or_default()
+            ),
+            format!(
+                "check that `{program}` is {} and runs on this machine",
+                kind.name()
+            ),
+        ),
+        SessionError::Silent { .. } => (
+            error.to_string(),
+            format!(
+                "check that `{program}` is {} and runs on this machine",
+                kind.name()
+            ),
+        ),
+        SessionError::Protocol { .. } | SessionError::Migration { .. } => (
+            error.to_string(),
+            format!("is `{program}` really {}?", kind.name()),
+        ),
+    };
+    Error::Interpreter {
+        file: escape(&migration.file_name),
+        message,
+        hint: Some(hint),
+    }
 }
 
-/// Whether a mongosh script defines function `name` (`function up(`, `up = …`).
-fn defines_js(text: &str, name: &str) -> bool {
-    Regex::new(&format!(r"(function\s+{name}\s*\(|\b{name}\s*=)"))
-        .expect("valid regex")
-        .is_match(text)
-}
-
-/// Whether a CommonJS module exports `name` (`up(`, `up:`, `async up`, `exports.up =`).
-fn exports(text: &str, name: &str) -> bool {
-    Regex::new(&format!(
-        r"(\b{name}\s*\(|\b{name}\s*:|exports\.{name}\s*=|\b{name}\s*,|\b{name}\s*\}})"
-    ))
-    .expect("valid regex")
-    .is_match(text)
-}
-
-/// Whether a Python module defines `def name(`.
-fn defines_py(text: &str, name: &str) -> bool {
-    Regex::new(&format!(r"(?m)^def\s+{name}\s*\("))
-        .expect("valid regex")
-        .is_match(text)
+/// `path` made absolute and canonical, as far as possible (the current directory for `""`).
+fn absolute(path: &Path) -> PathBuf {
+    let path = if path.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        path
+    };
+    std::fs::canonicalize(path)
+        .or_else(|_| std::path::absolute(path))
+        .unwrap_or_else(|_| path.to_path_buf())
 }
 
 /// The first `//` or `#` comment line, as the description.
@@ -261,55 +430,9 @@ pub(crate) fn collections_header(text: &str) -> Vec<String> {
         .collect()
 }
 
-/// Whether `python` can import pymongo, asked once per interpreter per run.
-fn check_pymongo(python: &Path) -> std::result::Result<(), String> {
-    static CHECKED: OnceLock<std::sync::Mutex<Vec<(PathBuf, bool)>>> = OnceLock::new();
-    let checked = CHECKED.get_or_init(Default::default);
-    let mut known = checked
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let ok = match known.iter().find(|(p, _)| p == python) {
-        Some((_, ok)) => *ok,
-        None => {
-            let ok = std::process::Command::new(python)
-                .args(["-c", "import pymongo"])
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success());
-            known.push((python.to_path_buf(), ok));
-            ok
-        }
-    };
-    if ok {
-        Ok(())
-    } else {
-        Err(format!("`{}` cannot import pymongo", python.display()))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn kinds_are_told_apart() {
-        assert!(is_commonjs("module.exports = { async up(db) {} }"));
-        assert!(is_commonjs("exports.up = async function (db) {}"));
-        assert!(!is_commonjs("function up() { db.x.insertOne({}) }"));
-        assert!(defines_js("function up() {}", "up"));
-        assert!(!defines_js("function upgrade() {}", "up"));
-        assert!(exports(
-            "module.exports = {\n  async up(db, client) {},\n}",
-            "up"
-        ));
-        assert!(!exports(
-            "module.exports = {\n  async up(db, client) {},\n}",
-            "down"
-        ));
-        assert!(defines_py("import x\n\ndef up(db):\n    pass\n", "up"));
-        assert!(!defines_py("def upgrade(db): pass", "up"));
-    }
 
     #[test]
     fn headers_name_the_collections_to_test_with() {
@@ -325,5 +448,19 @@ mod tests {
             first_comment("// add index\nfunction up() {}").as_deref(),
             Some("add index")
         );
+    }
+
+    #[test]
+    fn the_python_bootstrap_fits_in_one_argument() {
+        // Linux refuses a single argument over 128 KiB.
+        let longest = Kind::Python
+            .arguments()
+            .iter()
+            .chain(Kind::Mongosh.arguments().iter())
+            .chain(Kind::Node.arguments().iter())
+            .map(String::len)
+            .max()
+            .unwrap();
+        assert!(longest < 128 * 1024, "{longest}");
     }
 }

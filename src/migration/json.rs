@@ -39,19 +39,11 @@ struct RawJson {
 }
 
 impl JsonMigration {
-    /// Reads and validates a `.json` migration file.
+    /// Validates a `.json` migration file, from the bytes discovery read.
     pub(crate) fn load(file: &Source) -> Result<JsonMigration> {
-        let read = |path: &std::path::Path| {
-            std::fs::read_to_string(path).map_err(|e| Error::Io {
-                context: "cannot read migration",
-                path: path.to_path_buf(),
-                source: e,
-            })
-        };
-        let text = read(&file.path)?;
+        let text = file.text();
         if file.file_name.ends_with(".up.json") {
-            let down = file.down_path.as_deref().map(read).transpose()?;
-            return Self::parse_pair(&text, down.as_deref()).map_err(|message| Error::InvalidMigration {
+            return Self::parse_pair(text, file.down_text()).map_err(|message| Error::InvalidMigration {
                 file: crate::ui::escape::escape(&file.file_name),
                 message,
                 hint: Some(
@@ -60,7 +52,7 @@ impl JsonMigration {
                 ),
             });
         }
-        Self::parse(&text).map_err(|message| Error::InvalidMigration {
+        Self::parse(text).map_err(|message| Error::InvalidMigration {
             file: crate::ui::escape::escape(&file.file_name),
             message,
             hint: Some(

@@ -1,7 +1,8 @@
 //! What a migration does: one module per file format, behind [`Body`].
 //!
 //! Loading a file parses and validates it completely, so that a run can check every file it will
-//! touch before the first one executes.
+//! touch before the first one executes. Loading reads nothing from disk: it works on the bytes
+//! discovery read and hashed, which are the bytes that run.
 
 pub(crate) mod compiled;
 pub(crate) mod discover;
@@ -9,6 +10,7 @@ pub(crate) mod failure;
 pub(crate) mod interpreted;
 pub(crate) mod json;
 pub(crate) mod script;
+pub(crate) mod shape;
 pub(crate) mod source;
 pub(crate) mod template;
 
@@ -57,8 +59,8 @@ pub(crate) enum Body {
 }
 
 impl Body {
-    /// Reads and validates `source` according to its kind, with the programs in `runners`; a
-    /// compiled source is looked up among `compiled`.
+    /// Validates `source` (the bytes discovery read) according to its kind, with the programs in
+    /// `runners`; a compiled source is looked up among `compiled`.
     pub(crate) fn load(source: &Source, runners: &Runners, compiled: &[Compiled]) -> Result<Body> {
         if let Some(problem) = &source.problem {
             return Err(Error::InvalidMigration {
@@ -82,12 +84,12 @@ impl Body {
         if source.extension() == "json" {
             return json::JsonMigration::load(source).map(Body::Json);
         }
-        let text = std::fs::read_to_string(&source.path).unwrap_or_default();
-        match interpreted::Interpreted::kind_of(source, &text, runners) {
+        let text = source.text();
+        match interpreted::Interpreted::kind_of(source, text, runners)? {
             Some(kind) => {
-                interpreted::Interpreted::load(source, &text, kind, runners).map(Body::Interpreted)
+                interpreted::Interpreted::load(source, text, kind, runners).map(Body::Interpreted)
             }
-            None => script::ScriptMigration::load(source, &text, runners).map(Body::Script),
+            None => script::ScriptMigration::load(source, runners).map(Body::Script),
         }
     }
 
@@ -130,8 +132,24 @@ impl Body {
         }
     }
 
+    /// Starts the interpreters `bodies` need and waits until each is ready, before the first
+    /// step: a missing driver or an interpreter that cannot start is an error (exit 4) with
+    /// nothing run or recorded.
+    pub(crate) async fn start_interpreters<'a>(
+        bodies: impl IntoIterator<Item = &'a Body>,
+        env: &ChildEnv,
+        halt: &Halt,
+    ) -> Result<()> {
+        let interpreted = bodies.into_iter().filter_map(|b| match b {
+            Body::Interpreted(m) => Some(m),
+            _ => None,
+        });
+        interpreted::start_all(interpreted, env, halt).await
+    }
+
     /// Runs `direction` against `db`, inside `session`'s transaction when one is given; child
-    /// processes get the connection from `env`; `halt` says when to stop between commands.
+    /// processes get the connection from `env`; `halt` says when to stop between commands and
+    /// ends an interpreter's wait.
     pub(crate) async fn run(
         &self,
         direction: Direction,
@@ -145,7 +163,7 @@ impl Body {
         }
         match self {
             Body::Json(m) => m.run(direction, db, session, halt).await,
-            Body::Interpreted(m) => m.run(direction, db.name(), env).await,
+            Body::Interpreted(m) => m.run(direction, db.name(), env, halt).await,
             Body::Script(m) => m.run(direction, &env.for_database(db.name())).await,
             Body::Compiled(m) => m.run(direction, db, session).await,
         }

@@ -1,7 +1,13 @@
 //! A migration's source, as discovery finds it: a file, or a migration compiled into the binary.
-//! This is a leaf: it knows names, numbers and checksums, and nothing of how a migration runs.
+//! This is a leaf: it knows names, numbers, checksums and the bytes that were hashed, and
+//! nothing of how a migration runs.
+//!
+//! A file is read once, by discovery: the bytes it checked and hashed travel with the source
+//! ([`Content`]) to the run, so what runs is exactly what was hashed, even when the file changes
+//! after discovery (an edit during `--wait`, a checkout in the middle of a run).
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
@@ -25,6 +31,50 @@ pub(crate) struct Source {
     /// Why the file cannot be used as a migration (not UTF-8, a BOM), when it cannot; `list`
     /// shows it and every command that would run it refuses.
     pub(crate) problem: Option<String>,
+    /// The bytes discovery read and hashed (none for a compiled migration or a missing file).
+    pub(crate) content: Content,
+}
+
+/// The bytes of a migration file as discovery read them, shared by every copy of its source;
+/// for a golang-migrate pair, also the `.down.json`'s.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub(crate) struct Content {
+    bytes: Arc<[u8]>,
+    down: Option<Arc<[u8]>>,
+}
+
+impl std::fmt::Debug for Content {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Content({} bytes)", self.bytes.len())
+    }
+}
+
+impl Content {
+    /// The content of a file read as `bytes`.
+    pub(crate) fn new(bytes: Vec<u8>) -> Content {
+        Content {
+            bytes: bytes.into(),
+            down: None,
+        }
+    }
+
+    /// The same content with `down`, the second file of a golang-migrate pair.
+    pub(crate) fn with_down(self, down: &Content) -> Content {
+        Content {
+            down: Some(down.bytes.clone()),
+            ..self
+        }
+    }
+
+    /// The bytes, as read.
+    pub(crate) fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// The bytes of a pair's `.down.json`, if any.
+    pub(crate) fn down_bytes(&self) -> Option<&[u8]> {
+        self.down.as_deref()
+    }
 }
 
 impl Source {
@@ -44,6 +94,19 @@ impl Source {
     /// Whether it is compiled into a binary rather than a file.
     pub(crate) fn is_compiled(&self) -> bool {
         self.binary.is_some()
+    }
+
+    /// The file's text as discovery read it (discovery checked it is UTF-8 without a BOM,
+    /// unless [`Source::problem`] says otherwise).
+    pub(crate) fn text(&self) -> &str {
+        std::str::from_utf8(self.content.bytes()).unwrap_or_default()
+    }
+
+    /// A pair's `.down.json` text, as read.
+    pub(crate) fn down_text(&self) -> Option<&str> {
+        self.content
+            .down_bytes()
+            .map(|b| std::str::from_utf8(b).unwrap_or_default())
     }
 }
 

@@ -248,4 +248,15 @@ mod tests {
         assert_eq!(m.description.as_deref(), Some("add index"));
         assert!(m.down.is_some());
     }
+
+    #[test]
+    fn each_template_is_read_as_its_kind() {
+        use crate::migration::shape::{self, Export};
+        let mongosh = shape::js(&Format::Js.template("x"));
+        assert!(mongosh.bare_up && !mongosh.commonjs && mongosh.defines == [true, true]);
+        let node = shape::js(&Format::Node.template("x"));
+        assert!(node.commonjs && !node.bare_up && node.exports == [Export::Yes, Export::Yes]);
+        let python = shape::python(&Format::Py.template("x"));
+        assert!(python.up.is_some_and(|u| u.takes_arguments) && python.down.is_some());
+    }
 }

@@ -288,6 +288,7 @@ fn forget(name: &str, entries: &[Entry]) -> Result<Step> {
                 binary: record.binary.clone(),
                 problem: None,
                 down_path: None,
+                content: Default::default(),
             },
         }),
         _ => Err(refuse(Refusal::ForgetWithFile {

@@ -13,6 +13,7 @@ fn file(number: u64, name: &str) -> Source {
         binary: None,
         problem: None,
         down_path: None,
+        content: Default::default(),
     }
 }
 

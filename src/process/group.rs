@@ -76,11 +76,26 @@ pub(crate) struct Guard {
     children: Children,
 }
 
+/// How a child is tied to migo's life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Tie {
+    /// A child that the spawning thread waits for: a parent-death signal kills it the moment
+    /// migo dies (the signal follows the *thread* that spawned it, which outlives the child).
+    Waited,
+    /// A child that outlives the thread that started it (an interpreter kept for the whole
+    /// run): no parent-death signal, which would fire when that pooled thread retires; the
+    /// watchdog and its closed pipes end it when migo dies.
+    Kept,
+}
+
 /// Makes `command` start in a group of its own (unless `share_terminal`: an interactive task
 /// keeps migo's group, so the terminal and Ctrl-C reach it) and die with migo.
-pub(crate) fn prepare(command: &mut Command, share_terminal: bool) {
+pub(crate) fn prepare(command: &mut Command, share_terminal: bool, tie: Tie) {
     if !share_terminal {
         command.process_group(0);
+    }
+    if tie == Tie::Kept {
+        return;
     }
     let parent = std::process::id();
     // SAFETY: between fork and exec only async-signal-safe calls are made (prctl, getppid,

@@ -3,6 +3,7 @@
 //! ([`group`]), their output streamed to stderr as it comes (each line prefixed, secrets
 //! scrubbed), and a failure reported with the child's own first error line.
 
+pub(crate) mod channel;
 pub(crate) mod env;
 pub(crate) mod group;
 pub(crate) mod session;
@@ -112,7 +113,7 @@ pub(crate) fn run_blocking(child: &Child, env: &ChildEnv) -> Result<(), Failure>
     } else {
         Stdio::null()
     });
-    group::prepare(&mut command, share_terminal);
+    group::prepare(&mut command, share_terminal, group::Tie::Waited);
     let mut process = command
         .spawn()
         .map_err(|e| failure(format!("cannot start `{program}`: {e}")))?;

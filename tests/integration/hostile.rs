@@ -96,6 +96,35 @@ fn migrate_mongo_changelog(t: Test) -> Test {
     t
 }
 
+fn same_names(t: Test) -> Test {
+    std::fs::remove_file(t.path("mongomigrations/0001_a.json")).unwrap();
+    t.config("[migrations]\npattern = '^m\\.(?P<number>[0-9]+)$'\n")
+        .script("m.1", "#!/bin/sh\necho one\n")
+        .script("m.2", "#!/bin/sh\necho two\n")
+}
+
+fn both_js_shapes(t: Test) -> Test {
+    t.migration(
+        "0002_dual.js",
+        "function up() { db.x.insertOne({}); }\nmodule.exports = { up };\n",
+    )
+}
+
+fn es_module(t: Test) -> Test {
+    t.migration("0002_esm.js", "export async function up(db) {}\n")
+}
+
+fn up_only_in_a_class(t: Test) -> Test {
+    t.migration(
+        "0002_class.py",
+        "class Migration:\n    def up(self, db):\n        db.x.insert_one({})\n",
+    )
+}
+
+fn up_without_db(t: Test) -> Test {
+    t.migration("0002_no_db.py", "def up():\n    pass\n")
+}
+
 fn bad_timeout(t: Test) -> Test {
     t.env("MIGO_TIMEOUT", "abc")
 }
@@ -126,6 +155,11 @@ const CASES: &[Case] = &[
     Case { what: "`new` after the largest number", setup: largest_number, args: &["new", "next"], code: 2, message: "has the largest number a migration may have" },
     Case { what: "a 300-character name", setup: nothing, args: &["new", LONG_NAME], code: 2, message: "the migration name is 264 characters long; the limit is 200" },
     Case { what: "a control character in NAME", setup: nothing, args: &["execute", "0001_a\nerror: fake"], code: 6, message: "no migration named `0001_a\\nerror: fake`" },
+    Case { what: "two files with the same name", setup: same_names, args: &["execute"], code: 4, message: "error: migrations `m.1` and `m.2` have the same name `m`; hint: " },
+    Case { what: "a .js that is both CommonJS and mongosh", setup: both_js_shapes, args: &["execute"], code: 4, message: "migration `0002_dual.js` is invalid: it is both a CommonJS module" },
+    Case { what: "an ES module", setup: es_module, args: &["execute"], code: 4, message: "migration `0002_esm.js` is invalid: it is an ES module" },
+    Case { what: "`def up` only in a class", setup: up_only_in_a_class, args: &["execute"], code: 4, message: "migration `0002_class.py` is invalid: it defines no `up` (python)" },
+    Case { what: "`def up()` without the database", setup: up_without_db, args: &["execute"], code: 4, message: "migration `0002_no_db.py` is invalid: its `up` takes no argument" },
     Case { what: "MIGO_TIMEOUT=abc", setup: bad_timeout, args: &["list"], code: 3, message: "error: MIGO_TIMEOUT: \"abc\" is not a whole number" },
     Case { what: "MIGO_PORT=abc", setup: bad_port, args: &["list"], code: 3, message: "error: MIGO_PORT: \"abc\" is not a whole number" },
     Case { what: "MIGO_PORT=70000", setup: big_port, args: &["list"], code: 3, message: "error: MIGO_PORT: invalid value: integer `70000`, expected u16" },

@@ -102,8 +102,7 @@ fn missing_mongosh_stops_the_run_before_the_first_migration() {
     t.run(&["execute"])
         .code(4)
         .one_error_line()
-        .stderr_has("migration `0002_b.js` is invalid: it needs mongosh, and `/nonexistent/mongosh` was not found")
-        .stderr_has("npm install -g mongosh");
+        .stderr_is("error: cannot run `0002_b.js`: it needs mongosh, and `/nonexistent/mongosh` was not found; hint: install it (`npm install -g mongosh`), or point `[migrations] mongosh` / MIGO_MONGOSH at it\n");
     assert!(t.collections().is_empty(), "{:?}", t.collections());
 }
 
@@ -242,4 +241,17 @@ fn no_command_line_holds_the_password_while_scripts_run() {
         .unwrap();
     assert_eq!((marks, scripts), (1, 1));
     drop(secured);
+}
+
+#[test]
+fn a_script_runs_from_a_private_copy_and_knows_its_original() {
+    let body = "#!/bin/sh\nset -e\necho \"mode $(stat -c %a \"$(dirname \"$0\")\")\"\necho \"original $MIGO_MIGRATION_FILE in $MIGO_MIGRATION_DIR\"\ncmp \"$0\" \"$MIGO_MIGRATION_FILE\" && echo same bytes\ntest \"$0\" != \"$MIGO_MIGRATION_FILE\" && echo not the original\n";
+    let t = Test::new().script("0001_copy.sh", body);
+    let file = std::fs::canonicalize(t.path("mongomigrations/0001_copy.sh")).unwrap();
+    t.run(&["execute"]).success().stderr_is(&format!(
+        "{}\n  0001_copy | mode 700\n  0001_copy | original {} in {}\n  0001_copy | same bytes\n  0001_copy | not the original\n",
+        t.target(),
+        file.display(),
+        file.parent().unwrap().display()
+    ));
 }

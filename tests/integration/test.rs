@@ -341,6 +341,50 @@ impl Run {
         }
     }
 
+    /// Runs `command` to completion, but kills it and fails after `limit`: a run that hangs is
+    /// a failure, not a test that never ends.
+    #[track_caller]
+    pub fn within(mut command: Command, limit: std::time::Duration) -> Run {
+        use std::io::Read;
+        let described = format!("command: {command:?}");
+        let mut child = command
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("run migo");
+        let drain = |mut stream: Box<dyn Read + Send>| {
+            std::thread::spawn(move || {
+                let mut text = Vec::new();
+                let _ = stream.read_to_end(&mut text);
+                String::from_utf8_lossy(&text).into_owned()
+            })
+        };
+        let stdout = drain(Box::new(child.stdout.take().expect("piped")));
+        let stderr = drain(Box::new(child.stderr.take().expect("piped")));
+        let deadline = std::time::Instant::now() + limit;
+        let status = loop {
+            if let Some(status) = child.try_wait().expect("wait for migo") {
+                break Some(status);
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        let run = Run {
+            code: status.and_then(|s| s.code()).unwrap_or(-1),
+            stdout: stdout.join().unwrap_or_default(),
+            stderr: stderr.join().unwrap_or_default(),
+            described,
+        };
+        if status.is_none() {
+            run.fail(&format!("migo did not finish within {limit:?}"));
+        }
+        run
+    }
+
     #[track_caller]
     fn fail(&self, what: &str) -> ! {
         panic!(

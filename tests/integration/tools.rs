@@ -1,5 +1,6 @@
-//! Programs the tests use besides the server: mongosh (from npm) and the venv's python (with
-//! pymongo, which SecantusDB brings), installed beforehand by `scripts/setup`.
+//! Programs the tests use besides the server: mongosh (from npm), the venv's python (with
+//! pymongo, which SecantusDB brings) and the npm `mongodb` driver for migrate-mongo projects,
+//! installed beforehand by `scripts/setup`.
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -40,4 +41,15 @@ pub(crate) fn python() -> PathBuf {
         "server",
         "the test venv is not installed",
     )
+}
+
+/// The npm `mongodb` driver (6.x) as `npm install mongodb` puts it in a project: the
+/// `node_modules` directory `scripts/setup node-driver` installs.
+pub(crate) fn node_modules() -> PathBuf {
+    installed(
+        ".tools/node-driver/node_modules/mongodb/package.json",
+        "node-driver",
+        "the npm mongodb driver is not installed",
+    );
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(".tools/node-driver/node_modules")
 }
