@@ -139,6 +139,14 @@ pub(crate) enum Command {
         /// Apply pending migrations up to and including NAME
         #[arg(long, value_name = "NAME")]
         to: Option<String>,
+        /// Only this phase's migrations (without it: `before_deploy` ones, then `after_deploy` ones)
+        #[arg(long, value_enum, value_name = "PHASE", conflicts_with = "name")]
+        phase: Option<PhaseArg>,
+    },
+    /// Ask a running backfill to stop after its current batch (`execute` resumes it)
+    Pause {
+        /// The backfill migration's name or file name
+        name: String,
     },
     /// Register migrations as applied without running them (all pending, or NAME)
     Ignore {
@@ -403,4 +411,14 @@ mod tests {
             assert!(parse_since(bad).is_err(), "{bad}");
         }
     }
+}
+
+/// `--phase`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[value(rename_all = "snake_case")]
+pub(crate) enum PhaseArg {
+    /// Schema steps the new code needs, before it is deployed
+    BeforeDeploy,
+    /// Backfills and clean-ups, after the new code is out
+    AfterDeploy,
 }

@@ -45,6 +45,8 @@ pub(crate) mod exit {
     /// The run lost the migrations lock to another run (its lease ran out while it was stopped
     /// or cut off) and stopped without writing anything more.
     pub(crate) const LOST_LOCK: u8 = 13;
+    /// A backfill stopped after a batch because `migo pause` asked it to; `execute` resumes it.
+    pub(crate) const PAUSED: u8 = 14;
     /// Stopped by SIGINT (Ctrl-C), after recording the step in flight and releasing the lock.
     pub(crate) const SIGINT: u8 = 130;
     /// Stopped by SIGTERM, likewise.
@@ -179,6 +181,27 @@ pub(crate) enum Error {
         rollback: bool,
     },
 
+    /// A backfill stopped by a signal after a recorded batch: `execute` resumes it.
+    #[error("stopped by {} during `{name}`, after {progress}; its progress is recorded", crate::process::signal_name(*.signal))]
+    BackfillStopped {
+        name: String,
+        signal: i32,
+        /// `1,000 of about 2,000`.
+        progress: String,
+        /// The steps this run completed before it.
+        done: Vec<String>,
+    },
+
+    /// A backfill paused on request after a recorded batch.
+    #[error("`{name}` paused as asked, after {progress}")]
+    Paused {
+        name: String,
+        /// `600 of about 1,000`.
+        progress: String,
+        /// The steps this run completed before it.
+        steps_done: Vec<String>,
+    },
+
     /// Another migo holds the lock.
     #[error("the migrations lock is held by {holder}")]
     Locked { holder: String, host: String },
@@ -281,7 +304,10 @@ impl Error {
             Error::Usage { .. } => exit::USAGE,
             Error::Config { .. } | Error::NoConfig(_) | Error::ForeignRecord { .. } => exit::CONFIG,
             Error::LostLock { .. } => exit::LOST_LOCK,
-            Error::Interrupted { signal, .. } | Error::RestoreStopped { signal } => match *signal {
+            Error::Paused { .. } => exit::PAUSED,
+            Error::Interrupted { signal, .. }
+            | Error::RestoreStopped { signal }
+            | Error::BackfillStopped { signal, .. } => match *signal {
                 libc::SIGINT => exit::SIGINT,
                 libc::SIGTERM => exit::SIGTERM,
                 n => 128u8.saturating_add(u8::try_from(n).unwrap_or(0)),
@@ -341,6 +367,10 @@ impl Error {
                  only migo's records"
                     .into(),
             ),
+            Error::Paused { name, .. } => Some(format!(
+                "`migo execute` resumes it after its last batch (`migo list` shows how far it got); \
+                 `migo rollback {name}` undoes what it did"
+            )),
             Error::LostLock { .. } => Some(
                 "another migo took the lock over after this one's lease ran out (was this process \
                  stopped or cut off?); `migo list` and `migo history` show what it did"
@@ -361,6 +391,11 @@ impl Error {
                  `migo ignore {step}` / `migo rollback {step}`"
             )),
             Error::Interrupted { step: None, .. } => Some("run the command again to go on".into()),
+            Error::BackfillStopped { .. } => Some(
+                "`migo execute` resumes it after its last recorded batch (`migo list` shows how far \
+                 it got)"
+                    .into(),
+            ),
             Error::ConnectionLost { started: false, .. } => {
                 Some("once the server is back, run the command again".into())
             }
@@ -497,7 +532,10 @@ impl Error {
         match self {
             Error::Refused(refusal) => Some(refusal.reason()),
             Error::LostLock { .. } => Some("lost_lock"),
-            Error::Interrupted { .. } | Error::RestoreStopped { .. } => Some("interrupted"),
+            Error::Paused { .. } => Some("paused"),
+            Error::Interrupted { .. }
+            | Error::RestoreStopped { .. }
+            | Error::BackfillStopped { .. } => Some("interrupted"),
             Error::Locked { .. } => Some("locked"),
             _ => None,
         }

@@ -114,6 +114,12 @@ impl Halt {
         Halt { stop, lease }
     }
 
+    /// Holds the lease's renewals off while the guard lives (see [`LeaseWatch::hold`]): around
+    /// a transaction whose fence writes the lock document.
+    pub(crate) fn hold_lease(&self) -> Option<crate::store::lease::Hold> {
+        self.lease.as_ref().map(LeaseWatch::hold)
+    }
+
     /// Why to stop now, if at all.
     pub(crate) fn reason(&self) -> Option<Reason> {
         if let Some(signal) = self.stop.signal() {

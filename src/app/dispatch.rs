@@ -40,7 +40,7 @@ pub(super) async fn dispatch(
             _ => Ok(()),
         };
     }
-    let invocation = invocation(g, words)?;
+    let invocation = invocation(g, command, words)?;
     let request = change_request(command);
     let dry_runs = matches!(
         command,
@@ -144,6 +144,7 @@ pub(super) async fn dispatch(
             commands::task::task(&settings, out, args, &builtins, extensions, &run.children).await
         }
         Command::Unlock => commands::unlock::unlock(ctx).await,
+        Command::Pause { name } => commands::pause::pause(ctx, name).await,
         Command::Dump => commands::backup::dump(ctx).await,
         Command::Restore { dir, trust_dump } => {
             commands::backup::restore(ctx, dir.as_deref(), *trust_dump).await

@@ -4,13 +4,18 @@
 use std::time::Duration;
 
 use super::Extensions;
-use crate::cli::GlobalArgs;
+use crate::cli::{Command, GlobalArgs, PhaseArg};
 use crate::commands::Invocation;
 use crate::config::{variables, Settings, Sources};
 use crate::error::{Error, Result};
+use crate::migration::Phase;
 
 /// The per-run options: the redacted command line, confirmations, the wait for the lock.
-pub(super) fn invocation(g: &GlobalArgs, words: &[String]) -> Result<Invocation> {
+pub(super) fn invocation(
+    g: &GlobalArgs,
+    command: &Command,
+    words: &[String],
+) -> Result<Invocation> {
     let wait = match g.wait {
         Some(secs) => Some(secs),
         None => match variables::text("MIGO_WAIT")? {
@@ -39,6 +44,15 @@ pub(super) fn invocation(g: &GlobalArgs, words: &[String]) -> Result<Invocation>
         yes: g.yes,
         wait: wait.map(Duration::from_secs),
         remote_origin: g.remote_origin.clone(),
+        phase: match command {
+            Command::Execute {
+                phase: Some(phase), ..
+            } => Some(match phase {
+                PhaseArg::BeforeDeploy => Phase::BeforeDeploy,
+                PhaseArg::AfterDeploy => Phase::AfterDeploy,
+            }),
+            _ => None,
+        },
     })
 }
 

@@ -15,7 +15,8 @@ use super::Context;
 use crate::error::Result;
 use crate::migration::source::Source;
 use crate::migration::Body;
-use crate::plan::{self, Backward, Entry, Plan, Request};
+use crate::migration::Phase;
+use crate::plan::{self, Backward, Entry, Phases, Plan, Request};
 use crate::process::ChildEnv;
 use crate::run::execute::{self, Bodies, Completed, Event, Prepared, Runner};
 use crate::run::progress::Progress;
@@ -45,7 +46,9 @@ pub(crate) async fn change(ctx: Context<'_>, request: Request<'_>) -> Result<Vec
     if ctx.invocation.dry_run {
         let (steps, warnings) = pre.early?;
         warnings.iter().for_each(|w| ctx.out.warn(w));
-        report::dry_run(ctx.out, &steps);
+        let counts =
+            crate::run::backfill::matching_now(&pre.db, &steps, &ctx.settings.backfill).await?;
+        report::dry_run(ctx.out, &steps, &counts);
         return Ok(Vec::new());
     }
     // A refusal now writes nothing at all. But while a run is (or was) in flight, the answer
@@ -70,7 +73,12 @@ async fn preflight(ctx: Context<'_>, request: Request<'_>) -> Result<Preflight> 
     let (db, entries, lock, restore) = ctx.entries_and_restore().await?;
     let files: Vec<Source> = entries.iter().filter_map(|e| e.file.clone()).collect();
     let records: Vec<Record> = entries.iter().filter_map(|e| e.record.clone()).collect();
-    let early = plan::plan(request, &entries, ctx.settings.migrations.policies);
+    let early = plan::plan(
+        request,
+        &entries,
+        ctx.settings.migrations.policies,
+        &Phases::default(),
+    );
     let bodies = load_bodies(ctx, request, &entries, early.as_ref().ok())?;
     let early = early.and_then(|_| prepare(ctx, request, &entries, &records, &bodies));
     // An interrupted restore is settled under the lock first, and may change the registry.
@@ -129,6 +137,7 @@ async fn under_lock(
         env,
         halt: &held.halt,
         target: &describe,
+        backfills: &ctx.settings.backfill,
     };
     // The backup comes before the first migration, and only when one will run.
     let wants_dump = matches!(request, Request::Execute(_)) && ctx.settings.dump.enabled;
@@ -155,6 +164,7 @@ async fn run_steps(
             tracing::info!("{:?} {}", step.action, step.file.name);
             progress.started(step);
         }
+        Event::Backfill(step, at) => progress.backfill(step, at),
         Event::Finished(step, took) => progress.finished(step, took),
     };
     execute::run(steps, runner, &mut on_event).await
@@ -220,7 +230,15 @@ fn prepare(
     bodies: &Bodies,
 ) -> Result<(Vec<Prepared>, Vec<String>)> {
     let m = &ctx.settings.migrations;
-    let plan = plan::plan(request, entries, m.policies)?;
+    let phases = Phases {
+        after_deploy: bodies
+            .iter()
+            .filter(|(_, body)| body.phase() == Phase::AfterDeploy)
+            .map(|(name, _)| name.clone())
+            .collect(),
+        wanted: ctx.invocation.phase,
+    };
+    let plan = plan::plan(request, entries, m.policies, &phases)?;
     let steps = execute::prepare(&plan, bodies, records, &m.runners, &ctx.app.migrations)?;
     Ok((steps, plan.warnings))
 }

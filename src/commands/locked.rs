@@ -130,13 +130,16 @@ async fn audit<T>(
             entry.completed = match e {
                 Error::MigrationFailed { done, .. }
                 | Error::Interrupted { done, .. }
+                | Error::BackfillStopped { done, .. }
                 | Error::LostLock { done, .. } => done.clone(),
+                Error::Paused { steps_done, .. } => steps_done.clone(),
                 _ => note.completed,
             };
             entry.result = match e {
-                Error::Interrupted { .. } | Error::RestoreStopped { .. } => {
-                    AuditResult::Interrupted
-                }
+                Error::Interrupted { .. }
+                | Error::RestoreStopped { .. }
+                | Error::BackfillStopped { .. }
+                | Error::Paused { .. } => AuditResult::Interrupted,
                 Error::LostLock { .. } => AuditResult::LostLock,
                 _ => AuditResult::Failed,
             };

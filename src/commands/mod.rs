@@ -9,6 +9,7 @@ pub(crate) mod help;
 pub(crate) mod history;
 pub(crate) mod locked;
 pub(crate) mod new;
+pub(crate) mod pause;
 pub(crate) mod remove;
 pub(crate) mod status;
 pub(crate) mod task;
@@ -48,6 +49,8 @@ pub(crate) struct Invocation {
     pub(crate) wait: Option<Duration>,
     /// For a run started by the remote hook: who started it, where (as the hook claims).
     pub(crate) remote_origin: Option<String>,
+    /// `execute --phase`: only that phase's migrations.
+    pub(crate) phase: Option<crate::migration::Phase>,
 }
 
 /// What every subcommand works with.

@@ -5,6 +5,7 @@
 //! schema ([`schema`]); every error names where the bad value came from (`file:line:column`,
 //! the variable or the flag), so a typo never silently falls back to a default.
 
+mod backfill;
 mod dump;
 pub(crate) mod file;
 pub(crate) mod layers;
@@ -105,6 +106,14 @@ pub(crate) struct DumpSettings {
     pub(crate) mongodump: PathBuf,
 }
 
+/// `[backfill]`, resolved.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct BackfillSettings {
+    /// The batch size of backfills that give none.
+    pub(crate) batch_size: Option<u64>,
+    pub(crate) pace: crate::migration::backfill::Pace,
+}
+
 /// A user-defined task, ready to run.
 #[derive(Debug, Clone)]
 pub(crate) struct Task {
@@ -119,6 +128,8 @@ pub(crate) struct Settings {
     pub(crate) target: Target,
     pub(crate) migrations: MigrationSettings,
     pub(crate) dump: DumpSettings,
+    /// `[backfill]`: the pace of backfills that do not set their own.
+    pub(crate) backfill: BackfillSettings,
     /// The selected environment's remote: commands run there, unless `--local`.
     pub(crate) remote: Option<RemoteSettings>,
     /// The selected environment asks before changing anything.
@@ -182,6 +193,7 @@ impl Settings {
             },
             migrations: migrations::resolve(&layer.migrations, &base_dir, &origins)?,
             dump: dump::resolve(&layer.dump, &base_dir, &origins)?,
+            backfill: backfill::resolve(&layer.backfill, &origins)?,
             remote: selected
                 .and_then(|e| e.remote.as_ref())
                 .map(|r| remote::resolve(r, &base_dir, &origins))

@@ -29,6 +29,8 @@ pub(crate) struct File {
     #[serde(default)]
     pub(crate) dump: Dump,
     #[serde(default)]
+    pub(crate) backfill: Backfill,
+    #[serde(default)]
     pub(crate) tasks: BTreeMap<String, Spanned<Task>>,
     #[serde(default)]
     pub(crate) environments: BTreeMap<String, Environment>,
@@ -66,6 +68,19 @@ pub(crate) struct Layer {
     pub(crate) migrations: Migrations,
     #[serde(default)]
     pub(crate) dump: Dump,
+    #[serde(default)]
+    pub(crate) backfill: Backfill,
+}
+
+/// `[backfill]`: the pace of backfills that do not set their own.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Backfill {
+    pub(crate) batch_size: Value<u64>,
+    pub(crate) max_lag_secs: Value<f64>,
+    pub(crate) target_batch_ms: Value<u64>,
+    pub(crate) max_rate: Value<f64>,
+    pub(crate) pause_when: Value<String>,
 }
 
 /// `[mongo]`: how to reach the database.
@@ -159,6 +174,8 @@ pub(crate) struct Environment {
     pub(crate) migrations: Migrations,
     #[serde(default)]
     pub(crate) dump: Dump,
+    #[serde(default)]
+    pub(crate) backfill: Backfill,
     /// Run migo on another machine over SSH instead of here.
     pub(crate) remote: Option<Spanned<Remote>>,
     /// Ask before changing anything (`--yes` answers for scripts).

@@ -35,6 +35,27 @@ const VARIABLES: &[(&str, &str, Kind)] = &[
     ("MIGO_MONGOSH", "migrations.mongosh", Kind::Text),
     ("MIGO_ON_MODIFIED", "migrations.on_modified", Kind::Text),
     ("MIGO_OUT_OF_ORDER", "migrations.out_of_order", Kind::Text),
+    (
+        "MIGO_BACKFILL_BATCH_SIZE",
+        "backfill.batch_size",
+        Kind::Number,
+    ),
+    (
+        "MIGO_BACKFILL_MAX_LAG_SECS",
+        "backfill.max_lag_secs",
+        Kind::Number,
+    ),
+    (
+        "MIGO_BACKFILL_TARGET_BATCH_MS",
+        "backfill.target_batch_ms",
+        Kind::Number,
+    ),
+    ("MIGO_BACKFILL_MAX_RATE", "backfill.max_rate", Kind::Number),
+    (
+        "MIGO_BACKFILL_PAUSE_WHEN",
+        "backfill.pause_when",
+        Kind::Text,
+    ),
 ];
 
 /// The configuration overrides set in the environment. An empty variable counts as unset.

@@ -1,16 +1,22 @@
-//! Declarative `.json` migrations: lists of database commands in Extended JSON, run in order.
+//! Declarative `.json` migrations: lists of database commands in Extended JSON, run in order,
+//! or a backfill ([`super::backfill`]) walked in batches.
 //!
 //! ```json
 //! {"description": "index users by email",
 //!  "up":   [{"createIndexes": "users", "indexes": [{"key": {"email": 1}, "name": "email_1"}]}],
 //!  "down": [{"dropIndexes": "users", "index": "email_1"}]}
 //! ```
+//!
+//! A backfill declares `"backfill": {…}` instead of `up`, and its `down` may be commands or
+//! `{"backfill": {…}}`; `"phase": "after_deploy"` puts any migration after the deploy.
 
 use mongodb::bson::{Bson, Document};
 use mongodb::{ClientSession, Database};
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::backfill::Backfill;
+use super::Phase;
 use crate::error::{Error, Result};
 use crate::halt::Halt;
 use crate::migration::failure::StepError;
@@ -22,9 +28,15 @@ use crate::migration::Direction;
 pub(crate) struct JsonMigration {
     pub(crate) description: Option<String>,
     pub(crate) up: Vec<Document>,
-    /// `None` makes the migration irreversible.
+    /// `None` makes the migration irreversible (unless `down_backfill` undoes it).
     pub(crate) down: Option<Vec<Document>>,
     pub(crate) transaction: bool,
+    /// A backfill instead of `up`'s commands (`up` is then empty).
+    pub(crate) backfill: Option<Backfill>,
+    /// A backfill as `down`.
+    pub(crate) down_backfill: Option<Backfill>,
+    /// Before or after the deploy.
+    pub(crate) phase: Phase,
 }
 
 /// The file as written, before its commands are checked.
@@ -32,10 +44,13 @@ pub(crate) struct JsonMigration {
 #[serde(deny_unknown_fields)]
 struct RawJson {
     description: Option<String>,
-    up: Value,
+    up: Option<Value>,
+    backfill: Option<Value>,
     down: Option<Value>,
     #[serde(default)]
     transaction: bool,
+    #[serde(default)]
+    phase: Phase,
 }
 
 impl JsonMigration {
@@ -65,16 +80,43 @@ impl JsonMigration {
     /// Parses the text of a `.json` migration; the error names the place and the problem.
     pub(crate) fn parse(text: &str) -> std::result::Result<JsonMigration, String> {
         let raw: RawJson = serde_json::from_str(text).map_err(|e| e.to_string())?;
-        let up = commands(raw.up, "up")?;
-        if up.is_empty() {
+        let (up, backfill) = match (raw.up, raw.backfill) {
+            (Some(_), Some(_)) => {
+                return Err(
+                    "it has both `up` and `backfill`: a migration is one or the other".into(),
+                )
+            }
+            (None, None) => return Err("missing field `up` (or `backfill`)".into()),
+            (Some(up), None) => (commands(up, "up")?, None),
+            (None, Some(b)) => (Vec::new(), Some(Backfill::parse(b, "backfill")?)),
+        };
+        if backfill.is_none() && up.is_empty() {
             return Err("`up` is an empty array; it needs at least one command".into());
         }
-        let down = raw.down.map(|d| commands(d, "down")).transpose()?;
+        let (down, down_backfill) = match raw.down {
+            None => (None, None),
+            Some(Value::Object(mut map)) if map.contains_key("backfill") && map.len() == 1 => {
+                let b = map.remove("backfill").unwrap_or_default();
+                (None, Some(Backfill::parse(b, "down.backfill")?))
+            }
+            Some(d) => (Some(commands(d, "down")?), None),
+        };
+        if raw.transaction && (backfill.is_some() || down_backfill.is_some()) {
+            return Err(
+                "`transaction: true` would put a whole backfill in one transaction, which the \
+                 server aborts on big collections; use `\"backfill\": {\"transaction\": true}` \
+                 for one transaction per batch"
+                    .into(),
+            );
+        }
         Ok(JsonMigration {
             description: raw.description,
             up,
             down,
             transaction: raw.transaction,
+            backfill,
+            down_backfill,
+            phase: raw.phase,
         })
     }
 
@@ -97,7 +139,18 @@ impl JsonMigration {
             up: up_commands,
             down: down.map(|d| array(d, "down")).transpose()?,
             transaction: false,
+            backfill: None,
+            down_backfill: None,
+            phase: Phase::default(),
         })
+    }
+
+    /// The backfill that runs for `direction`, if that half is one.
+    pub(crate) fn backfill_of(&self, direction: Direction) -> Option<&Backfill> {
+        match direction {
+            Direction::Up => self.backfill.as_ref(),
+            Direction::Down => self.down_backfill.as_ref(),
+        }
     }
 
     fn commands(&self, direction: Direction) -> &[Document] {
@@ -117,6 +170,8 @@ impl JsonMigration {
             .filter_map(|(_, target)| target.as_str())
             // `renameCollection` names `db.collection`.
             .map(|name| name.split_once('.').map_or(name, |(_, c)| c).to_string())
+            .chain(self.backfill.iter().map(|b| b.collection.clone()))
+            .chain(self.down_backfill.iter().map(|b| b.collection.clone()))
             .collect();
         names.sort();
         names.dedup();
@@ -127,6 +182,9 @@ impl JsonMigration {
     /// canonical form (`{"$numberLong": "1"}` is not `1`), and the password fields of commands
     /// that carry credentials blanked.
     pub(crate) fn describe(&self, direction: Direction) -> Vec<String> {
+        if let Some(backfill) = self.backfill_of(direction) {
+            return backfill.describe();
+        }
         self.commands(direction)
             .iter()
             .map(|c| typed_json(&Bson::Document(blank_secrets(c))).to_string())
@@ -293,6 +351,9 @@ mod tests {
             ],
             down: Some(vec![]),
             transaction: false,
+            backfill: None,
+            down_backfill: None,
+            phase: Phase::default(),
         };
         assert_eq!(
             m.describe(Direction::Up),

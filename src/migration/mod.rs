@@ -4,6 +4,7 @@
 //! touch before the first one executes. Loading reads nothing from disk: it works on the bytes
 //! discovery read and hashed, which are the bytes that run.
 
+pub(crate) mod backfill;
 pub(crate) mod compiled;
 pub(crate) mod discover;
 pub(crate) mod failure;
@@ -45,11 +46,21 @@ impl Direction {
     }
 }
 
+/// When a migration runs in a zero-downtime deploy: schema steps the new code needs go before
+/// it, backfills and clean-ups the old code must not see go after (`"phase": "after_deploy"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum Phase {
+    #[default]
+    BeforeDeploy,
+    AfterDeploy,
+}
+
 /// A parsed, validated migration.
 #[derive(Debug, Clone)]
 pub(crate) enum Body {
     /// Declarative database commands (`.json`).
-    Json(json::JsonMigration),
+    Json(Box<json::JsonMigration>),
     /// A mongosh script, a CommonJS module or a migopy module, run by the run's interpreter.
     Interpreted(interpreted::Interpreted),
     /// An executable script run as `<file> up|down` (any other extension).
@@ -82,7 +93,7 @@ impl Body {
                 });
         }
         if source.extension() == "json" {
-            return json::JsonMigration::load(source).map(Body::Json);
+            return json::JsonMigration::load(source).map(|m| Body::Json(Box::new(m)));
         }
         let text = source.text();
         match interpreted::Interpreted::kind_of(source, text, runners)? {
@@ -96,10 +107,19 @@ impl Body {
     /// Whether the migration has a `down` half (scripts are trusted to handle `down`).
     pub(crate) fn is_reversible(&self) -> bool {
         match self {
-            Body::Json(m) => m.down.is_some(),
+            Body::Json(m) => m.down.is_some() || m.down_backfill.is_some(),
             Body::Interpreted(m) => m.reversible,
             Body::Script(_) => true,
             Body::Compiled(m) => m.0.reversible(),
+        }
+    }
+
+    /// Before or after the deploy (`"phase"` of a `.json` migration; every other kind runs
+    /// before it).
+    pub(crate) fn phase(&self) -> Phase {
+        match self {
+            Body::Json(m) => m.phase,
+            Body::Interpreted(_) | Body::Script(_) | Body::Compiled(_) => Phase::BeforeDeploy,
         }
     }
 

@@ -12,22 +12,50 @@ pub(crate) mod state;
 
 use crate::error::{Error, Result};
 use crate::migration::source::Source;
+use crate::migration::Phase;
 use policy::{OnModified, OutOfOrder, Policies};
 use refusal::{Blocker, Refusal};
 pub(crate) use request::{Action, Backward, Forward, Plan, Request, Step};
 use state::newest_done;
 pub(crate) use state::{entries, Entry, State};
 
-/// Decides what `request` does given the current `entries`, or refuses it with the reason.
-pub(crate) fn plan(request: Request<'_>, entries: &[Entry], policies: Policies) -> Result<Plan> {
+/// The phase of each migration, and the one `execute --phase` asks for.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Phases {
+    /// The migrations that run after the deploy (every other one runs before it).
+    pub(crate) after_deploy: std::collections::BTreeSet<String>,
+    /// `--phase`: only this phase's migrations.
+    pub(crate) wanted: Option<Phase>,
+}
+
+impl Phases {
+    /// The phase of the migration called `name`.
+    pub(crate) fn of(&self, name: &str) -> Phase {
+        match self.after_deploy.contains(name) {
+            true => Phase::AfterDeploy,
+            false => Phase::BeforeDeploy,
+        }
+    }
+}
+
+/// Decides what `request` does given the current `entries`, or refuses it with the reason. An
+/// `execute` of everything pending (or the next N, or up to NAME) runs `before_deploy`
+/// migrations first, then `after_deploy` ones (or only `phases.wanted`'s).
+pub(crate) fn plan(
+    request: Request<'_>,
+    entries: &[Entry],
+    policies: Policies,
+    phases: &Phases,
+) -> Result<Plan> {
+    let phased = |steps: Vec<Step>| by_phase(steps, |s| phases.of(&s.file.name), phases.wanted);
     let steps = match request {
-        Request::Execute(Forward::All) => all_pending(entries, Action::Up)?,
+        Request::Execute(Forward::All) => phased(all_pending(entries, Action::Up)?),
         Request::Execute(Forward::Steps(n)) => {
-            let mut steps = all_pending(entries, Action::Up)?;
+            let mut steps = phased(all_pending(entries, Action::Up)?);
             steps.truncate(n);
             steps
         }
-        Request::Execute(Forward::To(name)) => up_to(name, entries)?,
+        Request::Execute(Forward::To(name)) => phased(up_to(name, entries)?),
         Request::Execute(Forward::Name(name)) => vec![forward(name, entries, Action::Up)?],
         Request::Ignore(None) => all_pending(entries, Action::Ignore)?,
         Request::Ignore(Some(name)) => vec![forward(name, entries, Action::Ignore)?],
@@ -90,21 +118,36 @@ fn refuse(refusal: Refusal) -> Error {
     Error::Refused(refusal)
 }
 
-/// Every pending migration in order, unless an unfinished one must be dealt with first.
+/// Every pending migration in order, unless an unfinished one must be dealt with first; a
+/// backfill that stopped after a recorded batch is resumed by `execute` (and left as it is by
+/// `ignore`).
 fn all_pending(entries: &[Entry], action: Action) -> Result<Vec<Step>> {
+    let resumes = |e: &Entry| action == Action::Up && e.resumable();
     if let Some(blocker) = entries.iter().find(|e| {
         matches!(
             e.state,
             State::Failed | State::Running | State::Interrupted | State::Invalid
-        )
+        ) && !e.resumable()
     }) {
         return Err(blocked(blocker));
     }
     Ok(entries
         .iter()
-        .filter(|e| e.state == State::Pending)
+        .filter(|e| e.state == State::Pending || resumes(e))
         .filter_map(|e| e.file.clone().map(|file| Step { action, file }))
         .collect())
+}
+
+/// `steps` for `execute --phase` (only that phase) or a plain `execute` (`before_deploy` ones
+/// first, then `after_deploy` ones, each in number order), given each step's phase.
+fn by_phase(
+    mut steps: Vec<Step>,
+    phase_of: impl Fn(&Step) -> Phase,
+    wanted: Option<Phase>,
+) -> Vec<Step> {
+    steps.retain(|s| wanted.is_none_or(|w| phase_of(s) == w));
+    steps.sort_by_key(|s| phase_of(s));
+    steps
 }
 
 /// Why `entry` stops a run: unfinished, or (an invalid file) unusable.
@@ -163,10 +206,12 @@ fn forward(name: &str, entries: &[Entry], action: Action) -> Result<Step> {
                 name: entry.name.clone(),
             }))
         }
-        (State::Pending | State::Failed | State::Interrupted, Some(file)) => Ok(Step {
-            action,
-            file: file.clone(),
-        }),
+        (State::Pending | State::Failed | State::Interrupted | State::Paused, Some(file)) => {
+            Ok(Step {
+                action,
+                file: file.clone(),
+            })
+        }
         (State::Applied | State::Ignored, _) => Err(refuse(Refusal::AlreadyDone {
             verb,
             name: entry.name.clone(),

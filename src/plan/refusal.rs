@@ -52,6 +52,8 @@ pub(crate) enum Refusal {
     RemoveCompiled { name: String },
     /// `forget` of a migration whose file is still there.
     ForgetWithFile { name: String },
+    /// `pause` of a migration that is not a backfill running now.
+    NotPausable { name: String, state: &'static str },
     /// A confirmation is needed and there is no terminal to ask on.
     NeedsConfirmation { what: String },
     /// The person answered no.
@@ -96,6 +98,7 @@ impl Refusal {
             Refusal::NothingToAccept { .. } | Refusal::NotAcceptable { .. } => "not_acceptable",
             Refusal::RemoveRecorded { .. } | Refusal::RemoveCompiled { .. } => "not_removable",
             Refusal::ForgetWithFile { .. } => "file_present",
+            Refusal::NotPausable { .. } => "not_pausable",
             Refusal::NeedsConfirmation { .. } => "needs_confirmation",
             Refusal::NotConfirmed => "not_confirmed",
             Refusal::NotADump { .. } => "not_a_dump",
@@ -171,6 +174,9 @@ impl Refusal {
             },
             Refusal::RemoveCompiled { name } => {
                 format!("cannot remove `{name}`: it is compiled into this binary")
+            }
+            Refusal::NotPausable { name, state } => {
+                format!("cannot pause `{name}`: it is not a backfill running now (it is {state})")
             }
             Refusal::ForgetWithFile { name } => {
                 format!("cannot forget `{name}`: its file is still there")
@@ -256,6 +262,9 @@ impl Refusal {
                 ),
             },
             Refusal::RemoveCompiled { .. } => "remove it from the binary's source instead".into(),
+            Refusal::NotPausable { .. } => {
+                "`pause` stops a running backfill after its batch; `migo list` shows what runs".into()
+            }
             Refusal::ForgetWithFile { name } => format!(
                 "`forget` is for records whose file is gone; use `migo rollback {name}` or `migo remove {name}`"
             ),

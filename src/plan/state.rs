@@ -16,6 +16,8 @@ pub(crate) enum State {
     Running,
     /// Started by a run that is gone (crashed, killed, stopped by a signal): it may be half done.
     Interrupted,
+    /// A backfill stopped on purpose after a batch (`migo pause`): `execute` resumes it.
+    Paused,
     /// Recorded, but its file is gone.
     Missing,
     /// Its file cannot be used (not UTF-8, a BOM).
@@ -32,6 +34,7 @@ impl State {
             State::Failed => "failed",
             State::Running => "running",
             State::Interrupted => "interrupted",
+            State::Paused => "paused",
             State::Missing => "missing",
             State::Invalid => "invalid",
         }
@@ -68,6 +71,18 @@ impl Entry {
         }
     }
 
+    /// A backfill that stopped after a recorded batch (paused, interrupted, or its run gone),
+    /// whose file is unchanged: `execute` resumes it where it stopped instead of refusing.
+    pub(crate) fn resumable(&self) -> bool {
+        let (Some(file), Some(record)) = (&self.file, &self.record) else {
+            return false;
+        };
+        matches!(self.state, State::Paused | State::Interrupted)
+            && record.backfill.is_some()
+            && record.direction == Direction::Up
+            && record.checksum == file.checksum
+    }
+
     /// Whether its last run was a rollback that did not finish.
     pub(crate) fn rollback_unfinished(&self) -> bool {
         self.record.as_ref().is_some_and(|r| {
@@ -87,6 +102,7 @@ pub(crate) fn entries(files: &[Source], records: &[Record], run_active: bool) ->
     let recorded_state = |status| match status {
         Status::Running if run_active => State::Running,
         Status::Running | Status::Interrupted => State::Interrupted,
+        Status::Paused => State::Paused,
         Status::Applied => State::Applied,
         Status::Ignored => State::Ignored,
         Status::Failed => State::Failed,

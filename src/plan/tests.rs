@@ -23,7 +23,7 @@ fn record(f: &Source, status: Status) -> Record {
 
 /// `plan` under the default policies.
 fn plan(request: Request<'_>, entries: &[Entry]) -> Result<Plan> {
-    super::plan(request, entries, Policies::default())
+    super::plan(request, entries, Policies::default(), &Default::default())
 }
 
 fn names(plan: &Plan) -> Vec<(&str, Action)> {
@@ -137,7 +137,13 @@ fn a_modified_applied_file_blocks_execute_unless_the_policy_warns() {
         on_modified: OnModified::Warn,
         ..Policies::default()
     };
-    let planned = super::plan(Request::Execute(Forward::All), &e, warn).unwrap();
+    let planned = super::plan(
+        Request::Execute(Forward::All),
+        &e,
+        warn,
+        &Default::default(),
+    )
+    .unwrap();
     assert_eq!(names(&planned), [("0002_b", Action::Up)]);
     assert_eq!(planned.warnings.len(), 1);
     assert_eq!(
@@ -160,15 +166,38 @@ fn out_of_order_pending_files_follow_the_policy() {
         out_of_order,
         ..Policies::default()
     };
-    let warned = super::plan(Request::Execute(Forward::All), &e, with(OutOfOrder::Warn)).unwrap();
+    let warned = super::plan(
+        Request::Execute(Forward::All),
+        &e,
+        with(OutOfOrder::Warn),
+        &Default::default(),
+    )
+    .unwrap();
     assert_eq!(names(&warned), [("0002_b", Action::Up)]);
     assert!(warned.warnings[0].contains("`0003_c`, numbered after it"));
-    let allowed = super::plan(Request::Execute(Forward::All), &e, with(OutOfOrder::Allow)).unwrap();
+    let allowed = super::plan(
+        Request::Execute(Forward::All),
+        &e,
+        with(OutOfOrder::Allow),
+        &Default::default(),
+    )
+    .unwrap();
     assert!(allowed.warnings.is_empty() && allowed.steps.len() == 1);
-    let refused = super::plan(Request::Execute(Forward::All), &e, with(OutOfOrder::Error));
+    let refused = super::plan(
+        Request::Execute(Forward::All),
+        &e,
+        with(OutOfOrder::Error),
+        &Default::default(),
+    );
     assert!(refused.unwrap_err().to_string().contains("out of order"));
     // Ignoring is the deliberate way out, whatever the policy.
-    assert!(super::plan(Request::Ignore(None), &e, with(OutOfOrder::Error)).is_ok());
+    assert!(super::plan(
+        Request::Ignore(None),
+        &e,
+        with(OutOfOrder::Error),
+        &Default::default()
+    )
+    .is_ok());
 }
 
 /// A record applied at `ms` (milliseconds since the epoch).

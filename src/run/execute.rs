@@ -11,9 +11,12 @@ use std::time::{Duration, Instant};
 
 use mongodb::Database;
 
+use super::backfill::{Progress as BackfillProgress, Stopped, Walked, Walker};
+use crate::config::BackfillSettings;
 use crate::config::Runners;
 use crate::error::{Error, Result};
 use crate::halt::{Halt, Reason};
+use crate::migration::backfill::{Backfill, DEFAULT_BATCH};
 use crate::migration::compiled::Compiled;
 use crate::migration::failure::StepError;
 use crate::migration::source::Source;
@@ -23,7 +26,7 @@ use crate::plan::{Action, Plan, Step};
 use crate::process::ChildEnv;
 use crate::store::connection::is_connection_failure;
 use crate::store::record_store::RecordStore;
-use crate::store::registry::{Record, Rollback, Status};
+use crate::store::registry::{Checkpoint, Record, Rollback, Status};
 
 /// A step with its migration loaded and its current record, ready to run.
 #[derive(Debug, Clone)]
@@ -89,6 +92,8 @@ pub(crate) fn check_reversible(body: &Body, file: &Source) -> Result<()> {
 #[derive(Debug, Clone)]
 pub(crate) enum Event<'a> {
     Started(&'a Step),
+    /// A backfill step's progress.
+    Backfill(&'a Step, &'a BackfillProgress),
     Finished(&'a Step, Duration),
 }
 
@@ -111,6 +116,8 @@ pub(crate) struct Runner<'a> {
     pub(crate) halt: &'a Halt,
     /// The target, for messages about a lost connection.
     pub(crate) target: &'a str,
+    /// `[backfill]`: the batch size and pace of backfills that do not set their own.
+    pub(crate) backfills: &'a BackfillSettings,
 }
 
 /// Runs the prepared steps in order, stopping at the first failure.
@@ -132,7 +139,7 @@ pub(crate) async fn run(
         }
         report(Event::Started(step));
         let started = Instant::now();
-        if let Err(failure) = runner.step(prepared, started).await {
+        if let Err(failure) = runner.step(prepared, started, report).await {
             return Err(runner.failed(step, failure, names()));
         }
         let duration = started.elapsed();
@@ -175,6 +182,10 @@ pub(super) enum Failure {
     NotStarted(Error),
     /// A registry write after the migration ran failed: its record says `running`.
     Registry(Error),
+    /// A backfill stopped after a batch because `migo pause` asked it to.
+    Paused(Checkpoint),
+    /// A backfill stopped by a signal after its last recorded batch.
+    BackfillStopped(i32, Checkpoint),
 }
 
 impl Runner<'_> {
@@ -227,6 +238,17 @@ impl Runner<'_> {
                     rollback,
                 }
             }
+            Failure::BackfillStopped(signal, checkpoint) => Error::BackfillStopped {
+                name,
+                signal,
+                progress: crate::ui::report::of_total(&checkpoint),
+                done,
+            },
+            Failure::Paused(checkpoint) => Error::Paused {
+                name,
+                progress: crate::ui::report::of_total(&checkpoint),
+                steps_done: done,
+            },
             Failure::NotStarted(other) | Failure::Registry(other) => other,
         }
     }
@@ -237,10 +259,26 @@ impl Runner<'_> {
         &self,
         prepared: &Prepared,
         started: Instant,
+        report: &mut dyn FnMut(Event<'_>),
     ) -> std::result::Result<(), Failure> {
         let file = &prepared.step.file;
         let body = prepared.body.as_ref();
         let transactional = body.is_some_and(Body::is_transactional);
+        let direction = match prepared.step.action {
+            Action::Down => Direction::Down,
+            _ => Direction::Up,
+        };
+        let backfill = match (prepared.step.action, body) {
+            (Action::Up, Some(Body::Json(m))) => m.backfill.as_ref(),
+            (Action::Down, Some(Body::Json(m))) => m.down_backfill.as_ref(),
+            _ => None,
+        };
+        if let Some(backfill) = backfill {
+            let mut progress = |p: BackfillProgress| report(Event::Backfill(&prepared.step, &p));
+            return self
+                .backfill(backfill, prepared, direction, started, &mut progress)
+                .await;
+        }
         match (prepared.step.action, body) {
             (Action::Up, Some(body)) if transactional => {
                 let mut record = Record::new(file, Status::Applied, self.who);
@@ -313,6 +351,110 @@ impl Runner<'_> {
         }
     }
 
+    /// A backfill step: records `running` (or, resuming, keeps the checkpoint its record has),
+    /// walks the collection recording progress after every batch, and records how it ended:
+    /// `applied` (or, for a rollback, no record), `paused`, `interrupted` or `failed`, the
+    /// checkpoint kept so that the next run resumes.
+    async fn backfill(
+        &self,
+        backfill: &Backfill,
+        prepared: &Prepared,
+        direction: Direction,
+        started: Instant,
+        report: &mut dyn FnMut(BackfillProgress),
+    ) -> std::result::Result<(), Failure> {
+        let file = &prepared.step.file;
+        let resumable = |r: &&Record| {
+            r.backfill.is_some()
+                && r.direction == direction
+                && !matches!(r.status, Status::Applied | Status::Ignored)
+        };
+        let mut record = match prepared.record.as_ref().filter(resumable) {
+            Some(stopped) => stopped.clone(),
+            None if direction == Direction::Up => Record::new(file, Status::Running, self.who),
+            None => {
+                let mut applied = self.rollback_marker(prepared);
+                applied.backfill = None;
+                applied
+            }
+        };
+        let batch_size = backfill
+            .batch_size
+            .or(self.backfills.batch_size)
+            .unwrap_or(DEFAULT_BATCH);
+        // An empty checkpoint from the start: a backfill stopped before its first batch is
+        // resumable too (its filter says what is left).
+        record.backfill.get_or_insert_with(|| Checkpoint {
+            batch_size: i64::try_from(batch_size).unwrap_or(i64::MAX),
+            ..Checkpoint::default()
+        });
+        record.status = Status::Running;
+        record.pause = None;
+        record.error = None;
+        crate::halt::checkpoint(&format!("before-step:{}", file.name));
+        self.registry
+            .put(std::slice::from_ref(&record), None)
+            .await
+            .map_err(Failure::NotStarted)?;
+        crate::halt::checkpoint(&format!("in-step:{}", file.name));
+        let walker = Walker {
+            db: self.db,
+            store: self.registry,
+            halt: self.halt,
+            env: self.env,
+            pace: backfill.pace.clone().or(&self.backfills.pace),
+        };
+        match walker.walk(backfill, &mut record, report).await {
+            Ok(Walked::Finished) if direction == Direction::Up => {
+                record.finish(Status::Applied, started.elapsed(), None);
+                self.write(&record).await?;
+                crate::halt::checkpoint(&format!("after-record:{}", file.name));
+                Ok(())
+            }
+            Ok(Walked::Finished) => self
+                .registry
+                .remove(&file.name, None)
+                .await
+                .map_err(Failure::Registry),
+            Ok(Walked::Paused) => {
+                record.status = Status::Paused;
+                self.write(&record).await?;
+                Err(Failure::Paused(record.backfill.unwrap_or_default()))
+            }
+            Err(Stopped::Step(error)) => {
+                let failure = self
+                    .record_failure(&mut record, error, started, direction)
+                    .await;
+                match failure {
+                    Err(Failure::Stop(Reason::Signal(signal))) => Err(Failure::BackfillStopped(
+                        signal,
+                        record.backfill.unwrap_or_default(),
+                    )),
+                    other => other,
+                }
+            }
+            Err(Stopped::Registry(e)) => Err(Failure::Registry(e)),
+        }
+    }
+
+    /// The record of an applied migration as its rollback starts: `running`, direction `down`,
+    /// keeping who applied it and when.
+    fn rollback_marker(&self, prepared: &Prepared) -> Record {
+        let file = &prepared.step.file;
+        let mut record = prepared
+            .record
+            .clone()
+            .unwrap_or_else(|| Record::new(file, Status::Applied, self.who));
+        record.status = Status::Running;
+        record.direction = Direction::Down;
+        record.rollback = Some(Rollback {
+            started_at: mongodb::bson::DateTime::now(),
+            who: self.who.to_string(),
+            error: None,
+        });
+        record
+    }
+
     /// Records how a step ended that did not succeed: `interrupted` after a signal, nothing after
     /// a lost lease (the fence would refuse it), `failed` otherwise (unless the server is gone).
     async fn record_failure(
@@ -333,6 +475,7 @@ impl Runner<'_> {
             Failure::Stop(reason) => reason.describe(),
             Failure::Step(error, _) => error.to_string(),
             Failure::NotStarted(e) | Failure::Registry(e) => e.to_string(),
+            Failure::Paused(_) | Failure::BackfillStopped(..) => String::new(),
         };
         let text = self.env.scrubber().scrub(&text);
         match direction {
@@ -365,17 +508,7 @@ impl Runner<'_> {
         started: Instant,
     ) -> std::result::Result<(), Failure> {
         let file = &prepared.step.file;
-        let mut record = prepared
-            .record
-            .clone()
-            .unwrap_or_else(|| Record::new(file, Status::Applied, self.who));
-        record.status = Status::Running;
-        record.direction = Direction::Down;
-        record.rollback = Some(Rollback {
-            started_at: mongodb::bson::DateTime::now(),
-            who: self.who.to_string(),
-            error: None,
-        });
+        let mut record = self.rollback_marker(prepared);
         self.registry
             .put(std::slice::from_ref(&record), None)
             .await

@@ -2,6 +2,10 @@
 //! only for a step running longer than 2 s, cleared when it ends. Elsewhere (CI logs, pipes): a
 //! line as each step starts, so a log shows which migration was running if one hangs. Either
 //! way, a line with the duration as each step ends; nothing of this with `--json`.
+//!
+//! A backfill shows how far it is: on a terminal a bar (done of total, documents per second, the
+//! time left); elsewhere a line every 10 s and whenever it resumes or waits; with `--json`, the
+//! same numbers as one JSON object per line on stderr.
 
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -10,18 +14,29 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use std::time::Instant;
+
+use super::backfill::Progress as BackfillProgress;
 use crate::plan::{Action, Step};
+use crate::store::registry::Checkpoint;
 use crate::ui::output::Output;
 use crate::ui::report;
 
 /// How long a step runs before the spinner shows.
 const QUIET_PERIOD: Duration = Duration::from_secs(2);
 
+/// How often a backfill's line is written off a terminal.
+const LINE_EVERY: Duration = Duration::from_secs(10);
+
 /// The progress of one run.
 pub(crate) struct Progress<'a> {
     out: &'a Output,
     interactive: bool,
     spinner: Option<(ProgressBar, Arc<AtomicBool>)>,
+    /// A backfill's bar, on a terminal.
+    bar: Option<ProgressBar>,
+    /// When a backfill's last line was written, off a terminal.
+    last_line: Option<Instant>,
 }
 
 impl<'a> Progress<'a> {
@@ -34,6 +49,8 @@ impl<'a> Progress<'a> {
             out,
             interactive,
             spinner: None,
+            bar: None,
+            last_line: None,
         }
     }
 
@@ -75,8 +92,81 @@ impl<'a> Progress<'a> {
         report::step_done(self.out, &step.file.name, step.action, took);
     }
 
+    /// A backfill step's progress.
+    pub(crate) fn backfill(&mut self, step: &Step, at: &BackfillProgress) {
+        let name = &step.file.name;
+        if self.out.json {
+            let line = json_line(name, at);
+            self.out.note(&line);
+            return;
+        }
+        match at {
+            BackfillProgress::Resumed(c) => {
+                self.clear();
+                let after = c
+                    .last_id
+                    .clone()
+                    .map(|id| id.into_relaxed_extjson().to_string())
+                    .unwrap_or_else(|| "the start".into());
+                self.out.note(&format!(
+                    "{name}: resuming after _id {}, {} done",
+                    crate::ui::escape::escape(&after),
+                    report::of_total(c)
+                ));
+            }
+            BackfillProgress::Waiting(why) => {
+                self.clear();
+                self.out.note(&format!("{name}: waiting: {why}"));
+            }
+            BackfillProgress::Batch { checkpoint, eta } => {
+                let left = eta.map(|d| format!(", about {} left", report::duration(d)));
+                let line = format!(
+                    "{}, {} documents/s{}",
+                    report::of_total(checkpoint),
+                    report::thousands(checkpoint.rate.round() as i64),
+                    left.unwrap_or_default()
+                );
+                if self.out.is_member() {
+                    self.out.status(format!("{name}: {line}"));
+                } else if self.interactive {
+                    self.show_bar(name, checkpoint, line);
+                } else if self.last_line.is_none_or(|t| t.elapsed() >= LINE_EVERY) {
+                    self.last_line = Some(Instant::now());
+                    self.out.note(&format!("{name}: {line}"));
+                }
+            }
+        }
+    }
+
+    /// The backfill's bar, on a terminal (it replaces the step's spinner).
+    fn show_bar(&mut self, name: &str, checkpoint: &Checkpoint, line: String) {
+        if let Some((spinner, done)) = self.spinner.take() {
+            done.store(true, Ordering::SeqCst);
+            spinner.finish_and_clear();
+        }
+        let total = checkpoint.total.unwrap_or(0).max(checkpoint.done);
+        let bar = self.bar.get_or_insert_with(|| {
+            let bar = ProgressBar::with_draw_target(
+                Some(u64::try_from(total).unwrap_or(0)),
+                ProgressDrawTarget::stderr(),
+            );
+            bar.set_style(
+                ProgressStyle::with_template(&format!("{name} [{{bar:30}}] {{msg}}"))
+                    .expect("a valid template")
+                    .progress_chars("=> "),
+            );
+            bar
+        });
+        bar.set_length(u64::try_from(total).unwrap_or(0));
+        bar.set_position(u64::try_from(checkpoint.done).unwrap_or(0));
+        bar.set_message(line);
+    }
+
     /// Removes the spinner, if any (also when a step failed).
     pub(crate) fn clear(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
         if let Some((bar, done)) = self.spinner.take() {
             done.store(true, Ordering::SeqCst);
             bar.finish_and_clear();
@@ -88,6 +178,26 @@ impl Drop for Progress<'_> {
     fn drop(&mut self) {
         self.clear();
     }
+}
+
+/// A backfill's progress as one JSON object, for `--json` runs.
+fn json_line(name: &str, at: &BackfillProgress) -> String {
+    let value = match at {
+        BackfillProgress::Resumed(c) => serde_json::json!({
+            "backfill": name, "event": "resumed", "done": c.done, "total": c.total,
+            "estimated": c.estimated,
+            "last_id": c.last_id.clone().map(|id| id.into_relaxed_extjson()),
+        }),
+        BackfillProgress::Waiting(why) => serde_json::json!({
+            "backfill": name, "event": "waiting", "why": why,
+        }),
+        BackfillProgress::Batch { checkpoint: c, eta } => serde_json::json!({
+            "backfill": name, "event": "batch", "done": c.done, "total": c.total,
+            "estimated": c.estimated, "batches": c.batches, "batch_size": c.batch_size,
+            "rate": (c.rate * 10.0).round() / 10.0, "eta_secs": eta.map(|d| d.as_secs()),
+        }),
+    };
+    value.to_string()
 }
 
 /// `applying`, `rolling back`, …

@@ -18,7 +18,7 @@ use crate::plan::{self, Forward, Request};
 use crate::process::ChildEnv;
 use crate::store::lease::LeaseWatch;
 use crate::store::record_store::RecordStore;
-use crate::store::registry::{Record, Status};
+use crate::store::registry::{Checkpointed, Record, Status};
 
 /// The registry in memory: every write as it came, and a write that fails on purpose.
 #[derive(Debug, Default)]
@@ -70,6 +70,17 @@ impl RecordStore for Memory {
             }
             stored.sort_by_key(|r| r.number);
             Ok(())
+        })
+    }
+
+    fn checkpoint<'a>(
+        &'a self,
+        record: &'a Record,
+        session: Option<&'a mut ClientSession>,
+    ) -> BoxFuture<'a, Result<Checkpointed>> {
+        Box::pin(async move {
+            self.put(std::slice::from_ref(record), session).await?;
+            Ok(Checkpointed::Saved)
         })
     }
 
@@ -131,7 +142,13 @@ fn pending_steps(settings: &Settings) -> Vec<Prepared> {
     let files = discover::discover_all(&m.directory, &m.pattern, &settings.project_dir, Vec::new())
         .unwrap();
     let entries = plan::entries(&files, &[], false);
-    let plan = plan::plan(Request::Execute(Forward::All), &entries, m.policies).unwrap();
+    let plan = plan::plan(
+        Request::Execute(Forward::All),
+        &entries,
+        m.policies,
+        &Default::default(),
+    )
+    .unwrap();
     let bodies: Bodies = files
         .iter()
         .map(|f| (f.name.clone(), Body::load(f, &m.runners, &[]).unwrap()))
@@ -161,6 +178,7 @@ async fn run(
         env: &env,
         halt: &halt,
         target: "t on 127.0.0.1:1",
+        backfills: &Default::default(),
     };
     let done = execute::run(&steps, runner, &mut |_| {}).await?;
     Ok(done.into_iter().map(|c| c.name).collect())

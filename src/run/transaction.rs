@@ -44,6 +44,8 @@ impl Runner<'_> {
             .start_transaction()
             .await
             .map_err(|e| setup("start", e))?;
+        // Its fence statement writes the lock document: a renewal meanwhile would conflict.
+        let _hold = self.halt.hold_lease();
         let work = body
             .run(direction, self.db, Some(&mut session), self.env, self.halt)
             .await;
@@ -82,7 +84,7 @@ impl Runner<'_> {
 
 /// Commits, retrying while the outcome is unknown (`UnknownTransactionCommitResult`), as the
 /// driver's transaction helper does. A write concern error fails the commit.
-async fn commit(session: &mut ClientSession) -> mongodb::error::Result<()> {
+pub(super) async fn commit(session: &mut ClientSession) -> mongodb::error::Result<()> {
     let mut attempt = 1;
     loop {
         match session.commit_transaction().await {

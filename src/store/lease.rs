@@ -5,7 +5,7 @@
 //! released at the end.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -23,12 +23,11 @@ use crate::error::{Error, Result};
 pub(crate) struct Lease {
     records: Collection<Document>,
     fence: Fence,
-    status: Arc<AtomicU8>,
+    status: Arc<LeaseState>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     renewal: Option<tokio::task::JoinHandle<()>>,
 }
 
-const HELD: u8 = 0;
 const TAKEN_OVER: u8 = 1;
 const UNRENEWABLE: u8 = 2;
 
@@ -62,14 +61,49 @@ impl Lease {
     }
 }
 
+/// A lease's state, shared by its holder and its renewal: lost or not, and whether renewals
+/// are held off.
+#[derive(Debug, Default)]
+pub(crate) struct LeaseState {
+    status: AtomicU8,
+    /// Open [`Hold`]s: while any is, the renewal writes nothing.
+    held: AtomicUsize,
+}
+
+impl LeaseState {
+    fn lost(&self, why: u8) {
+        self.status.store(why, Ordering::SeqCst);
+    }
+}
+
 /// Tells whether a lease was lost.
 #[derive(Debug, Clone)]
-pub(crate) struct LeaseWatch(Arc<AtomicU8>);
+pub(crate) struct LeaseWatch(Arc<LeaseState>);
 
 impl LeaseWatch {
     /// The loss, if the lease was lost.
     pub(crate) fn loss(&self) -> Option<Loss> {
-        loss_of(self.0.load(Ordering::SeqCst))
+        loss_of(self.0.status.load(Ordering::SeqCst))
+    }
+
+    /// Holds renewals off until the guard is dropped: for a transaction whose fence statement
+    /// writes the lock document (and renews the lease when it commits), which a renewal
+    /// writing that document meanwhile would make conflict. A hold longer than the lease lets
+    /// another run take the lease over; the transaction's fence then conflicts with that
+    /// takeover, or finds it, and the transaction writes nothing.
+    pub(crate) fn hold(&self) -> Hold {
+        self.0.held.fetch_add(1, Ordering::SeqCst);
+        Hold(self.0.clone())
+    }
+}
+
+/// Renewals held off while alive (see [`LeaseWatch::hold`]).
+#[derive(Debug)]
+pub(crate) struct Hold(Arc<LeaseState>);
+
+impl Drop for Hold {
+    fn drop(&mut self) {
+        self.0.held.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -77,7 +111,9 @@ impl LeaseWatch {
 impl LeaseWatch {
     /// A lease another run took over, for tests of what a run does then.
     pub(crate) fn taken_over() -> LeaseWatch {
-        LeaseWatch(Arc::new(AtomicU8::new(TAKEN_OVER)))
+        let state = LeaseState::default();
+        state.lost(TAKEN_OVER);
+        LeaseWatch(Arc::new(state))
     }
 }
 
@@ -98,7 +134,7 @@ pub(super) fn start_renewal(
     deployment: Deployment,
     renewer: &Renewer,
 ) -> Lease {
-    let status = Arc::new(AtomicU8::new(HELD));
+    let status = Arc::new(LeaseState::default());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let renewal = Renewal {
         registry: records.name().to_string(),
@@ -128,7 +164,7 @@ struct Renewal {
     token: String,
     lease_ms: i64,
     lease: Duration,
-    status: Arc<AtomicU8>,
+    status: Arc<LeaseState>,
 }
 
 impl Renewal {
@@ -141,7 +177,7 @@ impl Renewal {
             Ok(client) => client,
             Err(e) => {
                 tracing::warn!("cannot connect to renew the migrations lock: {e}");
-                self.status.store(UNRENEWABLE, Ordering::SeqCst);
+                self.status.lost(UNRENEWABLE);
                 return;
             }
         };
@@ -158,6 +194,10 @@ impl Renewal {
                 _ = &mut stopped => return,
                 () = tokio::time::sleep(wait.max(Duration::from_millis(10))) => {}
             }
+            if self.status.held.load(Ordering::SeqCst) > 0 {
+                // A transaction's fence renews it when it commits.
+                continue;
+            }
             let renewed = records
                 .update_one(
                     doc! {"_id": LOCK_ID, "token": &self.token},
@@ -167,7 +207,7 @@ impl Renewal {
             match renewed {
                 Ok(r) if r.matched_count == 0 => {
                     tracing::warn!("the migrations lock was taken over by another process");
-                    self.status.store(TAKEN_OVER, Ordering::SeqCst);
+                    self.status.lost(TAKEN_OVER);
                     return;
                 }
                 Ok(_) => {
@@ -178,7 +218,7 @@ impl Renewal {
                 Err(e) => {
                     tracing::warn!("cannot renew the migrations lock: {e}");
                     if last_renewed.elapsed() >= give_up {
-                        self.status.store(UNRENEWABLE, Ordering::SeqCst);
+                        self.status.lost(UNRENEWABLE);
                         return;
                     }
                     // Try again soon: a server that restarts is back in seconds.

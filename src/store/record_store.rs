@@ -5,7 +5,7 @@
 use futures_util::future::BoxFuture;
 use mongodb::ClientSession;
 
-use super::registry::{Record, Registry};
+use super::registry::{Checkpointed, Record, Registry};
 use crate::error::Result;
 
 /// Where a run records its migrations.
@@ -17,6 +17,14 @@ pub(crate) trait RecordStore: std::fmt::Debug + Send + Sync {
         records: &'a [Record],
         session: Option<&'a mut ClientSession>,
     ) -> BoxFuture<'a, Result<()>>;
+
+    /// Records a backfill's progress (`record.backfill`), unless `migo pause` asked it to stop,
+    /// which it reports instead; in `session`'s transaction when one is given.
+    fn checkpoint<'a>(
+        &'a self,
+        record: &'a Record,
+        session: Option<&'a mut ClientSession>,
+    ) -> BoxFuture<'a, Result<Checkpointed>>;
 
     /// Records `checksum` as the one `name` was applied with (`migo accept`).
     fn set_checksum<'a>(&'a self, name: &'a str, checksum: &'a str) -> BoxFuture<'a, Result<()>>;
@@ -36,6 +44,14 @@ impl RecordStore for Registry {
         session: Option<&'a mut ClientSession>,
     ) -> BoxFuture<'a, Result<()>> {
         Box::pin(Registry::put(self, records, session))
+    }
+
+    fn checkpoint<'a>(
+        &'a self,
+        record: &'a Record,
+        session: Option<&'a mut ClientSession>,
+    ) -> BoxFuture<'a, Result<Checkpointed>> {
+        Box::pin(Registry::checkpoint(self, record, session))
     }
 
     fn set_checksum<'a>(&'a self, name: &'a str, checksum: &'a str) -> BoxFuture<'a, Result<()>> {

@@ -32,6 +32,8 @@ pub(crate) enum Status {
     Failed,
     /// Its run was stopped (a signal) while it ran: it may be half done.
     Interrupted,
+    /// A backfill stopped on purpose (`migo pause`) after a batch: `execute` resumes it.
+    Paused,
     /// Rolled back: as good as no record (removed right after).
     RolledBack,
 }
@@ -45,6 +47,7 @@ impl Status {
             Status::Ignored => "ignored",
             Status::Failed => "failed",
             Status::Interrupted => "interrupted",
+            Status::Paused => "paused",
             Status::RolledBack => "rolled_back",
         }
     }
@@ -58,6 +61,45 @@ pub(crate) struct Rollback {
     pub(crate) who: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) error: Option<String>,
+}
+
+/// A backfill's progress, kept in its record after every batch (through the fenced write), so
+/// that a run that stops, however it stops, resumes after the last batch that was recorded.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Checkpoint {
+    /// The `_id` of the last document of the last batch recorded; none before the first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) last_id: Option<Bson>,
+    /// Documents the recorded batches matched (and so changed).
+    pub(crate) done: i64,
+    /// Batches recorded.
+    pub(crate) batches: i64,
+    /// Documents to change in all, counted when the run started (`done` + what still matched).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) total: Option<i64>,
+    /// `total` is an estimate: counting exactly would have scanned an unindexed filter.
+    #[serde(default)]
+    pub(crate) estimated: bool,
+    /// The batch size now (it adapts under `target_batch_ms`).
+    pub(crate) batch_size: i64,
+    /// Documents per second over the recent batches.
+    #[serde(default)]
+    pub(crate) rate: f64,
+    /// Time spent in batches, over every run of it.
+    #[serde(default)]
+    pub(crate) elapsed_ms: i64,
+    /// For transactional batches: the server session they run in, so that a run taking over
+    /// after a kill can end the transaction the killed run left open (`killSessions`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) session: Option<Document>,
+}
+
+/// A request, from another shell, that a running backfill stop after its current batch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct PauseRequest {
+    pub(crate) at: DateTime,
+    /// `user@host` of who asked.
+    pub(crate) by: String,
 }
 
 /// One registry document.
@@ -94,6 +136,12 @@ pub(crate) struct Record {
     /// For a record taken over from another tool's history: that tool.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) adopted_from: Option<String>,
+    /// For a backfill: how far it got.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) backfill: Option<Checkpoint>,
+    /// For a running backfill: a pause asked for by `migo pause`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) pause: Option<PauseRequest>,
 }
 
 impl Record {
@@ -115,6 +163,8 @@ impl Record {
             rollback: None,
             binary: source.binary.clone(),
             adopted_from: None,
+            backfill: None,
+            pause: None,
         }
     }
 
@@ -356,6 +406,67 @@ impl Registry {
         session: Option<&mut ClientSession>,
         context: &str,
     ) -> Result<()> {
+        self.write_counting(statements, session, context)
+            .await
+            .map(drop)
+    }
+
+    /// Records a backfill's progress (`record.backfill`, status `running`), unless a pause was
+    /// asked for meanwhile, which it reports instead of writing: one fenced command, so a
+    /// pause costs no round trip of its own.
+    pub(crate) async fn checkpoint(
+        &self,
+        record: &Record,
+        session: Option<&mut ClientSession>,
+    ) -> Result<Checkpointed> {
+        let progress = mongodb::bson::to_bson(&record.backfill).map_err(|e| {
+            Error::Registry(format!(
+                "cannot encode the progress of `{}`: {e}",
+                record.name
+            ))
+        })?;
+        let statement = doc! {
+            "q": {"_id": &record.id, "pause": {"$exists": false}},
+            "u": {"$set": {"backfill": progress, "status": Status::Running.as_str()}},
+        };
+        let context = format!("cannot record the progress of `{}`", record.name);
+        let matched = self
+            .write_counting(vec![statement], session, &context)
+            .await?;
+        let fence = i64::from(self.fence.is_some());
+        Ok(match matched > fence {
+            true => Checkpointed::Saved,
+            false => Checkpointed::PauseRequested,
+        })
+    }
+
+    /// Asks the running backfill `name` to stop after its current batch (`migo pause`): not
+    /// fenced, since the run that holds the lock is the one being asked. Whether it was running.
+    pub(crate) async fn request_pause(&self, name: &str, by: &str) -> Result<bool> {
+        let request = mongodb::bson::to_bson(&PauseRequest {
+            at: DateTime::now(),
+            by: by.to_string(),
+        })
+        .map_err(|e| Error::Registry(format!("cannot encode a pause request: {e}")))?;
+        let updated = self
+            .records
+            .update_one(
+                doc! {"_id": name, "status": Status::Running.as_str(), "backfill": {"$exists": true}},
+                doc! {"$set": {"pause": request}},
+            )
+            .await
+            .map_err(Error::database(format!("cannot ask `{name}` to pause")))?;
+        Ok(updated.matched_count == 1)
+    }
+
+    /// [`Registry::write`], returning how many documents the statements (the fence's included)
+    /// matched or inserted.
+    async fn write_counting(
+        &self,
+        statements: Vec<Document>,
+        session: Option<&mut ClientSession>,
+        context: &str,
+    ) -> Result<i64> {
         let mut updates: Vec<Document> = self.fence.iter().map(Fence::statement).collect();
         let fenced = !updates.is_empty();
         updates.extend(statements);
@@ -371,7 +482,13 @@ impl Registry {
             .and_then(|e| e.first())
             .and_then(Bson::as_document)
         else {
-            return Ok(());
+            let n = match reply.get("n") {
+                Some(Bson::Int32(n)) => i64::from(*n),
+                Some(Bson::Int64(n)) => *n,
+                Some(Bson::Double(n)) => *n as i64,
+                _ => 0,
+            };
+            return Ok(n);
         };
         let index = usize::try_from(first.get_i32("index").unwrap_or(-1)).unwrap_or(usize::MAX);
         let code = first.get_i32("code").unwrap_or(-1);
@@ -426,6 +543,14 @@ fn is_transient(e: &mongodb::error::Error) -> bool {
             | ErrorKind::Io(_)
             | ErrorKind::ConnectionPoolCleared { .. }
     ) || e.contains_label("NetworkError")
+}
+
+/// What a checkpoint write found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Checkpointed {
+    Saved,
+    /// `migo pause` asked the backfill to stop: the progress was not written.
+    PauseRequested,
 }
 
 /// The tool whose registry shape `document` has, if it is not migo's.

@@ -72,7 +72,8 @@ fn list_check_and_version_documents() {
       "error": null,
       "direction": "up",
       "compiled": null,
-      "problem": null
+      "problem": null,
+      "backfill": null
     },
     {
       "number": 2,
@@ -89,7 +90,8 @@ fn list_check_and_version_documents() {
       "error": null,
       "direction": null,
       "compiled": null,
-      "problem": null
+      "problem": null,
+      "backfill": null
     }
   ]
 }"#

@@ -3,6 +3,7 @@
 
 mod auth;
 mod authoring;
+mod backfills;
 mod backups;
 mod bad_input;
 mod cargo_make;

@@ -130,7 +130,8 @@ fn json_documents_have_the_documented_fields() {
             "error",
             "direction",
             "compiled",
-            "problem"
+            "problem",
+            "backfill"
         ]
     );
     assert_eq!(list[1]["modified"], true);

@@ -24,7 +24,7 @@ pub(crate) use backup::{dumped, interrupted_restore, restore_plan, restored, set
 pub(crate) use fleet::{fleet_run, fleet_status};
 pub(crate) use history::history;
 pub(crate) use run::{dry_run, run_summary, step_done};
-pub(crate) use status::{check, list, summary, version};
+pub(crate) use status::{check, list, of_total, summary, thousands, version};
 pub(crate) use trial::{trial, trial_summary};
 
 /// Where a command looked, as every `--json` document shows it.

@@ -8,6 +8,7 @@ use super::{duration, print_json, TargetView};
 use crate::config::Target;
 use crate::migration::Direction;
 use crate::plan::Action;
+use crate::run::backfill::BatchPlan;
 use crate::run::execute::{Completed, Prepared};
 use crate::ui::output::Output;
 
@@ -24,12 +25,20 @@ struct PlannedStep<'a> {
     file: &'a str,
     action: &'static str,
     commands: Vec<String>,
+    /// For a backfill: what its filter matches now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    backfill: Option<BatchPlan>,
     #[serde(skip)]
     kind: Action,
 }
 
-/// What `--dry-run` prints: every step in order, with the exact commands it would send.
-pub(crate) fn dry_run(out: &Output, steps: &[Prepared]) {
+/// What `--dry-run` prints: every step in order, with the exact commands it would send, and for
+/// each backfill what its filter matches now (`counts`, by step name).
+pub(crate) fn dry_run(
+    out: &Output,
+    steps: &[Prepared],
+    counts: &std::collections::HashMap<String, BatchPlan>,
+) {
     let report = DryRunReport {
         dry_run: true,
         steps: steps
@@ -39,6 +48,7 @@ pub(crate) fn dry_run(out: &Output, steps: &[Prepared]) {
                 file: &p.step.file.file_name,
                 action: p.step.action.as_str(),
                 commands: commands(p),
+                backfill: counts.get(&p.step.file.name).copied(),
                 kind: p.step.action,
             })
             .collect(),
@@ -59,6 +69,20 @@ pub(crate) fn dry_run(out: &Output, steps: &[Prepared]) {
         ));
         for command in &step.commands {
             out.print(&format!("    {command}"));
+        }
+        if let Some(plan) = &step.backfill {
+            let batches = (plan.matches.max(0) as u64).div_ceil(plan.batch_size.max(1));
+            let about = if plan.estimated { "at most " } else { "" };
+            out.print(&format!(
+                "    now: the filter matches {about}{} document(s): {about}{batches} batch(es) of {}{}",
+                super::thousands(plan.matches),
+                plan.batch_size,
+                if plan.estimated {
+                    " (the collection's size: no index serves the filter, and counting would scan it)"
+                } else {
+                    ""
+                }
+            ));
         }
     }
     out.print(&format!(

@@ -9,6 +9,7 @@ use super::{duration, ms_to_duration, print_json, rfc3339, table, timestamp, Tar
 use crate::config::Target;
 use crate::migration::Direction;
 use crate::plan::{self, Entry, State};
+use crate::store::registry::Checkpoint;
 use crate::ui::escape::escape;
 use crate::ui::output::Output;
 
@@ -36,6 +37,77 @@ pub(crate) struct MigrationView<'a> {
     compiled: Option<&'a str>,
     /// Why its file cannot be used.
     problem: Option<&'a str>,
+    /// A backfill's progress, as its record keeps it.
+    backfill: Option<BackfillView>,
+}
+
+/// A backfill's progress in `list` (and `version`): how far it got, recorded after each batch.
+#[derive(Debug, Serialize)]
+pub(crate) struct BackfillView {
+    done: i64,
+    /// `done` plus what still matched when its run started; `estimated` when counting it
+    /// exactly would have scanned an unindexed filter.
+    total: Option<i64>,
+    estimated: bool,
+    batches: i64,
+    /// Documents per second over its recent batches.
+    rate: f64,
+    /// The `_id` it resumes after, as relaxed Extended JSON.
+    last_id: Option<serde_json::Value>,
+}
+
+impl BackfillView {
+    pub(crate) fn of(checkpoint: &Checkpoint) -> BackfillView {
+        BackfillView {
+            done: checkpoint.done,
+            total: checkpoint.total,
+            estimated: checkpoint.estimated,
+            batches: checkpoint.batches,
+            rate: checkpoint.rate,
+            last_id: checkpoint
+                .last_id
+                .clone()
+                .map(|id| id.into_relaxed_extjson()),
+        }
+    }
+
+    /// `backfill 41,000 of 120,000` (`of about …` for an estimate).
+    pub(crate) fn describe(&self) -> String {
+        format!(
+            "backfill {}",
+            done_of(self.done, self.total, self.estimated)
+        )
+    }
+}
+
+/// A backfill's progress in words: `41,000 of 120,000` (`of about …` for an estimate).
+pub(crate) fn of_total(checkpoint: &Checkpoint) -> String {
+    done_of(checkpoint.done, checkpoint.total, checkpoint.estimated)
+}
+
+fn done_of(done: i64, total: Option<i64>, estimated: bool) -> String {
+    let of = match total {
+        Some(total) if estimated => format!(" of about {}", thousands(total)),
+        Some(total) => format!(" of {}", thousands(total)),
+        None => String::new(),
+    };
+    format!("{}{of}", thousands(done))
+}
+
+/// `120,000`.
+pub(crate) fn thousands(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if n < 0 {
+        out.insert(0, '-');
+    }
+    out
 }
 
 /// A state as the word output uses (`applied`, `pending`, …).
@@ -62,6 +134,9 @@ impl<'a> MigrationView<'a> {
             direction: record.map(|r| r.direction),
             compiled: entry.compiled_elsewhere(),
             problem: entry.file.as_ref().and_then(|f| f.problem.as_deref()),
+            backfill: record
+                .and_then(|r| r.backfill.as_ref())
+                .map(BackfillView::of),
         }
     }
 
@@ -80,6 +155,9 @@ impl<'a> MigrationView<'a> {
         }
         if let Some(binary) = self.compiled {
             label.push_str(&format!(" (compiled: {binary})"));
+        }
+        if let Some(backfill) = self.backfill.as_ref().filter(|_| !done) {
+            label.push_str(&format!(" ({})", backfill.describe()));
         }
         label
     }
@@ -104,6 +182,7 @@ impl<'a> MigrationView<'a> {
             State::Applied => AnsiColor::Green,
             State::Ignored => AnsiColor::Cyan,
             State::Pending => return Style::new(),
+            State::Paused => AnsiColor::Yellow,
             State::Failed
             | State::Running
             | State::Interrupted
@@ -181,6 +260,7 @@ pub(crate) fn summary(entries: &[Entry]) -> String {
         State::Failed,
         State::Running,
         State::Interrupted,
+        State::Paused,
         State::Missing,
         State::Invalid,
     ];

@@ -1,0 +1,324 @@
+//! A backfill, as a `.json` migration declares it: which collection, which documents still need
+//! the change (`filter`), the change (`update`: an update document or a pipeline), and how to
+//! pace it (batch size, throttles). Checked whole before anything runs; the walking itself is
+//! [`crate::run::backfill`].
+//!
+//! ```json
+//! {"description": "every user gets a status",
+//!  "backfill": {"collection": "users", "filter": {"status": {"$exists": false}},
+//!               "update": [{"$set": {"status": "active"}}], "batch_size": 1000},
+//!  "down": {"backfill": {"collection": "users", "filter": {"status": "active"},
+//!                        "update": {"$unset": {"status": ""}}}}}
+//! ```
+
+use std::time::Duration;
+
+use mongodb::bson::{Bson, Document};
+use serde_json::Value;
+
+/// The smallest and largest batch a backfill may use.
+pub(crate) const BATCH_RANGE: std::ops::RangeInclusive<u64> = 1..=100_000;
+
+/// The batch size when neither the file nor `[backfill]` gives one.
+pub(crate) const DEFAULT_BATCH: u64 = 1_000;
+
+/// A checked backfill declaration.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Backfill {
+    pub(crate) collection: String,
+    /// The documents that still need the change; the update must make them stop matching.
+    pub(crate) filter: Document,
+    pub(crate) update: Update,
+    /// Documents per batch (the first batch's, when `target_batch_ms` adapts it); `None`:
+    /// `[backfill] batch_size`, else [`DEFAULT_BATCH`].
+    pub(crate) batch_size: Option<u64>,
+    pub(crate) pace: Pace,
+    /// Each batch and its checkpoint in one transaction: every document changed exactly once,
+    /// whatever stops the run.
+    pub(crate) transaction: bool,
+}
+
+/// The change applied to each batch.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Update {
+    /// `{"$set": …, "$unset": …}`: update operators.
+    Operators(Document),
+    /// `[{"$set": …}, …]`: an aggregation pipeline.
+    Pipeline(Vec<Document>),
+}
+
+impl Update {
+    /// As the `u` of an update statement.
+    pub(crate) fn to_bson(&self) -> Bson {
+        match self {
+            Update::Operators(d) => Bson::Document(d.clone()),
+            Update::Pipeline(stages) => {
+                Bson::Array(stages.iter().cloned().map(Bson::Document).collect())
+            }
+        }
+    }
+}
+
+/// How fast a backfill may go: each bound is a wait before a batch, shown with its reason.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Pace {
+    /// No batch starts while a secondary is further behind the primary than this.
+    pub(crate) max_lag: Option<Duration>,
+    /// The batch size adapts (within [`BATCH_RANGE`], at most ×2 or ÷2 a batch) to keep each
+    /// batch's write near this long.
+    pub(crate) target_batch: Option<Duration>,
+    /// At most this many documents per second, on average.
+    pub(crate) max_rate: Option<f64>,
+    /// A shell command run before each batch: while it exits 0, wait.
+    pub(crate) pause_when: Option<String>,
+}
+
+impl Pace {
+    /// `self`, with what it leaves unset taken from `defaults` (`[backfill]` in migo.toml).
+    pub(crate) fn or(self, defaults: &Pace) -> Pace {
+        Pace {
+            max_lag: self.max_lag.or(defaults.max_lag),
+            target_batch: self.target_batch.or(defaults.target_batch),
+            max_rate: self.max_rate.or(defaults.max_rate),
+            pause_when: self.pause_when.or_else(|| defaults.pause_when.clone()),
+        }
+    }
+}
+
+/// The keys a backfill declaration may have.
+const KEYS: &[&str] = &[
+    "collection",
+    "filter",
+    "update",
+    "batch_size",
+    "max_lag_secs",
+    "target_batch_ms",
+    "max_rate",
+    "pause_when",
+    "transaction",
+];
+
+impl Backfill {
+    /// What it will do, for `--dry-run`: the update each batch sends (over its `_id` range), the
+    /// batch size and the pace it keeps.
+    pub(crate) fn describe(&self) -> Vec<String> {
+        let statement = mongodb::bson::doc! {
+            "q": self.filter.clone(), "u": self.update.to_bson(), "multi": true,
+        };
+        let size = self
+            .batch_size
+            .map_or_else(|| "the project's batch size".to_string(), |b| b.to_string());
+        let mut lines = vec![format!(
+            "backfill `{}` in batches of {size} (each over an `_id` range), each: {}",
+            self.collection,
+            Bson::Document(statement).into_relaxed_extjson()
+        )];
+        let p = &self.pace;
+        let mut pace = Vec::new();
+        if let Some(lag) = p.max_lag {
+            pace.push(format!("max_lag {}s", lag.as_secs_f64()));
+        }
+        if let Some(target) = p.target_batch {
+            pace.push(format!("target_batch_ms {}", target.as_millis()));
+        }
+        if let Some(rate) = p.max_rate {
+            pace.push(format!("max_rate {rate}/s"));
+        }
+        if let Some(command) = &p.pause_when {
+            pace.push(format!("pause_when `{command}`"));
+        }
+        if self.transaction {
+            pace.push("each batch in a transaction with its checkpoint".into());
+        }
+        if !pace.is_empty() {
+            lines.push(format!("pace: {}", pace.join(", ")));
+        }
+        lines
+    }
+
+    /// Checks a `"backfill": {…}` value; the error names the key (`field` is where it sits,
+    /// e.g. `backfill` or `down.backfill`) and what is wrong.
+    pub(crate) fn parse(value: Value, field: &str) -> Result<Backfill, String> {
+        let Value::Object(map) = value else {
+            return Err(format!(
+                "`{field}` must be an object: {{\"collection\": …, \"filter\": …, \"update\": …}}"
+            ));
+        };
+        if let Some(unknown) = map.keys().find(|k| !KEYS.contains(&k.as_str())) {
+            return Err(format!(
+                "`{field}` has an unknown key `{unknown}` (known: {})",
+                KEYS.join(", ")
+            ));
+        }
+        let collection = match map.get("collection") {
+            Some(Value::String(c)) if !c.is_empty() && !c.contains('\0') && !c.starts_with('$') => {
+                c.clone()
+            }
+            Some(_) => return Err(format!("`{field}.collection` must be a collection name")),
+            None => {
+                return Err(format!(
+                    "`{field}` needs `collection`: the collection to walk"
+                ))
+            }
+        };
+        let filter = match map.get("filter") {
+            Some(value) => match Bson::try_from(value.clone()) {
+                Ok(Bson::Document(d)) => d,
+                Ok(_) => return Err(format!("`{field}.filter` must be a query document")),
+                Err(e) => return Err(format!("`{field}.filter` is not valid Extended JSON: {e}")),
+            },
+            None => {
+                return Err(format!(
+                    "`{field}` needs `filter`: the documents that still need the change (`{{}}` \
+                     for all, which the update must then leave matching nothing)"
+                ))
+            }
+        };
+        let update = match map.get("update") {
+            Some(value) => update(value, &format!("{field}.update"))?,
+            None => {
+                return Err(format!(
+                    "`{field}` needs `update`: the change for each batch"
+                ))
+            }
+        };
+        let number = |key: &str| -> Result<Option<f64>, String> {
+            match map.get(key) {
+                None => Ok(None),
+                Some(Value::Number(n)) => n
+                    .as_f64()
+                    .filter(|f| f.is_finite() && *f > 0.0)
+                    .map(Some)
+                    .ok_or_else(|| format!("`{field}.{key}` must be a positive number")),
+                Some(_) => Err(format!("`{field}.{key}` must be a positive number")),
+            }
+        };
+        let batch_size = match map.get("batch_size") {
+            None => None,
+            Some(Value::Number(n)) if n.as_u64().is_some_and(|b| BATCH_RANGE.contains(&b)) => {
+                n.as_u64()
+            }
+            Some(other) => {
+                return Err(format!(
+                    "`{field}.batch_size` is {other}, out of range: a whole number from {} to {}",
+                    BATCH_RANGE.start(),
+                    BATCH_RANGE.end()
+                ))
+            }
+        };
+        let pause_when = match map.get("pause_when") {
+            None => None,
+            Some(Value::String(c)) if !c.trim().is_empty() => Some(c.clone()),
+            Some(_) => return Err(format!("`{field}.pause_when` must be a shell command")),
+        };
+        let transaction = match map.get("transaction") {
+            None => false,
+            Some(Value::Bool(b)) => *b,
+            Some(_) => return Err(format!("`{field}.transaction` must be true or false")),
+        };
+        Ok(Backfill {
+            collection,
+            filter,
+            update,
+            batch_size,
+            pace: Pace {
+                max_lag: number("max_lag_secs")?.map(Duration::from_secs_f64),
+                target_batch: number("target_batch_ms")?
+                    .map(|ms| Duration::from_secs_f64(ms / 1000.0)),
+                max_rate: number("max_rate")?,
+                pause_when,
+            },
+            transaction,
+        })
+    }
+}
+
+/// An update document of operators, or a non-empty pipeline of stages.
+fn update(value: &Value, field: &str) -> Result<Update, String> {
+    let bson = Bson::try_from(value.clone())
+        .map_err(|e| format!("`{field}` is not valid Extended JSON: {e}"))?;
+    match bson {
+        Bson::Document(d) if !d.is_empty() && d.keys().all(|k| k.starts_with('$')) => {
+            Ok(Update::Operators(d))
+        }
+        Bson::Document(d) if d.is_empty() => Err(format!("`{field}` is an empty update")),
+        Bson::Document(_) => Err(format!(
+            "`{field}` is a replacement document; a backfill updates with operators \
+             (`{{\"$set\": …}}`) or a pipeline (`[{{\"$set\": …}}]`)"
+        )),
+        Bson::Array(stages) if stages.is_empty() => Err(format!("`{field}` is an empty pipeline")),
+        Bson::Array(stages) => stages
+            .into_iter()
+            .enumerate()
+            .map(|(i, stage)| match stage {
+                Bson::Document(d) if d.len() == 1 && d.keys().all(|k| k.starts_with('$')) => Ok(d),
+                _ => Err(format!(
+                    "`{field}[{i}]` is not a pipeline stage (one `$stage` key)"
+                )),
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Update::Pipeline),
+        _ => Err(format!(
+            "`{field}` must be an update document (`{{\"$set\": …}}`) or a pipeline (`[…]`)"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn parse(v: Value) -> Result<Backfill, String> {
+        Backfill::parse(v, "backfill")
+    }
+
+    #[test]
+    fn a_declaration_with_defaults() {
+        let b = parse(
+            json!({"collection": "users", "filter": {"status": {"$exists": false}},
+                             "update": [{"$set": {"status": "active"}}]}),
+        )
+        .unwrap();
+        assert_eq!(b.collection, "users");
+        assert_eq!(b.batch_size, None);
+        assert!(matches!(b.update, Update::Pipeline(ref s) if s.len() == 1));
+        assert_eq!(b.pace, Pace::default());
+    }
+
+    #[test]
+    fn bad_declarations_name_the_key() {
+        let err = |v: Value| parse(v).unwrap_err();
+        assert!(
+            err(json!({"filter": {}, "update": {"$set": {"a": 1}}})).contains("needs `collection`")
+        );
+        assert!(
+            err(json!({"collection": "u", "update": {"$set": {"a": 1}}}))
+                .contains("needs `filter`")
+        );
+        assert!(err(json!({"collection": "u", "filter": {}})).contains("needs `update`"));
+        assert!(
+            err(json!({"collection": "u", "filter": {}, "update": {"a": 1}}))
+                .contains("replacement document")
+        );
+        assert!(err(json!({"collection": "u", "filter": {}, "update": 3}))
+            .contains("must be an update document"));
+        assert!(
+            err(json!({"collection": "u", "filter": {}, "update": [{"a": 1}]}))
+                .contains("`backfill.update[0]` is not a pipeline stage")
+        );
+        assert!(err(
+            json!({"collection": "u", "filter": {}, "update": {"$set": {"a": 1}}, "batch_size": 0})
+        )
+        .contains("out of range"));
+        assert!(err(json!({"collection": "u", "filter": {}, "update": {"$set": {"a": 1}}, "batch_size": 1e9})).contains("out of range"));
+        assert!(err(
+            json!({"collection": "u", "filter": {}, "update": {"$set": {"a": 1}}, "bacth_size": 5})
+        )
+        .contains("unknown key `bacth_size`"));
+        assert!(err(
+            json!({"collection": "u", "filter": {}, "update": {"$set": {"a": 1}}, "max_rate": -1})
+        )
+        .contains("positive number"));
+    }
+}
