@@ -51,6 +51,7 @@ impl Compiled {
             binary: Some(binary.to_string()),
             problem: None,
             down_path: None,
+            checkpoint: None,
         })
     }
 

@@ -179,6 +179,7 @@ fn read_migration(dir: &Path, file_name: &str, pattern: &Regex, project: &Path) 
         binary: None,
         problem,
         down_path: None,
+        checkpoint: None,
     })
 }
 

@@ -25,6 +25,9 @@ pub(crate) struct Source {
     /// Why the file cannot be used as a migration (not UTF-8, a BOM), when it cannot; `list`
     /// shows it and every command that would run it refuses.
     pub(crate) problem: Option<String>,
+    /// For a checkpoint (a `.json` migration with `"checkpoint": {"replaces": [...]}`): the
+    /// migrations whose history it stands for (see `plan::checkpoint`).
+    pub(crate) checkpoint: Option<Vec<String>>,
 }
 
 impl Source {

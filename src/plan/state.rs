@@ -20,6 +20,8 @@ pub(crate) enum State {
     Missing,
     /// Its file cannot be used (not UTF-8, a BOM).
     Invalid,
+    /// Pending, but a checkpoint stands for it here: it never runs (see `plan::checkpoint`).
+    Replaced,
 }
 
 impl State {
@@ -34,6 +36,7 @@ impl State {
             State::Interrupted => "interrupted",
             State::Missing => "missing",
             State::Invalid => "invalid",
+            State::Replaced => "replaced",
         }
     }
 }
@@ -50,6 +53,8 @@ pub(crate) struct Entry {
     pub(crate) modified: bool,
     /// Pending, but numbered below a migration already applied or ignored.
     pub(crate) out_of_order: bool,
+    /// The checkpoint that stands for it, when it is [`State::Replaced`].
+    pub(crate) replaced_by: Option<String>,
 }
 
 impl Entry {
@@ -77,7 +82,16 @@ impl Entry {
 
     /// Something `check` reports: not done, changed, or its file unusable.
     pub(crate) fn is_problem(&self) -> bool {
-        self.modified || !matches!(self.state, State::Applied | State::Ignored)
+        self.modified
+            || !matches!(
+                self.state,
+                State::Applied | State::Ignored | State::Replaced
+            )
+    }
+
+    /// Whether it is a checkpoint (it stands for the history it lists).
+    pub(crate) fn is_checkpoint(&self) -> bool {
+        super::checkpoint::replaces(self).is_some()
     }
 }
 
@@ -112,6 +126,7 @@ pub(crate) fn entries(files: &[Source], records: &[Record], run_active: bool) ->
                 state,
                 modified,
                 out_of_order: false,
+                replaced_by: None,
             }
         })
         .collect();
@@ -130,9 +145,11 @@ pub(crate) fn entries(files: &[Source], records: &[Record], run_active: bool) ->
         },
         modified: false,
         out_of_order: false,
+        replaced_by: None,
     }));
     entries.sort_by(|a, b| (a.number, &a.name).cmp(&(b.number, &b.name)));
-    if let Some(newest) = newest_done(&entries).map(|e| e.number) {
+    super::checkpoint::mark_replaced(&mut entries);
+    if let Some(newest) = newest_done_in_sequence(&entries).map(|e| e.number) {
         for entry in &mut entries {
             entry.out_of_order = entry.state == State::Pending && entry.number < newest;
         }
@@ -143,4 +160,14 @@ pub(crate) fn entries(files: &[Source], records: &[Record], run_active: bool) ->
 /// The highest-numbered applied or ignored migration.
 pub(crate) fn newest_done(entries: &[Entry]) -> Option<&Entry> {
     entries.iter().rev().find(|e| e.is_done())
+}
+
+/// The highest-numbered applied or ignored migration that is not a checkpoint: what a pending
+/// migration numbered below is out of order against (the data steps a squash kept run after
+/// their checkpoint, though numbered below it).
+pub(crate) fn newest_done_in_sequence(entries: &[Entry]) -> Option<&Entry> {
+    entries
+        .iter()
+        .rev()
+        .find(|e| e.is_done() && !e.is_checkpoint())
 }

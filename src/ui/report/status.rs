@@ -36,6 +36,10 @@ pub(crate) struct MigrationView<'a> {
     compiled: Option<&'a str>,
     /// Why its file cannot be used.
     problem: Option<&'a str>,
+    /// The checkpoint that stands for it (`replaced`).
+    replaced_by: Option<&'a str>,
+    /// Whether it is a checkpoint.
+    checkpoint: bool,
 }
 
 /// A state as the word output uses (`applied`, `pending`, …).
@@ -62,6 +66,8 @@ impl<'a> MigrationView<'a> {
             direction: record.map(|r| r.direction),
             compiled: entry.compiled_elsewhere(),
             problem: entry.file.as_ref().and_then(|f| f.problem.as_deref()),
+            replaced_by: entry.replaced_by.as_deref(),
+            checkpoint: entry.is_checkpoint(),
         }
     }
 
@@ -80,6 +86,12 @@ impl<'a> MigrationView<'a> {
         }
         if let Some(binary) = self.compiled {
             label.push_str(&format!(" (compiled: {binary})"));
+        }
+        if let Some(by) = self.replaced_by {
+            label.push_str(&format!(" (by {by})"));
+        }
+        if self.checkpoint {
+            label.push_str(" (checkpoint)");
         }
         label
     }
@@ -103,7 +115,7 @@ impl<'a> MigrationView<'a> {
             _ if self.modified => AnsiColor::Magenta,
             State::Applied => AnsiColor::Green,
             State::Ignored => AnsiColor::Cyan,
-            State::Pending => return Style::new(),
+            State::Pending | State::Replaced => return Style::new(),
             State::Failed
             | State::Running
             | State::Interrupted
@@ -183,6 +195,7 @@ pub(crate) fn summary(entries: &[Entry]) -> String {
         State::Interrupted,
         State::Missing,
         State::Invalid,
+        State::Replaced,
     ];
     let mut parts: Vec<String> = order
         .iter()
