@@ -44,6 +44,10 @@ pub(crate) mod exit {
     /// The run lost the migrations lock to another run (its lease ran out while it was stopped
     /// or cut off) and stopped without writing anything more.
     pub(crate) const LOST_LOCK: u8 = 13;
+    /// `drift` found the database different from what its applied migrations make (or
+    /// `execute --require-no-drift` did), or `squash`'s checkpoint does not make what the
+    /// history makes.
+    pub(crate) const DRIFT: u8 = 14;
     /// Stopped by SIGINT (Ctrl-C), after recording the step in flight and releasing the lock.
     pub(crate) const SIGINT: u8 = 130;
     /// Stopped by SIGTERM, likewise.
@@ -183,6 +187,33 @@ pub(crate) enum Error {
     #[error("round trip failed for {}", .names.join(", "))]
     TestFailed { names: Vec<String> },
 
+    /// The database differs from what its applied migrations make, replayed on a scratch
+    /// database (`drift`, `execute --require-no-drift`); the report lists each difference.
+    #[error("`{database}` differs from what its {replayed} applied migration(s) make: {summary}")]
+    Drift {
+        database: String,
+        replayed: usize,
+        summary: String,
+        count: usize,
+        /// The command's own report lists the differences (`drift`; not `execute`).
+        reported: bool,
+    },
+
+    /// `squash`'s checkpoint, applied to an empty database, does not make what its history makes.
+    #[error("the checkpoint would not make what the migrations up to `{to}` make: {summary}; nothing was written")]
+    CheckpointDiffers { to: String, summary: String },
+
+    /// A migration failed when replayed on a scratch database (`drift`, `snapshot --replay`,
+    /// `squash`); nothing was recorded, the scratch database was dropped.
+    #[error(
+        "migration `{name}` failed when replayed on the scratch database `{scratch}`: {message}"
+    )]
+    ReplayFailed {
+        name: String,
+        scratch: String,
+        message: String,
+    },
+
     /// A dump could not be taken; nothing was migrated.
     #[error("dump into `{}` failed: {message}", .path.display())]
     DumpFailed {
@@ -283,7 +314,8 @@ impl Error {
             }
             Error::Refused { .. } => exit::REFUSED,
             Error::Locked { .. } => exit::LOCKED,
-            Error::MigrationFailed { .. } => exit::MIGRATION_FAILED,
+            Error::MigrationFailed { .. } | Error::ReplayFailed { .. } => exit::MIGRATION_FAILED,
+            Error::Drift { .. } | Error::CheckpointDiffers { .. } => exit::DRIFT,
             Error::CheckFailed { .. } | Error::TestFailed { .. } => exit::CHECK_FAILED,
             Error::TaskFailed { .. } => exit::TASK_FAILED,
             Error::DumpFailed { .. }
@@ -445,6 +477,22 @@ impl Error {
                  overwriting it), then run `migo test` again"
                     .into(),
             ),
+            Error::Drift { .. } => Some(
+                "`migo drift` lists each difference with the command that reconciles it: make \
+                 the change in a migration, or reconcile the database; `[drift] ignore` sets \
+                 aside collections the application creates itself"
+                    .into(),
+            ),
+            Error::CheckpointDiffers { .. } => Some(
+                "the differences are listed above: the server does not build this schema back \
+                 from its own description; keep the history, or squash up to an earlier migration"
+                    .into(),
+            ),
+            Error::ReplayFailed { name, .. } => Some(format!(
+                "the scratch database was dropped; make `{name}` run on a database that has \
+                 only what the migrations before it make (`migo list` marks a file changed since \
+                 it was applied)"
+            )),
             Error::TaskFailed { .. }
             | Error::Database { .. }
             | Error::Io { .. }
@@ -457,7 +505,11 @@ impl Error {
     pub(crate) fn is_reported_in_json(&self) -> bool {
         matches!(
             self,
-            Error::CheckFailed { .. } | Error::TestFailed { .. } | Error::Fleet { .. }
+            Error::CheckFailed { .. }
+                | Error::TestFailed { .. }
+                | Error::Fleet { .. }
+                | Error::Drift { reported: true, .. }
+                | Error::CheckpointDiffers { .. }
         )
     }
 
@@ -473,6 +525,9 @@ impl Error {
             Error::LostLock { .. } => Some("lost_lock"),
             Error::Interrupted { .. } | Error::RestoreStopped { .. } => Some("interrupted"),
             Error::Locked { .. } => Some("locked"),
+            Error::Drift { .. } => Some("drift"),
+            Error::CheckpointDiffers { .. } => Some("checkpoint_differs"),
+            Error::ReplayFailed { .. } => Some("replay_failed"),
             _ => None,
         }
     }

@@ -39,6 +39,7 @@ pub(super) fn invocation(g: &GlobalArgs, words: &[String]) -> Result<Invocation>
         yes: g.yes,
         wait: wait.map(Duration::from_secs),
         remote_origin: g.remote_origin.clone(),
+        require_no_drift: false,
     })
 }
 

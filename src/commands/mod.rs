@@ -5,11 +5,14 @@
 pub(crate) mod adopt;
 pub(crate) mod backup;
 pub(crate) mod change;
+pub(crate) mod drift;
 pub(crate) mod help;
 pub(crate) mod history;
 pub(crate) mod locked;
 pub(crate) mod new;
 pub(crate) mod remove;
+pub(crate) mod snapshot;
+pub(crate) mod squash;
 pub(crate) mod status;
 pub(crate) mod task;
 pub(crate) mod test;
@@ -48,6 +51,8 @@ pub(crate) struct Invocation {
     pub(crate) wait: Option<Duration>,
     /// For a run started by the remote hook: who started it, where (as the hook claims).
     pub(crate) remote_origin: Option<String>,
+    /// `execute --require-no-drift`: refuse before the lock when the database has drifted.
+    pub(crate) require_no_drift: bool,
 }
 
 /// What every subcommand works with.
@@ -83,12 +88,14 @@ impl Context<'_> {
             .iter()
             .map(|c| c.source(&self.app.binary))
             .collect::<Result<Vec<_>>>()?;
-        discover::discover_all(
+        let mut sources = discover::discover_all(
             &m.directory,
             &m.pattern,
             &self.settings.project_dir,
             compiled,
-        )
+        )?;
+        crate::migration::json::mark_checkpoints(&mut sources);
+        Ok(sources)
     }
 
     /// The sources joined with the registry, as `list` and `check` show them (no lock taken),

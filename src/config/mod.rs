@@ -5,6 +5,7 @@
 //! schema ([`schema`]); every error names where the bad value came from (`file:line:column`,
 //! the variable or the flag), so a typo never silently falls back to a default.
 
+mod drift;
 mod dump;
 pub(crate) mod file;
 pub(crate) mod layers;
@@ -105,6 +106,13 @@ pub(crate) struct DumpSettings {
     pub(crate) mongodump: PathBuf,
 }
 
+/// `[drift]`, resolved.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct DriftSettings {
+    /// Collections the migrations do not make, whose names match one of these, are set aside.
+    pub(crate) ignore: Vec<Regex>,
+}
+
 /// A user-defined task, ready to run.
 #[derive(Debug, Clone)]
 pub(crate) struct Task {
@@ -119,6 +127,7 @@ pub(crate) struct Settings {
     pub(crate) target: Target,
     pub(crate) migrations: MigrationSettings,
     pub(crate) dump: DumpSettings,
+    pub(crate) drift: DriftSettings,
     /// The selected environment's remote: commands run there, unless `--local`.
     pub(crate) remote: Option<RemoteSettings>,
     /// The selected environment asks before changing anything.
@@ -182,6 +191,7 @@ impl Settings {
             },
             migrations: migrations::resolve(&layer.migrations, &base_dir, &origins)?,
             dump: dump::resolve(&layer.dump, &base_dir, &origins)?,
+            drift: drift::resolve(&layer.drift, &origins)?,
             remote: selected
                 .and_then(|e| e.remote.as_ref())
                 .map(|r| remote::resolve(r, &base_dir, &origins))
@@ -361,6 +371,8 @@ mod tests {
         let settings = Settings::load(&sources, &["list"]).unwrap();
         assert_eq!(settings.target.database, "app");
         assert_eq!(settings.migrations.pattern.as_str(), DEFAULT_PATTERN);
+        let ignored: Vec<&str> = settings.drift.ignore.iter().map(Regex::as_str).collect();
+        assert_eq!(ignored, ["^sessions$", "^cache_"]);
         assert_eq!(
             settings.tasks["seed"].description,
             "Load seed data into the database"

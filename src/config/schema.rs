@@ -29,6 +29,8 @@ pub(crate) struct File {
     #[serde(default)]
     pub(crate) dump: Dump,
     #[serde(default)]
+    pub(crate) drift: Drift,
+    #[serde(default)]
     pub(crate) tasks: BTreeMap<String, Spanned<Task>>,
     #[serde(default)]
     pub(crate) environments: BTreeMap<String, Environment>,
@@ -66,6 +68,8 @@ pub(crate) struct Layer {
     pub(crate) migrations: Migrations,
     #[serde(default)]
     pub(crate) dump: Dump,
+    #[serde(default)]
+    pub(crate) drift: Drift,
 }
 
 /// `[mongo]`: how to reach the database.
@@ -127,6 +131,15 @@ pub(crate) struct Dump {
     pub(crate) mongodump: Value<PathBuf>,
 }
 
+/// `[drift]`: what `migo drift` sets aside.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Drift {
+    /// Regexes over collection names: a collection the migrations do not make is set aside
+    /// when one matches (the application creates it).
+    pub(crate) ignore: Value<Vec<String>>,
+}
+
 /// How dumps are taken.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -159,6 +172,8 @@ pub(crate) struct Environment {
     pub(crate) migrations: Migrations,
     #[serde(default)]
     pub(crate) dump: Dump,
+    #[serde(default)]
+    pub(crate) drift: Drift,
     /// Run migo on another machine over SSH instead of here.
     pub(crate) remote: Option<Spanned<Remote>>,
     /// Ask before changing anything (`--yes` answers for scripts).

@@ -66,16 +66,21 @@ impl Scratch {
     /// Drops the three databases, with any users and roles created in them.
     pub(crate) async fn drop(&self) -> Result<()> {
         for db in [&self.work, &self.before, &self.after_up] {
-            let context = || format!("cannot clean up the scratch database `{}`", db.name());
-            for command in ["dropAllUsersFromDatabase", "dropAllRolesFromDatabase"] {
-                db.run_command(doc! {command: 1})
-                    .await
-                    .map_err(Error::database(context()))?;
-            }
-            db.drop().await.map_err(Error::database(context()))?;
+            drop_scratch(db).await?;
         }
         Ok(())
     }
+}
+
+/// Drops scratch database `db`, with any users and roles a migration created in it.
+pub(crate) async fn drop_scratch(db: &Database) -> Result<()> {
+    let context = || format!("cannot clean up the scratch database `{}`", db.name());
+    for command in ["dropAllUsersFromDatabase", "dropAllRolesFromDatabase"] {
+        db.run_command(doc! {command: 1})
+            .await
+            .map_err(Error::database(context()))?;
+    }
+    db.drop().await.map_err(Error::database(context()))
 }
 
 /// A scratch database's name for `database`: its own name plus a suffix, within MongoDB's
