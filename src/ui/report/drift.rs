@@ -114,6 +114,9 @@ pub(crate) fn drift(out: &Output, found: &Found, target: &Target) {
         }
     };
     if c.differences.is_empty() {
+        if out.is_member() {
+            return; // the fleet's summary has a row for it
+        }
         out.print(&format!(
             "no drift: `{database}` matches what its {count} applied migration(s) make{ignored}"
         ));

@@ -25,7 +25,7 @@ use crate::ui::output::Output;
 
 pub(crate) use backup::{dumped, interrupted_restore, restore_plan, restored, settled_restore};
 pub(crate) use drift::drift;
-pub(crate) use fleet::{fleet_run, fleet_status};
+pub(crate) use fleet::{fleet_run, fleet_status, Tally};
 pub(crate) use history::history;
 pub(crate) use run::{dry_run, run_summary, step_done};
 pub(crate) use snapshot::{snapshot, snapshot_text};
