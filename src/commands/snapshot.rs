@@ -20,6 +20,15 @@ use crate::ui::report;
 
 /// Prints or saves the snapshot.
 pub(crate) async fn snapshot(ctx: Context<'_>, output: Option<&Path>, replay: bool) -> Result<()> {
+    if let Some(dir) = output.filter(|p| p.is_dir()) {
+        return Err(Error::Usage {
+            message: format!(
+                "`--output {}` is a directory",
+                crate::ui::escape::escape(&dir.display().to_string())
+            ),
+            hint: Some("name the file to write, e.g. `--output schema.json`".into()),
+        });
+    }
     let keep = application_collections(ctx);
     let target = &ctx.settings.target;
     let snapshot = if replay {
@@ -101,7 +110,13 @@ pub(crate) fn write_file(path: &Path, text: &str, new_only: bool) -> Result<()> 
         .prefix(".migo-")
         .tempfile_in(dir)
         .map_err(io("cannot create a file beside"))?;
+    // As any file of the project (a temporary file is private to its owner).
+    use std::os::unix::fs::PermissionsExt;
     file.write_all(text.as_bytes())
+        .and_then(|()| {
+            file.as_file()
+                .set_permissions(std::fs::Permissions::from_mode(0o644))
+        })
         .and_then(|()| file.as_file().sync_all())
         .map_err(io("cannot write"))?;
     let kept = match new_only {
