@@ -38,6 +38,7 @@ mod scripts;
 mod secrets;
 mod server;
 mod snapshot;
+mod squash;
 mod sshd;
 mod stops;
 mod target;

@@ -126,16 +126,20 @@ pub(crate) fn drift(out: &Output, found: &Found, target: &Target) {
         "`{database}` differs from what its {count} applied migration(s) make (migrations → \
          database):"
     ));
-    differences(out, &c.differences);
+    differences(out, &c.differences, true);
     if !ignored.is_empty() {
         out.print(ignored.trim_start_matches("; "));
     }
 }
 
-/// Each difference on its line, then its reconciling commands (and what they cannot do).
-pub(crate) fn differences(out: &Output, differences: &[Difference]) {
+/// Each difference on its line, then (with `reconcile`) the commands that reconcile it and what
+/// they cannot do.
+pub(crate) fn differences(out: &Output, differences: &[Difference], reconcile: bool) {
     for difference in differences {
         out.print(&line(difference));
+        if !reconcile {
+            continue;
+        }
         let reconcile = difference.reconcile();
         for command in &reconcile.commands {
             out.print(&format!(

@@ -44,12 +44,12 @@ pub(crate) fn squashed(out: &Output, s: &Squashed) {
     }
     if !s.differences.is_empty() {
         out.print(&format!(
-            "{}, applied to an empty database, does not make what the migrations up to `{}` \
+            "{}, applied to an empty database, would not make what the migrations up to `{}` \
              make (migrations → checkpoint):",
             s.stage.unwrap_or("the checkpoint"),
             escape(&s.to)
         ));
-        differences(out, &s.differences);
+        differences(out, &s.differences, false);
         return;
     }
     let Some(file) = &s.file else { return };
