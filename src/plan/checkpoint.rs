@@ -123,17 +123,51 @@ fn recorded_over_history(entry: &Entry, entries: &[Entry]) -> bool {
     replaces(entry).is_some_and(|history| history_recorded(history, entries))
 }
 
+/// Whether `entry` is a checkpoint recorded over its history, some of whose files are gone: a
+/// replay runs the checkpoint in place of that history.
+fn stands_in(entry: &Entry, entries: &[Entry]) -> bool {
+    entry.is_done()
+        && recorded_over_history(entry, entries)
+        && replaces(entry).is_some_and(|history| {
+            entries
+                .iter()
+                .any(|e| e.file.is_none() && e.record.is_some() && history.contains(&e.name))
+        })
+}
+
 /// The migrations to replay to rebuild what this database ran: applied and ignored ones, in the
-/// order they were recorded (then by number), without checkpoints recorded over their history.
+/// order they were recorded (then by number). A checkpoint recorded over its history is left
+/// out (the history is replayed), unless files of that history are gone: then the checkpoint
+/// is replayed in its place, where the history began.
 pub(crate) fn replay(entries: &[Entry]) -> Vec<&Entry> {
-    let mut done: Vec<&Entry> = entries
-        .iter()
-        .filter(|e| e.is_done() && !recorded_over_history(e, entries))
-        .collect();
     let when = |e: &Entry| {
         let r = e.record.as_ref().expect("done entries have a record");
-        (r.applied_at.unwrap_or(r.started_at), e.number)
+        r.applied_at.unwrap_or(r.started_at)
     };
-    done.sort_by_key(|e| when(e));
-    done
+    let stand_ins: Vec<&Entry> = entries.iter().filter(|e| stands_in(e, entries)).collect();
+    let stood_for = |e: &Entry| {
+        stand_ins
+            .iter()
+            .any(|c| replaces(c).is_some_and(|history| history.contains(&e.name)))
+    };
+    let mut done: Vec<(&Entry, mongodb::bson::DateTime)> = entries
+        .iter()
+        .filter(|e| e.is_done() && !stood_for(e))
+        .filter_map(|e| match stand_ins.iter().any(|c| c.name == e.name) {
+            true => {
+                let history = replaces(e).unwrap_or_default();
+                let began = entries
+                    .iter()
+                    .filter(|h| h.is_done() && history.contains(&h.name))
+                    .map(when)
+                    .min()
+                    .unwrap_or_else(|| when(e));
+                Some((e, began))
+            }
+            false if recorded_over_history(e, entries) => None,
+            false => Some((e, when(e))),
+        })
+        .collect();
+    done.sort_by_key(|(e, at)| (*at, e.number));
+    done.into_iter().map(|(e, _)| e).collect()
 }

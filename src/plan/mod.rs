@@ -164,7 +164,7 @@ fn forward(name: &str, entries: &[Entry], action: Action) -> Result<Step> {
     if let Some(binary) = entry.compiled_elsewhere() {
         return Err(compiled_elsewhere(entry, binary));
     }
-    if let Some(by) = &entry.replaced_by {
+    if let (State::Replaced, Some(by)) = (entry.state, &entry.replaced_by) {
         return Err(refuse(Refusal::Replaced {
             verb,
             name: entry.name.clone(),
@@ -220,7 +220,7 @@ fn up_to(name: &str, entries: &[Entry]) -> Result<Vec<Step>> {
             record: describe_record(target),
         }));
     }
-    if let Some(by) = &target.replaced_by {
+    if let (State::Replaced, Some(by)) = (target.state, &target.replaced_by) {
         return Err(refuse(Refusal::Replaced {
             verb: "execute up to",
             name: target.name.clone(),

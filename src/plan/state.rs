@@ -53,7 +53,8 @@ pub(crate) struct Entry {
     pub(crate) modified: bool,
     /// Pending, but numbered below a migration already applied or ignored.
     pub(crate) out_of_order: bool,
-    /// The checkpoint that stands for it, when it is [`State::Replaced`].
+    /// The checkpoint that stands for it: when it is [`State::Replaced`], or applied here with
+    /// its file gone since.
     pub(crate) replaced_by: Option<String>,
 }
 
@@ -133,20 +134,35 @@ pub(crate) fn entries(files: &[Source], records: &[Record], run_active: bool) ->
     let missing = records
         .iter()
         .filter(|r| !files.iter().any(|f| f.name == r.name));
-    entries.extend(missing.map(|r| Entry {
-        number: u64::try_from(r.number).unwrap_or_default(),
-        name: r.name.clone(),
-        file: None,
-        record: Some(r.clone()),
-        // A compiled migration of another binary is not missing: that binary has it.
-        state: match r.binary {
-            Some(_) => recorded_state(r.status),
-            None => State::Missing,
-        },
-        modified: false,
-        out_of_order: false,
-        replaced_by: None,
-    }));
+    // The history of a checkpoint recorded here may lose its files: the checkpoint has it.
+    let standing_for = |name: &str| {
+        entries.iter().find_map(|e| {
+            let done = e.is_done();
+            super::checkpoint::replaces(e)
+                .filter(|history| done && history.iter().any(|h| h == name))
+                .map(|_| e.name.clone())
+        })
+    };
+    let missing: Vec<Entry> = missing
+        .map(|r| {
+            let by = standing_for(&r.name);
+            Entry {
+                number: u64::try_from(r.number).unwrap_or_default(),
+                name: r.name.clone(),
+                file: None,
+                record: Some(r.clone()),
+                // A compiled migration of another binary is not missing: that binary has it.
+                state: match (&r.binary, &by) {
+                    (None, None) => State::Missing,
+                    _ => recorded_state(r.status),
+                },
+                modified: false,
+                out_of_order: false,
+                replaced_by: by,
+            }
+        })
+        .collect();
+    entries.extend(missing);
     entries.sort_by(|a, b| (a.number, &a.name).cmp(&(b.number, &b.name)));
     super::checkpoint::mark_replaced(&mut entries);
     if let Some(newest) = newest_done_in_sequence(&entries).map(|e| e.number) {

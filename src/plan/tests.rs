@@ -498,3 +498,51 @@ fn a_replay_follows_what_the_database_ran() {
         .collect();
     assert_eq!(order, ["0001_a", "0003_c", "0002_b"]);
 }
+
+#[test]
+fn the_history_may_lose_its_files_once_its_checkpoint_is_recorded() {
+    let files = squashed();
+    let mut records = vec![
+        applied_at(&files[0], 1),
+        applied_at(&files[1], 2),
+        applied_at(&files[2], 3),
+    ];
+    let mut cp = record(&files[3], Status::Ignored);
+    cp.applied_at = Some(mongodb::bson::DateTime::from_millis(4));
+    records.push(cp);
+    records.push(applied_at(&files[4], 5));
+    // The replaced files are deleted; the kept one stays.
+    let kept: Vec<Source> = files
+        .iter()
+        .filter(|f| !["0001_a", "0003_c"].contains(&f.name.as_str()))
+        .cloned()
+        .collect();
+    let e = entries(&kept, &records, false);
+    assert_eq!(
+        states(&e),
+        [
+            ("0001_a", "applied"),
+            ("0002_b", "applied"),
+            ("0003_c", "applied"),
+            ("0004_cp", "ignored"),
+            ("0005_d", "applied"),
+        ]
+    );
+    assert!(e.iter().all(|e| !e.is_problem()));
+    assert_eq!(e[0].replaced_by.as_deref(), Some("0004_cp"));
+    // By name it is applied, not replaced.
+    let err = plan(Request::Execute(Forward::Name("0001_a")), &e).unwrap_err();
+    assert!(
+        matches!(err, Error::Refused(Refusal::AlreadyDone { .. })),
+        "{err}"
+    );
+    // The replay runs the checkpoint where its history began, in place of it.
+    let order: Vec<&str> = checkpoint::replay(&e)
+        .iter()
+        .map(|e| e.name.as_str())
+        .collect();
+    assert_eq!(order, ["0004_cp", "0002_b", "0005_d"]);
+    // Without the checkpoint recorded, a file gone is missing.
+    let e = entries(&kept, &records[..3], false);
+    assert_eq!(e[0].state, State::Missing);
+}

@@ -72,7 +72,9 @@ fn list_check_and_version_documents() {
       "error": null,
       "direction": "up",
       "compiled": null,
-      "problem": null
+      "problem": null,
+      "replaced_by": null,
+      "checkpoint": false
     },
     {
       "number": 2,
@@ -89,7 +91,9 @@ fn list_check_and_version_documents() {
       "error": null,
       "direction": null,
       "compiled": null,
-      "problem": null
+      "problem": null,
+      "replaced_by": null,
+      "checkpoint": false
     }
   ]
 }"#

@@ -130,7 +130,9 @@ fn json_documents_have_the_documented_fields() {
             "error",
             "direction",
             "compiled",
-            "problem"
+            "problem",
+            "replaced_by",
+            "checkpoint"
         ]
     );
     assert_eq!(list[1]["modified"], true);

@@ -313,3 +313,36 @@ fn a_signal_during_the_replay_writes_nothing_and_drops_the_scratch_database() {
         .collect();
     assert!(left.is_empty(), "{left:?}");
 }
+
+#[test]
+fn once_every_database_has_the_checkpoint_the_history_files_can_go() {
+    let t = seeded();
+    t.run(&["execute"]).success();
+    t.run(&["squash", "--to", "0003_more", "--keep", "0002_seed"])
+        .success();
+    t.run(&["execute"]).success();
+    for gone in ["0001_users.json", "0003_more.json"] {
+        std::fs::remove_file(t.path(&format!("mongomigrations/{gone}"))).unwrap();
+    }
+    t.run(&["check"]).success();
+    let list = t.run(&["list"]);
+    list.success();
+    assert!(
+        list.stdout
+            .contains("0001_users       applied (file gone: in 0004_checkpoint)"),
+        "{}",
+        list.stdout
+    );
+    // The replay runs the checkpoint in place of the files that are gone.
+    t.run(&["drift"]).success().stdout_is(&format!(
+        "no drift: `{}` matches what its 2 applied migration(s) make\n",
+        t.db_name
+    ));
+    t.db()
+        .run_command(mongodb::bson::doc! {"dropIndexes": "users", "index": "email_1"})
+        .run()
+        .unwrap();
+    t.run(&["drift"])
+        .code(14)
+        .stdout_has("missing index `email_1` on `users`");
+}

@@ -87,8 +87,10 @@ impl<'a> MigrationView<'a> {
         if let Some(binary) = self.compiled {
             label.push_str(&format!(" (compiled: {binary})"));
         }
-        if let Some(by) = self.replaced_by {
-            label.push_str(&format!(" (by {by})"));
+        match (self.state, self.replaced_by) {
+            (State::Replaced, Some(by)) => label.push_str(&format!(" (by {by})")),
+            (_, Some(by)) => label.push_str(&format!(" (file gone: in {by})")),
+            _ => {}
         }
         if self.checkpoint {
             label.push_str(" (checkpoint)");
