@@ -346,3 +346,24 @@ fn once_every_database_has_the_checkpoint_the_history_files_can_go() {
         .code(14)
         .stdout_has("missing index `email_1` on `users`");
 }
+
+#[test]
+fn a_database_with_the_history_records_the_checkpoint_then_runs_what_follows() {
+    let t = seeded();
+    t.run(&["execute"]).success();
+    t.run(&["squash", "--to", "0003_more", "--drop", "all"])
+        .success();
+    let t = t.migration("0005_later.json", &crate::insert("later"));
+    let run = t.run(&["execute"]);
+    run.success();
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(lines[0], "ignoring 0004_checkpoint…");
+    assert_eq!(lines[2], "applying 0005_later…");
+    assert!(lines[4].starts_with("2 migration(s) in "), "{}", run.stdout);
+    assert!(
+        lines[4].ends_with(": 1 ignored, 1 applied"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(t.docs("items").len(), 1);
+}
