@@ -63,7 +63,7 @@ pub(crate) async fn find(ctx: Context<'_>, db: &Database, entries: &[Entry]) -> 
         ));
     }
     let keep = application_collections(ctx);
-    let expected = on_scratch(db, REPLAY, ctx.run, async |scratch, halt| {
+    let expected = on_scratch(db, REPLAY, ctx.run, ctx.out, async |scratch, halt| {
         let env = ctx.child_env().for_database(scratch.name());
         replay::replay(&steps, scratch, &env, halt).await?;
         Snapshot::read(scratch, &keep).await
@@ -116,12 +116,15 @@ fn replay_steps(ctx: Context<'_>, entries: &[Entry]) -> Result<Vec<(String, Body
         .collect()
 }
 
-/// Which collections are the application's: not migo's registry, its audit log or a restore's
-/// temporary collections.
+/// Which collections are the application's: not migo's registry, its audit log, a restore's
+/// temporary collections or a scratch database's marker.
 pub(crate) fn application_collections(ctx: Context<'_>) -> impl Fn(&str) -> bool {
     let registry = ctx.collection().to_string();
     let audit = crate::store::audit_collection(&registry);
     move |name: &str| {
-        name != registry && name != audit && !crate::backup::journal::is_restore_collection(name)
+        name != registry
+            && name != audit
+            && name != crate::run::replay::MARKER
+            && !crate::backup::journal::is_restore_collection(name)
     }
 }

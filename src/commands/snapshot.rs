@@ -35,7 +35,7 @@ pub(crate) async fn snapshot(ctx: Context<'_>, output: Option<&Path>, replay: bo
         let files = ctx.discover()?;
         let steps = fresh_replay(ctx, &files, None)?;
         let db = connection::open(target).await?;
-        on_scratch(&db, REPLAY, ctx.run, async |scratch, halt| {
+        on_scratch(&db, REPLAY, ctx.run, ctx.out, async |scratch, halt| {
             let env = ctx.child_env().for_database(scratch.name());
             replay::replay(&steps, scratch, &env, halt).await?;
             Snapshot::read(scratch, &keep).await

@@ -87,7 +87,7 @@ pub(crate) async fn squash(ctx: Context<'_>, to: &str, decisions: Decisions<'_>)
         steps.len(),
         last.name
     ));
-    let expected = on_scratch(&db, REPLAY, ctx.run, async |scratch, halt| {
+    let expected = on_scratch(&db, REPLAY, ctx.run, ctx.out, async |scratch, halt| {
         let env = ctx.child_env().for_database(scratch.name());
         replay::replay(&steps, scratch, &env, halt).await?;
         Snapshot::read(scratch, &keep).await
@@ -114,7 +114,7 @@ pub(crate) async fn squash(ctx: Context<'_>, to: &str, decisions: Decisions<'_>)
         .collect();
     ctx.out
         .note("checking the checkpoint on an empty scratch database");
-    let check = on_scratch(&db, CHECKPOINT, ctx.run, async |scratch, halt| {
+    let check = on_scratch(&db, CHECKPOINT, ctx.run, ctx.out, async |scratch, halt| {
         let env = ctx.child_env().for_database(scratch.name());
         apply(&checkpoint, &file_name, scratch, halt).await?;
         let made = Snapshot::read(scratch, &keep).await?;

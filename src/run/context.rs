@@ -3,6 +3,7 @@
 //! (started at the first lock). Nothing of it lives in process-wide statics, so two runs in one
 //! process (a custom binary's tests, say) cannot see each other's signals or children.
 
+use std::sync::atomic::AtomicBool;
 use std::sync::OnceLock;
 
 use crate::error::{Error, Result};
@@ -22,6 +23,8 @@ pub(crate) struct RunContext {
     pub(crate) children: Children,
     /// Renews the leases of this run; started by the first lock.
     renewer: OnceLock<std::result::Result<Renewer, String>>,
+    /// Whether this run looked for scratch databases that killed migo processes left (once).
+    pub(crate) scratch_swept: AtomicBool,
     /// Hears SIGINT and SIGTERM for the whole run.
     _signals: Listener,
 }
@@ -49,6 +52,7 @@ impl RunContext {
             stop,
             children,
             renewer: OnceLock::new(),
+            scratch_swept: AtomicBool::new(false),
             _signals: signals,
         })
     }

@@ -7,20 +7,32 @@
 //! between two migrations (or two commands of one), and the database is dropped however the
 //! work ends, by a failure or a signal, before migo exits. Only the real database's server is
 //! used; nothing is read from or written to the real database itself.
+//!
+//! Only `kill -9` (or a crash of the machine) leaves a scratch database behind. Each one holds a
+//! marker ([`MARKER`]: host and process id), so the next replay on that host drops those whose
+//! process is gone.
 
-use mongodb::Database;
+use std::sync::atomic::Ordering;
+
+use mongodb::bson::{doc, DateTime, Document};
+use mongodb::{Client, Database};
 
 use super::context::RunContext;
 use super::trial::{self, scratch_name};
 use crate::error::{Error, Result};
 use crate::halt::Halt;
+use crate::identity::Identity;
 use crate::migration::{Body, Direction};
 use crate::process::ChildEnv;
+use crate::ui::output::Output;
 
 /// The scratch database of a replay: `r`; of a checkpoint's check: `c`.
 pub(crate) const REPLAY: &str = "r";
 /// See [`REPLAY`].
 pub(crate) const CHECKPOINT: &str = "c";
+
+/// The collection in a scratch database that says which process made it (never compared).
+pub(crate) const MARKER: &str = "migo.scratch";
 
 /// Runs `work` on a fresh scratch database named after `real` (`kind` tells replays from
 /// checkpoint checks apart), inside a graceful section of `run`, and drops the scratch database
@@ -29,16 +41,21 @@ pub(crate) async fn on_scratch<T>(
     real: &Database,
     kind: &str,
     run: &RunContext,
+    out: &Output,
     work: impl AsyncFnOnce(&Database, &Halt) -> Result<T>,
 ) -> Result<T> {
     let _graceful = run.stop.graceful();
     let halt = run.halt(None);
+    sweep(real.client(), run, out).await;
     let scratch = real.client().database(&scratch_name(real.name(), kind));
-    // A stopped run of this same process id may have left it.
+    // A killed run of this same process id may have left it.
     trial::drop_scratch(&scratch).await?;
     let result = match halt.reason() {
         Some(reason) => Err(reason.into_error()),
-        None => work(&scratch, &halt).await,
+        None => match mark(&scratch).await {
+            Ok(()) => work(&scratch, &halt).await,
+            Err(e) => Err(e),
+        },
     };
     let dropped = trial::drop_scratch(&scratch).await;
     if let Some(reason) = halt.reason() {
@@ -47,6 +64,69 @@ pub(crate) async fn on_scratch<T>(
     let value = result?;
     dropped?;
     Ok(value)
+}
+
+/// Writes the marker that says which process on which host made `scratch`.
+async fn mark(scratch: &Database) -> Result<()> {
+    let me = Identity::current();
+    let marker = doc! {
+        "_id": "scratch", "host": me.host, "pid": i64::from(std::process::id()),
+        "started_at": DateTime::now(),
+    };
+    scratch
+        .collection::<Document>(MARKER)
+        .insert_one(marker)
+        .await
+        .map(drop)
+        .map_err(Error::database(format!(
+            "cannot write to the scratch database `{}`",
+            scratch.name()
+        )))
+}
+
+/// Once per run: drops the scratch databases of replays that a migo process on this host left
+/// when it was killed (its marker names a process that is gone). Best effort: a user who may
+/// not list databases leaves them to be dropped by hand.
+async fn sweep(client: &Client, run: &RunContext, out: &Output) {
+    if run.scratch_swept.swap(true, Ordering::SeqCst) {
+        return;
+    }
+    let filter = doc! {"name": {"$regex": "_migo_[rc][0-9]+$"}};
+    let Ok(names) = client.list_database_names().filter(filter).await else {
+        return;
+    };
+    let me = Identity::current();
+    for name in names {
+        let db = client.database(&name);
+        let Ok(Some(marker)) = db.collection::<Document>(MARKER).find_one(doc! {}).await else {
+            continue;
+        };
+        let pid = marker.get_i64("pid").unwrap_or_default();
+        let ours = marker.get_str("host") == Ok(me.host.as_str());
+        if !ours || pid == i64::from(std::process::id()) || is_alive(pid) {
+            continue;
+        }
+        if trial::drop_scratch(&db).await.is_ok() {
+            out.warn(&format!(
+                "dropped the scratch database `{}` that a killed migo (pid {pid}) left",
+                crate::ui::escape::escape(&name)
+            ));
+        }
+    }
+}
+
+/// Whether process `pid` of this host is alive (or not ours to signal: alive all the same).
+fn is_alive(pid: i64) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    if pid <= 0 {
+        return false;
+    }
+    // SAFETY: kill(2) with signal 0 only checks that the process exists.
+    #[allow(unsafe_code)]
+    let found = unsafe { libc::kill(pid, 0) } == 0;
+    found || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
 }
 
 /// Runs the `up` of each migration of `steps` in order on `scratch`, the children given `env`'s

@@ -516,3 +516,21 @@ fn drift_on_a_fleet_gives_a_row_per_member() {
         "extra_index"
     );
 }
+
+#[test]
+fn a_scratch_database_left_by_kill_9_is_dropped_by_the_next_replay() {
+    let t = migrated();
+    let mut migo = t.spawn(&["drift"], &[("MIGO_TEST_STOP_AT", "replay:0002_events")]);
+    wait_stopped(&migo);
+    let pid = migo.id();
+    migo.kill().unwrap();
+    migo.wait().unwrap();
+    let left = scratch_of(&t, pid);
+    assert_eq!(left.len(), 1, "kill -9 leaves the scratch database");
+    t.run(&["drift"]).success().stderr_is(&format!(
+        "{}warning: dropped the scratch database `{}` that a killed migo (pid {pid}) left\n",
+        replaying(&t, 4),
+        left[0],
+    ));
+    assert!(scratch_left(&t).is_empty());
+}
