@@ -54,7 +54,7 @@ pub(crate) async fn drift(ctx: Context<'_>) -> Result<()> {
 /// with it.
 pub(crate) async fn find(ctx: Context<'_>, db: &Database, entries: &[Entry]) -> Result<Found> {
     let steps = replay_steps(ctx, entries)?;
-    let replayed: Vec<String> = steps.iter().map(|(name, _)| name.clone()).collect();
+    let names: Vec<String> = steps.iter().map(|(name, _)| name.clone()).collect();
     if !ctx.out.json && !ctx.out.is_member() {
         ctx.out.note(&format!(
             "replaying {} applied migration(s) of `{}` on a scratch database",
@@ -63,15 +63,16 @@ pub(crate) async fn find(ctx: Context<'_>, db: &Database, entries: &[Entry]) -> 
         ));
     }
     let keep = application_collections(ctx);
-    let expected = on_scratch(db, REPLAY, ctx.run, ctx.out, async |scratch, halt| {
+    // The database is read while the replay runs: the two wait on the server side by side.
+    let replayed = on_scratch(db, REPLAY, ctx.run, ctx.out, async |scratch, halt| {
         let env = ctx.child_env().for_database(scratch.name());
         replay::replay(&steps, scratch, &env, halt).await?;
         Snapshot::read(scratch, &keep).await
-    })
-    .await?;
-    let actual = Snapshot::read(db, &keep).await?;
+    });
+    let (expected, actual) =
+        futures_util::future::try_join(replayed, Snapshot::read(db, &keep)).await?;
     Ok(Found {
-        replayed,
+        replayed: names,
         comparison: compare(&expected, &actual, &ctx.settings.drift.ignore),
     })
 }

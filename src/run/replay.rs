@@ -48,8 +48,12 @@ pub(crate) async fn on_scratch<T>(
     let halt = run.halt(None);
     sweep(real.client(), run, out).await;
     let scratch = real.client().database(&scratch_name(real.name(), kind));
-    // A killed run of this same process id may have left it.
-    trial::drop_scratch(&scratch).await?;
+    // A killed run of this same process id may have left it (its users and roles, if any,
+    // go with the drop at the end).
+    scratch.drop().await.map_err(Error::database(format!(
+        "cannot clean up the scratch database `{}`",
+        scratch.name()
+    )))?;
     let result = match halt.reason() {
         Some(reason) => Err(reason.into_error()),
         None => match mark(&scratch).await {
