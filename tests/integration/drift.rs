@@ -534,3 +534,67 @@ fn a_scratch_database_left_by_kill_9_is_dropped_by_the_next_replay() {
     ));
     assert!(scratch_left(&t).is_empty());
 }
+
+/// A password with `/` and `@`: the replay's scripts get it (for the scratch database), and it
+/// shows nowhere.
+#[test]
+fn a_password_with_a_slash_and_an_at_sign_replays_and_never_shows() {
+    const PASSWORD: &str = "p/ss@word:1";
+    let storage = tempfile::tempdir().unwrap();
+    let t = Test::new();
+    let (_secured, host, port) = crate::auth::server_with_roles(
+        storage.path(),
+        PASSWORD,
+        doc! {"role": "root", "db": "admin"},
+    );
+    let python = crate::tools::python();
+    let script = format!(
+        "#!/bin/sh\nset -e\n[ \"$1\" = up ] || exit 0\necho \"connecting as $MIGO_URI\"\n\"{}\" -c \
+         'import os, pymongo; \
+         pymongo.MongoClient(os.environ[\"MIGO_URI\"])[os.environ[\"MIGO_DATABASE\"]].orders.create_index(\"due\")'\n",
+        python.display()
+    );
+    let config = format!(
+        "[mongo]\nhost = \"{host}\"\nport = {port}\ndatabase = \"{}\"\nuser = \"migo\"\n\
+         password_env = \"PW\"\ntimeout_secs = 5\n",
+        t.db_name
+    );
+    let t = t
+        .raw_config(&config)
+        .env("PW", PASSWORD)
+        .script("0001_orders.sh", &script)
+        .migration("0002_users.json", USERS);
+    t.run(&["execute"]).success().never_shows(PASSWORD);
+    for args in [
+        &["drift"][..],
+        &["-vv", "drift", "--json"],
+        &["snapshot", "--replay"],
+    ] {
+        let run = t.run(args);
+        run.success()
+            .never_shows(PASSWORD)
+            .never_shows("p%2Fss%40word:1");
+    }
+    t.run(&["squash", "--to", "0002_users", "--drop", "all"])
+        .success()
+        .never_shows(PASSWORD);
+    let checkpoint =
+        std::fs::read_to_string(t.path("mongomigrations/0003_checkpoint.json")).unwrap();
+    assert!(!checkpoint.contains("p/ss"));
+}
+
+#[test]
+fn an_environment_sets_aside_its_own_collections() {
+    let t = migrated().config("[environments.prod.drift]\nignore = [\"^jobs$\"]\n");
+    command(&t, doc! {"create": "jobs"});
+    t.run(&["drift"])
+        .code(14)
+        .stdout_has("extra collection `jobs`");
+    t.run(&["--env", "prod", "drift"])
+        .success()
+        .stdout_is(&format!(
+            "no drift: `{}` matches what its 4 applied migration(s) make; set aside by [drift] \
+         ignore: jobs\n",
+            t.db_name
+        ));
+}
