@@ -43,7 +43,12 @@ impl Found {
 pub(crate) async fn drift(ctx: Context<'_>) -> Result<()> {
     let (db, entries, _) = ctx.entries().await?;
     let found = find(ctx, &db, &entries).await?;
-    report::drift(ctx.out, &found, &ctx.settings.target);
+    report::drift(
+        ctx.out,
+        &found.replayed,
+        &found.comparison,
+        &ctx.settings.target,
+    );
     match found.error(&ctx.settings.target.database, true) {
         Some(error) => Err(error),
         None => Ok(()),

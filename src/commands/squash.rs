@@ -26,26 +26,9 @@ use crate::migration::{interpreted, Body, Direction};
 use crate::plan::refusal::Refusal;
 use crate::plan::{self, Entry};
 use crate::run::replay::{self, on_scratch, CHECKPOINT, REPLAY};
-use crate::schema::{compare, Difference, Snapshot};
+use crate::schema::{compare, Snapshot};
 use crate::store::connection;
-use crate::ui::report;
-
-/// What `squash` did, for its report.
-#[derive(Debug, Default)]
-pub(crate) struct Squashed {
-    pub(crate) to: String,
-    /// The checkpoint's file, once written.
-    pub(crate) file: Option<String>,
-    pub(crate) replaces: Vec<String>,
-    pub(crate) kept: Vec<String>,
-    pub(crate) dropped: Vec<String>,
-    pub(crate) collections: usize,
-    pub(crate) indexes: usize,
-    pub(crate) commands: usize,
-    /// How the checkpoint differs from the history, when the check failed, and at which stage.
-    pub(crate) differences: Vec<Difference>,
-    pub(crate) stage: Option<&'static str>,
-}
+use crate::ui::report::{self, Squashed};
 
 /// The data steps to keep and to drop, as given.
 #[derive(Debug, Clone, Copy)]

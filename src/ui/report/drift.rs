@@ -10,10 +10,9 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::{print_json, TargetView};
-use crate::commands::drift::Found;
 use crate::config::Target;
 use crate::migration::json::typed_json;
-use crate::schema::{Change, Difference};
+use crate::schema::{Change, Comparison, Difference};
 use crate::ui::escape::escape;
 use crate::ui::output::Output;
 
@@ -90,22 +89,21 @@ impl<'a> DifferenceView<'a> {
     }
 }
 
-/// The drift report: the differences and how to reconcile each, then the verdict; or the JSON
-/// document.
-pub(crate) fn drift(out: &Output, found: &Found, target: &Target) {
-    let c = &found.comparison;
+/// The drift report (`replayed`: the migrations replayed, in order): the differences and how to
+/// reconcile each, then the verdict; or the JSON document.
+pub(crate) fn drift(out: &Output, replayed: &[String], c: &Comparison, target: &Target) {
     if out.json {
         let report = DriftReport {
             ok: c.differences.is_empty(),
             target: TargetView::of(target),
-            replayed: &found.replayed,
+            replayed,
             differences: c.differences.iter().map(DifferenceView::of).collect(),
             ignored: &c.ignored,
         };
         return print_json(out, &report);
     }
     let database = escape(&target.database);
-    let count = found.replayed.len();
+    let count = replayed.len();
     let ignored = match c.ignored.is_empty() {
         true => String::new(),
         false => {

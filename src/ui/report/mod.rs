@@ -29,7 +29,7 @@ pub(crate) use fleet::{fleet_run, fleet_status, Tally};
 pub(crate) use history::history;
 pub(crate) use run::{dry_run, run_summary, step_done};
 pub(crate) use snapshot::{snapshot, snapshot_text};
-pub(crate) use squash::squashed;
+pub(crate) use squash::{squashed, Squashed};
 pub(crate) use status::{check, list, summary, version};
 pub(crate) use trial::{trial, trial_summary};
 

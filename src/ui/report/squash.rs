@@ -6,9 +6,26 @@ use serde::Serialize;
 
 use super::drift::{differences, DifferenceView};
 use super::print_json;
-use crate::commands::squash::Squashed;
+use crate::schema::Difference;
 use crate::ui::escape::escape;
 use crate::ui::output::Output;
+
+/// What `squash` did, for its report.
+#[derive(Debug, Default)]
+pub(crate) struct Squashed {
+    pub(crate) to: String,
+    /// The checkpoint's file, once written.
+    pub(crate) file: Option<String>,
+    pub(crate) replaces: Vec<String>,
+    pub(crate) kept: Vec<String>,
+    pub(crate) dropped: Vec<String>,
+    pub(crate) collections: usize,
+    pub(crate) indexes: usize,
+    pub(crate) commands: usize,
+    /// How the checkpoint differs from the history, when the check failed, and at which stage.
+    pub(crate) differences: Vec<Difference>,
+    pub(crate) stage: Option<&'static str>,
+}
 
 /// `squash --json`.
 #[derive(Debug, Serialize)]
