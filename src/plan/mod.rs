@@ -284,6 +284,11 @@ fn rollback(entry: &Entry) -> Result<Step> {
         (State::Invalid, _) => Err(invalid_file(entry)),
         (State::Running, _) => Err(blocked(entry)),
         (_, None) => Err(missing_file(entry)),
+        // A checkpoint recorded over its history never ran: only its record goes.
+        (State::Ignored, Some(file)) if entry.is_checkpoint() => Ok(Step {
+            action: Action::Forget,
+            file: file.clone(),
+        }),
         (_, Some(file)) => Ok(Step {
             action: Action::Down,
             file: file.clone(),

@@ -546,3 +546,27 @@ fn the_history_may_lose_its_files_once_its_checkpoint_is_recorded() {
     let e = entries(&kept, &records[..3], false);
     assert_eq!(e[0].state, State::Missing);
 }
+
+#[test]
+fn rolling_back_past_a_recorded_checkpoint_drops_its_record_only() {
+    let files = squashed();
+    let mut records = vec![
+        applied_at(&files[0], 1),
+        applied_at(&files[1], 2),
+        applied_at(&files[2], 3),
+    ];
+    let mut cp = record(&files[3], Status::Ignored);
+    cp.applied_at = Some(mongodb::bson::DateTime::from_millis(4));
+    records.push(cp);
+    let e = entries(&files, &records, false);
+    let last = plan(Request::Rollback(Backward::Last(2)), &e).unwrap();
+    assert_eq!(
+        names(&last),
+        [("0004_cp", Action::Forget), ("0003_c", Action::Down)]
+    );
+    // Where it ran (a fresh database), it made everything: it cannot be undone.
+    let ran = [applied_at(&files[3], 1)];
+    let e = entries(&files, &ran, false);
+    let step = plan(Request::Rollback(Backward::Name("0004_cp")), &e).unwrap();
+    assert_eq!(names(&step), [("0004_cp", Action::Down)]);
+}

@@ -367,3 +367,32 @@ fn a_database_with_the_history_records_the_checkpoint_then_runs_what_follows() {
     );
     assert_eq!(t.docs("items").len(), 1);
 }
+
+#[test]
+fn rolling_back_past_a_recorded_checkpoint_removes_only_its_record() {
+    let t = seeded();
+    t.run(&["execute"]).success();
+    t.run(&["squash", "--to", "0003_more", "--drop", "all"])
+        .success();
+    t.run(&["execute"]).success();
+    let before = t.snapshot_without(&["migrations", "migrations_audit"]);
+    t.run(&["rollback", "--last", "1"]).success();
+    assert_eq!(t.statuses().len(), 3, "the checkpoint's record is gone");
+    assert_eq!(
+        t.snapshot_without(&["migrations", "migrations_audit"]),
+        before
+    );
+    t.run(&["list"])
+        .success()
+        .stdout_has("0004_checkpoint  pending (checkpoint)");
+    // On a database where it ran, it has no `down`.
+    let fresh = format!("{}_fresh", t.short_name());
+    t.run(&["--database", &fresh, "execute"]).success();
+    t.run(&["--database", &fresh, "rollback", "0004_checkpoint"])
+        .code(6)
+        .stderr_is(
+            "error: cannot roll back `0004_checkpoint`: it has no `down`, so it is irreversible; \
+             hint: add a `down` to `0004_checkpoint.json` if the change can be undone\n",
+        );
+    t.server.client().database(&fresh).drop().run().unwrap();
+}
