@@ -46,6 +46,19 @@ pub(crate) async fn squash(ctx: Context<'_>, to: &str, decisions: Decisions<'_>)
     let history = history(&entries, &steps);
     let number = checkpoint_number(&entries, &history, &last)?;
     let file_name = file_name(&last, number);
+    let m = &ctx.settings.migrations;
+    if !m.pattern.is_match(&file_name) {
+        return Err(Error::Usage {
+            message: format!(
+                "the checkpoint `{file_name}` would not match the pattern `{}`",
+                m.pattern.as_str()
+            ),
+            hint: Some(
+                "let `[migrations] pattern` accept `.json` files named `<number>_checkpoint.json`"
+                    .into(),
+            ),
+        });
+    }
     let data: Vec<(String, String)> = steps
         .iter()
         .filter_map(|(name, body)| data_step(body).map(|why| (name.clone(), why)))
@@ -128,19 +141,6 @@ pub(crate) async fn squash(ctx: Context<'_>, to: &str, decisions: Decisions<'_>)
                     ignored: Vec::new(),
                 }
                 .summary()
-            ),
-        });
-    }
-    let m = &ctx.settings.migrations;
-    if !m.pattern.is_match(&file_name) {
-        return Err(Error::Usage {
-            message: format!(
-                "the checkpoint `{file_name}` would not match the pattern `{}`",
-                m.pattern.as_str()
-            ),
-            hint: Some(
-                "let `[migrations] pattern` accept `.json` files named `<number>_checkpoint.json`"
-                    .into(),
             ),
         });
     }
