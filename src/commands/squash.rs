@@ -202,9 +202,11 @@ fn data_step(body: &Body) -> Option<String> {
             let verb =
                 m.up.iter()
                     .filter_map(|c| c.keys().next())
-                    .find(|verb| !JsonMigration::is_schema_command(verb))
-                    .map_or("", String::as_str);
-            Some(format!("its `{verb}` command changes documents"))
+                    .find(|verb| !JsonMigration::is_schema_command(verb));
+            Some(match verb {
+                Some(verb) => format!("its `{verb}` command changes documents"),
+                None => "it changes documents".to_string(),
+            })
         }
         Body::Interpreted(m) => Some(format!(
             "a {} migration, which may change documents",

@@ -115,13 +115,15 @@ impl JsonMigration {
 
     /// Whether every command of `up` only changes the schema ([`SCHEMA_COMMANDS`]): then a
     /// snapshot carries all it does. Anything else (an `insert`, an `update`, …) is a data step.
+    /// A migration without `up` commands (a backfill, say) does work of another kind: not.
     pub(crate) fn is_schema_only(&self) -> bool {
-        self.up.iter().all(|command| {
-            command
-                .keys()
-                .next()
-                .is_some_and(|verb| Self::is_schema_command(verb))
-        })
+        !self.up.is_empty()
+            && self.up.iter().all(|command| {
+                command
+                    .keys()
+                    .next()
+                    .is_some_and(|verb| Self::is_schema_command(verb))
+            })
     }
 
     /// Whether command `verb` only changes the schema.
