@@ -598,3 +598,32 @@ fn an_environment_sets_aside_its_own_collections() {
             t.db_name
         ));
 }
+
+/// A signal while a script migration runs on the scratch database: the script is stopped with
+/// migo, and the scratch database still dropped.
+#[test]
+fn a_signal_while_a_script_replays_stops_it_and_drops_the_scratch_database() {
+    let t = Test::new();
+    let body = crate::processes::gated_script(t.dir(), "slow");
+    let t = t
+        .script("0001_slow.sh", &body)
+        .migration("0002_users.json", USERS);
+    std::fs::write(t.path("go"), "").unwrap();
+    t.run(&["execute"]).success();
+    std::fs::remove_file(t.path("go")).unwrap();
+    std::fs::remove_file(t.path("slow.pid")).unwrap();
+    let migo = t.spawn(&["drift"], &[]);
+    let script = crate::processes::pid_in(&t.path("slow.pid"));
+    assert_eq!(scratch_of(&t, migo.id()).len(), 1);
+    signal(migo.id(), libc::SIGINT);
+    let run = Run::from_output(&migo.wait_with_output().unwrap());
+    run.code(130);
+    assert!(
+        run.stderr
+            .ends_with("error: stopped by SIGINT; hint: run the command again to go on\n"),
+        "{}",
+        run.stderr
+    );
+    assert!(!crate::processes::alive(script), "the script outlived migo");
+    assert!(scratch_left(&t).is_empty());
+}
