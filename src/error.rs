@@ -493,6 +493,9 @@ impl Error {
                  only what the migrations before it make (`migo list` marks a file changed since \
                  it was applied)"
             )),
+            Error::Io { source, .. } if source.raw_os_error() == Some(libc::ENOSPC) => {
+                Some("the disk is full: free some space there and run the command again".into())
+            }
             Error::TaskFailed { .. }
             | Error::Database { .. }
             | Error::Io { .. }

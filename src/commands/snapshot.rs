@@ -20,14 +20,8 @@ use crate::ui::report;
 
 /// Prints or saves the snapshot.
 pub(crate) async fn snapshot(ctx: Context<'_>, output: Option<&Path>, replay: bool) -> Result<()> {
-    if let Some(dir) = output.filter(|p| p.is_dir()) {
-        return Err(Error::Usage {
-            message: format!(
-                "`--output {}` is a directory",
-                crate::ui::escape::escape(&dir.display().to_string())
-            ),
-            hint: Some("name the file to write, e.g. `--output schema.json`".into()),
-        });
+    if let Some(path) = output {
+        check_output(path)?;
     }
     let keep = application_collections(ctx);
     let target = &ctx.settings.target;
@@ -64,6 +58,32 @@ pub(crate) async fn snapshot(ctx: Context<'_>, output: Option<&Path>, replay: bo
         crate::ui::escape::escape(&path.display().to_string())
     ));
     Ok(())
+}
+
+/// `--output` must name a regular file or nothing yet: a directory, a FIFO, a device, a socket
+/// or a symlink there is refused by name (the file is replaced by a rename, which would put a
+/// regular file in its place).
+fn check_output(path: &Path) -> Result<()> {
+    use std::os::unix::fs::FileTypeExt;
+    let Ok(meta) = path.symlink_metadata() else {
+        return Ok(());
+    };
+    let kind = meta.file_type();
+    let what = match () {
+        () if kind.is_file() => return Ok(()),
+        () if kind.is_dir() => "a directory",
+        () if kind.is_symlink() => "a symlink",
+        () if kind.is_fifo() => "a FIFO",
+        () if kind.is_socket() => "a socket",
+        () => "a device",
+    };
+    Err(Error::Usage {
+        message: format!(
+            "`--output {}` is {what}, not a regular file",
+            crate::ui::escape::escape(&path.display().to_string())
+        ),
+        hint: Some("name the file to write, e.g. `--output schema.json`".into()),
+    })
 }
 
 /// What a fresh database runs, up to and including `to` (all, without it), in that order, each
@@ -112,7 +132,8 @@ pub(crate) fn write_file(path: &Path, text: &str, new_only: bool) -> Result<()> 
         .map_err(io("cannot create a file beside"))?;
     // As any file of the project (a temporary file is private to its owner).
     use std::os::unix::fs::PermissionsExt;
-    file.write_all(text.as_bytes())
+    file.as_file_mut()
+        .write_all(text.as_bytes())
         .and_then(|()| {
             file.as_file()
                 .set_permissions(std::fs::Permissions::from_mode(0o644))

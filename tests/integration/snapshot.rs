@@ -131,15 +131,10 @@ fn the_replay_shows_what_the_migrations_make_without_touching_the_database() {
 }
 
 #[test]
-fn output_writes_the_file_whole_even_over_a_fifo() {
+fn output_writes_a_regular_file_whole_and_refuses_anything_else() {
     let t = project();
     t.run(&["execute"]).success();
-    let fifo = t.path("schema.json");
-    let status = std::process::Command::new("mkfifo")
-        .arg(&fifo)
-        .status()
-        .unwrap();
-    assert!(status.success());
+    std::fs::write(t.path("schema.json"), "an older snapshot").unwrap();
     t.run(&["snapshot", "--output", "schema.json"])
         .success()
         .stdout_is("")
@@ -148,15 +143,67 @@ fn output_writes_the_file_whole_even_over_a_fifo() {
                 .replace("DB", &t.db_name)
                 .as_str(),
         );
-    let written = std::fs::metadata(&fifo).unwrap();
-    assert!(written.is_file());
+    let written = std::fs::metadata(t.path("schema.json")).unwrap();
     use std::os::unix::fs::PermissionsExt;
     assert_eq!(written.permissions().mode() & 0o777, 0o644);
-    assert_eq!(std::fs::read_to_string(&fifo).unwrap(), SCHEMA);
-    // A directory in the way is one error naming it.
-    std::fs::create_dir(t.path("dir")).unwrap();
-    t.run(&["snapshot", "--output", "dir"]).code(2).stderr_is(
-        "error: `--output dir` is a directory; hint: name the file to write, e.g. `--output \
-         schema.json`\n",
+    assert_eq!(
+        std::fs::read_to_string(t.path("schema.json")).unwrap(),
+        SCHEMA
     );
+    // A FIFO, a directory or a symlink in the way is one error naming it, and stays as it was.
+    let fifo = t.path("fifo");
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    std::fs::create_dir(t.path("dir")).unwrap();
+    std::os::unix::fs::symlink("schema.json", t.path("link")).unwrap();
+    for (name, what) in [
+        ("fifo", "a FIFO"),
+        ("dir", "a directory"),
+        ("link", "a symlink"),
+    ] {
+        t.run(&["snapshot", "--output", name])
+            .code(2)
+            .stderr_is(&format!(
+                "error: `--output {name}` is {what}, not a regular file; hint: name the file to \
+             write, e.g. `--output schema.json`\n"
+            ));
+    }
+    use std::os::unix::fs::FileTypeExt;
+    assert!(std::fs::symlink_metadata(&fifo)
+        .unwrap()
+        .file_type()
+        .is_fifo());
+}
+
+#[test]
+fn a_full_disk_keeps_the_file_that_was_there() {
+    let Some(disk) = crate::disk::Tmpfs::mount("8k") else {
+        return;
+    };
+    let t = project();
+    t.run(&["execute"]).success();
+    let out = disk.path().join("schema.json");
+    std::fs::write(&out, "an older snapshot").unwrap();
+    // Fill what is left.
+    let filler = disk.path().join("filler");
+    let _ = std::fs::write(&filler, vec![b'x'; 16 * 1024]);
+    let run = t.run(&["snapshot", "--output", out.to_str().unwrap()]);
+    run.code(10).one_error_line();
+    assert!(
+        run.stderr.ends_with(
+            "No space left on device (os error 28); hint: the disk is full: free some space \
+             there and run the command again\n"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "an older snapshot");
+    let left: Vec<_> = std::fs::read_dir(disk.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left.len(), 2, "a temporary file was left: {left:?}");
 }

@@ -396,3 +396,50 @@ fn rolling_back_past_a_recorded_checkpoint_removes_only_its_record() {
         );
     t.server.client().database(&fresh).drop().run().unwrap();
 }
+
+#[test]
+fn a_full_disk_writes_no_checkpoint_at_all() {
+    // Four pages: the three migrations, and what the filler can take of the rest.
+    let Some(disk) = crate::disk::Tmpfs::mount("16k") else {
+        return;
+    };
+    let t = seeded();
+    for entry in std::fs::read_dir(t.path("mongomigrations")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), disk.path().join(entry.file_name())).unwrap();
+    }
+    let _ = std::fs::write(disk.path().join("_filler.md"), vec![b'x'; 16 * 1024]);
+    let dir = disk.path().to_str().unwrap().to_string();
+    let run = t.run(&[
+        "--directory",
+        &dir,
+        "squash",
+        "--to",
+        "0003_more",
+        "--drop",
+        "all",
+    ]);
+    run.code(10).error_line();
+    assert!(
+        run.stderr.ends_with(
+            "No space left on device (os error 28); hint: the disk is full: free some space \
+             there and run the command again\n"
+        ),
+        "{}",
+        run.stderr
+    );
+    let mut left: Vec<String> = std::fs::read_dir(disk.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(
+        left,
+        [
+            "0001_users.json",
+            "0002_seed.json",
+            "0003_more.json",
+            "_filler.md"
+        ]
+    );
+}
