@@ -339,6 +339,12 @@ fn execute_require_no_drift_refuses_before_taking_the_lock() {
         ));
     assert!(t.docs("items").is_empty(), "the pending migration ran");
     assert_eq!(t.statuses().len(), 4);
+    // With `--json`, the error document says why, for scripts.
+    let run = t.run(&["execute", "--require-no-drift", "--json"]);
+    run.code(14);
+    let error: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(error["error"]["reason"], "drift");
+    assert_eq!(error["error"]["exit_code"], 14);
     let history: serde_json::Value =
         serde_json::from_str(&t.run(&["history", "--json"]).stdout).unwrap();
     assert_eq!(
