@@ -203,6 +203,11 @@ pub(crate) enum Error {
     #[error("the checkpoint would not make what the migrations up to `{to}` make: {summary}; nothing was written")]
     CheckpointDiffers { to: String, summary: String },
 
+    /// The account may not make or drop a scratch database (`drift`, `snapshot --replay`,
+    /// `squash`, `test`).
+    #[error("the user may not create or drop the scratch database `{database}`: {message}")]
+    ScratchDenied { database: String, message: String },
+
     /// A migration failed when replayed on a scratch database (`drift`, `snapshot --replay`,
     /// `squash`); nothing was recorded, the scratch database was dropped.
     #[error(
@@ -304,9 +309,10 @@ impl Error {
             | Error::BadFileName { .. }
             | Error::DuplicateNumber { .. }
             | Error::InvalidMigration { .. } => exit::FILES,
-            Error::Connect { .. } | Error::ConnectionRefused { .. } | Error::Auth { .. } => {
-                exit::CONNECTION
-            }
+            Error::Connect { .. }
+            | Error::ConnectionRefused { .. }
+            | Error::Auth { .. }
+            | Error::ScratchDenied { .. } => exit::CONNECTION,
             Error::Database { source, .. }
                 if crate::store::connection::is_login_required(source) =>
             {
@@ -486,6 +492,12 @@ impl Error {
             Error::CheckpointDiffers { .. } => Some(
                 "the differences are listed above: the server does not build this schema back \
                  from its own description; keep the history, or squash up to an earlier migration"
+                    .into(),
+            ),
+            Error::ScratchDenied { .. } => Some(
+                "migo replays migrations on a scratch database beside yours: give the user the \
+                 roles `readWriteAnyDatabase` and `dbAdminAnyDatabase` (or roles on databases \
+                 named `<database>_migo_*`)"
                     .into(),
             ),
             Error::ReplayFailed { name, .. } => Some(format!(

@@ -50,10 +50,19 @@ pub(crate) async fn on_scratch<T>(
     let scratch = real.client().database(&scratch_name(real.name(), kind));
     // A killed run of this same process id may have left it (its users and roles, if any,
     // go with the drop at the end).
-    scratch.drop().await.map_err(Error::database(format!(
-        "cannot clean up the scratch database `{}`",
-        scratch.name()
-    )))?;
+    scratch
+        .drop()
+        .await
+        .map_err(|e| match trial::is_unauthorized(&e) {
+            true => Error::ScratchDenied {
+                database: scratch.name().to_string(),
+                message: crate::store::connection::short_message(&e),
+            },
+            false => Error::database(format!(
+                "cannot clean up the scratch database `{}`",
+                scratch.name()
+            ))(e),
+        })?;
     let result = match halt.reason() {
         Some(reason) => Err(reason.into_error()),
         None => match mark(&scratch).await {

@@ -72,15 +72,24 @@ impl Scratch {
     }
 }
 
-/// Drops scratch database `db`, with any users and roles a migration created in it.
+/// Drops scratch database `db`, with any users and roles a migration created in it. An account
+/// that may not manage users could not have created any: that refusal is passed over.
 pub(crate) async fn drop_scratch(db: &Database) -> Result<()> {
     let context = || format!("cannot clean up the scratch database `{}`", db.name());
     for command in ["dropAllUsersFromDatabase", "dropAllRolesFromDatabase"] {
-        db.run_command(doc! {command: 1})
-            .await
-            .map_err(Error::database(context()))?;
+        match db.run_command(doc! {command: 1}).await {
+            Err(e) if is_unauthorized(&e) => {}
+            other => {
+                other.map_err(Error::database(context()))?;
+            }
+        }
     }
     db.drop().await.map_err(Error::database(context()))
+}
+
+/// Whether the server refused `e` for lack of privileges (code 13, `Unauthorized`).
+pub(crate) fn is_unauthorized(e: &mongodb::error::Error) -> bool {
+    matches!(e.kind.as_ref(), mongodb::error::ErrorKind::Command(c) if c.code == 13)
 }
 
 /// A scratch database's name for `database`: its own name plus a suffix, within MongoDB's

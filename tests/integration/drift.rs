@@ -551,7 +551,7 @@ fn a_password_with_a_slash_and_an_at_sign_replays_and_never_shows() {
     let (_secured, host, port) = crate::auth::server_with_roles(
         storage.path(),
         PASSWORD,
-        doc! {"role": "root", "db": "admin"},
+        &[doc! {"role": "root", "db": "admin"}],
     );
     let python = crate::tools::python();
     let script = format!(
@@ -632,4 +632,54 @@ fn a_signal_while_a_script_replays_stops_it_and_drops_the_scratch_database() {
     );
     assert!(!crate::processes::alive(script), "the script outlived migo");
     assert!(scratch_left(&t).is_empty());
+}
+
+/// The roles a replay needs: making and dropping databases. Without the right to manage users
+/// it still works (no migration could have made one); without the right to make a database, one
+/// error says which roles to give.
+#[test]
+fn a_replay_needs_the_right_to_make_a_database_and_says_so() {
+    for (roles, allowed) in [
+        (
+            vec![
+                doc! {"role": "readWriteAnyDatabase", "db": "admin"},
+                doc! {"role": "dbAdminAnyDatabase", "db": "admin"},
+            ],
+            true,
+        ),
+        (vec![], false),
+    ] {
+        let storage = tempfile::tempdir().unwrap();
+        let t = Test::new();
+        let mut roles = roles;
+        roles.push(doc! {"role": "readWrite", "db": &t.db_name});
+        let (_secured, host, port) = crate::auth::server_with_roles(storage.path(), "pw", &roles);
+        let config = format!(
+            "[mongo]\nhost = \"{host}\"\nport = {port}\ndatabase = \"{}\"\nuser = \"migo\"\n\
+             password_env = \"PW\"\ntimeout_secs = 5\n",
+            t.db_name
+        );
+        let t = t
+            .raw_config(&config)
+            .env("PW", "pw")
+            .migration("0001_users.json", USERS);
+        t.run(&["execute"]).success();
+        let run = t.run(&["drift"]);
+        if allowed {
+            run.success().stdout_has("no drift: ");
+            continue;
+        }
+        run.code(5).stdout_is("");
+        let error = run.stderr.lines().last().unwrap();
+        assert!(
+            error.starts_with("error: the user may not create or drop the scratch database `"),
+            "{}",
+            run.stderr
+        );
+        assert!(error.ends_with(
+            "; hint: migo replays migrations on a scratch database beside yours: give the user \
+             the roles `readWriteAnyDatabase` and `dbAdminAnyDatabase` (or roles on databases \
+             named `<database>_migo_*`)"
+        ));
+    }
 }
