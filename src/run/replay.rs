@@ -9,13 +9,11 @@
 //! used; nothing is read from or written to the real database itself.
 //!
 //! Only `kill -9` (or a crash of the machine) leaves a scratch database behind. Each one holds a
-//! marker ([`MARKER`]: host and process id), so the next replay on that host drops those whose
-//! process is gone.
-
-use std::sync::atomic::Ordering;
+//! marker ([`MARKER`]: host, process id, database), so the next replay of that database on that
+//! host drops those whose process is gone.
 
 use mongodb::bson::{doc, DateTime, Document};
-use mongodb::{Client, Database};
+use mongodb::Database;
 
 use super::context::RunContext;
 use super::trial::{self, scratch_name};
@@ -46,7 +44,7 @@ pub(crate) async fn on_scratch<T>(
 ) -> Result<T> {
     let _graceful = run.stop.graceful();
     let halt = run.halt(None);
-    sweep(real.client(), run, out).await;
+    sweep(real, run, out).await;
     let scratch = real.client().database(&scratch_name(real.name(), kind));
     // A killed run of this same process id may have left it (its users and roles, if any,
     // go with the drop at the end).
@@ -65,7 +63,7 @@ pub(crate) async fn on_scratch<T>(
         })?;
     let result = match halt.reason() {
         Some(reason) => Err(reason.into_error()),
-        None => match mark(&scratch).await {
+        None => match mark(&scratch, real.name()).await {
             Ok(()) => work(&scratch, &halt).await,
             Err(e) => Err(e),
         },
@@ -79,12 +77,12 @@ pub(crate) async fn on_scratch<T>(
     Ok(value)
 }
 
-/// Writes the marker that says which process on which host made `scratch`.
-async fn mark(scratch: &Database) -> Result<()> {
+/// Writes the marker that says which process on which host made `scratch`, for which database.
+async fn mark(scratch: &Database, real: &str) -> Result<()> {
     let me = Identity::current();
     let marker = doc! {
         "_id": "scratch", "host": me.host, "pid": i64::from(std::process::id()),
-        "started_at": DateTime::now(),
+        "database": real, "started_at": DateTime::now(),
     };
     scratch
         .collection::<Document>(MARKER)
@@ -97,26 +95,42 @@ async fn mark(scratch: &Database) -> Result<()> {
         )))
 }
 
-/// Once per run: drops the scratch databases of replays that a migo process on this host left
-/// when it was killed (its marker names a process that is gone). Best effort: a user who may
-/// not list databases leaves them to be dropped by hand.
-async fn sweep(client: &Client, run: &RunContext, out: &Output) {
-    if run.scratch_swept.swap(true, Ordering::SeqCst) {
-        return;
-    }
-    let filter = doc! {"name": {"$regex": "_migo_[rc][0-9]+$"}};
-    let Ok(names) = client.list_database_names().filter(filter).await else {
-        return;
+/// Drops the scratch databases of `real` that a migo process on this host left when it was
+/// killed (their marker names `real` and a process that is gone). The server's scratch databases
+/// are listed once per run. Best effort: a user who may not list databases leaves them to be
+/// dropped by hand.
+async fn sweep(real: &Database, run: &RunContext, out: &Output) {
+    let listed = run
+        .scratch_found
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone();
+    let names = match listed {
+        Some(names) => names,
+        None => {
+            let filter = doc! {"name": {"$regex": "_migo_[rc][0-9]+$"}};
+            let names = real
+                .client()
+                .list_database_names()
+                .filter(filter)
+                .await
+                .unwrap_or_default();
+            *run.scratch_found
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(names.clone());
+            names
+        }
     };
     let me = Identity::current();
     for name in names {
-        let db = client.database(&name);
+        let db = real.client().database(&name);
         let Ok(Some(marker)) = db.collection::<Document>(MARKER).find_one(doc! {}).await else {
             continue;
         };
         let pid = marker.get_i64("pid").unwrap_or_default();
-        let ours = marker.get_str("host") == Ok(me.host.as_str());
-        if !ours || pid == i64::from(std::process::id()) || is_alive(pid) {
+        let left_here = marker.get_str("host") == Ok(me.host.as_str())
+            && marker.get_str("database") == Ok(real.name());
+        if !left_here || pid == i64::from(std::process::id()) || is_alive(pid) {
             continue;
         }
         if trial::drop_scratch(&db).await.is_ok() {
