@@ -354,6 +354,10 @@ fn a_database_with_the_history_records_the_checkpoint_then_runs_what_follows() {
     t.run(&["squash", "--to", "0003_more", "--drop", "all"])
         .success();
     let t = t.migration("0005_later.json", &crate::insert("later"));
+    // `test --pending` leaves the checkpoint out: it has no `down`, and squash checked it.
+    t.run(&["test", "--pending"])
+        .success()
+        .stdout_has("pass  0005_later\n");
     let run = t.run(&["execute"]);
     run.success();
     let lines: Vec<&str> = run.stdout.lines().collect();
