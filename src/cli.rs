@@ -142,6 +142,10 @@ pub(crate) enum Command {
         /// Only this phase's migrations (without it: `before_deploy` ones, then `after_deploy` ones)
         #[arg(long, value_enum, value_name = "PHASE", conflicts_with = "name")]
         phase: Option<PhaseArg>,
+        /// Refuse, before taking the lock, when the database differs from what its applied
+        /// migrations make (as `migo drift` finds)
+        #[arg(long)]
+        require_no_drift: bool,
     },
     /// Ask a running backfill to stop after its current batch (`execute` resumes it)
     Pause {
@@ -211,6 +215,32 @@ pub(crate) enum Command {
         /// Start from an empty scratch database instead of a copy of the collections involved
         #[arg(long)]
         empty: bool,
+    },
+    /// Compare the database's schema with its applied migrations replayed on a scratch database;
+    /// exit 14 on any difference
+    Drift,
+    /// Print the database's schema (collections, options, indexes) as one canonical JSON document
+    Snapshot {
+        /// Write it to FILE instead of stdout
+        #[arg(long, short, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// The schema every migration makes, replayed on a scratch database, instead of the
+        /// database's own
+        #[arg(long)]
+        replay: bool,
+    },
+    /// Write a checkpoint: one migration that makes the schema of every migration up to NAME
+    Squash {
+        /// The last migration the checkpoint replaces
+        #[arg(long, value_name = "NAME")]
+        to: String,
+        /// A data step (seed documents, a script) to keep: it runs after the checkpoint on a
+        /// fresh database (NAME, a comma-separated list, or `all`)
+        #[arg(long, value_name = "NAME", value_delimiter = ',')]
+        keep: Vec<String>,
+        /// A data step to drop: a fresh database never runs it (NAME, a list, or `all`)
+        #[arg(long, value_name = "NAME", value_delimiter = ',')]
+        drop: Vec<String>,
     },
     /// Take a backup now, into `[dump] directory`
     Dump,

@@ -45,8 +45,12 @@ pub(crate) mod exit {
     /// The run lost the migrations lock to another run (its lease ran out while it was stopped
     /// or cut off) and stopped without writing anything more.
     pub(crate) const LOST_LOCK: u8 = 13;
+    /// `drift` found the database different from what its applied migrations make (or
+    /// `execute --require-no-drift` did), or `squash`'s checkpoint does not make what the
+    /// history makes.
+    pub(crate) const DRIFT: u8 = 14;
     /// A backfill stopped after a batch because `migo pause` asked it to; `execute` resumes it.
-    pub(crate) const PAUSED: u8 = 14;
+    pub(crate) const PAUSED: u8 = 15;
     /// Stopped by SIGINT (Ctrl-C), after recording the step in flight and releasing the lock.
     pub(crate) const SIGINT: u8 = 130;
     /// Stopped by SIGTERM, likewise.
@@ -224,6 +228,38 @@ pub(crate) enum Error {
     #[error("round trip failed for {}", .names.join(", "))]
     TestFailed { names: Vec<String> },
 
+    /// The database differs from what its applied migrations make, replayed on a scratch
+    /// database (`drift`, `execute --require-no-drift`); the report lists each difference.
+    #[error("`{database}` differs from what its {replayed} applied migration(s) make: {summary}")]
+    Drift {
+        database: String,
+        replayed: usize,
+        summary: String,
+        count: usize,
+        /// The command's own report lists the differences (`drift`; not `execute`).
+        reported: bool,
+    },
+
+    /// `squash`'s checkpoint, applied to an empty database, does not make what its history makes.
+    #[error("the checkpoint would not make what the migrations up to `{to}` make: {summary}; nothing was written")]
+    CheckpointDiffers { to: String, summary: String },
+
+    /// The account may not make or drop a scratch database (`drift`, `snapshot --replay`,
+    /// `squash`, `test`).
+    #[error("the user may not create or drop the scratch database `{database}`: {message}")]
+    ScratchDenied { database: String, message: String },
+
+    /// A migration failed when replayed on a scratch database (`drift`, `snapshot --replay`,
+    /// `squash`); nothing was recorded, the scratch database was dropped.
+    #[error(
+        "migration `{name}` failed when replayed on the scratch database `{scratch}`: {message}"
+    )]
+    ReplayFailed {
+        name: String,
+        scratch: String,
+        message: String,
+    },
+
     /// A dump could not be taken; nothing was migrated.
     #[error("dump into `{}` failed: {message}", .path.display())]
     DumpFailed {
@@ -319,9 +355,10 @@ impl Error {
             | Error::DuplicateName { .. }
             | Error::Interpreter { .. }
             | Error::InvalidMigration { .. } => exit::FILES,
-            Error::Connect { .. } | Error::ConnectionRefused { .. } | Error::Auth { .. } => {
-                exit::CONNECTION
-            }
+            Error::Connect { .. }
+            | Error::ConnectionRefused { .. }
+            | Error::Auth { .. }
+            | Error::ScratchDenied { .. } => exit::CONNECTION,
             Error::Database { source, .. }
                 if crate::store::connection::is_login_required(source) =>
             {
@@ -329,7 +366,8 @@ impl Error {
             }
             Error::Refused { .. } => exit::REFUSED,
             Error::Locked { .. } => exit::LOCKED,
-            Error::MigrationFailed { .. } => exit::MIGRATION_FAILED,
+            Error::MigrationFailed { .. } | Error::ReplayFailed { .. } => exit::MIGRATION_FAILED,
+            Error::Drift { .. } | Error::CheckpointDiffers { .. } => exit::DRIFT,
             Error::CheckFailed { .. } | Error::TestFailed { .. } => exit::CHECK_FAILED,
             Error::TaskFailed { .. } => exit::TASK_FAILED,
             Error::DumpFailed { .. }
@@ -506,6 +544,31 @@ impl Error {
                  overwriting it), then run `migo test` again"
                     .into(),
             ),
+            Error::Drift { .. } => Some(
+                "`migo drift` lists each difference with the command that reconciles it: make \
+                 the change in a migration, or reconcile the database; `[drift] ignore` sets \
+                 aside collections the application creates itself"
+                    .into(),
+            ),
+            Error::CheckpointDiffers { .. } => Some(
+                "the differences are listed above: the server does not build this schema back \
+                 from its own description; keep the history, or squash up to an earlier migration"
+                    .into(),
+            ),
+            Error::ScratchDenied { .. } => Some(
+                "migo replays migrations on a scratch database beside yours: give the user the \
+                 roles `readWriteAnyDatabase` and `dbAdminAnyDatabase` (or roles on databases \
+                 named `<database>_migo_*`)"
+                    .into(),
+            ),
+            Error::ReplayFailed { name, .. } => Some(format!(
+                "the scratch database was dropped; make `{name}` run on a database that has \
+                 only what the migrations before it make (`migo list` marks a file changed since \
+                 it was applied)"
+            )),
+            Error::Io { source, .. } if source.raw_os_error() == Some(libc::ENOSPC) => {
+                Some("the disk is full: free some space there and run the command again".into())
+            }
             Error::TaskFailed { .. }
             | Error::Database { .. }
             | Error::Io { .. }
@@ -518,7 +581,11 @@ impl Error {
     pub(crate) fn is_reported_in_json(&self) -> bool {
         matches!(
             self,
-            Error::CheckFailed { .. } | Error::TestFailed { .. } | Error::Fleet { .. }
+            Error::CheckFailed { .. }
+                | Error::TestFailed { .. }
+                | Error::Fleet { .. }
+                | Error::Drift { reported: true, .. }
+                | Error::CheckpointDiffers { .. }
         )
     }
 
@@ -537,6 +604,9 @@ impl Error {
             | Error::RestoreStopped { .. }
             | Error::BackfillStopped { .. } => Some("interrupted"),
             Error::Locked { .. } => Some("locked"),
+            Error::Drift { .. } => Some("drift"),
+            Error::CheckpointDiffers { .. } => Some("checkpoint_differs"),
+            Error::ReplayFailed { .. } => Some("replay_failed"),
             _ => None,
         }
     }

@@ -139,7 +139,8 @@ impl Halt {
 /// `applied` record), `locked` (right after the lease is taken), `before-takeover` (an expired
 /// lease was read, and is about to be taken over), `waiting-for-lock` (a held lock was found,
 /// and `--wait` waits); dumps and restores have theirs (`dump-failed`, `restore-load:NAME`,
-/// `restore-swap:NAME`, `restore-aside:NAME`, `restore-finish`: docs/testing.md).
+/// `restore-swap:NAME`, `restore-aside:NAME`, `restore-finish`: docs/testing.md), and replays
+/// on a scratch database theirs (`replay:NAME`).
 pub(crate) fn checkpoint(point: &str) {
     if std::env::var_os("MIGO_TEST_STOP_AT").is_some_and(|p| p == point) {
         // SAFETY: raise(2) sends a signal to this process; SIGSTOP cannot be caught.

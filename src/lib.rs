@@ -24,6 +24,7 @@ mod plan;
 mod process;
 mod remote;
 mod run;
+mod schema;
 mod secret;
 mod store;
 mod ui;

@@ -40,7 +40,14 @@ pub(super) async fn dispatch(
             _ => Ok(()),
         };
     }
-    let invocation = invocation(g, command, words)?;
+    let mut invocation = invocation(g, command, words)?;
+    invocation.require_no_drift = matches!(
+        command,
+        Command::Execute {
+            require_no_drift: true,
+            ..
+        }
+    );
     let request = change_request(command);
     let dry_runs = matches!(
         command,
@@ -115,7 +122,7 @@ pub(super) async fn dispatch(
         return run_fleet(call, &settings, command, request).await;
     }
     // Authoring stays on this machine; everything else follows the environment.
-    if !matches!(command, Command::New { .. }) {
+    if !matches!(command, Command::New { .. } | Command::Squash { .. }) {
         match follow_environment(&settings, command, g, words, &invocation)? {
             Some(0) => return Ok(()),
             Some(code) => return Err(Error::RemoteExit { code }),
@@ -162,6 +169,14 @@ pub(super) async fn dispatch(
         }
         Command::Test { name, empty, .. } => {
             commands::test::test(ctx, name.as_deref(), *empty).await
+        }
+        Command::Drift => commands::drift::drift(ctx).await,
+        Command::Snapshot { output, replay } => {
+            commands::snapshot::snapshot(ctx, output.as_deref(), *replay).await
+        }
+        Command::Squash { to, keep, drop } => {
+            let decisions = commands::squash::Decisions { keep, drop };
+            commands::squash::squash(ctx, to, decisions).await
         }
         _ => commands::status::list(ctx).await,
     }

@@ -52,5 +52,8 @@ pub(super) fn changes_something(command: &Command) -> bool {
             | Command::New { .. }
             | Command::Init { .. }
             | Command::Test { .. }
+            | Command::Drift
+            | Command::Snapshot { .. }
+            | Command::Squash { .. }
     )
 }

@@ -93,6 +93,7 @@ fn job<'a>(command: &'a Command, request: Option<Request<'a>>) -> Result<Job<'a>
             empty: *empty,
         }),
         Command::Dump => Job::Each(Work::Dump),
+        Command::Drift => Job::Each(Work::Drift),
         _ => return Err(not_for_fleet()),
     })
 }
@@ -100,7 +101,7 @@ fn job<'a>(command: &'a Command, request: Option<Request<'a>>) -> Result<Job<'a>
 fn not_for_fleet() -> Error {
     usage(
         "`--fleet` applies to `list`, `check`, `version`, `execute`, `ignore`, `rollback`, \
-         `history`, `test` and `dump`",
+         `history`, `test`, `dump` and `drift`",
         "run the others on one database with `--database NAME`",
     )
 }

@@ -53,6 +53,7 @@ pub(super) fn invocation(
             }),
             _ => None,
         },
+        require_no_drift: false,
     })
 }
 

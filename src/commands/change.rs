@@ -28,6 +28,7 @@ use crate::ui::report;
 /// What the first phase found.
 struct Preflight {
     db: Database,
+    entries: Vec<Entry>,
     files: Vec<Source>,
     bodies: Bodies,
     /// The plan before the lock: the steps and warnings, or the refusal.
@@ -55,6 +56,14 @@ pub(crate) async fn change(ctx: Context<'_>, request: Request<'_>) -> Result<Vec
     // depends on how it ends: the lock decides first, then the plan again.
     if let (Err(_), false) = (&pre.early, pre.in_flight) {
         return pre.early.map(|_| Vec::new());
+    }
+    // `execute --require-no-drift`: a database that differs from what its migrations make is
+    // left as it is, before the lock (a replay on a scratch database; docs/drift.md).
+    if ctx.invocation.require_no_drift && matches!(request, Request::Execute(_)) {
+        let found = super::drift::find(ctx, &pre.db, &pre.entries).await?;
+        if let Some(error) = found.error(&ctx.settings.target.database, false) {
+            return Err(error);
+        }
     }
     let count = pre.early.as_ref().map(|(steps, _)| steps.len()).ok();
     confirm_if_needed(ctx, request, count)?;
@@ -98,6 +107,7 @@ async fn preflight(ctx: Context<'_>, request: Request<'_>) -> Result<Preflight> 
     }
     Ok(Preflight {
         db,
+        entries,
         files,
         bodies,
         early,

@@ -5,12 +5,15 @@
 pub(crate) mod adopt;
 pub(crate) mod backup;
 pub(crate) mod change;
+pub(crate) mod drift;
 pub(crate) mod help;
 pub(crate) mod history;
 pub(crate) mod locked;
 pub(crate) mod new;
 pub(crate) mod pause;
 pub(crate) mod remove;
+pub(crate) mod snapshot;
+pub(crate) mod squash;
 pub(crate) mod status;
 pub(crate) mod task;
 pub(crate) mod test;
@@ -51,6 +54,8 @@ pub(crate) struct Invocation {
     pub(crate) remote_origin: Option<String>,
     /// `execute --phase`: only that phase's migrations.
     pub(crate) phase: Option<crate::migration::Phase>,
+    /// `execute --require-no-drift`: refuse before the lock when the database has drifted.
+    pub(crate) require_no_drift: bool,
 }
 
 /// What every subcommand works with.
@@ -86,12 +91,14 @@ impl Context<'_> {
             .iter()
             .map(|c| c.source(&self.app.binary))
             .collect::<Result<Vec<_>>>()?;
-        discover::discover_all(
+        let mut sources = discover::discover_all(
             &m.directory,
             &m.pattern,
             &self.settings.project_dir,
             compiled,
-        )
+        )?;
+        crate::migration::json::mark_checkpoints(&mut sources);
+        Ok(sources)
     }
 
     /// The sources joined with the registry, as `list` and `check` show them (no lock taken),

@@ -1,7 +1,7 @@
 //! `pause NAME`: asks a running backfill, from another shell, to stop after its current batch.
 //! The request is a field of the backfill's registry record, which the run's next checkpoint
 //! write finds (it costs the run no round trip); the run then records `paused`, releases the
-//! lock and exits 14. `execute` resumes it. This command takes no lock: the run that holds it is
+//! lock and exits 15. `execute` resumes it. This command takes no lock: the run that holds it is
 //! the one being asked.
 
 use mongodb::bson::{doc, DateTime};

@@ -26,19 +26,19 @@ pub(super) fn resolve(b: &schema::Backfill, origins: &Origins<'_>) -> Result<Bac
             "a batch is one server-side update: a few thousand documents is typical",
         ));
     }
-    let positive = |value: &Option<toml::Spanned<f64>>, key: &str| -> Result<Option<f64>> {
-        match value {
-            Some(v) if !(v.get_ref().is_finite() && *v.get_ref() > 0.0) => Err(origins.error(
-                &v.span(),
-                format!(
-                    "`[backfill] {key}` = {} must be a positive number",
-                    v.get_ref()
-                ),
-                "leave it out for no bound",
-            )),
-            other => Ok(other.as_ref().map(|v| *v.get_ref())),
-        }
-    };
+    let positive =
+        |value: &Option<toml::Spanned<schema::Number>>, key: &str| -> Result<Option<f64>> {
+            let Some(v) = value else { return Ok(None) };
+            let n = v.get_ref().get();
+            match n.is_finite() && n > 0.0 {
+                true => Ok(Some(n)),
+                false => Err(origins.error(
+                    &v.span(),
+                    format!("`[backfill] {key}` = {n} must be a positive number"),
+                    "leave it out for no bound",
+                )),
+            }
+        };
     Ok(BackfillSettings {
         batch_size: b.batch_size.as_ref().map(|s| *s.get_ref()),
         pace: Pace {

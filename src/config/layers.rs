@@ -105,7 +105,8 @@ impl<'a> Origins<'a> {
     pub(crate) fn at(&self, offset: usize) -> String {
         let before = self.text.get(..offset.min(self.text.len())).unwrap_or("");
         let line = before.matches('\n').count() + 1;
-        let column = before.chars().count() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let column = before[line_start..].chars().count() + 1;
         format!("{}:{line}:{column}", self.file_name())
     }
 

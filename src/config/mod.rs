@@ -6,6 +6,7 @@
 //! the variable or the flag), so a typo never silently falls back to a default.
 
 mod backfill;
+mod drift;
 mod dump;
 pub(crate) mod file;
 pub(crate) mod layers;
@@ -114,6 +115,13 @@ pub(crate) struct BackfillSettings {
     pub(crate) pace: crate::migration::backfill::Pace,
 }
 
+/// `[drift]`, resolved.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct DriftSettings {
+    /// Collections the migrations do not make, whose names match one of these, are set aside.
+    pub(crate) ignore: Vec<Regex>,
+}
+
 /// A user-defined task, ready to run.
 #[derive(Debug, Clone)]
 pub(crate) struct Task {
@@ -130,6 +138,8 @@ pub(crate) struct Settings {
     pub(crate) dump: DumpSettings,
     /// `[backfill]`: the pace of backfills that do not set their own.
     pub(crate) backfill: BackfillSettings,
+    /// `[drift]`: collections set aside.
+    pub(crate) drift: DriftSettings,
     /// The selected environment's remote: commands run there, unless `--local`.
     pub(crate) remote: Option<RemoteSettings>,
     /// The selected environment asks before changing anything.
@@ -194,6 +204,7 @@ impl Settings {
             migrations: migrations::resolve(&layer.migrations, &base_dir, &origins)?,
             dump: dump::resolve(&layer.dump, &base_dir, &origins)?,
             backfill: backfill::resolve(&layer.backfill, &origins)?,
+            drift: drift::resolve(&layer.drift, &origins)?,
             remote: selected
                 .and_then(|e| e.remote.as_ref())
                 .map(|r| remote::resolve(r, &base_dir, &origins))
@@ -373,6 +384,8 @@ mod tests {
         let settings = Settings::load(&sources, &["list"]).unwrap();
         assert_eq!(settings.target.database, "app");
         assert_eq!(settings.migrations.pattern.as_str(), DEFAULT_PATTERN);
+        let ignored: Vec<&str> = settings.drift.ignore.iter().map(Regex::as_str).collect();
+        assert_eq!(ignored, ["^sessions$", "^cache_"]);
         assert_eq!(
             settings.tasks["seed"].description,
             "Load seed data into the database"

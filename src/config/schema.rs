@@ -31,6 +31,8 @@ pub(crate) struct File {
     #[serde(default)]
     pub(crate) backfill: Backfill,
     #[serde(default)]
+    pub(crate) drift: Drift,
+    #[serde(default)]
     pub(crate) tasks: BTreeMap<String, Spanned<Task>>,
     #[serde(default)]
     pub(crate) environments: BTreeMap<String, Environment>,
@@ -70,6 +72,8 @@ pub(crate) struct Layer {
     pub(crate) dump: Dump,
     #[serde(default)]
     pub(crate) backfill: Backfill,
+    #[serde(default)]
+    pub(crate) drift: Drift,
 }
 
 /// `[backfill]`: the pace of backfills that do not set their own.
@@ -77,10 +81,28 @@ pub(crate) struct Layer {
 #[serde(deny_unknown_fields)]
 pub(crate) struct Backfill {
     pub(crate) batch_size: Value<u64>,
-    pub(crate) max_lag_secs: Value<f64>,
+    pub(crate) max_lag_secs: Value<Number>,
     pub(crate) target_batch_ms: Value<u64>,
-    pub(crate) max_rate: Value<f64>,
+    pub(crate) max_rate: Value<Number>,
     pub(crate) pause_when: Value<String>,
+}
+
+/// A number written whole (`10`) or with a fraction (`0.5`).
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum Number {
+    Whole(i64),
+    Fraction(f64),
+}
+
+impl Number {
+    /// As a float.
+    pub(crate) fn get(self) -> f64 {
+        match self {
+            Number::Whole(n) => n as f64,
+            Number::Fraction(f) => f,
+        }
+    }
 }
 
 /// `[mongo]`: how to reach the database.
@@ -142,6 +164,15 @@ pub(crate) struct Dump {
     pub(crate) mongodump: Value<PathBuf>,
 }
 
+/// `[drift]`: what `migo drift` sets aside.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Drift {
+    /// Regexes over collection names: a collection the migrations do not make is set aside
+    /// when one matches (the application creates it).
+    pub(crate) ignore: Value<Vec<String>>,
+}
+
 /// How dumps are taken.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -176,6 +207,8 @@ pub(crate) struct Environment {
     pub(crate) dump: Dump,
     #[serde(default)]
     pub(crate) backfill: Backfill,
+    #[serde(default)]
+    pub(crate) drift: Drift,
     /// Run migo on another machine over SSH instead of here.
     pub(crate) remote: Option<Spanned<Remote>>,
     /// Ask before changing anything (`--yes` answers for scripts).

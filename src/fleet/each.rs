@@ -1,4 +1,4 @@
-//! A change, `history`, `test` or `dump` on every member, `--jobs` at a time. Each member runs
+//! A change, `history`, `test`, `dump` or `drift` on every member, `--jobs` at a time. Each member runs
 //! exactly as a single run on its database would (its lock, records, audit entry and error);
 //! the fleet adds the order of starts, the stops (`--fail-fast`, a signal) and the summary.
 
@@ -29,7 +29,9 @@ pub(super) async fn each(fleet: &Fleet<'_>, work: Work<'_>) -> Result<()> {
         ..fleet.invocation.clone()
     };
     // Reports (history, a dry run's plan) print as one block per member, not interleaved.
-    let keep = fleet.out.json || fleet.invocation.dry_run || matches!(work, Work::History(_));
+    let keep = fleet.out.json
+        || fleet.invocation.dry_run
+        || matches!(work, Work::History(_) | Work::Drift);
     let started = Instant::now();
     let runs = each_member(&fleet.members, fleet.jobs, |member| {
         let (display, stop, invocation) = (&display, &stop, &invocation);
@@ -74,15 +76,17 @@ pub(super) async fn each(fleet: &Fleet<'_>, work: Work<'_>) -> Result<()> {
     if let Some(display) = display.borrow().as_ref() {
         display.clear();
     }
-    let done = match work {
-        Work::Change(request) => Some(request.action()),
+    let tally = match work {
+        Work::Change(request) => Some(report::Tally::Steps(request.action())),
+        Work::Drift => Some(report::Tally::Differences),
         _ => None,
     };
-    report::fleet_run(fleet.out, work.verb(), done, &runs, started.elapsed());
+    report::fleet_run(fleet.out, work.verb(), tally, &runs, started.elapsed());
     verdict(&runs, fleet.run.stop.signal())
 }
 
-/// The work on one member, as its single run; the steps done, for a change.
+/// The work on one member, as its single run; the steps done, for a change; the differences
+/// found, for `drift`.
 async fn run_work(ctx: Context<'_>, work: Work<'_>) -> Result<Option<usize>> {
     match work {
         Work::Change(request) => commands::change::change(ctx, request)
@@ -91,6 +95,7 @@ async fn run_work(ctx: Context<'_>, work: Work<'_>) -> Result<Option<usize>> {
         Work::History(filter) => commands::history::history(ctx, filter).await.map(|()| None),
         Work::Test { name, empty } => commands::test::test(ctx, name, empty).await.map(|()| None),
         Work::Dump => commands::backup::dump(ctx).await.map(|()| None),
+        Work::Drift => commands::drift::drift(ctx).await.map(|()| Some(0)),
     }
 }
 

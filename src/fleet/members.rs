@@ -133,10 +133,11 @@ fn natural(name: &str) -> Vec<(String, u128)> {
     key
 }
 
-/// The server's own databases, and `migo test`'s scratch copies.
+/// The server's own databases, and the scratch databases of `migo test`, `drift`, `snapshot`
+/// and `squash`.
 fn is_reserved(name: &str) -> bool {
     static SCRATCH: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
-    let scratch = SCRATCH.get_or_init(|| Regex::new(r"_migo_[tbu][0-9]+$").expect("valid"));
+    let scratch = SCRATCH.get_or_init(|| Regex::new(r"_migo_[tbucr][0-9]+$").expect("valid"));
     matches!(name, "admin" | "local" | "config") || scratch.is_match(name)
 }
 
@@ -159,6 +160,8 @@ mod tests {
             "config",
             "tenant_1_migo_t4242",
             "app_migo_u7",
+            "tenant_2_migo_r99",
+            "app_migo_c12",
         ] {
             assert!(is_reserved(name), "{name}");
         }

@@ -63,6 +63,7 @@ pub(crate) enum Work<'a> {
     History(HistoryFilter),
     Test { name: Option<&'a str>, empty: bool },
     Dump,
+    Drift,
 }
 
 impl Work<'_> {
@@ -73,6 +74,7 @@ impl Work<'_> {
             Work::History(_) => "history",
             Work::Test { .. } => "test",
             Work::Dump => "dump",
+            Work::Drift => "drift",
         }
     }
 }

@@ -16,6 +16,8 @@ pub(crate) enum Ending {
     Locked,
     /// Stopped by a signal, as a single run stops.
     Interrupted,
+    /// `drift` found differences (exit 14 for it alone).
+    Drift,
     /// Never started: `--fail-fast` after a failure, or a signal.
     NotStarted,
 }
@@ -28,6 +30,7 @@ impl Ending {
             Ending::Failed => "failed",
             Ending::Locked => "locked",
             Ending::Interrupted => "interrupted",
+            Ending::Drift => "drift",
             Ending::NotStarted => "not started",
         }
     }
@@ -96,6 +99,7 @@ fn ending_of(error: &Error) -> Ending {
     match error {
         Error::Locked { .. } => Ending::Locked,
         Error::Interrupted { .. } => Ending::Interrupted,
+        Error::Drift { .. } => Ending::Drift,
         _ => Ending::Failed,
     }
 }
@@ -105,6 +109,7 @@ fn steps_done(error: &Error) -> Option<usize> {
         Error::MigrationFailed { done, .. }
         | Error::Interrupted { done, .. }
         | Error::LostLock { done, .. } => Some(done.len()),
+        Error::Drift { count, .. } => Some(*count),
         _ => None,
     }
 }
@@ -155,11 +160,22 @@ pub(super) fn verdict(runs: &[MemberRun<'_>], signal: Option<i32>) -> Result<()>
             .iter()
             .filter_map(|o| o.failure.as_ref().map(|f| f.exit_code)),
     );
+    let drifted = !failed.is_empty() && failed.iter().all(|o| o.ending == Ending::Drift);
     let mut message = format!(
-        "{} of {total} databases failed: {}",
+        "{} of {total} databases {}: {}",
         failed.len(),
+        match drifted {
+            true => "differ from what their migrations make",
+            false => "failed",
+        },
         named(failed.iter().map(|o| (&o.member.name, o.ending.as_str())))
     );
+    let hint = match drifted {
+        true => "`migo --database NAME drift` lists one database's differences, each with the \
+                 command that reconciles it"
+            .to_string(),
+        false => hint,
+    };
     if not_started > 0 {
         message.push_str(&format!("; {not_started} not started (--fail-fast)"));
     }

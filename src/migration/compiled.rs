@@ -52,6 +52,7 @@ impl Compiled {
             problem: None,
             down_path: None,
             content: source::Content::default(),
+            checkpoint: None,
         })
     }
 

@@ -198,6 +198,7 @@ fn read_migration(dir: &Path, file_name: &str, pattern: &Regex, project: &Path) 
         problem,
         down_path: None,
         content: super::source::Content::new(bytes),
+        checkpoint: None,
     })
 }
 

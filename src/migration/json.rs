@@ -37,6 +37,8 @@ pub(crate) struct JsonMigration {
     pub(crate) down_backfill: Option<Backfill>,
     /// Before or after the deploy.
     pub(crate) phase: Phase,
+    /// For a checkpoint written by `migo squash`: the migrations it replaces on a fresh database.
+    pub(crate) checkpoint: Option<Vec<String>>,
 }
 
 /// The file as written, before its commands are checked.
@@ -51,7 +53,27 @@ struct RawJson {
     transaction: bool,
     #[serde(default)]
     phase: Phase,
+    checkpoint: Option<RawCheckpoint>,
 }
+
+/// `"checkpoint": {"replaces": ["0001_a", …]}`: the schema its `up` makes is what these
+/// migrations make; a fresh database runs it instead of them (docs/drift.md).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCheckpoint {
+    replaces: Vec<String>,
+}
+
+/// The commands that only change the schema (collections, views, indexes, options), never a
+/// document: a migration made of these alone is carried whole by a snapshot.
+const SCHEMA_COMMANDS: &[&str] = &[
+    "create",
+    "createIndexes",
+    "collMod",
+    "drop",
+    "dropIndexes",
+    "renameCollection",
+];
 
 impl JsonMigration {
     /// Validates a `.json` migration file, from the bytes discovery read.
@@ -109,6 +131,10 @@ impl JsonMigration {
                     .into(),
             );
         }
+        let checkpoint = raw
+            .checkpoint
+            .map(|c| checked_replaces(c.replaces))
+            .transpose()?;
         Ok(JsonMigration {
             description: raw.description,
             up,
@@ -117,7 +143,26 @@ impl JsonMigration {
             backfill,
             down_backfill,
             phase: raw.phase,
+            checkpoint,
         })
+    }
+
+    /// Whether every command of `up` only changes the schema ([`SCHEMA_COMMANDS`]): then a
+    /// snapshot carries all it does. Anything else (an `insert`, an `update`, …) is a data step.
+    /// A migration without `up` commands (a backfill, say) does work of another kind: not.
+    pub(crate) fn is_schema_only(&self) -> bool {
+        !self.up.is_empty()
+            && self.up.iter().all(|command| {
+                command
+                    .keys()
+                    .next()
+                    .is_some_and(|verb| Self::is_schema_command(verb))
+            })
+    }
+
+    /// Whether command `verb` only changes the schema.
+    pub(crate) fn is_schema_command(verb: &str) -> bool {
+        SCHEMA_COMMANDS.contains(&verb)
     }
 
     /// golang-migrate's pair: each file a JSON array of commands.
@@ -142,6 +187,7 @@ impl JsonMigration {
             backfill: None,
             down_backfill: None,
             phase: Phase::default(),
+            checkpoint: None,
         })
     }
 
@@ -218,6 +264,47 @@ impl JsonMigration {
             write_errors(&reply, at)?;
         }
         Ok(())
+    }
+}
+
+/// The names a checkpoint replaces: at least one, each once.
+fn checked_replaces(names: Vec<String>) -> std::result::Result<Vec<String>, String> {
+    if names.is_empty() {
+        return Err(
+            "`checkpoint.replaces` is empty; it lists the migrations the checkpoint \
+                    stands for"
+                .into(),
+        );
+    }
+    let mut seen = std::collections::HashSet::new();
+    if let Some(twice) = names.iter().find(|n| !seen.insert(n.as_str())) {
+        return Err(format!(
+            "`checkpoint.replaces` lists `{}` twice",
+            crate::ui::escape::escape(twice)
+        ));
+    }
+    Ok(names)
+}
+
+/// Marks the checkpoints among `sources`: each `.json` file that declares
+/// `"checkpoint": {"replaces": [...]}` gets the names it replaces. A file that does not parse is
+/// left unmarked (loading it reports what is wrong).
+pub(crate) fn mark_checkpoints(sources: &mut [Source]) {
+    for source in sources.iter_mut() {
+        let plain_json = source.extension() == "json"
+            && source.down_path.is_none()
+            && source.binary.is_none()
+            && source.problem.is_none();
+        if !plain_json {
+            continue;
+        }
+        // The bytes discovery read and hashed, never the file again. Cheap first: most files
+        // are not checkpoints.
+        let text = source.text();
+        if !text.contains("\"checkpoint\"") {
+            continue;
+        }
+        source.checkpoint = JsonMigration::parse(text).ok().and_then(|m| m.checkpoint);
     }
 }
 
@@ -339,6 +426,34 @@ mod tests {
         assert!(err(r#"{"up": [{"ping": 1}], "dwn": []}"#).contains("unknown field `dwn`"));
         assert!(err(r#"{"up": [{"a": {"$date": "nope"}}]}"#).contains("Extended JSON"));
         assert!(err("{\"up\": [\n{\"ping\": 1},\n]}").contains("line 3"));
+        assert!(err(r#"{"up": [{"ping": 1}], "checkpoint": {"replaces": []}}"#).contains("empty"));
+        assert!(
+            err(r#"{"up": [{"ping": 1}], "checkpoint": {"replaces": ["a", "a"]}}"#)
+                .contains("lists `a` twice")
+        );
+        assert!(
+            err(r#"{"up": [{"ping": 1}], "checkpoint": {"through": "a"}}"#)
+                .contains("unknown field `through`")
+        );
+    }
+
+    #[test]
+    fn a_checkpoint_names_what_it_replaces_and_schema_steps_are_told_from_data_steps() {
+        let m = JsonMigration::parse(
+            r#"{"up": [{"create": "a"}, {"createIndexes": "a", "indexes": []}],
+                "checkpoint": {"replaces": ["0001_a", "0002_b"]}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            m.checkpoint.as_deref(),
+            Some(&["0001_a".to_string(), "0002_b".to_string()][..])
+        );
+        assert!(m.is_schema_only());
+        let seed = JsonMigration::parse(
+            r#"{"up": [{"create": "a"}, {"insert": "a", "documents": [{}]}]}"#,
+        )
+        .unwrap();
+        assert!(!seed.is_schema_only());
     }
 
     #[test]
@@ -354,6 +469,7 @@ mod tests {
             backfill: None,
             down_backfill: None,
             phase: Phase::default(),
+            checkpoint: None,
         };
         assert_eq!(
             m.describe(Direction::Up),

@@ -33,6 +33,9 @@ pub(crate) struct Source {
     pub(crate) problem: Option<String>,
     /// The bytes discovery read and hashed (none for a compiled migration or a missing file).
     pub(crate) content: Content,
+    /// For a checkpoint (a `.json` migration with `"checkpoint": {"replaces": [...]}`): the
+    /// migrations whose history it stands for (see `plan::checkpoint`).
+    pub(crate) checkpoint: Option<Vec<String>>,
 }
 
 /// The bytes of a migration file as discovery read them, shared by every copy of its source;

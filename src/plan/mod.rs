@@ -5,6 +5,7 @@
 //! discovered sources and the registry records, so every refusal rule is unit-tested and
 //! `--dry-run` prints exactly what execution would walk.
 
+pub(crate) mod checkpoint;
 pub(crate) mod policy;
 pub(crate) mod refusal;
 pub(crate) mod request;
@@ -16,8 +17,8 @@ use crate::migration::Phase;
 use policy::{OnModified, OutOfOrder, Policies};
 use refusal::{Blocker, Refusal};
 pub(crate) use request::{Action, Backward, Forward, Plan, Request, Step};
-use state::newest_done;
 pub(crate) use state::{entries, Entry, State};
+use state::{newest_done, newest_done_in_sequence};
 
 /// The phase of each migration, and the one `execute --phase` asks for.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -92,7 +93,7 @@ fn execute_policies(steps: &[Step], entries: &[Entry], policies: Policies) -> Re
             entry.name
         ));
     }
-    let newest = newest_done(entries).map_or("", |e| e.name.as_str());
+    let newest = newest_done_in_sequence(entries).map_or("", |e| e.name.as_str());
     let late = entries
         .iter()
         .filter(|e| e.out_of_order && steps.iter().any(|s| s.file.name == e.name));
@@ -120,7 +121,8 @@ fn refuse(refusal: Refusal) -> Error {
 
 /// Every pending migration in order, unless an unfinished one must be dealt with first; a
 /// backfill that stopped after a recorded batch is resumed by `execute` (and left as it is by
-/// `ignore`).
+/// `ignore`). A pending checkpoint runs where it covers the database, first of all; elsewhere it
+/// is recorded after its history ([`checkpoint`]).
 fn all_pending(entries: &[Entry], action: Action) -> Result<Vec<Step>> {
     let resumes = |e: &Entry| action == Action::Up && e.resumable();
     if let Some(blocker) = entries.iter().find(|e| {
@@ -131,11 +133,18 @@ fn all_pending(entries: &[Entry], action: Action) -> Result<Vec<Step>> {
     }) {
         return Err(blocked(blocker));
     }
-    Ok(entries
+    let steps = entries
         .iter()
         .filter(|e| e.state == State::Pending || resumes(e))
-        .filter_map(|e| e.file.clone().map(|file| Step { action, file }))
-        .collect())
+        .filter_map(|e| {
+            let action = match action {
+                Action::Up if e.is_checkpoint() => checkpoint::action(e, entries),
+                other => other,
+            };
+            e.file.clone().map(|file| Step { action, file })
+        })
+        .collect();
+    Ok(checkpoint::checkpoints_first(steps, entries))
 }
 
 /// `steps` for `execute --phase` (only that phase) or a plain `execute` (`before_deploy` ones
@@ -197,6 +206,23 @@ fn forward(name: &str, entries: &[Entry], action: Action) -> Result<Step> {
     if let Some(binary) = entry.compiled_elsewhere() {
         return Err(compiled_elsewhere(entry, binary));
     }
+    if let (State::Replaced, Some(by)) = (entry.state, &entry.replaced_by) {
+        return Err(refuse(Refusal::Replaced {
+            verb,
+            name: entry.name.clone(),
+            by: by.clone(),
+        }));
+    }
+    if let (Action::Up, Some(first)) = (action, checkpoint::unfinished_history(entry, entries)) {
+        return Err(refuse(Refusal::HistoryUnfinished {
+            checkpoint: entry.name.clone(),
+            first: first.name.clone(),
+        }));
+    }
+    let action = match action {
+        Action::Up if entry.is_checkpoint() => checkpoint::action(entry, entries),
+        other => other,
+    };
     match (entry.state, &entry.file) {
         (State::Invalid, _) => Err(invalid_file(entry)),
         (State::Failed | State::Interrupted, Some(_))
@@ -229,7 +255,7 @@ fn compiled_elsewhere(entry: &Entry, binary: &str) -> Error {
     })
 }
 
-/// Pending migrations in order, up to and including `name`.
+/// Pending migrations in the order they run, up to and including `name`.
 fn up_to(name: &str, entries: &[Entry]) -> Result<Vec<Step>> {
     let target = find(name, entries)?;
     if target.is_done() {
@@ -238,8 +264,18 @@ fn up_to(name: &str, entries: &[Entry]) -> Result<Vec<Step>> {
             record: describe_record(target),
         }));
     }
+    if let (State::Replaced, Some(by)) = (target.state, &target.replaced_by) {
+        return Err(refuse(Refusal::Replaced {
+            verb: "execute up to",
+            name: target.name.clone(),
+            by: by.clone(),
+        }));
+    }
     let mut steps = all_pending(entries, Action::Up)?;
-    steps.retain(|s| s.file.number <= target.number);
+    match steps.iter().position(|s| s.file.name == target.name) {
+        Some(at) => steps.truncate(at + 1),
+        None => steps.retain(|s| s.file.number <= target.number),
+    }
     Ok(steps)
 }
 
@@ -286,12 +322,17 @@ fn rollback(entry: &Entry) -> Result<Step> {
         return Err(compiled_elsewhere(entry, binary));
     }
     match (entry.state, &entry.file) {
-        (State::Pending, _) => Err(refuse(Refusal::NotApplied {
+        (State::Pending | State::Replaced, _) => Err(refuse(Refusal::NotApplied {
             name: entry.name.clone(),
         })),
         (State::Invalid, _) => Err(invalid_file(entry)),
         (State::Running, _) => Err(blocked(entry)),
         (_, None) => Err(missing_file(entry)),
+        // A checkpoint recorded over its history never ran: only its record goes.
+        (State::Ignored, Some(file)) if entry.is_checkpoint() => Ok(Step {
+            action: Action::Forget,
+            file: file.clone(),
+        }),
         (_, Some(file)) => Ok(Step {
             action: Action::Down,
             file: file.clone(),
@@ -334,6 +375,7 @@ fn forget(name: &str, entries: &[Entry]) -> Result<Step> {
                 problem: None,
                 down_path: None,
                 content: Default::default(),
+                checkpoint: None,
             },
         }),
         _ => Err(refuse(Refusal::ForgetWithFile {

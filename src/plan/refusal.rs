@@ -67,6 +67,24 @@ pub(crate) enum Refusal {
     AdoptUnsure { tool: &'static str, problems: usize },
     /// golang-migrate's last migration failed half way.
     DirtyVersion { version: i64 },
+    /// `execute`/`ignore` of a migration a checkpoint stands for on this database.
+    Replaced {
+        verb: &'static str,
+        name: String,
+        by: String,
+    },
+    /// `execute` of a checkpoint on a database that has only part of the history it replaces.
+    HistoryUnfinished { checkpoint: String, first: String },
+    /// `squash`: data steps of the history that a checkpoint cannot carry, neither kept nor
+    /// dropped (`steps`: each named with why).
+    DataStepsUndecided { to: String, steps: Vec<String> },
+    /// `squash`: the number after the history, which the checkpoint needs, is another
+    /// migration's.
+    CheckpointNumberTaken { to: String, by: String },
+    /// `squash`: a migration numbered within the history would run after the checkpoint.
+    NotInHistory { to: String, name: String },
+    /// `squash`: the history makes no collection, so there is nothing for a checkpoint to make.
+    NothingToSquash { to: String },
 }
 
 /// What blocks a run.
@@ -105,6 +123,12 @@ impl Refusal {
             Refusal::NoManifest { .. } => "no_manifest",
             Refusal::AdoptUnsure { .. } => "adopt_unsure",
             Refusal::DirtyVersion { .. } => "dirty",
+            Refusal::Replaced { .. } => "replaced",
+            Refusal::HistoryUnfinished { .. } => "history_unfinished",
+            Refusal::DataStepsUndecided { .. } => "data_steps_undecided",
+            Refusal::CheckpointNumberTaken { .. } => "checkpoint_number_taken",
+            Refusal::NotInHistory { .. } => "not_in_history",
+            Refusal::NothingToSquash { .. } => "nothing_to_squash",
         }
     }
 
@@ -200,6 +224,32 @@ impl Refusal {
             Refusal::DirtyVersion { version } => format!(
                 "golang-migrate marks version {version} dirty: it failed half way; nothing was adopted"
             ),
+            Refusal::Replaced { verb, name, by } => format!(
+                "cannot {verb} `{name}`: the checkpoint `{by}` stands for it on this database, so \
+                 it never runs here"
+            ),
+            Refusal::HistoryUnfinished { checkpoint, first } => format!(
+                "cannot execute `{checkpoint}`: this database has part of the history it replaces, \
+                 and `{first}` is not applied yet; nothing was run"
+            ),
+            Refusal::DataStepsUndecided { to, steps } => format!(
+                "the migrations up to `{to}` have {} data step(s) a checkpoint cannot carry: {}; \
+                 nothing was written",
+                steps.len(),
+                steps.join(", ")
+            ),
+            Refusal::CheckpointNumberTaken { to, by } => format!(
+                "cannot squash up to `{to}`: the checkpoint takes the next number, and `{by}` \
+                 has it; nothing was written"
+            ),
+            Refusal::NotInHistory { to, name } => format!(
+                "cannot squash up to `{to}`: `{name}`, numbered before the checkpoint, runs after \
+                 `{to}` on a fresh database; nothing was written"
+            ),
+            Refusal::NothingToSquash { to } => format!(
+                "the migrations up to `{to}` make no collection: a checkpoint would make nothing; \
+                 nothing was written"
+            ),
         }
     }
 
@@ -285,6 +335,31 @@ impl Refusal {
             Refusal::DirtyVersion { version } => format!(
                 "repair the database, then `migrate force {version}` (or the version before) with golang-migrate, and adopt again"
             ),
+            Refusal::Replaced { by, .. } => format!(
+                "`migo execute` runs `{by}` instead; `migo list` shows what it replaces"
+            ),
+            Refusal::HistoryUnfinished { checkpoint, .. } => format!(
+                "run `migo execute`: it applies the rest of the history, then records \
+                 `{checkpoint}` without running it"
+            ),
+            Refusal::DataStepsUndecided { steps, .. } => {
+                let names: Vec<&str> = steps
+                    .iter()
+                    .map(|s| s.split('`').nth(1).unwrap_or(s))
+                    .collect();
+                format!(
+                    "decide for each: `--keep {0}` runs them after the checkpoint on a fresh \
+                     database, `--drop {0}` never runs them there (`all` names every one)",
+                    names.join(",")
+                )
+            }
+            Refusal::CheckpointNumberTaken { .. } | Refusal::NotInHistory { .. } => {
+                "squash up to the newest migration, or renumber the migrations after the history"
+                    .into()
+            }
+            Refusal::NothingToSquash { .. } => {
+                "squash up to a migration that creates collections or indexes".into()
+            }
         }
     }
 }

@@ -22,6 +22,8 @@ pub(crate) enum State {
     Missing,
     /// Its file cannot be used (not UTF-8, a BOM).
     Invalid,
+    /// Pending, but a checkpoint stands for it here: it never runs (see `plan::checkpoint`).
+    Replaced,
 }
 
 impl State {
@@ -37,6 +39,7 @@ impl State {
             State::Paused => "paused",
             State::Missing => "missing",
             State::Invalid => "invalid",
+            State::Replaced => "replaced",
         }
     }
 }
@@ -53,6 +56,9 @@ pub(crate) struct Entry {
     pub(crate) modified: bool,
     /// Pending, but numbered below a migration already applied or ignored.
     pub(crate) out_of_order: bool,
+    /// The checkpoint that stands for it: when it is [`State::Replaced`], or applied here with
+    /// its file gone since.
+    pub(crate) replaced_by: Option<String>,
 }
 
 impl Entry {
@@ -92,7 +98,16 @@ impl Entry {
 
     /// Something `check` reports: not done, changed, or its file unusable.
     pub(crate) fn is_problem(&self) -> bool {
-        self.modified || !matches!(self.state, State::Applied | State::Ignored)
+        self.modified
+            || !matches!(
+                self.state,
+                State::Applied | State::Ignored | State::Replaced
+            )
+    }
+
+    /// Whether it is a checkpoint (it stands for the history it lists).
+    pub(crate) fn is_checkpoint(&self) -> bool {
+        super::checkpoint::replaces(self).is_some()
     }
 }
 
@@ -128,27 +143,45 @@ pub(crate) fn entries(files: &[Source], records: &[Record], run_active: bool) ->
                 state,
                 modified,
                 out_of_order: false,
+                replaced_by: None,
             }
         })
         .collect();
     let missing = records
         .iter()
         .filter(|r| !files.iter().any(|f| f.name == r.name));
-    entries.extend(missing.map(|r| Entry {
-        number: u64::try_from(r.number).unwrap_or_default(),
-        name: r.name.clone(),
-        file: None,
-        record: Some(r.clone()),
-        // A compiled migration of another binary is not missing: that binary has it.
-        state: match r.binary {
-            Some(_) => recorded_state(r.status),
-            None => State::Missing,
-        },
-        modified: false,
-        out_of_order: false,
-    }));
+    // The history of a checkpoint recorded here may lose its files: the checkpoint has it.
+    let standing_for = |name: &str| {
+        entries.iter().find_map(|e| {
+            let done = e.is_done();
+            super::checkpoint::replaces(e)
+                .filter(|history| done && history.iter().any(|h| h == name))
+                .map(|_| e.name.clone())
+        })
+    };
+    let missing: Vec<Entry> = missing
+        .map(|r| {
+            let by = standing_for(&r.name);
+            Entry {
+                number: u64::try_from(r.number).unwrap_or_default(),
+                name: r.name.clone(),
+                file: None,
+                record: Some(r.clone()),
+                // A compiled migration of another binary is not missing: that binary has it.
+                state: match (&r.binary, &by) {
+                    (None, None) => State::Missing,
+                    _ => recorded_state(r.status),
+                },
+                modified: false,
+                out_of_order: false,
+                replaced_by: by,
+            }
+        })
+        .collect();
+    entries.extend(missing);
     entries.sort_by(|a, b| (a.number, &a.name).cmp(&(b.number, &b.name)));
-    if let Some(newest) = newest_done(&entries).map(|e| e.number) {
+    super::checkpoint::mark_replaced(&mut entries);
+    if let Some(newest) = newest_done_in_sequence(&entries).map(|e| e.number) {
         for entry in &mut entries {
             entry.out_of_order = entry.state == State::Pending && entry.number < newest;
         }
@@ -159,4 +192,14 @@ pub(crate) fn entries(files: &[Source], records: &[Record], run_active: bool) ->
 /// The highest-numbered applied or ignored migration.
 pub(crate) fn newest_done(entries: &[Entry]) -> Option<&Entry> {
     entries.iter().rev().find(|e| e.is_done())
+}
+
+/// The highest-numbered applied or ignored migration that is not a checkpoint: what a pending
+/// migration numbered below is out of order against (the data steps a squash kept run after
+/// their checkpoint, though numbered below it).
+pub(crate) fn newest_done_in_sequence(entries: &[Entry]) -> Option<&Entry> {
+    entries
+        .iter()
+        .rev()
+        .find(|e| e.is_done() && !e.is_checkpoint())
 }

@@ -14,6 +14,7 @@ fn file(number: u64, name: &str) -> Source {
         problem: None,
         down_path: None,
         content: Default::default(),
+        checkpoint: None,
     }
 }
 
@@ -318,4 +319,284 @@ fn every_way_out_a_hint_names_is_one_plan_takes() {
             }
         }
     }
+}
+
+/// A history `0001_a` … `0003_c`, a data step `0002_b` kept beside the checkpoint `0004_cp`
+/// (which replaces `0001_a` and `0003_c`), and a later `0005_d`.
+fn squashed() -> Vec<Source> {
+    let mut checkpoint = file(4, "0004_cp");
+    checkpoint.checkpoint = Some(vec!["0001_a".into(), "0003_c".into()]);
+    vec![
+        file(1, "0001_a"),
+        file(2, "0002_b"),
+        file(3, "0003_c"),
+        checkpoint,
+        file(5, "0005_d"),
+    ]
+}
+
+fn states(e: &[Entry]) -> Vec<(&str, &str)> {
+    e.iter()
+        .map(|e| (e.name.as_str(), e.state.as_str()))
+        .collect()
+}
+
+#[test]
+fn a_fresh_database_runs_the_checkpoint_first_instead_of_its_history() {
+    let files = squashed();
+    let e = entries(&files, &[], false);
+    assert_eq!(
+        states(&e),
+        [
+            ("0001_a", "replaced"),
+            ("0002_b", "pending"),
+            ("0003_c", "replaced"),
+            ("0004_cp", "pending"),
+            ("0005_d", "pending"),
+        ]
+    );
+    assert_eq!(e[0].replaced_by.as_deref(), Some("0004_cp"));
+    let all = plan(Request::Execute(Forward::All), &e).unwrap();
+    assert_eq!(
+        names(&all),
+        [
+            ("0004_cp", Action::Up),
+            ("0002_b", Action::Up),
+            ("0005_d", Action::Up)
+        ]
+    );
+    // `--to` follows the order the migrations run in.
+    let to = plan(Request::Execute(Forward::To("0002_b")), &e).unwrap();
+    assert_eq!(
+        names(&to),
+        [("0004_cp", Action::Up), ("0002_b", Action::Up)]
+    );
+    let one = plan(Request::Execute(Forward::Steps(1)), &e).unwrap();
+    assert_eq!(names(&one), [("0004_cp", Action::Up)]);
+    // A replaced migration never runs there, by name or as a target.
+    for request in [
+        Request::Execute(Forward::Name("0001_a")),
+        Request::Execute(Forward::To("0003_c")),
+        Request::Ignore(Some("0001_a")),
+    ] {
+        let err = plan(request, &e).unwrap_err();
+        assert!(
+            matches!(err, Error::Refused(Refusal::Replaced { .. })),
+            "{err}"
+        );
+    }
+    assert!(plan(Request::Rollback(Backward::Name("0001_a")), &e).is_err());
+    // Nothing replaced is a problem for `check`.
+    assert!(!e[0].is_problem());
+}
+
+#[test]
+fn after_the_checkpoint_its_history_stays_replaced_and_the_kept_steps_are_not_late() {
+    let files = squashed();
+    let records = [applied_at(&files[3], 10)];
+    let e = entries(&files, &records, false);
+    assert_eq!(
+        states(&e),
+        [
+            ("0001_a", "replaced"),
+            ("0002_b", "pending"),
+            ("0003_c", "replaced"),
+            ("0004_cp", "applied"),
+            ("0005_d", "pending"),
+        ]
+    );
+    assert!(!e[1].out_of_order, "a kept step runs after its checkpoint");
+    let all = plan(Request::Execute(Forward::All), &e).unwrap();
+    assert_eq!(
+        names(&all),
+        [("0002_b", Action::Up), ("0005_d", Action::Up)]
+    );
+    // A migration applied after the checkpoint makes a pending one below it late again.
+    let records = [applied_at(&files[3], 10), applied_at(&files[4], 20)];
+    let e = entries(&files, &records, false);
+    assert!(e[1].out_of_order);
+}
+
+#[test]
+fn a_database_with_the_history_records_the_checkpoint_without_running_it() {
+    let files = squashed();
+    let history = [
+        applied_at(&files[0], 1),
+        applied_at(&files[1], 2),
+        applied_at(&files[2], 3),
+    ];
+    let e = entries(&files, &history, false);
+    assert_eq!(e[3].state, State::Pending);
+    let all = plan(Request::Execute(Forward::All), &e).unwrap();
+    assert_eq!(
+        names(&all),
+        [("0004_cp", Action::Ignore), ("0005_d", Action::Up)]
+    );
+    let named = plan(Request::Execute(Forward::Name("0004_cp")), &e).unwrap();
+    assert_eq!(names(&named), [("0004_cp", Action::Ignore)]);
+    // Part of the history: the rest runs first, then the record; by name it is refused.
+    let part = entries(&files, &history[..1], false);
+    let all = plan(Request::Execute(Forward::All), &part).unwrap();
+    assert_eq!(
+        names(&all),
+        [
+            ("0002_b", Action::Up),
+            ("0003_c", Action::Up),
+            ("0004_cp", Action::Ignore),
+            ("0005_d", Action::Up)
+        ]
+    );
+    let err = plan(Request::Execute(Forward::Name("0004_cp")), &part).unwrap_err();
+    assert!(
+        matches!(&err, Error::Refused(Refusal::HistoryUnfinished { first, .. }) if first == "0003_c"),
+        "{err}"
+    );
+    // Once recorded, the history stays as it is recorded.
+    let mut all_done = history.to_vec();
+    let mut cp = record(&files[3], Status::Ignored);
+    cp.applied_at = Some(mongodb::bson::DateTime::from_millis(4));
+    all_done.push(cp);
+    let e = entries(&files, &all_done, false);
+    assert_eq!(
+        states(&e)[..4],
+        [
+            ("0001_a", "applied"),
+            ("0002_b", "applied"),
+            ("0003_c", "applied"),
+            ("0004_cp", "ignored"),
+        ]
+    );
+}
+
+#[test]
+fn a_newer_checkpoint_stands_for_an_older_one() {
+    let mut files = squashed();
+    let mut newer = file(6, "0006_cp2");
+    newer.checkpoint = Some(
+        ["0001_a", "0002_b", "0003_c", "0004_cp", "0005_d"]
+            .map(String::from)
+            .to_vec(),
+    );
+    files.push(newer);
+    let e = entries(&files, &[], false);
+    assert!(e[..5].iter().all(|e| e.state == State::Replaced));
+    assert!(e[..5]
+        .iter()
+        .all(|e| e.replaced_by.as_deref() == Some("0006_cp2")));
+    let all = plan(Request::Execute(Forward::All), &e).unwrap();
+    assert_eq!(names(&all), [("0006_cp2", Action::Up)]);
+    // A database made from the first checkpoint records the second over its history.
+    let records = [
+        applied_at(&files[3], 1),
+        applied_at(&files[1], 2),
+        applied_at(&files[4], 3),
+    ];
+    let e = entries(&files, &records, false);
+    assert_eq!(e[0].replaced_by.as_deref(), Some("0004_cp"));
+    let all = plan(Request::Execute(Forward::All), &e).unwrap();
+    assert_eq!(names(&all), [("0006_cp2", Action::Ignore)]);
+}
+
+#[test]
+fn a_replay_follows_what_the_database_ran() {
+    let files = squashed();
+    // Fresh, then the checkpoint: the checkpoint and what ran after it, in applied order.
+    let fresh = [
+        applied_at(&files[3], 1),
+        applied_at(&files[1], 2),
+        applied_at(&files[4], 3),
+    ];
+    let e = entries(&files, &fresh, false);
+    let order: Vec<&str> = checkpoint::replay(&e)
+        .iter()
+        .map(|e| e.name.as_str())
+        .collect();
+    assert_eq!(order, ["0004_cp", "0002_b", "0005_d"]);
+    // The whole history, then the checkpoint recorded over it: the history, not the checkpoint.
+    let mut history = vec![
+        applied_at(&files[0], 1),
+        applied_at(&files[2], 2),
+        applied_at(&files[1], 3),
+    ];
+    let mut cp = record(&files[3], Status::Ignored);
+    cp.applied_at = Some(mongodb::bson::DateTime::from_millis(4));
+    history.push(cp);
+    let e = entries(&files, &history, false);
+    let order: Vec<&str> = checkpoint::replay(&e)
+        .iter()
+        .map(|e| e.name.as_str())
+        .collect();
+    assert_eq!(order, ["0001_a", "0003_c", "0002_b"]);
+}
+
+#[test]
+fn the_history_may_lose_its_files_once_its_checkpoint_is_recorded() {
+    let files = squashed();
+    let mut records = vec![
+        applied_at(&files[0], 1),
+        applied_at(&files[1], 2),
+        applied_at(&files[2], 3),
+    ];
+    let mut cp = record(&files[3], Status::Ignored);
+    cp.applied_at = Some(mongodb::bson::DateTime::from_millis(4));
+    records.push(cp);
+    records.push(applied_at(&files[4], 5));
+    // The replaced files are deleted; the kept one stays.
+    let kept: Vec<Source> = files
+        .iter()
+        .filter(|f| !["0001_a", "0003_c"].contains(&f.name.as_str()))
+        .cloned()
+        .collect();
+    let e = entries(&kept, &records, false);
+    assert_eq!(
+        states(&e),
+        [
+            ("0001_a", "applied"),
+            ("0002_b", "applied"),
+            ("0003_c", "applied"),
+            ("0004_cp", "ignored"),
+            ("0005_d", "applied"),
+        ]
+    );
+    assert!(e.iter().all(|e| !e.is_problem()));
+    assert_eq!(e[0].replaced_by.as_deref(), Some("0004_cp"));
+    // By name it is applied, not replaced.
+    let err = plan(Request::Execute(Forward::Name("0001_a")), &e).unwrap_err();
+    assert!(
+        matches!(err, Error::Refused(Refusal::AlreadyDone { .. })),
+        "{err}"
+    );
+    // The replay runs the checkpoint where its history began, in place of it.
+    let order: Vec<&str> = checkpoint::replay(&e)
+        .iter()
+        .map(|e| e.name.as_str())
+        .collect();
+    assert_eq!(order, ["0004_cp", "0002_b", "0005_d"]);
+    // Without the checkpoint recorded, a file gone is missing.
+    let e = entries(&kept, &records[..3], false);
+    assert_eq!(e[0].state, State::Missing);
+}
+
+#[test]
+fn rolling_back_past_a_recorded_checkpoint_drops_its_record_only() {
+    let files = squashed();
+    let mut records = vec![
+        applied_at(&files[0], 1),
+        applied_at(&files[1], 2),
+        applied_at(&files[2], 3),
+    ];
+    let mut cp = record(&files[3], Status::Ignored);
+    cp.applied_at = Some(mongodb::bson::DateTime::from_millis(4));
+    records.push(cp);
+    let e = entries(&files, &records, false);
+    let last = plan(Request::Rollback(Backward::Last(2)), &e).unwrap();
+    assert_eq!(
+        names(&last),
+        [("0004_cp", Action::Forget), ("0003_c", Action::Down)]
+    );
+    // Where it ran (a fresh database), it made everything: it cannot be undone.
+    let ran = [applied_at(&files[3], 1)];
+    let e = entries(&files, &ran, false);
+    let step = plan(Request::Rollback(Backward::Name("0004_cp")), &e).unwrap();
+    assert_eq!(names(&step), [("0004_cp", Action::Down)]);
 }

@@ -21,7 +21,7 @@ use mongodb::bson::{doc, Bson, Document};
 use mongodb::{ClientSession, Collection, Database};
 
 use crate::halt::Halt;
-use crate::migration::backfill::{Backfill, Pace, BATCH_RANGE};
+use crate::migration::backfill::{Backfill, Pace, BATCH_RANGE, DEFAULT_BATCH};
 use crate::migration::failure::StepError;
 use crate::process::{self, Child, ChildEnv};
 use crate::store::record_store::RecordStore;
@@ -371,6 +371,81 @@ impl Walker<'_> {
             }
             tokio::time::sleep(left.min(Duration::from_millis(100))).await;
         }
+    }
+}
+
+/// Runs `body`'s `direction` on a database outside the registry (a scratch database: `migo
+/// test`, a drift replay): a backfill is walked with its checkpoints kept in memory and no pace
+/// (nothing else runs there); every other kind runs as it always does.
+pub(crate) async fn unrecorded(
+    body: &crate::migration::Body,
+    direction: crate::migration::Direction,
+    db: &Database,
+    env: &ChildEnv,
+    halt: &Halt,
+) -> Result<(), StepError> {
+    let backfill = match body {
+        crate::migration::Body::Json(m) => m.backfill_of(direction),
+        _ => None,
+    };
+    let Some(backfill) = backfill else {
+        return body.run(direction, db, None, env, halt).await;
+    };
+    let store = Forgetful;
+    let walker = Walker {
+        db,
+        store: &store,
+        halt,
+        env,
+        pace: Pace::default(),
+    };
+    let mut record = Record::unrecorded(&backfill.collection);
+    record.backfill = Some(Checkpoint {
+        batch_size: i64::try_from(backfill.batch_size.unwrap_or(DEFAULT_BATCH)).unwrap_or(1),
+        ..Checkpoint::default()
+    });
+    match walker.walk(backfill, &mut record, &mut |_| {}).await {
+        Ok(_) => Ok(()),
+        Err(Stopped::Step(e)) => Err(e),
+        Err(Stopped::Registry(e)) => Err(StepError::Setup(e.to_string())),
+    }
+}
+
+/// The registry of a backfill walked outside the registry: it keeps nothing.
+#[derive(Debug)]
+struct Forgetful;
+
+impl RecordStore for Forgetful {
+    fn put<'a>(
+        &'a self,
+        _: &'a [Record],
+        _: Option<&'a mut ClientSession>,
+    ) -> futures_util::future::BoxFuture<'a, crate::error::Result<()>> {
+        Box::pin(async { Ok(()) })
+    }
+
+    fn checkpoint<'a>(
+        &'a self,
+        _: &'a Record,
+        _: Option<&'a mut ClientSession>,
+    ) -> futures_util::future::BoxFuture<'a, crate::error::Result<Checkpointed>> {
+        Box::pin(async { Ok(Checkpointed::Saved) })
+    }
+
+    fn set_checksum<'a>(
+        &'a self,
+        _: &'a str,
+        _: &'a str,
+    ) -> futures_util::future::BoxFuture<'a, crate::error::Result<()>> {
+        Box::pin(async { Ok(()) })
+    }
+
+    fn remove<'a>(
+        &'a self,
+        _: &'a str,
+        _: Option<&'a mut ClientSession>,
+    ) -> futures_util::future::BoxFuture<'a, crate::error::Result<()>> {
+        Box::pin(async { Ok(()) })
     }
 }
 

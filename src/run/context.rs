@@ -3,7 +3,7 @@
 //! (started at the first lock). Nothing of it lives in process-wide statics, so two runs in one
 //! process (a custom binary's tests, say) cannot see each other's signals or children.
 
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 use crate::error::{Error, Result};
 use crate::halt::{Halt, Stop};
@@ -22,6 +22,9 @@ pub(crate) struct RunContext {
     pub(crate) children: Children,
     /// Renews the leases of this run; started by the first lock.
     renewer: OnceLock<std::result::Result<Renewer, String>>,
+    /// The scratch databases found on the server when this run first made one (listed once per
+    /// run; `None` until then): those a killed migo left are dropped (`run::replay`).
+    pub(crate) scratch_found: Mutex<Option<Vec<String>>>,
     /// Hears SIGINT and SIGTERM for the whole run.
     _signals: Listener,
 }
@@ -49,6 +52,7 @@ impl RunContext {
             stop,
             children,
             renewer: OnceLock::new(),
+            scratch_found: Mutex::new(None),
             _signals: signals,
         })
     }

@@ -1,10 +1,12 @@
-//! Walking a plan: executing its steps with their registry writes, showing progress, and
-//! `migo test`'s up → down → up trial on a scratch database.
+//! Walking a plan: executing its steps with their registry writes, showing progress, `migo
+//! test`'s up → down → up trial on a scratch database, and the replays of `drift`, `snapshot`
+//! and `squash` on scratch databases.
 
 pub(crate) mod backfill;
 pub(crate) mod context;
 pub(crate) mod execute;
 pub(crate) mod progress;
+pub(crate) mod replay;
 pub(crate) mod signals;
 mod transaction;
 pub(crate) mod trial;

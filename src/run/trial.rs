@@ -66,16 +66,30 @@ impl Scratch {
     /// Drops the three databases, with any users and roles created in them.
     pub(crate) async fn drop(&self) -> Result<()> {
         for db in [&self.work, &self.before, &self.after_up] {
-            let context = || format!("cannot clean up the scratch database `{}`", db.name());
-            for command in ["dropAllUsersFromDatabase", "dropAllRolesFromDatabase"] {
-                db.run_command(doc! {command: 1})
-                    .await
-                    .map_err(Error::database(context()))?;
-            }
-            db.drop().await.map_err(Error::database(context()))?;
+            drop_scratch(db).await?;
         }
         Ok(())
     }
+}
+
+/// Drops scratch database `db`, with any users and roles a migration created in it. An account
+/// that may not manage users could not have created any: that refusal is passed over.
+pub(crate) async fn drop_scratch(db: &Database) -> Result<()> {
+    let context = || format!("cannot clean up the scratch database `{}`", db.name());
+    for command in ["dropAllUsersFromDatabase", "dropAllRolesFromDatabase"] {
+        match db.run_command(doc! {command: 1}).await {
+            Err(e) if is_unauthorized(&e) => {}
+            other => {
+                other.map_err(Error::database(context()))?;
+            }
+        }
+    }
+    db.drop().await.map_err(Error::database(context()))
+}
+
+/// Whether the server refused `e` for lack of privileges (code 13, `Unauthorized`).
+pub(crate) fn is_unauthorized(e: &mongodb::error::Error) -> bool {
+    matches!(e.kind.as_ref(), mongodb::error::ErrorKind::Command(c) if c.code == 13)
 }
 
 /// A scratch database's name for `database`: its own name plus a suffix, within MongoDB's
@@ -194,7 +208,7 @@ async fn run(
     env: &ChildEnv,
     halt: &Halt,
 ) -> std::result::Result<(), String> {
-    body.run(direction, db, None, env, halt)
+    super::backfill::unrecorded(body, direction, db, env, halt)
         .await
         .map_err(|e| e.to_string())
 }

@@ -168,6 +168,29 @@ impl Record {
         }
     }
 
+    /// A record of `name` that no registry holds: for work on a scratch database.
+    pub(crate) fn unrecorded(name: &str) -> Record {
+        Record {
+            id: name.to_string(),
+            name: name.to_string(),
+            number: 0,
+            checksum: String::new(),
+            status: Status::Running,
+            direction: Direction::Up,
+            started_at: DateTime::now(),
+            applied_at: None,
+            duration_ms: None,
+            who: String::new(),
+            tool_version: env!("CARGO_PKG_VERSION").to_string(),
+            error: None,
+            rollback: None,
+            binary: None,
+            adopted_from: None,
+            backfill: None,
+            pause: None,
+        }
+    }
+
     /// Marks it finished with `status` after `elapsed`, in memory.
     pub(crate) fn finish(&mut self, status: Status, elapsed: Duration, error: Option<String>) {
         self.status = status;

@@ -24,10 +24,19 @@ pub(crate) fn server_with_password(
     storage: &std::path::Path,
     password: &str,
 ) -> (Option<Server>, String, u16) {
+    server_with_roles(storage, password, &[doc! {"role": "readWrite", "db": db}])
+}
+
+/// [`server_with_password`], the user having `roles` (say `root`, to make scratch databases).
+pub(crate) fn server_with_roles(
+    storage: &std::path::Path,
+    password: &str,
+    roles: &[mongodb::bson::Document],
+) -> (Option<Server>, String, u16) {
     let create = |s: &Server| {
         s.client()
             .database("admin")
-            .run_command(doc! {"createUser": "migo", "pwd": password, "roles": [{"role": "readWrite", "db": db}]})
+            .run_command(doc! {"createUser": "migo", "pwd": password, "roles": roles.to_vec()})
             .run()
             .expect("createUser");
     };

@@ -280,7 +280,7 @@ fn pause_from_another_shell_stops_after_the_batch_and_execute_resumes() {
     signal(migo.id(), libc::SIGCONT);
     let out = migo.wait_with_output().unwrap();
     let run = Run::from_output(&out);
-    run.code(14).stderr_has(
+    run.code(15).stderr_has(
         "error: `0001_status` paused as asked, after 600 of about 1,000; hint: `migo execute` \
          resumes it after its last batch (`migo list` shows how far it got); `migo rollback \
          0001_status` undoes what it did\n",
@@ -528,4 +528,34 @@ fn json_runs_report_progress_as_json_lines_on_stderr() {
         (progress["done"].as_i64(), progress["batches"].as_i64()),
         (Some(500), Some(2))
     );
+}
+
+#[test]
+fn migo_test_runs_a_backfill_and_its_down_on_a_scratch_copy() {
+    let backfill = status_backfill(100, "").replace(
+        r#""filter": {"status": {"$exists": false}},"#,
+        r#""filter": {"status": {"$exists": false}},"#,
+    );
+    let t = Test::new().migration(
+        "0001_status.json",
+        &backfill.replacen('{', "{\"description\": \"x\", ", 0),
+    );
+    users(&t, 300);
+    // `hits` counts updates, so its `down` cannot restore it: the trial says exactly that.
+    let run = t.run(&["test", "0001_status"]);
+    run.code(8).stdout_has("0001_status");
+    assert_eq!(
+        tally(&t),
+        (vec![(0, 300)], 0),
+        "the real collection was touched"
+    );
+    // A backfill whose down undoes it exactly passes.
+    let exact = r#"{"backfill": {"collection": "users", "filter": {"status": {"$exists": false}},
+        "update": {"$set": {"status": "active"}}, "batch_size": 100},
+      "down": {"backfill": {"collection": "users", "filter": {"status": "active"},
+        "update": {"$unset": {"status": ""}}, "batch_size": 100}}}"#;
+    let t = Test::new().migration("0001_exact.json", exact);
+    users(&t, 300);
+    t.run(&["test", "0001_exact"]).success();
+    assert_eq!(tally(&t), (vec![(0, 300)], 0));
 }

@@ -73,7 +73,9 @@ fn list_check_and_version_documents() {
       "direction": "up",
       "compiled": null,
       "problem": null,
-      "backfill": null
+      "backfill": null,
+      "replaced_by": null,
+      "checkpoint": false
     },
     {
       "number": 2,
@@ -91,7 +93,9 @@ fn list_check_and_version_documents() {
       "direction": null,
       "compiled": null,
       "problem": null,
-      "backfill": null
+      "backfill": null,
+      "replaced_by": null,
+      "checkpoint": false
     }
   ]
 }"#

@@ -131,7 +131,9 @@ fn json_documents_have_the_documented_fields() {
             "direction",
             "compiled",
             "problem",
-            "backfill"
+            "backfill",
+            "replaced_by",
+            "checkpoint"
         ]
     );
     assert_eq!(list[1]["modified"], true);

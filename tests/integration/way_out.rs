@@ -69,7 +69,12 @@ fn test_drops_the_users_and_roles_a_migration_created_on_the_scratch_database() 
         .stdout_has("pass  0002_users");
     let client = t.server.client();
     let databases = client.list_database_names().run().unwrap();
-    let scratch: Vec<&String> = databases.iter().filter(|d| d.contains("_migo_")).collect();
+    // Its own: other tests replay on scratch databases of theirs meanwhile.
+    let mine = format!("{}_", t.short_name());
+    let scratch: Vec<&String> = databases
+        .iter()
+        .filter(|d| d.contains("_migo_") && d.starts_with(&mine))
+        .collect();
     assert!(scratch.is_empty(), "scratch databases left: {scratch:?}");
     // The second `up` left a user and a role on the scratch database; dropping a database does
     // not drop them, so `test` must have.

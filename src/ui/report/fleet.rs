@@ -194,13 +194,39 @@ impl StatusTotals {
     }
 }
 
-/// The closing summary of a fleet run: a row per member (result, steps, duration, error) and a
-/// line of totals.
-/// `done` is what each step of a change did (`applied`, `rolled back`, …), for its column.
+/// What a fleet run counts per member, for its column and its totals line.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Tally {
+    /// The steps of a change, and what each did (`applied`, `rolled back`, …).
+    Steps(Action),
+    /// The differences `drift` found.
+    Differences,
+}
+
+impl Tally {
+    /// The column's header.
+    fn column(self) -> String {
+        match self {
+            Tally::Steps(action) => action.done_verb().to_uppercase(),
+            Tally::Differences => "DIFFERENCES".into(),
+        }
+    }
+
+    /// `; 57 migration(s) applied`, `; 3 difference(s)`.
+    fn total(self, n: usize) -> String {
+        match self {
+            Tally::Steps(action) => format!("; {n} migration(s) {}", action.done_verb()),
+            Tally::Differences => format!("; {n} difference(s)"),
+        }
+    }
+}
+
+/// The closing summary of a fleet run: a row per member (result, its tally, duration, error)
+/// and a line of totals.
 pub(crate) fn fleet_run(
     out: &Output,
     command: &str,
-    done: Option<Action>,
+    tally: Option<Tally>,
     runs: &[MemberRun<'_>],
     took: Duration,
 ) {
@@ -216,6 +242,7 @@ pub(crate) fn fleet_run(
                 failed: count(Ending::Failed),
                 locked: count(Ending::Locked),
                 interrupted: count(Ending::Interrupted),
+                drift: count(Ending::Drift),
                 not_started: count(Ending::NotStarted),
                 steps,
             },
@@ -223,8 +250,7 @@ pub(crate) fn fleet_run(
         };
         return print_json(out, &report);
     }
-    let done = done.map(Action::done_verb);
-    let column = done.unwrap_or_default().to_uppercase();
+    let column = tally.map(Tally::column).unwrap_or_default();
     let header = ["DATABASE", "RESULT", column.as_str(), "DURATION", "ERROR"];
     let rows = runs
         .iter()
@@ -246,23 +272,24 @@ pub(crate) fn fleet_run(
         })
         .collect();
     table(out, &header, rows);
-    out.print(&run_line(done, runs, steps, took));
+    out.print(&run_line(tally, runs, steps, took));
 }
 
 fn ending_style(ending: Ending) -> Style {
     let color = match ending {
         Ending::Ok => AnsiColor::Green,
         Ending::NotStarted => return Style::new(),
-        Ending::Locked => AnsiColor::Yellow,
+        Ending::Locked | Ending::Drift => AnsiColor::Yellow,
         Ending::Failed | Ending::Interrupted => AnsiColor::Red,
     };
     Style::new().fg_color(Some(color.into()))
 }
 
 /// `24 databases: 21 ok, 1 failed, 1 locked, 1 not started; 57 migration(s) applied in 3.2s`.
-fn run_line(done: Option<&str>, runs: &[MemberRun<'_>], steps: usize, took: Duration) -> String {
+fn run_line(tally: Option<Tally>, runs: &[MemberRun<'_>], steps: usize, took: Duration) -> String {
     let endings = [
         Ending::Ok,
+        Ending::Drift,
         Ending::Failed,
         Ending::Locked,
         Ending::Interrupted,
@@ -274,9 +301,7 @@ fn run_line(done: Option<&str>, runs: &[MemberRun<'_>], steps: usize, took: Dura
         .filter(|(_, n)| *n > 0)
         .map(|(e, n)| format!("{n} {}", e.as_str()))
         .collect();
-    let done = done
-        .map(|verb| format!("; {steps} migration(s) {verb}"))
-        .unwrap_or_default();
+    let done = tally.map(|t| t.total(steps)).unwrap_or_default();
     format!(
         "{} databases: {}{done} in {}",
         runs.len(),
@@ -301,6 +326,7 @@ struct RunTotals {
     failed: usize,
     locked: usize,
     interrupted: usize,
+    drift: usize,
     not_started: usize,
     steps: usize,
 }

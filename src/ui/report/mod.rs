@@ -4,9 +4,12 @@
 //! aligned table, the target, the error document, and how times and durations read.
 
 mod backup;
+pub(crate) mod drift;
 mod fleet;
 mod history;
 mod run;
+mod snapshot;
+mod squash;
 mod status;
 mod trial;
 
@@ -21,9 +24,12 @@ use crate::error::Error;
 use crate::ui::output::Output;
 
 pub(crate) use backup::{dumped, interrupted_restore, restore_plan, restored, settled_restore};
-pub(crate) use fleet::{fleet_run, fleet_status};
+pub(crate) use drift::drift;
+pub(crate) use fleet::{fleet_run, fleet_status, Tally};
 pub(crate) use history::history;
 pub(crate) use run::{dry_run, run_summary, step_done};
+pub(crate) use snapshot::{snapshot, snapshot_text};
+pub(crate) use squash::{squashed, Squashed};
 pub(crate) use status::{check, list, of_total, summary, thousands, version};
 pub(crate) use trial::{trial, trial_summary};
 

@@ -172,10 +172,30 @@ pub(crate) fn run_summary(
         return out.print(nothing);
     };
     let total: Duration = report.steps.iter().map(|s| s.took).sum();
+    if report.steps.iter().all(|s| s.kind == first.kind) {
+        return out.print(&format!(
+            "{} migration(s) {} in {}",
+            report.steps.len(),
+            first.kind.done_verb(),
+            duration(total)
+        ));
+    }
+    // A checkpoint recorded without running, beside migrations applied: each counted.
+    let mut parts: Vec<(Action, usize)> = Vec::new();
+    for step in &report.steps {
+        match parts.iter_mut().find(|(kind, _)| *kind == step.kind) {
+            Some((_, n)) => *n += 1,
+            None => parts.push((step.kind, 1)),
+        }
+    }
+    let parts: Vec<String> = parts
+        .iter()
+        .map(|(kind, n)| format!("{n} {}", kind.done_verb()))
+        .collect();
     out.print(&format!(
-        "{} migration(s) {} in {}",
+        "{} migration(s) in {}: {}",
         report.steps.len(),
-        first.kind.done_verb(),
-        duration(total)
+        duration(total),
+        parts.join(", ")
     ));
 }

@@ -39,6 +39,10 @@ pub(crate) struct MigrationView<'a> {
     problem: Option<&'a str>,
     /// A backfill's progress, as its record keeps it.
     backfill: Option<BackfillView>,
+    /// The checkpoint that stands for it (`replaced`).
+    replaced_by: Option<&'a str>,
+    /// Whether it is a checkpoint.
+    checkpoint: bool,
 }
 
 /// A backfill's progress in `list` (and `version`): how far it got, recorded after each batch.
@@ -137,6 +141,8 @@ impl<'a> MigrationView<'a> {
             backfill: record
                 .and_then(|r| r.backfill.as_ref())
                 .map(BackfillView::of),
+            replaced_by: entry.replaced_by.as_deref(),
+            checkpoint: entry.is_checkpoint(),
         }
     }
 
@@ -155,6 +161,14 @@ impl<'a> MigrationView<'a> {
         }
         if let Some(binary) = self.compiled {
             label.push_str(&format!(" (compiled: {binary})"));
+        }
+        match (self.state, self.replaced_by) {
+            (State::Replaced, Some(by)) => label.push_str(&format!(" (by {by})")),
+            (_, Some(by)) => label.push_str(&format!(" (file gone: in {by})")),
+            _ => {}
+        }
+        if self.checkpoint {
+            label.push_str(" (checkpoint)");
         }
         if let Some(backfill) = self.backfill.as_ref().filter(|_| !done) {
             label.push_str(&format!(" ({})", backfill.describe()));
@@ -181,7 +195,7 @@ impl<'a> MigrationView<'a> {
             _ if self.modified => AnsiColor::Magenta,
             State::Applied => AnsiColor::Green,
             State::Ignored => AnsiColor::Cyan,
-            State::Pending => return Style::new(),
+            State::Pending | State::Replaced => return Style::new(),
             State::Paused => AnsiColor::Yellow,
             State::Failed
             | State::Running
@@ -263,6 +277,7 @@ pub(crate) fn summary(entries: &[Entry]) -> String {
         State::Paused,
         State::Missing,
         State::Invalid,
+        State::Replaced,
     ];
     let mut parts: Vec<String> = order
         .iter()
