@@ -532,14 +532,7 @@ fn json_runs_report_progress_as_json_lines_on_stderr() {
 
 #[test]
 fn migo_test_runs_a_backfill_and_its_down_on_a_scratch_copy() {
-    let backfill = status_backfill(100, "").replace(
-        r#""filter": {"status": {"$exists": false}},"#,
-        r#""filter": {"status": {"$exists": false}},"#,
-    );
-    let t = Test::new().migration(
-        "0001_status.json",
-        &backfill.replacen('{', "{\"description\": \"x\", ", 0),
-    );
+    let t = Test::new().migration("0001_status.json", &status_backfill(100, ""));
     users(&t, 300);
     // `hits` counts updates, so its `down` cannot restore it: the trial says exactly that.
     let run = t.run(&["test", "0001_status"]);
