@@ -52,5 +52,7 @@ pub(super) fn changes_something(command: &Command) -> bool {
             | Command::New { .. }
             | Command::Init { .. }
             | Command::Test { .. }
+            | Command::Lint { .. }
+            | Command::Preflight { .. }
     )
 }

@@ -39,6 +39,7 @@ pub(super) fn invocation(g: &GlobalArgs, words: &[String]) -> Result<Invocation>
         yes: g.yes,
         wait: wait.map(Duration::from_secs),
         remote_origin: g.remote_origin.clone(),
+        force: false,
     })
 }
 
@@ -87,7 +88,9 @@ pub(super) fn load_settings(
         overrides,
         offline,
     };
-    Settings::load(&sources, &reserved)
+    let settings = Settings::load(&sources, &reserved)?;
+    crate::lint::check_settings(&settings.lint)?;
+    Ok(settings)
 }
 
 /// Clap's multi-line usage error as migo's one line: the first line is the message, the rest

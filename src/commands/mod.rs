@@ -7,8 +7,10 @@ pub(crate) mod backup;
 pub(crate) mod change;
 pub(crate) mod help;
 pub(crate) mod history;
+pub(crate) mod lint;
 pub(crate) mod locked;
 pub(crate) mod new;
+pub(crate) mod preflight;
 pub(crate) mod remove;
 pub(crate) mod status;
 pub(crate) mod task;
@@ -48,6 +50,8 @@ pub(crate) struct Invocation {
     pub(crate) wait: Option<Duration>,
     /// For a run started by the remote hook: who started it, where (as the hook claims).
     pub(crate) remote_origin: Option<String>,
+    /// `execute --force`: run even when a preflight check fails.
+    pub(crate) force: bool,
 }
 
 /// What every subcommand works with.

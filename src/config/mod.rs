@@ -8,6 +8,7 @@
 mod dump;
 pub(crate) mod file;
 pub(crate) mod layers;
+pub(crate) mod lint;
 mod migrations;
 mod remote;
 pub(crate) mod schema;
@@ -128,6 +129,8 @@ pub(crate) struct Settings {
     pub(crate) project_dir: PathBuf,
     /// `[fleet]`, when the file has one.
     pub(crate) fleet: Option<FleetSettings>,
+    /// `[lint]`: the severity of each lint rule the configuration sets.
+    pub(crate) lint: lint::LintSettings,
 }
 
 /// `[fleet]`, resolved: which databases, on which environments' deployments.
@@ -182,6 +185,7 @@ impl Settings {
             },
             migrations: migrations::resolve(&layer.migrations, &base_dir, &origins)?,
             dump: dump::resolve(&layer.dump, &base_dir, &origins)?,
+            lint: lint::resolve(&layer.lint, &origins),
             remote: selected
                 .and_then(|e| e.remote.as_ref())
                 .map(|r| remote::resolve(r, &base_dir, &origins))
@@ -361,6 +365,14 @@ mod tests {
         let settings = Settings::load(&sources, &["list"]).unwrap();
         assert_eq!(settings.target.database, "app");
         assert_eq!(settings.migrations.pattern.as_str(), DEFAULT_PATTERN);
+        assert_eq!(
+            settings.lint.severity("update-empty-filter"),
+            Some(lint::Severity::Error)
+        );
+        assert_eq!(
+            settings.lint.severity("drop-index-unhidden"),
+            Some(lint::Severity::Off)
+        );
         assert_eq!(
             settings.tasks["seed"].description,
             "Load seed data into the database"

@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::lint::Severity;
 use crate::plan::policy::{OnModified, OutOfOrder};
 
 /// A value and where it was written.
@@ -28,6 +29,8 @@ pub(crate) struct File {
     pub(crate) migrations: Migrations,
     #[serde(default)]
     pub(crate) dump: Dump,
+    #[serde(default)]
+    pub(crate) lint: BTreeMap<String, Spanned<Severity>>,
     #[serde(default)]
     pub(crate) tasks: BTreeMap<String, Spanned<Task>>,
     #[serde(default)]
@@ -66,6 +69,8 @@ pub(crate) struct Layer {
     pub(crate) migrations: Migrations,
     #[serde(default)]
     pub(crate) dump: Dump,
+    #[serde(default)]
+    pub(crate) lint: BTreeMap<String, Spanned<Severity>>,
 }
 
 /// `[mongo]`: how to reach the database.
@@ -159,6 +164,8 @@ pub(crate) struct Environment {
     pub(crate) migrations: Migrations,
     #[serde(default)]
     pub(crate) dump: Dump,
+    #[serde(default)]
+    pub(crate) lint: BTreeMap<String, Spanned<Severity>>,
     /// Run migo on another machine over SSH instead of here.
     pub(crate) remote: Option<Spanned<Remote>>,
     /// Ask before changing anything (`--yes` answers for scripts).

@@ -6,6 +6,8 @@
 //!  "down": [{"dropIndexes": "users", "index": "email_1"}]}
 //! ```
 
+use std::collections::BTreeMap;
+
 use mongodb::bson::{Bson, Document};
 use mongodb::{ClientSession, Database};
 use serde::Deserialize;
@@ -25,6 +27,17 @@ pub(crate) struct JsonMigration {
     /// `None` makes the migration irreversible.
     pub(crate) down: Option<Vec<Document>>,
     pub(crate) transaction: bool,
+    /// `"lint": {"allow": {"RULE": "why"}}`: lint rules this migration is exempt from, each with
+    /// the reason.
+    pub(crate) lint_allow: BTreeMap<String, String>,
+}
+
+/// `"lint": {…}` of a `.json` migration.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLint {
+    #[serde(default)]
+    allow: BTreeMap<String, String>,
 }
 
 /// The file as written, before its commands are checked.
@@ -36,6 +49,7 @@ struct RawJson {
     down: Option<Value>,
     #[serde(default)]
     transaction: bool,
+    lint: Option<RawLint>,
 }
 
 impl JsonMigration {
@@ -83,6 +97,7 @@ impl JsonMigration {
             up,
             down,
             transaction: raw.transaction,
+            lint_allow: raw.lint.map(|l| l.allow).unwrap_or_default(),
         })
     }
 
@@ -105,6 +120,7 @@ impl JsonMigration {
             up: up_commands,
             down: down.map(|d| array(d, "down")).transpose()?,
             transaction: false,
+            lint_allow: BTreeMap::new(),
         })
     }
 
@@ -301,6 +317,7 @@ mod tests {
             ],
             down: Some(vec![]),
             transaction: false,
+            lint_allow: BTreeMap::new(),
         };
         assert_eq!(
             m.describe(Direction::Up),

@@ -6,6 +6,8 @@
 mod backup;
 mod fleet;
 mod history;
+mod lint;
+mod preflight;
 mod run;
 mod status;
 mod trial;
@@ -23,6 +25,8 @@ use crate::ui::output::Output;
 pub(crate) use backup::{dumped, interrupted_restore, restore_plan, restored, settled_restore};
 pub(crate) use fleet::{fleet_run, fleet_status};
 pub(crate) use history::history;
+pub(crate) use lint::{lint, rules as lint_rules, LintFormat, LintView};
+pub(crate) use preflight::{fleet_preflight, preflight};
 pub(crate) use run::{dry_run, run_summary, step_done};
 pub(crate) use status::{check, list, summary, version};
 pub(crate) use trial::{trial, trial_summary};
