@@ -114,6 +114,7 @@ async fn under_lock(
     // any write (`--force` runs it anyway, and the audit entry says so).
     if matches!(request, Request::Execute(_)) && !steps.is_empty() {
         note.details = super::preflight::checks(ctx, &pre.db, &steps).await?;
+        crate::halt::checkpoint("after-preflight");
     }
     // The backup comes before the first migration, and only when one will run.
     let wants_dump = matches!(request, Request::Execute(_)) && ctx.settings.dump.enabled;

@@ -527,3 +527,44 @@ preflight: 3 databases: 2 pass, 1 fail
     assert_eq!(crate::fleet::statuses(&t, &m[0]).len(), 4);
     assert!(crate::fleet::statuses(&t, &m[1]).is_empty());
 }
+
+#[test]
+fn a_signal_after_the_checks_stops_before_any_write() {
+    use crate::processes::{signal, wait_stopped};
+    let t = Test::new()
+        .migration("0001_unique_email.json", UNIQUE_EMAIL)
+        .migration("0002_a.json", &crate::insert("a"));
+    t.db().collection::<Document>("users").insert_one(doc! {"email": "a@x"}).run().unwrap();
+    let before = t.snapshot();
+    let migo = t.spawn(&["execute"], &[("MIGO_TEST_STOP_AT", "after-preflight")]);
+    wait_stopped(&migo);
+    assert!(t.lock().is_some(), "the checks run under the lock");
+    signal(migo.id(), libc::SIGTERM);
+    signal(migo.id(), libc::SIGCONT);
+    let output = migo.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(143), "{stderr}");
+    assert!(stderr.ends_with("error: stopped by SIGTERM; hint: run the command again to go on\n"), "{stderr}");
+    assert!(t.records().is_empty());
+    assert!(t.lock().is_none());
+    assert_eq!(t.snapshot_without(&["migrations", "migrations_audit"]), before);
+}
+
+#[test]
+fn hostile_names_and_values_are_shown_escaped() {
+    let t = Test::new().migration(
+        "0001_odd.json",
+        r#"{"up": [{"createIndexes": "we\u001b[31mird", "indexes": [{"key": {"k": 1}, "name": "k\n1", "unique": true}]}], "down": []}"#,
+    );
+    let odd = t.db().collection::<Document>("we\u{1b}[31mird");
+    odd.insert_many([doc! {"k": "x\ny"}, doc! {"k": "x\ny"}]).run().unwrap();
+    let run = t.run(&["preflight"]);
+    run.code(14);
+    assert!(run.stdout.lines().all(|l| !l.contains('\u{1b}')), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("FAIL: unique index `k\\n1` on `we\\u{1b}[31mird`: 1 duplicate key(s) over 2 documents: {\"k\":\"x\\ny\"} ×2\n"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+}
