@@ -63,7 +63,13 @@ pub(crate) fn run(
         }
     }
     let release = after.map(|a| a + 1);
-    lint::lint(sources, &selected, release, &ctx.settings.lint)
+    lint::lint(
+        sources,
+        &selected,
+        release,
+        &ctx.settings.lint,
+        lint::Unreadable::Fail,
+    )
 }
 
 /// Paths in GitHub annotations are relative to the repository (`GITHUB_WORKSPACE`); elsewhere,

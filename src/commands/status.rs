@@ -31,7 +31,13 @@ pub(crate) async fn check(ctx: Context<'_>) -> Result<()> {
         .filter(|e| e.file.is_some())
         .map(|e| !e.is_done() || e.modified)
         .collect();
-    let linted = lint::lint(&files, &selected, None, &ctx.settings.lint)?;
+    let linted = lint::lint(
+        &files,
+        &selected,
+        None,
+        &ctx.settings.lint,
+        lint::Unreadable::Skip,
+    )?;
     let path = |f: &Finding| super::lint::display_path(&f.path, None);
     let view = report::LintView::of(&linted, &path);
     report::check(ctx.out, &entries, &problems, &ctx.settings.target, view);

@@ -94,6 +94,15 @@ struct Read {
     allows: Vec<Allow>,
 }
 
+/// What to do with a selected file migo cannot read (not UTF-8, malformed JSON).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Unreadable {
+    /// Stop with its error (exit 4): `lint`.
+    Fail,
+    /// Leave it out: `check`, which reports it in its own way (invalid, pending).
+    Skip,
+}
+
 /// Lints the migrations of `sources` for which `selected` says yes (all of `sources` are read
 /// for context); `release` is the index in `sources` where the release under review starts
 /// (`--since`), when given.
@@ -102,19 +111,24 @@ pub(crate) fn lint(
     selected: &[bool],
     release: Option<usize>,
     settings: &LintSettings,
+    unreadable: Unreadable,
 ) -> Result<Report> {
+    let mut selected = selected.to_vec();
     let read: Vec<Read> = sources
         .iter()
-        .zip(selected)
+        .zip(selected.iter_mut())
         .map(|(source, selected)| match read(source) {
             Ok(read) => Ok(read),
             // A file migo cannot read is an error only where it is linted.
-            Err(e) if *selected => Err(e),
-            Err(_) => Ok(Read {
-                ops: Operations::opaque(),
-                lines: None,
-                allows: Vec::new(),
-            }),
+            Err(e) if *selected && unreadable == Unreadable::Fail => Err(e),
+            Err(_) => {
+                *selected = false;
+                Ok(Read {
+                    ops: Operations::opaque(),
+                    lines: None,
+                    allows: Vec::new(),
+                })
+            }
         })
         .collect::<Result<_>>()?;
     let subjects: Vec<rules::Subject<'_>> = sources

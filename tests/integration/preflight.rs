@@ -65,8 +65,26 @@ preflight: nothing fails in 1 pending migration ({})
         doc! {"n": {"$lt": 100}},
     ];
     let doc = json(t.run(&["preflight", "--json"]).success());
+    let keys: Vec<&String> = doc.as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["ok", "target", "pending", "checks", "opaque"]);
     let checks = doc["checks"].as_array().unwrap();
     assert_eq!(checks.len(), 4);
+    let keys: Vec<&String> = checks[0].as_object().unwrap().keys().collect();
+    assert_eq!(
+        keys,
+        [
+            "migration",
+            "at",
+            "check",
+            "collection",
+            "outcome",
+            "detail",
+            "documents",
+            "exact",
+            "samples",
+            "after"
+        ]
+    );
     for (check, filter) in checks.iter().zip(filters) {
         assert_eq!(check["exact"], true);
         assert_eq!(
@@ -534,7 +552,11 @@ fn a_signal_after_the_checks_stops_before_any_write() {
     let t = Test::new()
         .migration("0001_unique_email.json", UNIQUE_EMAIL)
         .migration("0002_a.json", &crate::insert("a"));
-    t.db().collection::<Document>("users").insert_one(doc! {"email": "a@x"}).run().unwrap();
+    t.db()
+        .collection::<Document>("users")
+        .insert_one(doc! {"email": "a@x"})
+        .run()
+        .unwrap();
     let before = t.snapshot();
     let migo = t.spawn(&["execute"], &[("MIGO_TEST_STOP_AT", "after-preflight")]);
     wait_stopped(&migo);
@@ -544,10 +566,16 @@ fn a_signal_after_the_checks_stops_before_any_write() {
     let output = migo.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(143), "{stderr}");
-    assert!(stderr.ends_with("error: stopped by SIGTERM; hint: run the command again to go on\n"), "{stderr}");
+    assert!(
+        stderr.ends_with("error: stopped by SIGTERM; hint: run the command again to go on\n"),
+        "{stderr}"
+    );
     assert!(t.records().is_empty());
     assert!(t.lock().is_none());
-    assert_eq!(t.snapshot_without(&["migrations", "migrations_audit"]), before);
+    assert_eq!(
+        t.snapshot_without(&["migrations", "migrations_audit"]),
+        before
+    );
 }
 
 #[test]
@@ -557,10 +585,16 @@ fn hostile_names_and_values_are_shown_escaped() {
         r#"{"up": [{"createIndexes": "we\u001b[31mird", "indexes": [{"key": {"k": 1}, "name": "k\n1", "unique": true}]}], "down": []}"#,
     );
     let odd = t.db().collection::<Document>("we\u{1b}[31mird");
-    odd.insert_many([doc! {"k": "x\ny"}, doc! {"k": "x\ny"}]).run().unwrap();
+    odd.insert_many([doc! {"k": "x\ny"}, doc! {"k": "x\ny"}])
+        .run()
+        .unwrap();
     let run = t.run(&["preflight"]);
     run.code(14);
-    assert!(run.stdout.lines().all(|l| !l.contains('\u{1b}')), "{}", run.stdout);
+    assert!(
+        run.stdout.lines().all(|l| !l.contains('\u{1b}')),
+        "{}",
+        run.stdout
+    );
     assert!(
         run.stdout.contains("FAIL: unique index `k\\n1` on `we\\u{1b}[31mird`: 1 duplicate key(s) over 2 documents: {\"k\":\"x\\ny\"} ×2\n"),
         "{}",
