@@ -115,6 +115,14 @@ pub(crate) struct GlobalArgs {
     pub(crate) color: ColorChoice,
 }
 
+/// `lint --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum LintFormatArg {
+    Text,
+    Json,
+    Github,
+}
+
 /// `--color`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum ColorChoice {
@@ -146,6 +154,10 @@ pub(crate) enum Command {
         /// migrations make (as `migo drift` finds)
         #[arg(long)]
         require_no_drift: bool,
+        /// Run even when a preflight check fails (a unique index over duplicates, a validator
+        /// that existing documents fail); recorded in the audit entry
+        #[arg(long)]
+        force: bool,
     },
     /// Ask a running backfill to stop after its current batch (`execute` resumes it)
     Pause {
@@ -177,8 +189,29 @@ pub(crate) enum Command {
         /// Migration name or file name
         name: String,
     },
-    /// Exit non-zero (8) when anything is pending, failed, interrupted, modified or missing
+    /// Exit non-zero (8) when anything is pending, failed, interrupted, modified or missing, or
+    /// when lint finds an error in a migration not yet applied
     Check,
+    /// Check migration files against MongoDB rules, offline: exit 8 on an error finding
+    Lint {
+        /// Only these migrations (name or file name)
+        names: Vec<String>,
+        /// Only the migrations numbered after NAME (the release under review)
+        #[arg(long, value_name = "NAME")]
+        since: Option<String>,
+        /// Output: text, json (as `--json`), or github (annotations on the pull request's lines)
+        #[arg(long, value_enum, default_value_t = LintFormatArg::Text, value_name = "FORMAT")]
+        format: LintFormatArg,
+        /// List the rules, with their severity here and why each exists
+        #[arg(long, conflicts_with_all = ["names", "since"])]
+        rules: bool,
+    },
+    /// Check pending migrations against the target's data, read-only: documents each step
+    /// touches, duplicates for new unique indexes, documents failing new validators
+    Preflight {
+        /// Only this pending migration (name or file name)
+        name: Option<String>,
+    },
     /// Show the audit log: who changed what, when, and how it went (newest first)
     History {
         /// Show at most N entries (0: all)

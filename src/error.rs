@@ -51,6 +51,9 @@ pub(crate) mod exit {
     pub(crate) const DRIFT: u8 = 14;
     /// A backfill stopped after a batch because `migo pause` asked it to; `execute` resumes it.
     pub(crate) const PAUSED: u8 = 15;
+    /// A preflight check failed: `preflight` found a pending migration that would fail on the
+    /// target's data, or `execute` refused to start it (nothing written).
+    pub(crate) const PREFLIGHT_FAILED: u8 = 16;
     /// Stopped by SIGINT (Ctrl-C), after recording the step in flight and releasing the lock.
     pub(crate) const SIGINT: u8 = 130;
     /// Stopped by SIGTERM, likewise.
@@ -223,6 +226,25 @@ pub(crate) enum Error {
     #[error("migrations are not up to date: {summary}")]
     CheckFailed { summary: String },
 
+    /// `lint` (or `check`) found findings of severity error.
+    #[error("lint found {errors} error(s) in {}", listed(.migrations))]
+    LintFailed {
+        errors: usize,
+        migrations: Vec<String>,
+    },
+
+    /// A preflight check failed on the target's data: `check` says which and what it found.
+    #[error("preflight: `{migration}` would fail: {check}{}{}", if *.more > 0 { format!(" (and {} more failed check(s))", .more) } else { String::new() }, if *.refused { "; nothing was written" } else { "" })]
+    PreflightFailed {
+        migration: String,
+        check: String,
+        /// How many other checks failed.
+        more: usize,
+        /// `execute` refused to run (rather than `preflight` reporting).
+        refused: bool,
+        hint: String,
+    },
+
     /// `migo test` found migrations whose `down` does not restore the data, or whose `up` does
     /// not repeat.
     #[error("round trip failed for {}", .names.join(", "))]
@@ -333,6 +355,15 @@ pub(crate) enum Error {
     },
 }
 
+/// `` `a`, `b`, `c`, `d`, `e` and 3 more ``: the first five names.
+fn listed(names: &[String]) -> String {
+    let shown: Vec<String> = names.iter().take(5).map(|n| format!("`{n}`")).collect();
+    match names.len().saturating_sub(5) {
+        0 => shown.join(", "),
+        more => format!("{} and {more} more", shown.join(", ")),
+    }
+}
+
 impl Error {
     /// The exit code for this error, from the table in [`exit`].
     pub(crate) fn exit_code(&self) -> u8 {
@@ -368,7 +399,10 @@ impl Error {
             Error::Locked { .. } => exit::LOCKED,
             Error::MigrationFailed { .. } | Error::ReplayFailed { .. } => exit::MIGRATION_FAILED,
             Error::Drift { .. } | Error::CheckpointDiffers { .. } => exit::DRIFT,
-            Error::CheckFailed { .. } | Error::TestFailed { .. } => exit::CHECK_FAILED,
+            Error::CheckFailed { .. } | Error::TestFailed { .. } | Error::LintFailed { .. } => {
+                exit::CHECK_FAILED
+            }
+            Error::PreflightFailed { .. } => exit::PREFLIGHT_FAILED,
             Error::TaskFailed { .. } => exit::TASK_FAILED,
             Error::DumpFailed { .. }
             | Error::RestoreFailed { .. }
@@ -389,6 +423,13 @@ impl Error {
             | Error::InvalidMigration { hint, .. }
             | Error::Interpreter { hint, .. }
             | Error::Remote { hint, .. } => hint.clone(),
+            Error::PreflightFailed { hint, .. } => Some(hint.clone()),
+            Error::LintFailed { .. } => Some(
+                "each finding says how to fix it; a migration that must do it anyway is exempted \
+                 with the reason: `\"lint\": {\"allow\": {\"RULE\": \"why\"}}` (.json) or \
+                 `// migo:allow RULE why` (scripts)"
+                    .into(),
+            ),
             Error::Refused(refusal) => Some(refusal.hint()),
             Error::NoConfig(_) => Some(
                 "run `migo init` to set migo up here, or point `--config` / `MIGO_CONFIG` at one"
@@ -586,6 +627,8 @@ impl Error {
                 | Error::Fleet { .. }
                 | Error::Drift { reported: true, .. }
                 | Error::CheckpointDiffers { .. }
+                | Error::LintFailed { .. }
+                | Error::PreflightFailed { refused: false, .. }
         )
     }
 
@@ -607,6 +650,8 @@ impl Error {
             Error::Drift { .. } => Some("drift"),
             Error::CheckpointDiffers { .. } => Some("checkpoint_differs"),
             Error::ReplayFailed { .. } => Some("replay_failed"),
+            Error::LintFailed { .. } => Some("lint_failed"),
+            Error::PreflightFailed { .. } => Some("preflight_failed"),
             _ => None,
         }
     }

@@ -148,5 +148,8 @@ pub(crate) fn checkpoint(point: &str) {
         unsafe {
             libc::raise(libc::SIGSTOP);
         }
+        // A test that signals migo while it is stopped, then continues it, means the signal to
+        // arrive here: the signal thread gets a moment to record it before migo goes on.
+        std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }

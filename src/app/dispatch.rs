@@ -11,6 +11,7 @@ use crate::error::{Error, Result};
 use crate::plan::{Backward, Forward, Request};
 use crate::run::context::RunContext;
 use crate::ui::output::Output;
+use crate::ui::report;
 
 /// `words` are the arguments after the program name, forwarded as they are to a remote.
 pub(super) async fn dispatch(
@@ -48,6 +49,7 @@ pub(super) async fn dispatch(
             ..
         }
     );
+    invocation.force = matches!(command, Command::Execute { force: true, .. });
     let request = change_request(command);
     let dry_runs = matches!(
         command,
@@ -64,7 +66,7 @@ pub(super) async fn dispatch(
             hint: Some("`list`, `check`, `history` and `version` never change anything".into()),
         });
     }
-    let offline = matches!(command, Command::New { .. });
+    let offline = matches!(command, Command::New { .. } | Command::Lint { .. });
     if let Command::Init {
         compiled,
         install_from,
@@ -121,8 +123,11 @@ pub(super) async fn dispatch(
         };
         return run_fleet(call, &settings, command, request).await;
     }
-    // Authoring stays on this machine; everything else follows the environment.
-    if !matches!(command, Command::New { .. } | Command::Squash { .. }) {
+    // Authoring and linting stay on this machine; everything else follows the environment.
+    if !matches!(
+        command,
+        Command::New { .. } | Command::Squash { .. } | Command::Lint { .. }
+    ) {
         match follow_environment(&settings, command, g, words, &invocation)? {
             Some(0) => return Ok(()),
             Some(code) => return Err(Error::RemoteExit { code }),
@@ -157,6 +162,8 @@ pub(super) async fn dispatch(
             commands::backup::restore(ctx, dir.as_deref(), *trust_dump).await
         }
         Command::Check => commands::status::check(ctx).await,
+        Command::Lint { .. } => lint(ctx, g, command),
+        Command::Preflight { name } => commands::preflight::preflight(ctx, name.as_deref()).await,
         Command::Adopt {
             from,
             from_collection,
@@ -180,6 +187,37 @@ pub(super) async fn dispatch(
         }
         _ => commands::status::list(ctx).await,
     }
+}
+
+/// `lint`, with its output format: `--json` is `--format json`.
+pub(super) fn lint(ctx: Context<'_>, g: &cli::GlobalArgs, command: &Command) -> Result<()> {
+    let Command::Lint {
+        names,
+        since,
+        format,
+        rules,
+    } = command
+    else {
+        return Ok(());
+    };
+    let format = match (format, g.json) {
+        (cli::LintFormatArg::Github, true) => {
+            return Err(Error::Usage {
+                message: "`--json` and `--format github` exclude each other".into(),
+                hint: Some("give one of them".into()),
+            })
+        }
+        (cli::LintFormatArg::Json, _) | (_, true) => report::LintFormat::Json,
+        (cli::LintFormatArg::Github, false) => report::LintFormat::Github,
+        (cli::LintFormatArg::Text, false) => report::LintFormat::Text,
+    };
+    let request = commands::lint::LintRequest {
+        names,
+        since: since.as_deref(),
+        format,
+        rules: *rules,
+    };
+    commands::lint::lint(ctx, request)
 }
 
 /// The subcommands that change migrations' state, as the request `change` plans.

@@ -55,5 +55,7 @@ pub(super) fn changes_something(command: &Command) -> bool {
             | Command::Drift
             | Command::Snapshot { .. }
             | Command::Squash { .. }
+            | Command::Lint { .. }
+            | Command::Preflight { .. }
     )
 }

@@ -48,6 +48,9 @@ pub(super) async fn run_fleet(
              runs on one",
         ));
     }
+    if let Command::Lint { .. } = command {
+        return lint_clusters(&call, settings, command);
+    }
     let job = job(command, request)?;
     // The selected environment's remote host runs the whole fleet (it lists its databases).
     if settings.remote.is_some() && !g.local {
@@ -94,6 +97,13 @@ fn job<'a>(command: &'a Command, request: Option<Request<'a>>) -> Result<Job<'a>
         }),
         Command::Dump => Job::Each(Work::Dump),
         Command::Drift => Job::Each(Work::Drift),
+        Command::Preflight { name: None } => Job::Preflight,
+        Command::Preflight { name: Some(_) } => {
+            return Err(usage(
+                "`--fleet preflight` checks every pending migration of each database",
+                "leave NAME out, or run `migo --database NAME preflight MIGRATION` on one database",
+            ))
+        }
         _ => return Err(not_for_fleet()),
     })
 }
@@ -101,7 +111,7 @@ fn job<'a>(command: &'a Command, request: Option<Request<'a>>) -> Result<Job<'a>
 fn not_for_fleet() -> Error {
     usage(
         "`--fleet` applies to `list`, `check`, `version`, `execute`, `ignore`, `rollback`, \
-         `history`, `test`, `dump` and `drift`",
+         `history`, `test`, `dump`, `drift`, `lint` and `preflight`",
         "run the others on one database with `--database NAME`",
     )
 }
@@ -165,6 +175,40 @@ fn clusters(call: &FleetCall<'_>, settings: &Settings) -> Result<Vec<Settings>> 
             Ok(cluster)
         })
         .collect()
+}
+
+/// `--fleet lint`: the members of a cluster share its migration files, and lint reads only
+/// files, so each cluster's directory is linted once (the fleet's members are not listed).
+fn lint_clusters(call: &FleetCall<'_>, settings: &Settings, command: &Command) -> Result<()> {
+    let clusters = clusters(call, settings)?;
+    let mut seen: Vec<std::path::PathBuf> = Vec::new();
+    let mut verdict = Ok(());
+    for cluster in &clusters {
+        if seen.contains(&cluster.migrations.directory) {
+            continue;
+        }
+        seen.push(cluster.migrations.directory.clone());
+        if clusters.len() > 1 {
+            call.out.note(&format!(
+                "{}: {}",
+                cluster.environment().unwrap_or("default"),
+                cluster.migrations.directory.display()
+            ));
+        }
+        let ctx = crate::commands::Context {
+            settings: cluster,
+            out: call.out,
+            app: call.extensions,
+            invocation: call.invocation,
+            sources: None,
+            run: call.run,
+        };
+        let result = super::dispatch::lint(ctx, call.g, command);
+        if verdict.is_ok() {
+            verdict = result;
+        }
+    }
+    verdict
 }
 
 fn usage(message: &str, hint: &str) -> Error {

@@ -54,6 +54,7 @@ pub(super) fn invocation(
             _ => None,
         },
         require_no_drift: false,
+        force: false,
     })
 }
 
@@ -102,7 +103,9 @@ pub(super) fn load_settings(
         overrides,
         offline,
     };
-    Settings::load(&sources, &reserved)
+    let settings = Settings::load(&sources, &reserved)?;
+    crate::lint::check_settings(&settings.lint)?;
+    Ok(settings)
 }
 
 /// Clap's multi-line usage error as migo's one line: the first line is the message, the rest

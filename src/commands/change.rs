@@ -5,7 +5,9 @@
 //!    ends here. Then start the interpreters the plan needs (mongosh, Node, Python) and wait
 //!    until each is ready, so that a missing one or its missing driver stops it the same way.
 //! 2. [`locked`]: take the lease, plan again on what the registry says under it (a `running`
-//!    record now belongs to a run that is gone), dump when the plan says so.
+//!    record now belongs to a run that is gone), check the pending steps against the data
+//!    ([`super::preflight::checks`]: a failing check stops `execute` with nothing written), dump
+//!    when the plan says so.
 //! 3. run the plan ([`crate::run::execute`]), record the action in the audit log, release.
 
 use mongodb::Database;
@@ -149,6 +151,12 @@ async fn under_lock(
         target: &describe,
         backfills: &ctx.settings.backfill,
     };
+    // The preflight checks: a step the target's data would make fail stops the run here, before
+    // any write (`--force` runs it anyway, and the audit entry says so).
+    if matches!(request, Request::Execute(_)) && !steps.is_empty() {
+        note.details = super::preflight::checks(ctx, &pre.db, &steps).await?;
+        crate::halt::checkpoint("after-preflight");
+    }
     // The backup comes before the first migration, and only when one will run.
     let wants_dump = matches!(request, Request::Execute(_)) && ctx.settings.dump.enabled;
     if wants_dump && !steps.is_empty() {

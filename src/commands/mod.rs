@@ -8,9 +8,11 @@ pub(crate) mod change;
 pub(crate) mod drift;
 pub(crate) mod help;
 pub(crate) mod history;
+pub(crate) mod lint;
 pub(crate) mod locked;
 pub(crate) mod new;
 pub(crate) mod pause;
+pub(crate) mod preflight;
 pub(crate) mod remove;
 pub(crate) mod snapshot;
 pub(crate) mod squash;
@@ -56,6 +58,8 @@ pub(crate) struct Invocation {
     pub(crate) phase: Option<crate::migration::Phase>,
     /// `execute --require-no-drift`: refuse before the lock when the database has drifted.
     pub(crate) require_no_drift: bool,
+    /// `execute --force`: run even when a preflight check fails.
+    pub(crate) force: bool,
 }
 
 /// What every subcommand works with.

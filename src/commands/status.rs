@@ -3,6 +3,8 @@
 use super::Context;
 use crate::backup::journal::Journal;
 use crate::error::{Error, Result};
+use crate::lint::{self, Finding};
+use crate::migration::source::Source;
 use crate::plan::Entry;
 use crate::ui::report;
 
@@ -18,13 +20,29 @@ pub(crate) async fn list(ctx: Context<'_>) -> Result<()> {
     Ok(())
 }
 
-/// `check`: fails (exit 8) unless every migration is applied or ignored, unchanged, with its file.
+/// `check`: fails (exit 8) unless every migration is applied or ignored, unchanged, with its
+/// file, and lint finds no error in the migrations still to run (or edited since they ran).
 pub(crate) async fn check(ctx: Context<'_>) -> Result<()> {
     let (_, entries, _) = ctx.entries().await?;
     let problems: Vec<&Entry> = entries.iter().filter(|e| e.is_problem()).collect();
-    report::check(ctx.out, &entries, &problems, &ctx.settings.target);
+    let files: Vec<Source> = entries.iter().filter_map(|e| e.file.clone()).collect();
+    let selected: Vec<bool> = entries
+        .iter()
+        .filter(|e| e.file.is_some())
+        .map(|e| !e.is_done() || e.modified)
+        .collect();
+    let linted = lint::lint(
+        &files,
+        &selected,
+        None,
+        &ctx.settings.lint,
+        lint::Unreadable::Skip,
+    )?;
+    let path = |f: &Finding| super::lint::display_path(&f.path, None);
+    let view = report::LintView::of(&linted, &path);
+    report::check(ctx.out, &entries, &problems, &ctx.settings.target, view);
     if problems.is_empty() {
-        return Ok(());
+        return linted.verdict();
     }
     Err(Error::CheckFailed {
         summary: report::summary(&entries),

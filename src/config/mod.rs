@@ -10,6 +10,7 @@ mod drift;
 mod dump;
 pub(crate) mod file;
 pub(crate) mod layers;
+pub(crate) mod lint;
 mod migrations;
 mod remote;
 pub(crate) mod schema;
@@ -149,6 +150,8 @@ pub(crate) struct Settings {
     pub(crate) project_dir: PathBuf,
     /// `[fleet]`, when the file has one.
     pub(crate) fleet: Option<FleetSettings>,
+    /// `[lint]`: the severity of each lint rule the configuration sets.
+    pub(crate) lint: lint::LintSettings,
 }
 
 /// `[fleet]`, resolved: which databases, on which environments' deployments.
@@ -205,6 +208,7 @@ impl Settings {
             dump: dump::resolve(&layer.dump, &base_dir, &origins)?,
             backfill: backfill::resolve(&layer.backfill, &origins)?,
             drift: drift::resolve(&layer.drift, &origins)?,
+            lint: lint::resolve(&layer.lint, &origins),
             remote: selected
                 .and_then(|e| e.remote.as_ref())
                 .map(|r| remote::resolve(r, &base_dir, &origins))
@@ -386,6 +390,14 @@ mod tests {
         assert_eq!(settings.migrations.pattern.as_str(), DEFAULT_PATTERN);
         let ignored: Vec<&str> = settings.drift.ignore.iter().map(Regex::as_str).collect();
         assert_eq!(ignored, ["^sessions$", "^cache_"]);
+        assert_eq!(
+            settings.lint.severity("update-empty-filter"),
+            Some(lint::Severity::Error)
+        );
+        assert_eq!(
+            settings.lint.severity("drop-index-unhidden"),
+            Some(lint::Severity::Off)
+        );
         assert_eq!(
             settings.tasks["seed"].description,
             "Load seed data into the database"

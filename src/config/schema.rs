@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::lint::Severity;
 use crate::plan::policy::{OnModified, OutOfOrder};
 
 /// A value and where it was written.
@@ -32,6 +33,8 @@ pub(crate) struct File {
     pub(crate) backfill: Backfill,
     #[serde(default)]
     pub(crate) drift: Drift,
+    #[serde(default)]
+    pub(crate) lint: BTreeMap<String, Spanned<Severity>>,
     #[serde(default)]
     pub(crate) tasks: BTreeMap<String, Spanned<Task>>,
     #[serde(default)]
@@ -74,6 +77,8 @@ pub(crate) struct Layer {
     pub(crate) backfill: Backfill,
     #[serde(default)]
     pub(crate) drift: Drift,
+    #[serde(default)]
+    pub(crate) lint: BTreeMap<String, Spanned<Severity>>,
 }
 
 /// `[backfill]`: the pace of backfills that do not set their own.
@@ -209,6 +214,8 @@ pub(crate) struct Environment {
     pub(crate) backfill: Backfill,
     #[serde(default)]
     pub(crate) drift: Drift,
+    #[serde(default)]
+    pub(crate) lint: BTreeMap<String, Spanned<Severity>>,
     /// Run migo on another machine over SSH instead of here.
     pub(crate) remote: Option<Spanned<Remote>>,
     /// Ask before changing anything (`--yes` answers for scripts).

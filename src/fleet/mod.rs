@@ -6,6 +6,7 @@ mod display;
 mod each;
 pub(crate) mod members;
 pub(crate) mod outcome;
+pub(crate) mod preflight;
 mod status;
 
 use crate::app::Extensions;
@@ -46,6 +47,8 @@ pub(crate) enum Job<'a> {
     Status(Status),
     /// A run per member, with a summary row per member.
     Each(Work<'a>),
+    /// `preflight`: the refusing checks on each member, a row per member that fails.
+    Preflight,
 }
 
 /// `list`, `check`, `version`.
@@ -126,6 +129,7 @@ pub(crate) async fn run(fleet: &Fleet<'_>, job: Job<'_>) -> Result<()> {
     announce(fleet);
     match job {
         Job::Status(kind) => status::status(fleet, kind).await,
+        Job::Preflight => preflight::preflight(fleet).await,
         Job::Each(work) => {
             confirm(fleet, work)?;
             each::each(fleet, work).await

@@ -10,6 +10,8 @@
 //! A backfill declares `"backfill": {…}` instead of `up`, and its `down` may be commands or
 //! `{"backfill": {…}}`; `"phase": "after_deploy"` puts any migration after the deploy.
 
+use std::collections::BTreeMap;
+
 use mongodb::bson::{Bson, Document};
 use mongodb::{ClientSession, Database};
 use serde::Deserialize;
@@ -39,6 +41,17 @@ pub(crate) struct JsonMigration {
     pub(crate) phase: Phase,
     /// For a checkpoint written by `migo squash`: the migrations it replaces on a fresh database.
     pub(crate) checkpoint: Option<Vec<String>>,
+    /// `"lint": {"allow": {"RULE": "why"}}`: lint rules this migration is exempt from, each with
+    /// the reason.
+    pub(crate) lint_allow: BTreeMap<String, String>,
+}
+
+/// `"lint": {…}` of a `.json` migration.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLint {
+    #[serde(default)]
+    allow: BTreeMap<String, String>,
 }
 
 /// The file as written, before its commands are checked.
@@ -54,6 +67,7 @@ struct RawJson {
     #[serde(default)]
     phase: Phase,
     checkpoint: Option<RawCheckpoint>,
+    lint: Option<RawLint>,
 }
 
 /// `"checkpoint": {"replaces": ["0001_a", …]}`: the schema its `up` makes is what these
@@ -144,6 +158,7 @@ impl JsonMigration {
             down_backfill,
             phase: raw.phase,
             checkpoint,
+            lint_allow: raw.lint.map(|l| l.allow).unwrap_or_default(),
         })
     }
 
@@ -188,6 +203,7 @@ impl JsonMigration {
             down_backfill: None,
             phase: Phase::default(),
             checkpoint: None,
+            lint_allow: BTreeMap::new(),
         })
     }
 
@@ -470,6 +486,7 @@ mod tests {
             down_backfill: None,
             phase: Phase::default(),
             checkpoint: None,
+            lint_allow: BTreeMap::new(),
         };
         assert_eq!(
             m.describe(Direction::Up),

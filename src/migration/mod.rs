@@ -10,6 +10,8 @@ pub(crate) mod discover;
 pub(crate) mod failure;
 pub(crate) mod interpreted;
 pub(crate) mod json;
+pub(crate) mod operation;
+pub(crate) mod recognize;
 pub(crate) mod script;
 pub(crate) mod shape;
 pub(crate) mod source;

@@ -200,7 +200,7 @@ fn unknown_subcommand_close_to_one_gets_did_you_mean_else_the_list() {
     }
     t.run(&["deploy"]).code(2).stdout_is("").stderr_is(
         "error: unknown subcommand `deploy`; hint: the subcommands are list, execute, pause, ignore, \
-         rollback, accept, check, history, version, remove, new, test, drift, snapshot, squash, dump, restore, adopt, \
+         rollback, accept, check, lint, preflight, history, version, remove, new, test, drift, snapshot, squash, dump, restore, adopt, \
          forget, unlock, init, help, completions, and the tasks seed; `migo help` says what each \
          does\n",
     );

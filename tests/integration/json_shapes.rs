@@ -112,10 +112,15 @@ fn list_check_and_version_documents() {
     let check = t.run(&["check", "--json"]);
     let doc: Value = serde_json::from_str(&check.code(8).stdout).unwrap();
     let keys: Vec<&String> = doc.as_object().unwrap().keys().collect();
-    assert_eq!(keys, ["ok", "target", "summary", "problems"]);
+    assert_eq!(keys, ["ok", "target", "summary", "problems", "lint"]);
     assert_eq!(doc["ok"], false);
     assert_eq!(doc["summary"], "2 migrations: 1 applied, 1 pending");
     assert_eq!(doc["problems"][0]["name"], "0002_b");
+    // The pending migration, linted: nothing found.
+    assert_eq!(
+        doc["lint"],
+        serde_json::json!({"ok": true, "linted": 1, "errors": 0, "warnings": 0, "findings": [], "allowed": []})
+    );
 
     let version = t.run(&["version", "--json"]);
     assert_eq!(

@@ -143,7 +143,10 @@ fn json_documents_have_the_documented_fields() {
     let check = t.run(&["check", "--json"]);
     check.code(8);
     let check = json(&check);
-    assert_eq!(keys(&check), ["ok", "target", "summary", "problems"]);
+    assert_eq!(
+        keys(&check),
+        ["ok", "target", "summary", "problems", "lint"]
+    );
     assert_eq!(check["problems"].as_array().unwrap().len(), 3);
 
     let execute = t.run(&["execute", "--json", "--on-modified", "warn"]);

@@ -7,6 +7,8 @@ mod backup;
 pub(crate) mod drift;
 mod fleet;
 mod history;
+mod lint;
+mod preflight;
 mod run;
 mod snapshot;
 mod squash;
@@ -27,6 +29,8 @@ pub(crate) use backup::{dumped, interrupted_restore, restore_plan, restored, set
 pub(crate) use drift::drift;
 pub(crate) use fleet::{fleet_run, fleet_status, Tally};
 pub(crate) use history::history;
+pub(crate) use lint::{lint, rules as lint_rules, LintFormat, LintView};
+pub(crate) use preflight::{fleet_preflight, preflight};
 pub(crate) use run::{dry_run, run_summary, step_done};
 pub(crate) use snapshot::{snapshot, snapshot_text};
 pub(crate) use squash::{squashed, Squashed};

@@ -5,6 +5,7 @@ use anstyle::{AnsiColor, Style};
 use mongodb::bson::DateTime;
 use serde::Serialize;
 
+use super::lint::{findings as lint_findings, summary as lint_summary, LintView};
 use super::{duration, ms_to_duration, print_json, rfc3339, table, timestamp, TargetView};
 use crate::config::Target;
 use crate::migration::Direction;
@@ -305,26 +306,35 @@ struct CheckReport<'a> {
     target: TargetView<'a>,
     summary: String,
     problems: Vec<MigrationView<'a>>,
+    /// What lint finds in the migrations not yet applied.
+    lint: LintView<'a>,
 }
 
-/// `check`'s report: `up to date` or the migrations that are not, one per line.
-pub(crate) fn check(out: &Output, entries: &[Entry], problems: &[&Entry], target: &Target) {
+/// `check`'s report: `up to date` or the migrations that are not, one per line, then what lint
+/// finds in those not applied yet.
+pub(crate) fn check(
+    out: &Output,
+    entries: &[Entry],
+    problems: &[&Entry],
+    target: &Target,
+    lint: LintView<'_>,
+) {
     let report = CheckReport {
-        ok: problems.is_empty(),
+        ok: problems.is_empty() && lint.ok,
         target: TargetView::of(target),
         summary: summary(entries),
         problems: problems.iter().map(|e| MigrationView::of(e)).collect(),
+        lint,
     };
     if out.json {
         return print_json(out, &report);
     }
-    if report.ok {
+    if problems.is_empty() {
         out.print(&format!(
             "up to date: {} ({})",
             report.summary,
             target.describe()
         ));
-        return;
     }
     let width = report
         .problems
@@ -335,6 +345,10 @@ pub(crate) fn check(out: &Output, entries: &[Entry], problems: &[&Entry], target
     for problem in &report.problems {
         let line = format!("{:<width$}  {}", problem.name, problem.label());
         out.print(&out.paint(&line, problem.style()));
+    }
+    if !report.lint.findings.is_empty() {
+        lint_findings(out, &report.lint);
+        out.print(&lint_summary(&report.lint));
     }
 }
 
