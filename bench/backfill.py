@@ -1,7 +1,8 @@
 """Backfill benchmark: one freshly started SecantusDB (or BENCH_URI), the same collection and
 update for every contender.
 
-1. Throughput on BENCH_DOCS (20,000) documents, BENCH_BATCH (1,000) per batch: migo's `.json`
+1. Throughput on BENCH_DOCS (20,000) documents, BENCH_BATCH (1,000) per batch, BENCH_RUNS (3)
+   interleaved rounds: migo's `.json`
    backfill (a release build, through `migo execute`), the floor (examples/bench_backfill_floor:
    an in-process Rust loop issuing the same ranged updates, nothing else), and the loop a
    migrate-mongo user writes by hand (Node driver: a cursor and a bulkWrite of updateOnes per
@@ -34,6 +35,7 @@ BATCH = int(os.environ.get("BENCH_BATCH", "1000"))
 BIG = int(os.environ.get("BENCH_BIG", "200000"))
 SMALL = int(os.environ.get("BENCH_SMALL", "10000"))
 BIG_BATCH = int(os.environ.get("BENCH_BIG_BATCH", "10000"))
+RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 
 
 def fill(client, database, n):
@@ -119,17 +121,24 @@ def main():
     uri_given = os.environ.get("BENCH_URI")
     with (fresh_server() if not uri_given else _given(uri_given)) as uri:
         database = "bench_backfill"
-        m_secs, _ = migo(uri, database, DOCS, BATCH)
-        f_secs = floor(uri, database, DOCS, BATCH)
-        n_secs = node(uri, database, DOCS, BATCH)
-        print(f"\n{DOCS:,} documents, batches of {BATCH:,}, one SecantusDB, {PROFILE} build:\n")
-        print("| contender | seconds | documents/s |")
-        print("|---|---:|---:|")
-        for name, secs in [("migo `.json` backfill", m_secs),
-                           ("floor: in-process Rust loop, same ranged updates", f_secs),
-                           ("hand-written Node loop: cursor + bulkWrite", n_secs)]:
-            print(f"| {name} | {secs:.2f} | {DOCS / secs:,.0f} |")
-        print(f"\nmigo / floor throughput: {f_secs / m_secs:.2f}×; migo / Node loop: {n_secs / m_secs:.2f}×")
+        # Interleaved rounds, so that a machine busy with something else slows every contender
+        # alike; min and median of each.
+        times = {"migo": [], "floor": [], "node": []}
+        for _ in range(RUNS):
+            times["migo"].append(migo(uri, database, DOCS, BATCH)[0])
+            times["floor"].append(floor(uri, database, DOCS, BATCH))
+            times["node"].append(node(uri, database, DOCS, BATCH))
+        med = {k: sorted(v)[len(v) // 2] for k, v in times.items()}
+        print(f"\n{DOCS:,} documents, batches of {BATCH:,}, one SecantusDB, {PROFILE} build, "
+              f"{RUNS} interleaved runs:\n")
+        print("| contender | min s | median s | documents/s (median) |")
+        print("|---|---:|---:|---:|")
+        for key, name in [("migo", "migo `.json` backfill"),
+                          ("floor", "floor: in-process Rust loop, same ranged updates"),
+                          ("node", "hand-written Node loop: cursor + bulkWrite")]:
+            print(f"| {name} | {min(times[key]):.2f} | {med[key]:.2f} | {DOCS / med[key]:,.0f} |")
+        print(f"\nmigo / floor throughput (medians): {med['floor'] / med['migo']:.2f}×; "
+              f"migo / Node loop: {med['node'] / med['migo']:.2f}×")
         small_secs, small_rss = migo(uri, database, SMALL, BIG_BATCH)
         big_secs, big_rss = migo(uri, database, BIG, BIG_BATCH)
         print(f"\nmigo's memory, batches of {BIG_BATCH:,}:\n")

@@ -159,7 +159,7 @@ pub(crate) enum Error {
     },
 
     /// The run lost its lease and stopped; `step` is the migration in flight, if any.
-    #[error("stopped: the migrations lock was lost ({reason}){}", .step.as_ref().map(|s| format!(" while `{s}` was running; it stays recorded as running, so it shows as interrupted")).unwrap_or_default())]
+    #[error("stopped: the migrations lock was lost ({reason}){}", .step.as_ref().map(|s| format!(" while `{s}` was running; it wrote nothing more (`{s}` shows as interrupted unless the run that took the lock over finished it)")).unwrap_or_default())]
     LostLock {
         reason: String,
         step: Option<String>,
@@ -187,6 +187,20 @@ pub(crate) enum Error {
         started: bool,
         /// The step in flight was a rollback (its `down`).
         rollback: bool,
+    },
+
+    /// The connection broke in the middle of a backfill: the batches recorded before stand, and
+    /// `execute` (or `rollback`) resumes after the last of them.
+    #[error("the connection to {target} was lost during `{name}`{}: {message}", .progress.as_ref().map(|p| format!(", after {p}")).unwrap_or_default())]
+    BackfillCut {
+        target: String,
+        name: String,
+        message: String,
+        /// `1,000 of about 2,000`, when the last recorded checkpoint is known.
+        progress: Option<String>,
+        /// The step in flight was a rollback (its `down`).
+        rollback: bool,
+        done: Vec<String>,
     },
 
     /// A backfill stopped by a signal after a recorded batch: `execute` resumes it.
@@ -382,7 +396,7 @@ impl Error {
                 libc::SIGTERM => exit::SIGTERM,
                 n => 128u8.saturating_add(u8::try_from(n).unwrap_or(0)),
             },
-            Error::ConnectionLost { .. } => exit::CONNECTION,
+            Error::ConnectionLost { .. } | Error::BackfillCut { .. } => exit::CONNECTION,
             Error::NoDirectory(_)
             | Error::BadFileName { .. }
             | Error::DuplicateNumber { .. }
@@ -476,6 +490,11 @@ impl Error {
                  it got)"
                     .into(),
             ),
+            Error::BackfillCut { name, rollback, .. } => Some(format!(
+                "once the server is back, `migo {}` resumes it after its last recorded batch \
+                 (`migo list` shows how far it got)",
+                if *rollback { format!("rollback {name}") } else { "execute".into() }
+            )),
             Error::ConnectionLost { started: false, .. } => {
                 Some("once the server is back, run the command again".into())
             }

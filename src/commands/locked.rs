@@ -131,6 +131,7 @@ async fn audit<T>(
                 Error::MigrationFailed { done, .. }
                 | Error::Interrupted { done, .. }
                 | Error::BackfillStopped { done, .. }
+                | Error::BackfillCut { done, .. }
                 | Error::LostLock { done, .. } => done.clone(),
                 Error::Paused { steps_done, .. } => steps_done.clone(),
                 _ => note.completed,

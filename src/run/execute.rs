@@ -203,6 +203,8 @@ pub(super) enum Failure {
     Paused(Checkpoint),
     /// A backfill stopped by a signal after its last recorded batch.
     BackfillStopped(i32, Checkpoint),
+    /// A backfill's connection broke; its last recorded checkpoint, when known.
+    BackfillCut(String, Option<Checkpoint>),
 }
 
 impl Runner<'_> {
@@ -255,6 +257,14 @@ impl Runner<'_> {
                     rollback,
                 }
             }
+            Failure::BackfillCut(message, checkpoint) => Error::BackfillCut {
+                target: self.target.to_string(),
+                name,
+                message,
+                progress: checkpoint.map(|c| c.done_of_total()),
+                rollback,
+                done,
+            },
             Failure::BackfillStopped(signal, checkpoint) => Error::BackfillStopped {
                 name,
                 signal,
@@ -433,6 +443,19 @@ impl Runner<'_> {
                 self.write(&record).await?;
                 Err(Failure::Paused(record.backfill.unwrap_or_default()))
             }
+            // The record stays `running` (it could not be written anyway): once the server is
+            // back it shows as interrupted, and the next run resumes from its checkpoint.
+            Err(Stopped::Step(error))
+                if error.is_connection_failure() && error.halted().is_none() =>
+            {
+                Err(Failure::BackfillCut(error.to_string(), record.backfill))
+            }
+            Err(Stopped::Registry(Error::Database { source, .. }))
+                if is_connection_failure(&source) =>
+            {
+                let message = crate::ground::driver::short_message(&source);
+                Err(Failure::BackfillCut(message, None))
+            }
             Err(Stopped::Step(error)) => {
                 let failure = self
                     .record_failure(&mut record, error, started, direction)
@@ -487,7 +510,9 @@ impl Runner<'_> {
             Failure::Stop(reason) => reason.describe(),
             Failure::Step(error, _) => error.to_string(),
             Failure::NotStarted(e) | Failure::Registry(e) => e.to_string(),
-            Failure::Paused(_) | Failure::BackfillStopped(..) => String::new(),
+            Failure::Paused(_) | Failure::BackfillStopped(..) | Failure::BackfillCut(..) => {
+                String::new()
+            }
         };
         let text = self.env.scrubber().scrub(&text);
         match direction {

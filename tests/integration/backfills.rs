@@ -6,6 +6,7 @@
 use mongodb::bson::{doc, Bson, Document};
 
 use crate::processes::{signal, wait_stopped, wait_until};
+use crate::server::Server;
 use crate::test::{Run, Test};
 
 /// `n` users `{_id: i, n: i, hits: 0}`.
@@ -551,4 +552,152 @@ fn migo_test_runs_a_backfill_and_its_down_on_a_scratch_copy() {
     users(&t, 300);
     t.run(&["test", "0001_exact"]).success();
     assert_eq!(tally(&t), (vec![(0, 300)], 0));
+}
+
+#[test]
+fn a_server_restart_mid_backfill_keeps_the_checkpoint_and_execute_resumes() {
+    let storage = tempfile::tempdir().unwrap();
+    let server: &'static Server = Box::leak(Box::new(Server::start(&[], Some(storage.path()))));
+    let t = Test::new()
+        .on(server)
+        .migration("0001_status.json", &status_backfill(250, ""));
+    users(&t, 2000);
+    let lease = [("MIGO_TEST_LEASE_MS", "300")];
+    let mut vars = vec![("MIGO_TEST_STOP_AT", "backfill-batch:5")];
+    vars.extend_from_slice(&lease);
+    let migo = t.spawn(&["execute"], &vars);
+    wait_stopped(&migo);
+    // The server goes away in the middle of the walk, and stays away while migo goes on.
+    server.stop();
+    signal(migo.id(), libc::SIGCONT);
+    let out = migo.wait_with_output().unwrap();
+    let cut = Run::from_output(&out);
+    cut.code(5).error_line();
+    let error = cut.stderr.lines().last().unwrap();
+    let (what, hint) = error.split_once("; hint: ").unwrap();
+    assert!(
+        what.starts_with("error: the connection to ")
+            && what.contains(" was lost during `0001_status`, after 1,000 of about 2,000: "),
+        "{error}"
+    );
+    assert_eq!(
+        hint,
+        "once the server is back, `migo execute` resumes it after its last recorded batch \
+         (`migo list` shows how far it got)"
+    );
+    let server = Server::start_on(server.port, &[], Some(storage.path()));
+    // The four recorded batches survived the restart; the run that lost its server is
+    // `interrupted` once its lease ran out, and `execute` resumes after its last batch.
+    assert_eq!(int(&checkpoint(&t), "done"), 1000);
+    let run = t.run_with(&["execute", "--wait", "30"], &lease);
+    run.success()
+        .stderr_has("0001_status: resuming after _id 999, 1,000 of about 2,000 done\n");
+    assert_eq!(
+        tally(&t),
+        (vec![(1, 2000)], 2000),
+        "every user updated once"
+    );
+    assert_eq!(t.statuses(), [("0001_status".into(), "applied".into())]);
+    server.stop();
+}
+
+#[test]
+fn a_run_that_lost_its_lease_mid_backfill_writes_nothing_more() {
+    // The holder is stopped between two batches long enough for its lease to run out; a second
+    // run takes the lock over, resumes the backfill and finishes it. The first wakes up: its
+    // next batch would match nothing (the filter), and its checkpoint is refused by the fence.
+    for transaction in [false, true] {
+        let extra = if transaction {
+            r#", "transaction": true"#
+        } else {
+            ""
+        };
+        let t = Test::new().migration("0001_status.json", &status_backfill(250, extra));
+        users(&t, 2000);
+        let lease = [("MIGO_TEST_LEASE_MS", "300")];
+        let mut vars = vec![("MIGO_TEST_STOP_AT", "backfill-batch:3")];
+        vars.extend_from_slice(&lease);
+        let first = t.spawn(&["execute"], &vars);
+        wait_stopped(&first);
+        t.run_with(&["execute", "--wait", "30"], &lease)
+            .success()
+            .stderr_has("warning: took over an expired lock held by")
+            .stderr_has("0001_status: resuming after _id 499, 500 of about 2,000 done\n");
+        let done = checkpoint(&t);
+        signal(first.id(), libc::SIGCONT);
+        let out = first.wait_with_output().unwrap();
+        Run::from_output(&out).code(13).error_line().stderr_has(
+            "while `0001_status` was running; it wrote nothing more (`0001_status` shows as \
+             interrupted unless the run that took the lock over finished it); hint: ",
+        );
+        assert_eq!(
+            tally(&t),
+            (vec![(1, 2000)], 2000),
+            "transaction {transaction}: every user updated once"
+        );
+        assert_eq!(checkpoint(&t), done, "the stale run recorded nothing");
+        assert_eq!(t.statuses(), [("0001_status".into(), "applied".into())]);
+    }
+}
+
+#[test]
+fn a_fleet_backfills_every_member_and_a_rerun_resumes_the_one_that_stopped() {
+    let (t, members) = crate::fleet::fleet(3, "");
+    let t = t.migration("0004_status.json", &status_backfill(100, ""));
+    for name in &members {
+        let docs: Vec<Document> = (0..500)
+            .map(|i| doc! {"_id": i, "n": i, "hits": 0})
+            .collect();
+        crate::fleet::database(&t, name)
+            .collection::<Document>("users")
+            .insert_many(docs)
+            .run()
+            .unwrap();
+    }
+    let hits = |name: &str| -> Vec<i32> {
+        let mut all: Vec<i32> = crate::fleet::database(&t, name)
+            .collection::<Document>("users")
+            .find(doc! {})
+            .run()
+            .unwrap()
+            .map(|d| d.unwrap().get_i32("hits").unwrap())
+            .collect();
+        all.dedup();
+        all
+    };
+    // The first member's walk is stopped by SIGTERM: it records the batch in flight and
+    // stops, and the fleet starts no other member.
+    let migo = t.spawn(
+        &["--fleet", "execute", "--jobs", "1"],
+        &[("MIGO_TEST_STOP_AT", "backfill-batch:3")],
+    );
+    wait_stopped(&migo);
+    signal(migo.id(), libc::SIGTERM);
+    signal(migo.id(), libc::SIGCONT);
+    let out = migo.wait_with_output().unwrap();
+    let first = Run::from_output(&out);
+    assert_eq!(out.status.code(), Some(143), "{}", first.stderr);
+    let record = crate::fleet::database(&t, &members[0])
+        .collection::<Document>("migrations")
+        .find_one(doc! {"_id": "0004_status"})
+        .run()
+        .unwrap()
+        .unwrap();
+    assert_eq!(int(record.get_document("backfill").unwrap(), "done"), 300);
+    assert_eq!(hits(&members[0]), [1, 0]);
+    assert_eq!(hits(&members[1]), [0]);
+    // The rerun resumes that member after its last batch and runs the ones never reached.
+    t.run(&["--fleet", "execute", "--jobs", "2"])
+        .success()
+        .stderr_has(&format!(
+            "[{}] 0004_status: resuming after _id 299, 300 of about 500 done\n",
+            members[0]
+        ));
+    for name in &members {
+        assert_eq!(hits(name), [1], "{name}: every user updated once");
+        assert_eq!(
+            crate::fleet::statuses(&t, name).last().unwrap(),
+            &("0004_status".to_string(), "applied".to_string())
+        );
+    }
 }

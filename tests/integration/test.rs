@@ -57,6 +57,13 @@ impl Test {
         test.config("")
     }
 
+    /// The same project on a server of its own (one a test stops and restarts), its migo.toml
+    /// rewritten to point there.
+    pub fn on(mut self, server: &'static Server) -> Test {
+        self.server = server;
+        self.config("")
+    }
+
     /// Rewrites migo.toml as the default `[mongo]` section followed by `extra`.
     pub fn config(self, extra: &str) -> Test {
         let text = format!("{}\n{extra}", self.mongo_section());
