@@ -221,7 +221,7 @@ pub(crate) enum Command {
         #[arg(long, value_parser = parse_since, value_name = "WHEN")]
         since: Option<DateTime>,
     },
-    /// Show the newest applied migration and how many are applied and pending
+    /// Show the newest applied migration, the counts, and the progress of unfinished backfills
     Version,
     /// Delete a pending migration's file (refused for one with a registry record)
     Remove {

@@ -267,9 +267,6 @@ fn prepare(
 }
 
 fn summarize(ctx: Context<'_>, request: Request<'_>, entries: &[Entry], completed: &[Completed]) {
-    if ctx.out.is_member() && !ctx.out.json {
-        return; // the fleet's summary has a row for it
-    }
     let nothing = match request {
         Request::Execute(_) => format!("nothing to execute: {}", report::summary(entries)),
         Request::Ignore(_) => "nothing to ignore: no migration is pending".to_string(),
@@ -277,11 +274,13 @@ fn summarize(ctx: Context<'_>, request: Request<'_>, entries: &[Entry], complete
         Request::Accept(_) => "nothing accepted".to_string(),
         Request::Forget(_) => "nothing forgotten".to_string(),
     };
-    report::run_summary(
-        ctx.out,
-        request.verb(),
-        completed,
-        &nothing,
-        &ctx.settings.target,
-    );
+    ctx.out.closing(|| {
+        report::run_summary(
+            ctx.out,
+            request.verb(),
+            completed,
+            &nothing,
+            &ctx.settings.target,
+        )
+    });
 }

@@ -60,8 +60,8 @@ pub(crate) async fn drift(ctx: Context<'_>) -> Result<()> {
 pub(crate) async fn find(ctx: Context<'_>, db: &Database, entries: &[Entry]) -> Result<Found> {
     let steps = replay_steps(ctx, entries)?;
     let names: Vec<String> = steps.iter().map(|(name, _)| name.clone()).collect();
-    if !ctx.out.json && !ctx.out.is_member() {
-        ctx.out.note(&format!(
+    if !ctx.out.json {
+        ctx.out.run_note(&format!(
             "replaying {} applied migration(s) of `{}` on a scratch database",
             steps.len(),
             db.name()

@@ -145,10 +145,7 @@ impl Context<'_> {
 
     /// Says which database a change is about to touch (on stderr).
     pub(crate) fn announce_target(&self) {
-        if self.out.is_member() {
-            return; // the fleet announced its deployments
-        }
-        self.out.note(&self.settings.target.describe());
+        self.out.run_note(&self.settings.target.describe());
     }
 
     /// A new audit entry for `action`, stamped with the environment and, for a run started over

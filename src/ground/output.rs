@@ -16,6 +16,17 @@ pub(crate) enum ColorWhen {
     Never,
 }
 
+/// How progress shows: see [`Output::progress_view`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ProgressView {
+    /// Both streams are terminals: a spinner or a bar, redrawn.
+    Terminal,
+    /// A fleet member: what it does goes on its line of the fleet's display.
+    FleetLine,
+    /// Off a terminal: plain lines.
+    Lines,
+}
+
 /// Where and how migo speaks to the user.
 #[derive(Debug, Clone)]
 pub(crate) struct Output {
@@ -99,9 +110,33 @@ impl Output {
         }
     }
 
-    /// Whether this is a fleet member's output.
-    pub(crate) fn is_member(&self) -> bool {
-        self.prefix.is_some()
+    /// How a run's progress shows on this output: a live display on a terminal, the fleet's line
+    /// for a fleet member (the fleet draws its own display), plain lines otherwise.
+    pub(crate) fn progress_view(&self) -> ProgressView {
+        if self.prefix.is_some() {
+            ProgressView::FleetLine
+        } else if std::io::stdout().is_terminal() && std::io::stderr().is_terminal() {
+            ProgressView::Terminal
+        } else {
+            ProgressView::Lines
+        }
+    }
+
+    /// A note about the run as a whole (its target, what it replays): a single run shows it; a
+    /// fleet member leaves it to the fleet, which says it once for all.
+    pub(crate) fn run_note(&self, line: &str) {
+        if self.prefix.is_none() {
+            self.note(line);
+        }
+    }
+
+    /// A run's closing summary: a single run shows it, and so does a fleet member under
+    /// `--json` (its document goes into the fleet's); otherwise a member's summary is its row
+    /// in the fleet's table.
+    pub(crate) fn closing(&self, show: impl FnOnce()) {
+        if self.prefix.is_none() || self.json {
+            show();
+        }
     }
 
     /// What goes before each of this output's lines (a fleet member's `[tenant_7] `), for the

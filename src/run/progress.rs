@@ -7,7 +7,6 @@
 //! time left); elsewhere a line every 10 s and whenever it resumes or waits; with `--json`, the
 //! same numbers as one JSON object per line on stderr.
 
-use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,7 +16,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::time::Instant;
 
 use super::backfill::Progress as BackfillProgress;
-use crate::ground::output::Output;
+use crate::ground::output::{Output, ProgressView};
 use crate::ground::record::Checkpoint;
 use crate::ground::words::{duration, thousands};
 use crate::plan::{Action, Step};
@@ -31,7 +30,7 @@ const LINE_EVERY: Duration = Duration::from_secs(10);
 /// The progress of one run.
 pub(crate) struct Progress<'a> {
     out: &'a Output,
-    interactive: bool,
+    view: ProgressView,
     spinner: Option<(ProgressBar, Arc<AtomicBool>)>,
     /// A backfill's bar, on a terminal.
     bar: Option<ProgressBar>,
@@ -40,14 +39,11 @@ pub(crate) struct Progress<'a> {
 }
 
 impl<'a> Progress<'a> {
-    /// Progress for `out`: interactive when both streams are terminals.
+    /// Progress for `out`: a live display when both streams are terminals.
     pub(crate) fn new(out: &'a Output) -> Progress<'a> {
-        // A fleet member's steps are lines: the fleet has its own progress display.
-        let interactive =
-            std::io::stdout().is_terminal() && std::io::stderr().is_terminal() && !out.is_member();
         Progress {
             out,
-            interactive,
+            view: out.progress_view(),
             spinner: None,
             bar: None,
             last_line: None,
@@ -60,14 +56,10 @@ impl<'a> Progress<'a> {
             return;
         }
         let what = format!("{} {}", doing(step.action), step.file.name);
-        if self.out.is_member() {
-            // A fleet member shows it on its line of the fleet's display, if there is one.
-            self.out.status(what);
-            return;
-        }
-        if !self.interactive {
-            self.out.print(&format!("{what}…"));
-            return;
+        match self.view {
+            ProgressView::FleetLine => return self.out.status(what),
+            ProgressView::Lines => return self.out.print(&format!("{what}…")),
+            ProgressView::Terminal => {}
         }
         let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden());
         bar.set_style(
@@ -130,13 +122,16 @@ impl<'a> Progress<'a> {
                     thousands(checkpoint.rate.round() as i64),
                     left.unwrap_or_default()
                 );
-                if self.out.is_member() {
-                    self.out.status(format!("{name}: {line}"));
-                } else if self.interactive {
-                    self.show_bar(name, checkpoint, line);
-                } else if self.last_line.is_none_or(|t| t.elapsed() >= LINE_EVERY) {
-                    self.last_line = Some(Instant::now());
-                    self.out.note(&format!("{name}: {line}"));
+                match self.view {
+                    ProgressView::FleetLine => self.out.status(format!("{name}: {line}")),
+                    ProgressView::Terminal => self.show_bar(name, checkpoint, line),
+                    ProgressView::Lines
+                        if self.last_line.is_none_or(|t| t.elapsed() >= LINE_EVERY) =>
+                    {
+                        self.last_line = Some(Instant::now());
+                        self.out.note(&format!("{name}: {line}"));
+                    }
+                    ProgressView::Lines => {}
                 }
             }
         }

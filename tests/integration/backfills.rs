@@ -292,6 +292,17 @@ fn pause_from_another_shell_stops_after_the_batch_and_execute_resumes() {
     t.run(&["list"])
         .success()
         .stdout_has("0001_status  paused (backfill 600 of about 1,000)");
+    let version = t.run(&["version"]);
+    version.success();
+    assert_eq!(
+        version.stdout.lines().nth(1),
+        Some("0001_status: paused (backfill 600 of about 1,000)")
+    );
+    let json = t.run(&["version", "--json"]);
+    let doc: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(doc["backfills"][0]["name"], "0001_status");
+    assert_eq!(doc["backfills"][0]["state"], "paused");
+    assert_eq!(doc["backfills"][0]["backfill"]["done"], 600);
     // Nothing to pause now.
     t.run(&["pause", "0001_status"]).code(6).stderr_is(
         "error: cannot pause `0001_status`: it is not a backfill running now (it is paused); \

@@ -112,13 +112,12 @@ pub(crate) fn drift(out: &Output, replayed: &[String], c: &Comparison, target: &
         }
     };
     if c.differences.is_empty() {
-        if out.is_member() {
-            return; // the fleet's summary has a row for it
-        }
-        out.print(&format!(
-            "no drift: `{database}` matches what its {count} applied migration(s) make{ignored}"
-        ));
-        return;
+        // JSON returned above: under a fleet, a member's verdict is its row of the table.
+        return out.closing(|| {
+            out.print(&format!(
+                "no drift: `{database}` matches what its {count} applied migration(s) make{ignored}"
+            ))
+        });
     }
     out.print(&format!(
         "`{database}` differs from what its {count} applied migration(s) make (migrations → \

@@ -86,7 +86,6 @@ impl BackfillView {
     }
 }
 
-/// A backfill's progress in words: `41,000 of 120,000` (`of about …` for an estimate).
 /// A state as the word output uses (`applied`, `pending`, …).
 fn state_word<S: serde::Serializer>(state: &State, serializer: S) -> Result<S::Ok, S::Error> {
     serializer.serialize_str(state.as_str())
@@ -336,6 +335,9 @@ struct VersionReport<'a> {
     pending: usize,
     total: usize,
     target: TargetView<'a>,
+    /// The backfills started and not finished (running, interrupted, paused), with their
+    /// progress.
+    backfills: Vec<MigrationView<'a>>,
     #[serde(skip)]
     newest: Option<MigrationView<'a>>,
     #[serde(skip)]
@@ -355,6 +357,11 @@ pub(crate) fn version(out: &Output, entries: &[Entry], target: &Target) {
         pending: count(State::Pending),
         total: entries.len(),
         target: TargetView::of(target),
+        backfills: entries
+            .iter()
+            .map(MigrationView::of)
+            .filter(|m| m.backfill.is_some() && m.state != State::Applied)
+            .collect(),
         newest,
         summary: summary(entries),
     };
@@ -370,6 +377,11 @@ pub(crate) fn version(out: &Output, entries: &[Entry], target: &Target) {
             m.who.unwrap_or_default()
         )),
         None => out.print("no migration applied yet"),
+    }
+    for m in &report.backfills {
+        let progress = m.backfill.as_ref().map(BackfillView::describe);
+        let (state, progress) = (m.state.as_str(), progress.unwrap_or_default());
+        out.print(&format!("{}: {state} ({progress})", m.name));
     }
     out.print(&format!("{} ({})", report.summary, target.describe()));
 }
