@@ -25,13 +25,14 @@ async fn main() -> mongodb::error::Result<()> {
     let mut last: Option<Bson> = None;
     let mut updated = 0u64;
     loop {
-        let mut matching = vec![filter.clone()];
-        if let Some(last) = &last {
-            matching.push(doc! {"_id": {"$gt": last.clone()}});
-        }
+        // The same filters a migo backfill sends: the `_id` bound beside the filter's keys.
+        let matching = match &last {
+            Some(last) => with_id(&filter, doc! {"$gt": last.clone()}),
+            None => filter.clone(),
+        };
         let bounds: Vec<Document> = coll
             .aggregate([
-                doc! {"$match": {"$and": matching.clone()}},
+                doc! {"$match": matching.clone()},
                 doc! {"$sort": {"_id": 1}},
                 doc! {"$limit": batch},
                 doc! {"$group": {"_id": Bson::Null, "last": {"$last": "$_id"}, "n": {"$sum": 1}}},
@@ -47,14 +48,18 @@ async fn main() -> mongodb::error::Result<()> {
             range.insert("$gt", last.clone());
         }
         let result = coll
-            .update_many(
-                doc! {"$and": [filter.clone(), {"_id": range}]},
-                doc! {"$set": {"status": "active"}},
-            )
+            .update_many(with_id(&filter, range), doc! {"$set": {"status": "active"}})
             .await?;
         updated += result.modified_count;
         last = Some(upper);
     }
     println!("{updated}");
     Ok(())
+}
+
+/// `filter` with an `_id` condition first, as migo writes it.
+fn with_id(filter: &Document, id: Document) -> Document {
+    let mut both = doc! {"_id": id};
+    both.extend(filter.clone());
+    both
 }
