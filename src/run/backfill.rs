@@ -46,6 +46,9 @@ pub(crate) enum Progress {
     Batch {
         checkpoint: Checkpoint,
         eta: Option<Duration>,
+        /// Documents per second since this run started, its waits included: what the pace
+        /// lets through (the checkpoint's `rate` counts only the time in batches).
+        rate: f64,
     },
     /// It waits before the next batch, and why.
     Waiting(String),
@@ -117,12 +120,14 @@ impl Walker<'_> {
         let mut previous: Option<Lower> = None;
         let run_started = Instant::now();
         let done_at_start = checkpoint.done;
+        let mut rate_said = false;
         loop {
             if let Some(reason) = self.halt.reason() {
                 record.backfill = Some(checkpoint);
                 return Err(Stopped::Step(StepError::Halted(reason)));
             }
-            self.keep_pace(&checkpoint, run_started, done_at_start, report)
+            let since = (run_started, done_at_start);
+            self.keep_pace(&checkpoint, since, &mut rate_said, report)
                 .await
                 .inspect_err(|_| record.backfill = Some(checkpoint.clone()))?;
             crate::ground::knob::checkpoint(&format!("backfill-batch:{}", checkpoint.batches + 1));
@@ -169,10 +174,13 @@ impl Walker<'_> {
             }
             checkpoint = with_timing(next, range.documents, took, &self.pace);
             record.backfill = Some(checkpoint.clone());
-            let eta = eta(&checkpoint, run_started.elapsed(), done_at_start);
+            let elapsed = run_started.elapsed();
+            let eta = eta(&checkpoint, elapsed, done_at_start);
+            let rate = (checkpoint.done - done_at_start) as f64 / elapsed.as_secs_f64().max(1e-3);
             report(Progress::Batch {
                 checkpoint: checkpoint.clone(),
                 eta,
+                rate,
             });
             previous = Some(Lower::From(range.first));
             lower = Lower::After(range.last);
@@ -296,12 +304,14 @@ impl Walker<'_> {
         }
     }
 
-    /// Waits, before a batch, as long as the pace says: lag, `pause_when`, rate.
+    /// Waits, before a batch, as long as the pace says: lag, `pause_when`, rate. `since`: when
+    /// this run started and what was done then. A `max_rate` wait is said the first time, then
+    /// only when it lasts a second or more: short ones are the pace working, not news.
     async fn keep_pace(
         &self,
         checkpoint: &Checkpoint,
-        run_started: Instant,
-        done_at_start: i64,
+        (run_started, done_at_start): (Instant, i64),
+        rate_said: &mut bool,
         report: &mut dyn FnMut(Progress),
     ) -> Result<(), Stopped> {
         if let Some(rate) = self.pace.max_rate {
@@ -309,11 +319,15 @@ impl Walker<'_> {
             let due = Duration::from_secs_f64(done / rate);
             let elapsed = run_started.elapsed();
             if due > elapsed {
-                report(Progress::Waiting(format!(
-                    "max_rate {rate} documents/s: waiting {}",
-                    crate::ground::words::duration(due - elapsed)
-                )));
-                self.sleep(due - elapsed).await?;
+                let wait = due - elapsed;
+                if !*rate_said || wait >= Duration::from_secs(1) {
+                    *rate_said = true;
+                    report(Progress::Waiting(format!(
+                        "max_rate {rate} documents/s: waiting {}",
+                        crate::ground::words::duration(wait)
+                    )));
+                }
+                self.sleep(wait).await?;
             }
         }
         let poll = poll_interval();

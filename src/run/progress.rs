@@ -110,16 +110,26 @@ impl<'a> Progress<'a> {
                     c.done_of_total()
                 ));
             }
-            BackfillProgress::Waiting(why) => {
-                self.clear();
-                self.out.note(&format!("{name}: waiting: {why}"));
-            }
-            BackfillProgress::Batch { checkpoint, eta } => {
+            // On a terminal the wait shows on the bar, which stays; elsewhere it is a line.
+            BackfillProgress::Waiting(why) => match &self.bar {
+                Some(bar) if self.view == ProgressView::Terminal => {
+                    bar.set_message(format!("waiting: {why}"))
+                }
+                _ => {
+                    self.clear();
+                    self.out.note(&format!("{name}: waiting: {why}"));
+                }
+            },
+            BackfillProgress::Batch {
+                checkpoint,
+                eta,
+                rate,
+            } => {
                 let left = eta.map(|d| format!(", about {} left", duration(d)));
                 let line = format!(
                     "{}, {} documents/s{}",
                     checkpoint.done_of_total(),
-                    thousands(checkpoint.rate.round() as i64),
+                    thousands(rate.round() as i64),
                     left.unwrap_or_default()
                 );
                 match self.view {
@@ -190,10 +200,14 @@ fn json_line(name: &str, at: &BackfillProgress) -> String {
         BackfillProgress::Waiting(why) => serde_json::json!({
             "backfill": name, "event": "waiting", "why": why,
         }),
-        BackfillProgress::Batch { checkpoint: c, eta } => serde_json::json!({
+        BackfillProgress::Batch {
+            checkpoint: c,
+            eta,
+            rate,
+        } => serde_json::json!({
             "backfill": name, "event": "batch", "done": c.done, "total": c.total,
             "estimated": c.estimated, "batches": c.batches, "batch_size": c.batch_size,
-            "rate": (c.rate * 10.0).round() / 10.0, "eta_secs": eta.map(|d| d.as_secs()),
+            "rate": (rate * 10.0).round() / 10.0, "eta_secs": eta.map(|d| (d.as_secs_f64() * 10.0).round() / 10.0),
         }),
     };
     value.to_string()
