@@ -435,10 +435,41 @@ impl Run {
         self
     }
 
+    /// Asserts stderr is exactly `text`.
     #[track_caller]
     pub fn stderr_is(&self, text: &str) -> &Run {
         if self.stderr != text {
             self.fail(&format!("stderr differs:\n{}", diff(text, &self.stderr)));
+        }
+        self
+    }
+
+    /// stdout with what varies from run to run masked (see [`masked`]).
+    pub fn stdout_masked(&self) -> String {
+        masked(&self.stdout)
+    }
+
+    /// stderr with what varies from run to run masked (see [`masked`]).
+    pub fn stderr_masked(&self) -> String {
+        masked(&self.stderr)
+    }
+
+    /// Asserts stdout is exactly `text` once durations and times are masked (see [`masked`]).
+    #[track_caller]
+    pub fn stdout_masked_is(&self, text: &str) -> &Run {
+        let got = self.stdout_masked();
+        if got != text {
+            self.fail(&format!("masked stdout differs:\n{}", diff(text, &got)));
+        }
+        self
+    }
+
+    /// Asserts stderr is exactly `text` once durations and times are masked (see [`masked`]).
+    #[track_caller]
+    pub fn stderr_masked_is(&self, text: &str) -> &Run {
+        let got = self.stderr_masked();
+        if got != text {
+            self.fail(&format!("masked stderr differs:\n{}", diff(text, &got)));
         }
         self
     }
@@ -478,6 +509,164 @@ impl Run {
     }
 }
 
+/// Who migo records as running it on this machine (`user@host`), as the registry, the lock and
+/// the audit log show it.
+pub(crate) fn who() -> String {
+    let host = whoami::fallible::hostname().unwrap_or_else(|_| "unknown-host".into());
+    format!("{}@{host}", whoami::username())
+}
+
+/// `text` with the values that change from run to run replaced by placeholders, so that output
+/// compares exactly: durations as migo writes them (`12ms`, `1.2s`, `2m05s`) become `<dur>`,
+/// times (`2026-11-21 23:59:42Z`, RFC 3339 `2026-11-21T23:59:42.123Z`) become `<time>`, and
+/// this machine's `user@host` becomes `<who>`.
+///
+/// An aligned table (a header line of upper-case titles two spaces apart, then the rows whose
+/// cells start under the titles) is cut into its cells, masked cell by cell and aligned again
+/// as migo aligns it, so that a column keeps its shape whatever the width of what it masks.
+pub(crate) fn masked(text: &str) -> String {
+    let mut out = String::new();
+    let mut table: Option<Table> = None;
+    for line in text.split_inclusive('\n') {
+        let (body, end) = line.strip_suffix('\n').map_or((line, ""), |b| (b, "\n"));
+        if let Some(t) = &mut table {
+            if t.takes(body) {
+                t.rows.push(t.cells(body));
+                continue;
+            }
+            out.push_str(&table.take().expect("a table").render());
+        }
+        if let Some(t) = Table::header(body) {
+            table = Some(t);
+            continue;
+        }
+        out.push_str(&mask_values(body));
+        out.push_str(end);
+    }
+    if let Some(t) = table {
+        let rendered = t.render();
+        if text.ends_with('\n') {
+            out.push_str(&rendered);
+        } else {
+            out.push_str(rendered.strip_suffix('\n').unwrap_or(&rendered));
+        }
+    }
+    out
+}
+
+/// Durations, times and this machine's `user@host` in `text`, replaced by placeholders.
+fn mask_values(text: &str) -> String {
+    static VOLATILE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let volatile = VOLATILE.get_or_init(|| {
+        regex::Regex::new(
+            r"(?x)
+            (?P<time>\b\d{4}-\d{2}-\d{2}[T\ ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})?)
+            | (?P<dur>\b(?:\d+ms|\d+\.\d+s|\d+m\d{2}s)\b)",
+        )
+        .expect("the mask's regex")
+    });
+    let text = volatile.replace_all(text, |c: &regex::Captures| {
+        if c.name("time").is_some() {
+            "<time>"
+        } else {
+            "<dur>"
+        }
+    });
+    text.replace(&who(), "<who>")
+}
+
+/// An aligned table met by [`masked`]: where its columns start, and its rows' cells.
+struct Table {
+    titles: Vec<String>,
+    starts: Vec<usize>,
+    rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    /// A header line: two or more upper-case titles, two or more spaces apart.
+    fn header(line: &str) -> Option<Table> {
+        static TITLE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+        let title = TITLE.get_or_init(|| {
+            regex::Regex::new(r"[A-Z][A-Z_()]*(?: [A-Z][A-Z_()]*)*").expect("the title regex")
+        });
+        let chars: Vec<char> = line.chars().collect();
+        let (mut titles, mut starts) = (Vec::new(), Vec::new());
+        let mut at = 0;
+        while at < chars.len() {
+            let rest: String = chars[at..].iter().collect();
+            let found = title.find(&rest).filter(|m| m.start() == 0)?;
+            let taken = found.as_str().chars().count();
+            titles.push(found.as_str().to_string());
+            starts.push(at);
+            at += taken;
+            let gap = chars[at..].iter().take_while(|c| **c == ' ').count();
+            if at + gap < chars.len() && gap < 2 {
+                return None;
+            }
+            at += gap;
+        }
+        (titles.len() >= 2).then_some(Table {
+            titles,
+            starts,
+            rows: Vec::new(),
+        })
+    }
+
+    /// Whether `line` is a row: two spaces (or its end) before every column it reaches.
+    fn takes(&self, line: &str) -> bool {
+        let chars: Vec<char> = line.chars().collect();
+        !line.trim().is_empty()
+            && self.starts[1..].iter().all(|&start| {
+                start > chars.len() || (chars[start - 2] == ' ' && chars[start - 1] == ' ')
+            })
+    }
+
+    /// `line` cut into its cells, each masked.
+    fn cells(&self, line: &str) -> Vec<String> {
+        let chars: Vec<char> = line.chars().collect();
+        let ends = self.starts[1..].iter().copied().chain([usize::MAX]);
+        self.starts
+            .iter()
+            .zip(ends)
+            .map(|(&start, end)| {
+                let cell: String = chars
+                    .iter()
+                    .skip(start)
+                    .take(end.saturating_sub(start))
+                    .collect();
+                mask_values(cell.trim_end())
+            })
+            .collect()
+    }
+
+    /// The table aligned as migo aligns one: each column as wide as its widest cell, two spaces
+    /// between columns, no spaces at the end of a line.
+    fn render(&self) -> String {
+        let width = |i: usize| {
+            self.rows
+                .iter()
+                .map(|row| row[i].chars().count())
+                .chain([self.titles[i].chars().count()])
+                .max()
+                .unwrap_or(0)
+        };
+        let widths: Vec<usize> = (0..self.titles.len()).map(width).collect();
+        let line = |cells: &[String]| {
+            let padded: Vec<String> = cells
+                .iter()
+                .zip(&widths)
+                .map(|(cell, w)| format!("{cell:<w$}"))
+                .collect();
+            format!("{}\n", padded.join("  ").trim_end())
+        };
+        let mut out = line(&self.titles);
+        for row in &self.rows {
+            out.push_str(&line(row));
+        }
+        out
+    }
+}
+
 /// A line-by-line comparison: `  ` same, `- ` expected only, `+ ` got only, and the first
 /// differing line shown with its escapes (so a stray space or `\r` is visible).
 fn diff(expected: &str, got: &str) -> String {
@@ -500,4 +689,23 @@ fn diff(expected: &str, got: &str) -> String {
         out.push_str("(the final newline differs)\n");
     }
     out
+}
+
+#[test]
+fn masked_values_keep_a_table_in_shape() {
+    let me = who();
+    let table = format!(
+        "NUMBER  NAME  STATE    APPLIED AT            BY{pad}  DURATION  CHECKSUM\n\
+         1       1_a   applied  2026-11-18 11:06:41Z  {me}  12ms      ok\n\
+         2       2_b   pending\n\
+         2 migrations: 1 applied, 1 pending in 1.2s at 2026-11-18T11:06:41.123Z\n",
+        pad = " ".repeat(me.len() - 2)
+    );
+    assert_eq!(
+        masked(&table),
+        "NUMBER  NAME  STATE    APPLIED AT  BY     DURATION  CHECKSUM\n\
+         1       1_a   applied  <time>      <who>  <dur>     ok\n\
+         2       2_b   pending\n\
+         2 migrations: 1 applied, 1 pending in <dur> at <time>\n"
+    );
 }
