@@ -40,6 +40,8 @@ fn a_refused_connection_is_said_at_once_not_after_the_timeout() {
             let started = Instant::now();
             let run = t.run(&[command]);
             let took = started.elapsed();
+            // BUG: one line writes the hosts two ways: `on 127.0.0.1:A,localhost:B` in the
+            // target, `running on 127.0.0.1:A, localhost:B` in the hint; it should be one.
             run.code(5).stdout_is("").stderr_is(&format!(
                 "error: cannot connect to default: database `{}` on {}: connection refused; \
                  hint: is the server running on {hosts}? Start it, or fix `host`/`port`/`uri` \
