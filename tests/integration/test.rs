@@ -518,8 +518,9 @@ pub(crate) fn who() -> String {
 
 /// `text` with the values that change from run to run replaced by placeholders, so that output
 /// compares exactly: durations as migo writes them (`12ms`, `1.2s`, `2m05s`) become `<dur>`,
-/// times (`2026-11-21 23:59:42Z`, RFC 3339 `2026-11-21T23:59:42.123Z`) become `<time>`, and
-/// this machine's `user@host` becomes `<who>`.
+/// times (`2026-11-21 23:59:42Z`, RFC 3339 `2026-11-21T23:59:42.123Z`) become `<time>`, a JSON
+/// document's `"duration_ms":12` becomes `"duration_ms":<ms>`, and this machine's `user@host`
+/// becomes `<who>`.
 ///
 /// An aligned table (a header line of upper-case titles two spaces apart, then the rows whose
 /// cells start under the titles) is cut into its cells, masked cell by cell and aligned again
@@ -559,17 +560,18 @@ fn mask_values(text: &str) -> String {
     static VOLATILE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
     let volatile = VOLATILE.get_or_init(|| {
         regex::Regex::new(
-            r"(?x)
+            r#"(?x)
             (?P<time>\b\d{4}-\d{2}-\d{2}[T\ ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})?)
-            | (?P<dur>\b(?:\d+ms|\d+\.\d+s|\d+m\d{2}s)\b)",
+            | (?P<dur>\b(?:\d+ms|\d+\.\d+s|\d+m\d{2}s)\b)
+            | (?P<ms>"duration_ms":\ ?)\d+"#,
         )
         .expect("the mask's regex")
     });
     let text = volatile.replace_all(text, |c: &regex::Captures| {
-        if c.name("time").is_some() {
-            "<time>"
-        } else {
-            "<dur>"
+        match (c.name("time"), c.name("ms")) {
+            (Some(_), _) => "<time>".to_string(),
+            (_, Some(key)) => format!("{}<ms>", key.as_str()),
+            _ => "<dur>".to_string(),
         }
     });
     text.replace(&who(), "<who>")
@@ -698,7 +700,8 @@ fn masked_values_keep_a_table_in_shape() {
         "NUMBER  NAME  STATE    APPLIED AT            BY{pad}  DURATION  CHECKSUM\n\
          1       1_a   applied  2026-11-18 11:06:41Z  {me}  12ms      ok\n\
          2       2_b   pending\n\
-         2 migrations: 1 applied, 1 pending in 1.2s at 2026-11-18T11:06:41.123Z\n",
+         2 migrations: 1 applied, 1 pending in 1.2s at 2026-11-18T11:06:41.123Z\n\
+         {{\"duration_ms\":1234,\"who\":\"{me}\"}}\n",
         pad = " ".repeat(me.len() - 2)
     );
     assert_eq!(
@@ -706,6 +709,7 @@ fn masked_values_keep_a_table_in_shape() {
         "NUMBER  NAME  STATE    APPLIED AT  BY     DURATION  CHECKSUM\n\
          1       1_a   applied  <time>      <who>  <dur>     ok\n\
          2       2_b   pending\n\
-         2 migrations: 1 applied, 1 pending in <dur> at <time>\n"
+         2 migrations: 1 applied, 1 pending in <dur> at <time>\n\
+         {\"duration_ms\":<ms>,\"who\":\"<who>\"}\n"
     );
 }
