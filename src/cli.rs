@@ -423,7 +423,7 @@ fn parse_since(text: &str) -> Result<DateTime, String> {
     let invalid = || {
         format!(
             "`{}` is neither a date (2026-11-20, 2026-11-20T10:00:00Z) nor an age (30m, 12h, 7d)",
-            crate::ui::escape::escape(text)
+            crate::ground::escape::escape(text)
         )
     };
     let mut chars = text.chars();

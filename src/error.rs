@@ -5,9 +5,10 @@
 
 use std::path::PathBuf;
 
-use crate::migration::failure::StepError;
-use crate::migration::Direction;
-use crate::plan::refusal::Refusal;
+use crate::ground::stop::Reason;
+
+use crate::ground::refusal::Refusal;
+use crate::ground::Direction;
 
 /// Result alias used throughout the crate.
 pub(crate) type Result<T, E = Error> = std::result::Result<T, E>;
@@ -166,7 +167,7 @@ pub(crate) enum Error {
     },
 
     /// The run was stopped by a signal, after recording what it was doing.
-    #[error("stopped by {}{}", crate::process::signal_name(*.signal), .step.as_ref().map(|s| format!(" while `{s}` was running; it is recorded as interrupted")).unwrap_or_default())]
+    #[error("stopped by {}{}", crate::ground::signal::signal_name(*.signal), .step.as_ref().map(|s| format!(" while `{s}` was running; it is recorded as interrupted")).unwrap_or_default())]
     Interrupted {
         signal: i32,
         step: Option<String>,
@@ -189,7 +190,7 @@ pub(crate) enum Error {
     },
 
     /// A backfill stopped by a signal after a recorded batch: `execute` resumes it.
-    #[error("stopped by {} during `{name}`, after {progress}; its progress is recorded", crate::process::signal_name(*.signal))]
+    #[error("stopped by {} during `{name}`, after {progress}; its progress is recorded", crate::ground::signal::signal_name(*.signal))]
     BackfillStopped {
         name: String,
         signal: i32,
@@ -217,7 +218,9 @@ pub(crate) enum Error {
     #[error("migration `{name}` failed: {error}")]
     MigrationFailed {
         name: String,
-        error: Box<StepError>,
+        /// The step's own failure (a `StepError` of the run: a driver error, a child's exit, an
+        /// interpreter's traceback), kept whole as the error's source.
+        error: Box<dyn std::error::Error + Send + Sync>,
         done: Vec<String>,
         direction: Direction,
     },
@@ -307,7 +310,7 @@ pub(crate) enum Error {
     RestoreUnfinished { collection: String, message: String },
 
     /// A restore was stopped by a signal before its swap: nothing was replaced.
-    #[error("restore stopped by {} before the swap: nothing was replaced (the loaded copies were dropped)", crate::process::signal_name(*.signal))]
+    #[error("restore stopped by {} before the swap: nothing was replaced (the loaded copies were dropped)", crate::ground::signal::signal_name(*.signal))]
     RestoreStopped { signal: i32 },
 
     /// The remote of an environment could not be reached, or refused.
@@ -335,7 +338,7 @@ pub(crate) enum Error {
     TaskFailed { name: String, status: String },
 
     /// A database operation of migo's own (registry, ping) failed.
-    #[error("{context}: {}", crate::store::connection::short_message(.source))]
+    #[error("{context}: {}", crate::ground::driver::short_message(.source))]
     Database {
         context: String,
         source: mongodb::error::Error,
@@ -390,9 +393,7 @@ impl Error {
             | Error::ConnectionRefused { .. }
             | Error::Auth { .. }
             | Error::ScratchDenied { .. } => exit::CONNECTION,
-            Error::Database { source, .. }
-                if crate::store::connection::is_login_required(source) =>
-            {
+            Error::Database { source, .. } if crate::ground::driver::is_login_required(source) => {
                 exit::CONNECTION
             }
             Error::Refused { .. } => exit::REFUSED,
@@ -549,7 +550,7 @@ impl Error {
                 Some("check `[mongo] user`, the password (`password_env`) and `auth_source`".into())
             }
             Error::Database { source, .. }
-                if crate::store::connection::is_login_required(source) =>
+                if crate::ground::driver::is_login_required(source) =>
             {
                 Some(
                     "the server requires a login and no user is configured: set `user` under \
@@ -662,5 +663,24 @@ impl Error {
     ) -> impl FnOnce(mongodb::error::Error) -> Self {
         let context = context.into();
         move |source| Error::Database { context, source }
+    }
+}
+
+impl From<Reason> for Error {
+    /// The error of a command that stopped for `reason` before it started anything.
+    fn from(reason: Reason) -> Error {
+        match reason {
+            Reason::Signal(signal) => Error::Interrupted {
+                signal,
+                step: None,
+                done: Vec::new(),
+                rollback: false,
+            },
+            Reason::LostLock(loss) => Error::LostLock {
+                reason: loss.describe().to_string(),
+                step: None,
+                done: Vec::new(),
+            },
+        }
     }
 }

@@ -15,7 +15,9 @@ mod cli;
 mod commands;
 mod config;
 mod error;
+mod extensions;
 mod fleet;
+mod ground;
 mod halt;
 mod identity;
 mod init;
@@ -27,7 +29,6 @@ mod process;
 mod remote;
 mod run;
 mod schema;
-mod secret;
 mod store;
 mod ui;
 

@@ -4,14 +4,13 @@
 use super::environment::follow_environment;
 use super::fleet::{run_fleet, FleetCall};
 use super::invocation::{check_extras, invocation, load_settings};
-use super::Extensions;
 use crate::cli::{self, Cli, Command};
 use crate::commands::{self, Context};
 use crate::error::{Error, Result};
+use crate::extensions::Extensions;
+use crate::ground::output::Output;
 use crate::plan::{Backward, Forward, Request};
 use crate::run::context::RunContext;
-use crate::ui::output::Output;
-use crate::ui::report;
 
 /// `words` are the arguments after the program name, forwarded as they are to a remote.
 pub(super) async fn dispatch(
@@ -162,7 +161,7 @@ pub(super) async fn dispatch(
             commands::backup::restore(ctx, dir.as_deref(), *trust_dump).await
         }
         Command::Check => commands::status::check(ctx).await,
-        Command::Lint { .. } => lint(ctx, g, command),
+        Command::Lint { .. } => super::lint::lint(ctx, g, command),
         Command::Preflight { name } => commands::preflight::preflight(ctx, name.as_deref()).await,
         Command::Adopt {
             from,
@@ -187,37 +186,6 @@ pub(super) async fn dispatch(
         }
         _ => commands::status::list(ctx).await,
     }
-}
-
-/// `lint`, with its output format: `--json` is `--format json`.
-pub(super) fn lint(ctx: Context<'_>, g: &cli::GlobalArgs, command: &Command) -> Result<()> {
-    let Command::Lint {
-        names,
-        since,
-        format,
-        rules,
-    } = command
-    else {
-        return Ok(());
-    };
-    let format = match (format, g.json) {
-        (cli::LintFormatArg::Github, true) => {
-            return Err(Error::Usage {
-                message: "`--json` and `--format github` exclude each other".into(),
-                hint: Some("give one of them".into()),
-            })
-        }
-        (cli::LintFormatArg::Json, _) | (_, true) => report::LintFormat::Json,
-        (cli::LintFormatArg::Github, false) => report::LintFormat::Github,
-        (cli::LintFormatArg::Text, false) => report::LintFormat::Text,
-    };
-    let request = commands::lint::LintRequest {
-        names,
-        since: since.as_deref(),
-        format,
-        rules: *rules,
-    };
-    commands::lint::lint(ctx, request)
 }
 
 /// The subcommands that change migrations' state, as the request `change` plans.

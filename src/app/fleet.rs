@@ -5,16 +5,16 @@ use regex::Regex;
 
 use super::environment::{changes_something, follow_environment};
 use super::invocation::load_settings;
-use super::Extensions;
 use crate::cli::{Command, GlobalArgs};
 use crate::commands::history::HistoryFilter;
 use crate::commands::Invocation;
 use crate::config::{Selector, Settings};
 use crate::error::{Error, Result};
+use crate::extensions::Extensions;
 use crate::fleet::{self, Fleet, Job, Status, Work};
+use crate::ground::output::Output;
 use crate::plan::Request;
 use crate::run::context::RunContext;
-use crate::ui::output::Output;
 
 /// What a command line with fleet flags needs besides the command.
 pub(super) struct FleetCall<'a> {
@@ -203,7 +203,7 @@ fn lint_clusters(call: &FleetCall<'_>, settings: &Settings, command: &Command) -
             sources: None,
             run: call.run,
         };
-        let result = super::dispatch::lint(ctx, call.g, command);
+        let result = super::lint::lint(ctx, call.g, command);
         if verdict.is_ok() {
             verdict = result;
         }

@@ -3,12 +3,12 @@
 
 use std::time::Duration;
 
-use super::Extensions;
 use crate::cli::{Command, GlobalArgs, PhaseArg};
 use crate::commands::Invocation;
 use crate::config::{variables, Settings, Sources};
 use crate::error::{Error, Result};
-use crate::migration::Phase;
+use crate::extensions::Extensions;
+use crate::ground::Phase;
 
 /// The per-run options: the redacted command line, confirmations, the wait for the lock.
 pub(super) fn invocation(
@@ -36,7 +36,7 @@ pub(super) fn invocation(
     };
     let shown: Vec<String> = words
         .iter()
-        .map(|w| crate::ui::escape::escape(&crate::secret::redact_text(w)))
+        .map(|w| crate::ground::escape::escape(&crate::ground::secret::redact_text(w)))
         .collect();
     Ok(Invocation {
         command_line: format!("migo {}", shown.join(" ")).trim_end().to_string(),
@@ -111,7 +111,7 @@ pub(super) fn load_settings(
 /// Clap's multi-line usage error as migo's one line: the first line is the message, the rest
 /// (possible values, tips, usage) the hint.
 pub(super) fn usage_error(e: &clap::Error) -> Error {
-    let text = crate::secret::redact_text(&e.render().to_string());
+    let text = crate::ground::secret::redact_text(&e.render().to_string());
     let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
     let mut message = lines
         .next()
@@ -126,7 +126,7 @@ pub(super) fn usage_error(e: &clap::Error) -> Error {
     }
     let rest: Vec<&str> = lines.collect();
     Error::Usage {
-        message: crate::ui::escape::escape(&message),
-        hint: (!rest.is_empty()).then(|| crate::ui::escape::escape(&rest.join("; "))),
+        message: crate::ground::escape::escape(&message),
+        hint: (!rest.is_empty()).then(|| crate::ground::escape::escape(&rest.join("; "))),
     }
 }

@@ -5,6 +5,7 @@ mod dispatch;
 mod environment;
 mod fleet;
 mod invocation;
+mod lint;
 
 use std::ffi::OsString;
 use std::sync::Arc;
@@ -13,11 +14,12 @@ use clap::Parser;
 
 use crate::api::{Extra, Migration};
 use crate::cli::{Cli, ColorChoice};
-use crate::error::exit;
+use crate::error::{exit, Error};
+use crate::extensions::Extensions;
+use crate::ground::output::{ColorWhen, Output};
 use crate::migration::compiled::Compiled;
 use crate::run::context::RunContext;
 use crate::ui::logging;
-use crate::ui::output::{ColorWhen, Output};
 use invocation::usage_error;
 
 /// A migo command line with compiled migrations and extras: the library's entry point for a
@@ -25,33 +27,6 @@ use invocation::usage_error;
 #[derive(Debug, Clone, Default)]
 pub struct App {
     extensions: Extensions,
-}
-
-/// What a custom binary compiled in: its migrations and extras, and its name (recorded with the
-/// migrations it applies, so plain `migo` can say which binary has them).
-#[derive(Clone, Default)]
-pub(crate) struct Extensions {
-    pub(crate) migrations: Vec<Compiled>,
-    pub(crate) extras: Vec<Arc<dyn Extra>>,
-    pub(crate) binary: String,
-}
-
-impl std::fmt::Debug for Extensions {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let extras: Vec<&str> = self.extras.iter().map(|e| e.name()).collect();
-        f.debug_struct("Extensions")
-            .field("migrations", &self.migrations)
-            .field("extras", &extras)
-            .field("binary", &self.binary)
-            .finish()
-    }
-}
-
-impl Extensions {
-    /// The compiled extra called `name`.
-    pub(crate) fn extra(&self, name: &str) -> Option<&Arc<dyn Extra>> {
-        self.extras.iter().find(|e| e.name() == name)
-    }
 }
 
 impl App {
@@ -112,7 +87,7 @@ fn run(args: &[OsString], extensions: &Extensions) -> u8 {
         }
         Err(e) => {
             let error = usage_error(&e);
-            Output::new(ColorWhen::Auto, false, false).error(&error);
+            show(&Output::new(ColorWhen::Auto, false, false), &error);
             return error.exit_code();
         }
     };
@@ -140,8 +115,13 @@ fn run(args: &[OsString], extensions: &Extensions) -> u8 {
             if out.json && !e.is_reported_in_json() {
                 crate::ui::report::error(&out, &e);
             }
-            out.error(&e);
+            show(&out, &e);
             e.exit_code()
         }
     }
+}
+
+/// An error as its one line on stderr, with its hint.
+fn show(out: &Output, error: &Error) {
+    out.error(&error.to_string(), error.hint().as_deref());
 }

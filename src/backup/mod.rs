@@ -16,7 +16,7 @@ pub(crate) mod stream;
 pub(crate) mod swap;
 pub(crate) mod verify;
 
-use crate::halt::Stop;
+use crate::ground::stop::Stop;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -88,7 +88,7 @@ pub(crate) async fn take(
     let mut report = match written {
         Ok(report) => report,
         Err(e) => {
-            crate::halt::checkpoint("dump-failed");
+            crate::ground::knob::checkpoint("dump-failed");
             // Nothing that looks like a dump may stay behind.
             let _ = std::fs::remove_dir_all(out);
             return Err(e);

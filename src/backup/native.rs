@@ -16,7 +16,7 @@ use super::stream::{Digest256, Sink};
 use super::DumpReport;
 use crate::config::Settings;
 use crate::error::{Error, Result};
-use crate::halt::Stop;
+use crate::ground::stop::Stop;
 use crate::store::{catalog, LOCK_ID, RESTORE_JOURNAL_ID};
 
 /// Documents per batch handed to the writer.
@@ -155,7 +155,7 @@ async fn documents(
         .find(filter)
         .batch_size(u32::try_from(BATCH).unwrap_or(u32::MAX))
         .await
-        .map_err(|e| failed(&crate::store::connection::short_message(&e)))?;
+        .map_err(|e| failed(&crate::ground::driver::short_message(&e)))?;
     let sink = Sink::create(path, gzip).map_err(|e| failed(&e))?;
     let (sender, receiver) = sync_channel::<Vec<RawDocumentBuf>>(4);
     let writer = std::thread::spawn(move || write_batches(sink, &receiver));
@@ -176,7 +176,7 @@ async fn documents(
             }
             Ok(None) => break,
             Err(e) => {
-                outcome = Err(failed(&crate::store::connection::short_message(&e)));
+                outcome = Err(failed(&crate::ground::driver::short_message(&e)));
                 break;
             }
         }

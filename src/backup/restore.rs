@@ -18,8 +18,10 @@ use super::stream::{self, Digest256, Documents};
 use super::swap;
 use super::verify::{Dump, DumpedCollection};
 use crate::error::{Error, Result};
-use crate::halt::{checkpoint, Halt, Reason};
-use crate::store::connection::short_message;
+use crate::ground::driver::short_message;
+use crate::ground::knob::checkpoint;
+use crate::ground::stop::Reason;
+use crate::halt::Halt;
 use crate::store::registry::Registry;
 
 /// Documents per `insert` while loading.

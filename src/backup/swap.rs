@@ -17,8 +17,8 @@ use mongodb::Database;
 
 use super::journal::{Entry, Journal, Phase, Step};
 use crate::error::{Error, Result};
-use crate::halt::checkpoint;
-use crate::store::connection::{is_connection_failure, short_message};
+use crate::ground::driver::{is_connection_failure, short_message};
+use crate::ground::knob::checkpoint;
 use crate::store::registry::Registry;
 use crate::store::{LOCK_ID, RESTORE_JOURNAL_ID};
 

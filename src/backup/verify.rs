@@ -15,7 +15,7 @@ use super::journal::is_restore_collection;
 use super::manifest::{self, FileEntry, Found, Manifest, MANIFEST};
 use super::stream::{self, Digest256, Documents};
 use crate::error::{Error, Result};
-use crate::plan::refusal::Refusal;
+use crate::ground::refusal::Refusal;
 use crate::store::catalog;
 
 /// One collection of a dump, read and checked.

@@ -9,12 +9,12 @@ use mongodb::bson::{doc, DateTime};
 use super::locked::locked;
 use super::Context;
 use crate::error::{Error, Result};
-use crate::migration::source::Source;
-use crate::plan::refusal::Refusal;
+use crate::ground::record::{Record, Status};
+use crate::ground::refusal::Refusal;
+use crate::ground::source::Source;
 use crate::store::foreign::{self, History, Tool};
 use crate::store::lock::Takeover;
-use crate::store::registry::{Record, Registry, Status};
-
+use crate::store::registry::Registry;
 /// One line of the mapping: what the tool says, and what migo makes of it.
 struct Line {
     theirs: String,

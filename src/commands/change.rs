@@ -15,15 +15,16 @@ use mongodb::Database;
 use super::locked::{Held, Note};
 use super::Context;
 use crate::error::Result;
-use crate::migration::source::Source;
+use crate::ground::record::{Record, Status};
+use crate::ground::source::Source;
+use crate::ground::Phase;
 use crate::migration::Body;
-use crate::migration::Phase;
 use crate::plan::{self, Backward, Entry, Phases, Plan, Request};
 use crate::process::ChildEnv;
 use crate::run::execute::{self, Bodies, Completed, Event, Prepared, Runner};
 use crate::run::progress::Progress;
 use crate::store::lock::Takeover;
-use crate::store::registry::{Record, Registry, Status};
+use crate::store::registry::Registry;
 use crate::ui::prompt::confirm;
 use crate::ui::report;
 
@@ -49,8 +50,12 @@ pub(crate) async fn change(ctx: Context<'_>, request: Request<'_>) -> Result<Vec
     if ctx.invocation.dry_run {
         let (steps, warnings) = pre.early?;
         warnings.iter().for_each(|w| ctx.out.warn(w));
+        let backfills: Vec<(&str, &crate::migration::backfill::Backfill)> = steps
+            .iter()
+            .filter_map(|p| Some((p.step.file.name.as_str(), p.backfill()?)))
+            .collect();
         let counts =
-            crate::run::backfill::matching_now(&pre.db, &steps, &ctx.settings.backfill).await?;
+            crate::run::backfill::matching_now(&pre.db, &backfills, &ctx.settings.backfill).await?;
         report::dry_run(ctx.out, &steps, &counts);
         return Ok(Vec::new());
     }
@@ -155,14 +160,14 @@ async fn under_lock(
     // any write (`--force` runs it anyway, and the audit entry says so).
     if matches!(request, Request::Execute(_)) && !steps.is_empty() {
         note.details = super::preflight::checks(ctx, &pre.db, &steps).await?;
-        crate::halt::checkpoint("after-preflight");
+        crate::ground::knob::checkpoint("after-preflight");
     }
     // The backup comes before the first migration, and only when one will run.
     let wants_dump = matches!(request, Request::Execute(_)) && ctx.settings.dump.enabled;
     if wants_dump && !steps.is_empty() {
         let report = super::backup::backup(ctx, &pre.db).await?;
         note.dump = Some(report.path.display().to_string());
-        crate::halt::checkpoint("after-dump");
+        crate::ground::knob::checkpoint("after-dump");
     }
     let completed = run_steps(ctx, &steps, runner).await?;
     note.completed = completed.iter().map(|c| c.name.clone()).collect();

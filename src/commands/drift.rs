@@ -10,8 +10,8 @@ use mongodb::Database;
 
 use super::Context;
 use crate::error::{Error, Result};
+use crate::ground::refusal::Refusal;
 use crate::migration::Body;
-use crate::plan::refusal::Refusal;
 use crate::plan::{self, Entry, State};
 use crate::run::replay::{self, on_scratch, REPLAY};
 use crate::schema::{compare, Comparison, Snapshot};

@@ -1,9 +1,9 @@
 //! `help`: built-in subcommands, compiled extras and the tasks of migo.toml, one line each.
 
-use crate::app::Extensions;
 use crate::config::Settings;
 use crate::error::Result;
-use crate::ui::output::Output;
+use crate::extensions::Extensions;
+use crate::ground::output::Output;
 
 /// Prints the commands; without usable settings, the built-ins and a warning why tasks are not
 /// shown.

@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 
 use super::Context;
 use crate::error::{Error, Result};
+use crate::ground::refusal::Refusal;
+use crate::ground::source::Source;
 use crate::lint::{self, Finding, Report};
-use crate::migration::source::Source;
-use crate::plan::refusal::Refusal;
 use crate::ui::report::{self, LintFormat};
 
 /// What to lint and how to show it.

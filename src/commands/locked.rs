@@ -54,11 +54,11 @@ pub(crate) async fn locked<T>(
     // settles what the holder left.
     let settles = takeover == Takeover::Expired;
     let lease = take_lock(ctx, db, &me, takeover).await?;
-    crate::halt::checkpoint("locked");
+    crate::ground::knob::checkpoint("locked");
     // Before anything else under the lock: a restore that a stop interrupted is settled (it
     // writes its own audit entry); nothing runs on a half-restored database.
     if settles {
-        if let Err(e) = super::backup::settle_interrupted_restore(ctx, db, &lease).await {
+        if let Err(e) = super::settle::settle_interrupted_restore(ctx, db, &lease).await {
             let _ = lease.release().await;
             return Err(e);
         }
@@ -73,7 +73,7 @@ pub(crate) async fn locked<T>(
     let mut note = Note::default();
     // A signal that came while waiting for the lease: nothing starts.
     let result = match held.halt.reason() {
-        Some(reason) => Err(reason.into_error()),
+        Some(reason) => Err(reason.into()),
         None => work(&held, &mut note).await,
     };
     if !note.nothing || result.is_err() {

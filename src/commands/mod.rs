@@ -14,6 +14,7 @@ pub(crate) mod new;
 pub(crate) mod pause;
 pub(crate) mod preflight;
 pub(crate) mod remove;
+pub(crate) mod settle;
 pub(crate) mod snapshot;
 pub(crate) mod squash;
 pub(crate) mod status;
@@ -26,12 +27,13 @@ use std::time::Duration;
 use mongodb::bson::{doc, DateTime, Document};
 use mongodb::Database;
 
-use crate::app::Extensions;
 use crate::config::Settings;
 use crate::error::Result;
+use crate::extensions::Extensions;
+use crate::ground::output::Output;
+use crate::ground::source::Source;
 use crate::identity::Identity;
 use crate::migration::discover;
-use crate::migration::source::Source;
 use crate::plan::{self, Entry};
 use crate::process::ChildEnv;
 use crate::run::context::RunContext;
@@ -39,7 +41,6 @@ use crate::store::audit::{AuditEntry, AuditLog};
 use crate::store::connection;
 use crate::store::lock::LockState;
 use crate::store::registry::Registry;
-use crate::ui::output::Output;
 
 /// How migo was invoked: per run, not configuration.
 #[derive(Debug, Clone, Default)]
@@ -55,7 +56,7 @@ pub(crate) struct Invocation {
     /// For a run started by the remote hook: who started it, where (as the hook claims).
     pub(crate) remote_origin: Option<String>,
     /// `execute --phase`: only that phase's migrations.
-    pub(crate) phase: Option<crate::migration::Phase>,
+    pub(crate) phase: Option<crate::ground::Phase>,
     /// `execute --require-no-drift`: refuse before the lock when the database has drifted.
     pub(crate) require_no_drift: bool,
     /// `execute --force`: run even when a preflight check fails.
@@ -138,7 +139,7 @@ impl Context<'_> {
     }
 
     /// What removes this run's secrets from text that may be shown or stored.
-    pub(crate) fn scrubber(&self) -> crate::secret::Scrubber {
+    pub(crate) fn scrubber(&self) -> crate::ground::secret::Scrubber {
         self.child_env().scrubber()
     }
 

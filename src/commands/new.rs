@@ -1,10 +1,10 @@
 //! `new NAME [--format F]`: the next numbered migration file, from a template. Needs no database.
 
-use crate::app::Extensions;
 use crate::config::Settings;
 use crate::error::Result;
+use crate::extensions::Extensions;
+use crate::ground::output::Output;
 use crate::migration::template::{self, Format};
-use crate::ui::output::Output;
 
 /// Creates the file and says where.
 pub(crate) fn new(

@@ -8,8 +8,9 @@ use mongodb::bson::{doc, DateTime};
 
 use super::Context;
 use crate::error::{Error, Result};
+use crate::ground::refusal::Refusal;
 use crate::identity::Identity;
-use crate::plan::{self, refusal::Refusal};
+use crate::plan;
 use crate::store::registry::Registry;
 
 /// Records the request; exit 0 once it is recorded.

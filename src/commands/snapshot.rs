@@ -10,7 +10,7 @@ use std::path::Path;
 use super::drift::application_collections;
 use super::Context;
 use crate::error::{Error, Result};
-use crate::migration::source::Source;
+use crate::ground::source::Source;
 use crate::migration::Body;
 use crate::plan::{self, Action, Forward, Request};
 use crate::run::replay::{self, on_scratch, REPLAY};
@@ -55,7 +55,7 @@ pub(crate) async fn snapshot(ctx: Context<'_>, output: Option<&Path>, replay: bo
         },
         snapshot.collections.len(),
         snapshot.index_count(),
-        crate::ui::escape::escape(&path.display().to_string())
+        crate::ground::escape::escape(&path.display().to_string())
     ));
     Ok(())
 }
@@ -80,7 +80,7 @@ fn check_output(path: &Path) -> Result<()> {
     Err(Error::Usage {
         message: format!(
             "`--output {}` is {what}, not a regular file",
-            crate::ui::escape::escape(&path.display().to_string())
+            crate::ground::escape::escape(&path.display().to_string())
         ),
         hint: Some("name the file to write, e.g. `--output schema.json`".into()),
     })

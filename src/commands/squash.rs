@@ -20,10 +20,11 @@ use mongodb::Database;
 use super::snapshot::{fresh_replay, write_file};
 use super::Context;
 use crate::error::{Error, Result};
+use crate::ground::refusal::Refusal;
+use crate::ground::Direction;
 use crate::halt::Halt;
 use crate::migration::json::{typed_json, JsonMigration};
-use crate::migration::{interpreted, Body, Direction};
-use crate::plan::refusal::Refusal;
+use crate::migration::{interpreted, Body};
 use crate::plan::{self, Entry};
 use crate::run::replay::{self, on_scratch, CHECKPOINT, REPLAY};
 use crate::schema::{compare, Snapshot};
@@ -243,7 +244,7 @@ fn decide(
             return Err(Error::Usage {
                 message: format!(
                     "`{flag} {}`: it is not a data step of the migrations up to `{to}`",
-                    crate::ui::escape::escape(unknown)
+                    crate::ground::escape::escape(unknown)
                 ),
                 hint: Some(match steps.is_empty() {
                     true => "they have no data step: leave out `--keep` and `--drop`".into(),
@@ -289,7 +290,7 @@ async fn apply(
         .run(Direction::Up, scratch, None, halt)
         .await
         .map_err(|error| match error.halted().or_else(|| halt.reason()) {
-            Some(reason) => reason.into_error(),
+            Some(reason) => reason.into(),
             None => Error::ReplayFailed {
                 name: file_name.trim_end_matches(".json").to_string(),
                 scratch: scratch.name().to_string(),

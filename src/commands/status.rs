@@ -3,8 +3,8 @@
 use super::Context;
 use crate::backup::journal::Journal;
 use crate::error::{Error, Result};
+use crate::ground::source::Source;
 use crate::lint::{self, Finding};
-use crate::migration::source::Source;
 use crate::plan::Entry;
 use crate::ui::report;
 

@@ -1,12 +1,12 @@
 //! User-defined subcommands: `[tasks.<name>]` of migo.toml (a shell command) and extras compiled
 //! into a custom binary.
 
-use crate::app::Extensions;
 use crate::config::Settings;
 use crate::error::{Error, Result};
+use crate::extensions::Extensions;
+use crate::ground::output::Output;
 use crate::process::group::Children;
 use crate::process::{self, Child, ChildEnv};
-use crate::ui::output::Output;
 
 /// A compiled extra; `args` is its name and its arguments.
 pub(crate) async fn extra(settings: &Settings, app: &Extensions, args: &[String]) -> Result<()> {
@@ -15,7 +15,7 @@ pub(crate) async fn extra(settings: &Settings, app: &Extensions, args: &[String]
     let db = crate::store::connection::connect(&settings.target).await?;
     extra.run(&db, rest).await.map_err(|e| Error::TaskFailed {
         name: name.clone(),
-        status: crate::secret::redact_text(&e.to_string()),
+        status: crate::ground::secret::redact_text(&e.to_string()),
     })
 }
 
@@ -78,7 +78,7 @@ fn unknown(
         .chain(app.extras.iter().map(|e| e.name()))
         .collect();
     let known: Vec<&str> = builtin.iter().chain(&defined).copied().collect();
-    let hint = match crate::ui::suggest::closest(name, &known) {
+    let hint = match crate::ground::words::closest(name, &known) {
         Some(meant) => format!("did you mean `{meant}`?"),
         None if defined.is_empty() => format!(
             "the subcommands are {}; `migo help` says what each does",
@@ -91,7 +91,10 @@ fn unknown(
         ),
     };
     Error::Usage {
-        message: format!("unknown subcommand `{}`", crate::ui::escape::escape(name)),
+        message: format!(
+            "unknown subcommand `{}`",
+            crate::ground::escape::escape(name)
+        ),
         hint: Some(hint),
     }
 }

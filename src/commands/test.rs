@@ -3,8 +3,8 @@
 
 use super::Context;
 use crate::error::{Error, Result};
+use crate::ground::refusal::Refusal;
 use crate::migration::Body;
-use crate::plan::refusal::Refusal;
 use crate::plan::{self, Entry, State};
 use crate::run::execute;
 use crate::run::trial::{self, Scratch};

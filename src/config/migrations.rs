@@ -41,7 +41,7 @@ pub(super) fn resolve(
             &span,
             format!(
                 "`[migrations] collection` {} is not a valid collection name",
-                crate::ui::escape::quoted(collection)
+                crate::ground::escape::quoted(collection)
             ),
             "the default is \"migrations\"",
         ));

@@ -5,7 +5,7 @@
 //! schema ([`schema`]); every error names where the bad value came from (`file:line:column`,
 //! the variable or the flag), so a typo never silently falls back to a default.
 
-mod backfill;
+pub(crate) mod backfill;
 mod drift;
 mod dump;
 pub(crate) mod file;
@@ -113,7 +113,7 @@ pub(crate) struct DumpSettings {
 pub(crate) struct BackfillSettings {
     /// The batch size of backfills that give none.
     pub(crate) batch_size: Option<u64>,
-    pub(crate) pace: crate::migration::backfill::Pace,
+    pub(crate) pace: backfill::Pace,
 }
 
 /// `[drift]`, resolved.
@@ -349,7 +349,10 @@ fn select_environment<'f>(
             format!("known environments: {}", known.join(", "))
         };
         origins.file_error(
-            format!("unknown environment `{}`", crate::ui::escape::escape(name)),
+            format!(
+                "unknown environment `{}`",
+                crate::ground::escape::escape(name)
+            ),
             &hint,
         )
     })

@@ -15,7 +15,7 @@ use mongodb::options::{
 use super::layers::{LayerKind, Origins};
 use super::schema;
 use crate::error::{Error, Result};
-use crate::secret::{redact_uri, Secret};
+use crate::ground::secret::{redact_uri, Secret};
 
 /// Default connection and server-selection timeout.
 pub(crate) const DEFAULT_TIMEOUT_SECS: u64 = 10;
@@ -137,7 +137,7 @@ impl Target {
             .await
             .map_err(|e| Error::Connect {
                 target: self.describe(),
-                message: crate::store::connection::short_message(&e),
+                message: crate::ground::driver::short_message(&e),
             })?;
         options.app_name = Some(format!("migo {}", env!("CARGO_PKG_VERSION")));
         Ok(options)
@@ -203,7 +203,7 @@ fn server(m: &schema::Mongo, origins: &Origins<'_>) -> Result<ConnectionString> 
                 format!(
                     "{} is not a valid connection string: {}",
                     redact_uri(uri.get_ref()),
-                    crate::store::connection::short_message(&e)
+                    crate::ground::driver::short_message(&e)
                 ),
                 "the form is mongodb://[user:password@]host[:port][/database][?options]",
             )

@@ -33,7 +33,7 @@ pub(super) fn resolve(
                     &at,
                     format!(
                         "task name {} is not a valid subcommand name",
-                        crate::ui::escape::quoted(name)
+                        crate::ground::escape::quoted(name)
                     ),
                     "use letters, digits, `-` and `_`",
                 ));

@@ -103,7 +103,7 @@ pub(crate) fn number(name: &str, text: &str) -> Result<i64> {
         };
         Error::Config {
             location: name.to_string(),
-            message: format!("{} {why}", crate::ui::escape::quoted(text)),
+            message: format!("{} {why}", crate::ground::escape::quoted(text)),
             hint: Some(format!("set {name} to a number, or unset it")),
         }
     })

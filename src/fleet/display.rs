@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::ui::output::Output;
+use crate::ground::output::Output;
 
 /// The display of one fleet run.
 pub(super) struct Display {
@@ -45,7 +45,7 @@ impl Display {
             ProgressStyle::with_template("  {spinner} {prefix} {msg} {elapsed}")
                 .expect("a valid template"),
         );
-        bar.set_prefix(crate::ui::escape::escape(name));
+        bar.set_prefix(crate::ground::escape::escape(name));
         bar.enable_steady_tick(Duration::from_millis(120));
         bar
     }

@@ -11,7 +11,6 @@ use super::outcome::{verdict, MemberRun};
 use super::{each_member, Fleet, Work};
 use crate::commands::{self, Context};
 use crate::error::Result;
-use crate::ui::report;
 
 /// Runs `work` on every member, prints the summary, and fails naming the members that did not
 /// finish.
@@ -60,7 +59,7 @@ pub(super) async fn each(fleet: &Fleet<'_>, work: Work<'_>) -> Result<()> {
                 ran.report.iter().for_each(|line| shown.print(line));
             }
             if let Some(failure) = &ran.failure {
-                out.error_line(&failure.message, failure.hint.as_deref());
+                out.error(&failure.message, failure.hint.as_deref());
             }
             if let (Some(display), Some(bar)) = (display.borrow_mut().as_mut(), &bar) {
                 display.finish(bar, ran.failed());
@@ -77,11 +76,11 @@ pub(super) async fn each(fleet: &Fleet<'_>, work: Work<'_>) -> Result<()> {
         display.clear();
     }
     let tally = match work {
-        Work::Change(request) => Some(report::Tally::Steps(request.action())),
-        Work::Drift => Some(report::Tally::Differences),
+        Work::Change(request) => Some(super::report::Tally::Steps(request.action())),
+        Work::Drift => Some(super::report::Tally::Differences),
         _ => None,
     };
-    report::fleet_run(fleet.out, work.verb(), tally, &runs, started.elapsed());
+    super::report::fleet_run(fleet.out, work.verb(), tally, &runs, started.elapsed());
     verdict(&runs, fleet.run.stop.signal())
 }
 

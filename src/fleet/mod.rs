@@ -7,17 +7,18 @@ mod each;
 pub(crate) mod members;
 pub(crate) mod outcome;
 pub(crate) mod preflight;
+mod report;
 mod status;
 
-use crate::app::Extensions;
 use crate::commands::history::HistoryFilter;
 use crate::commands::{Context, Invocation};
 use crate::config::Settings;
 use crate::error::Result;
-use crate::migration::source::Source;
+use crate::extensions::Extensions;
+use crate::ground::output::Output;
+use crate::ground::source::Source;
 use crate::plan::{Backward, Request};
 use crate::run::context::RunContext;
-use crate::ui::output::Output;
 use members::Member;
 
 /// A fleet run: the clusters, the members on them, and how to run them.

@@ -117,7 +117,8 @@ fn steps_done(error: &Error) -> Option<usize> {
 /// The error as the member's single run reports it, its hint's commands (`migo execute X`)
 /// naming the member (`migo --database tenant_7 execute X`).
 pub(super) fn failure_of(member: &Member, error: &Error) -> Failure {
-    let clean = |text: &str| crate::ui::escape::escape(&crate::secret::redact_text(text));
+    let clean =
+        |text: &str| crate::ground::escape::escape(&crate::ground::secret::redact_text(text));
     let for_member = |hint: String| hint.replace("`migo ", &format!("`migo {} ", member.flags));
     Failure {
         message: clean(&error.to_string()),
@@ -145,7 +146,7 @@ pub(super) fn verdict(runs: &[MemberRun<'_>], signal: Option<i32>) -> Result<()>
             message: format!(
                 "stopped by {}: {done} of {total} databases done, {} stopped, {not_started} not \
                  started",
-                crate::process::signal_name(signal),
+                crate::ground::signal::signal_name(signal),
                 failed.len()
             ),
             hint,

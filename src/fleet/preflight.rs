@@ -5,17 +5,22 @@
 
 use std::collections::HashMap;
 
+use anstyle::{AnsiColor, Style};
+
 use super::members::Member;
 use super::outcome::{failure_of, first_ten, Failure};
 use super::{each_member, Fleet};
 use crate::error::{exit, Error, Result};
-use crate::migration::operation::{self, Operations};
-use crate::migration::source::Source;
+use crate::ground::escape::escape;
+use crate::ground::output::Output;
+use crate::ground::source::Source;
+use crate::migration::operation::Operations;
+use crate::migration::recognize;
 use crate::plan::{self, Forward, Request};
 use crate::preflight::{self, Depth, Report, Step};
 use crate::store::connection;
 use crate::store::registry::Registry;
-use crate::ui::report;
+use crate::ui::report::{print_json, table, TargetView};
 
 /// One member's preflight.
 #[derive(Debug)]
@@ -44,7 +49,7 @@ pub(super) async fn preflight(fleet: &Fleet<'_>) -> Result<()> {
         .map(|files| {
             files
                 .iter()
-                .map(|f| Ok((f.name.clone(), operation::of_file(f)?)))
+                .map(|f| Ok((f.name.clone(), recognize::of_file(f)?)))
                 .collect::<Result<_>>()
         })
         .collect::<Result<_>>()?;
@@ -61,7 +66,7 @@ pub(super) async fn preflight(fleet: &Fleet<'_>) -> Result<()> {
         }
     })
     .await;
-    report::fleet_preflight(fleet.out, &results);
+    show(fleet.out, &results);
     verdict(&results)
 }
 
@@ -130,4 +135,79 @@ fn verdict(results: &[MemberPreflight<'_>]) -> Result<()> {
             .into(),
         code,
     })
+}
+
+/// `--fleet preflight`: a row per database that fails (its first failing migration and check),
+/// then the counts; or, with `--json`, every database's failures.
+fn show(out: &Output, results: &[MemberPreflight<'_>]) {
+    let failed = results.iter().filter(|r| r.failed()).count();
+    if out.json {
+        let databases: Vec<serde_json::Value> = results
+            .iter()
+            .map(|r| {
+                let (pending, failures, error) = match &r.result {
+                    Ok((pending, report)) => (
+                        serde_json::json!(pending),
+                        serde_json::json!(report.failures().collect::<Vec<_>>()),
+                        serde_json::Value::Null,
+                    ),
+                    Err(f) => (
+                        serde_json::Value::Null,
+                        serde_json::json!([]),
+                        serde_json::json!(f),
+                    ),
+                };
+                serde_json::json!({
+                    "database": r.member.name,
+                    "target": TargetView::of(&r.member.settings.target),
+                    "ok": !r.failed(),
+                    "pending": pending,
+                    "failures": failures,
+                    "error": error,
+                })
+            })
+            .collect();
+        let totals = serde_json::json!({
+            "databases": results.len(),
+            "ok": results.len() - failed,
+            "failed": failed,
+        });
+        return print_json(
+            out,
+            &serde_json::json!({"databases": databases, "totals": totals}),
+        );
+    }
+    let rows: Vec<([String; 3], Style)> = results
+        .iter()
+        .filter(|r| r.failed())
+        .map(|r| {
+            let cells = match &r.result {
+                Ok((_, report)) => {
+                    let mut failures = report.failures();
+                    let first = failures.next().expect("a failed member has a failure");
+                    let more = failures.count();
+                    let more = if more > 0 {
+                        format!(" (and {more} more)")
+                    } else {
+                        String::new()
+                    };
+                    [
+                        escape(&r.member.name),
+                        escape(&first.migration),
+                        format!("{}{more}", first.detail),
+                    ]
+                }
+                Err(f) => [escape(&r.member.name), String::new(), f.message.clone()],
+            };
+            (cells, Style::new().fg_color(Some(AnsiColor::Red.into())))
+        })
+        .collect();
+    if !rows.is_empty() {
+        table(out, &["DATABASE", "MIGRATION", "FAILS"], rows);
+    }
+    out.print(&format!(
+        "preflight: {} databases: {} pass, {failed} fail",
+        results.len(),
+        results.len() - failed
+    ));
 }

@@ -5,11 +5,10 @@ use super::members::Member;
 use super::outcome::{status_verdict, Row};
 use super::{each_member, Fleet, Status};
 use crate::error::Result;
-use crate::migration::source::Source;
+use crate::ground::source::Source;
 use crate::plan;
 use crate::store::connection;
 use crate::store::registry::Registry;
-use crate::ui::report;
 
 /// Reads every member and prints the fleet's table; see [`status_verdict`] for the exit.
 pub(super) async fn status(fleet: &Fleet<'_>, kind: Status) -> Result<()> {
@@ -18,7 +17,7 @@ pub(super) async fn status(fleet: &Fleet<'_>, kind: Status) -> Result<()> {
         row(member, &files[member.cluster])
     })
     .await;
-    report::fleet_status(fleet.out, kind, &rows);
+    super::report::fleet_status(fleet.out, kind, &rows);
     status_verdict(&rows, kind == Status::Check)
 }
 

@@ -14,8 +14,8 @@ use toml_edit::DocumentMut;
 use super::{templates, Change, Connection, Request};
 use crate::config::target::{is_valid_database_name, MAX_TIMEOUT_SECS};
 use crate::error::{Error, Result};
-use crate::secret::redact_uri;
-use crate::ui::escape::quoted;
+use crate::ground::escape::quoted;
+use crate::ground::secret::redact_uri;
 
 /// Refuses connection flags that migo.toml could not hold, or should not.
 pub(crate) fn check(c: &Connection) -> Result<()> {
@@ -41,7 +41,7 @@ pub(crate) fn check(c: &Connection) -> Result<()> {
                 format!(
                     "`--uri` {} is not a valid connection string: {}",
                     quoted(&redact_uri(uri)),
-                    crate::store::connection::short_message(&e)
+                    crate::ground::driver::short_message(&e)
                 ),
                 "the form is mongodb://[user@]host[:port][/database][?options]",
             )

@@ -16,7 +16,7 @@ mod templates;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::ui::output::Output;
+use crate::ground::output::Output;
 
 /// What `init` was asked for.
 #[derive(Debug, Clone, Default)]
@@ -179,7 +179,7 @@ fn validate(request: &Request) -> Result<()> {
             return Err(Error::Usage {
                 message: format!(
                     "{} is not a usable environment name",
-                    crate::ui::escape::quoted(env)
+                    crate::ground::escape::quoted(env)
                 ),
                 hint: Some("use letters, digits, `-` and `_`, e.g. `staging`".into()),
             });
@@ -195,7 +195,7 @@ fn check_install(dir: &Path, install: &Install) -> Result<()> {
         Install::Git(url) if !makefile::is_git_url(url) => Err(Error::Usage {
             message: format!(
                 "`--install-from` {} is not a git URL",
-                crate::ui::escape::quoted(url)
+                crate::ground::escape::quoted(url)
             ),
             hint: Some(
                 "give a URL cargo can fetch (https://…, ssh://…, git@host:path); for a local \
@@ -215,7 +215,7 @@ fn check_install(dir: &Path, install: &Install) -> Result<()> {
             Err(Error::Usage {
                 message: format!(
                     "`--path` {} holds no migo crate (no Cargo.toml with `name = \"migo\"`)",
-                    crate::ui::escape::quoted(path)
+                    crate::ground::escape::quoted(path)
                 ),
                 hint: Some(
                     "give the directory of a clone of migo's repository, or `--install-from URL`"

@@ -16,10 +16,10 @@ use std::path::PathBuf;
 
 use crate::config::lint::{LintSettings, Severity};
 use crate::error::{Error, Result};
+use crate::ground::source::Source;
 use crate::migration::json::JsonMigration;
 use crate::migration::operation::{self, Operations};
 use crate::migration::recognize::{self, Syntax};
-use crate::migration::source::Source;
 use locate::Lines;
 use rule::Rule;
 use suppress::Allow;
@@ -195,12 +195,12 @@ fn exemptions(allows: &[Allow]) -> (Vec<(Rule, &Allow)>, Vec<rules::Hit>) {
             None if allow.rule.is_empty() => "an exemption names no rule".to_string(),
             None => {
                 let known: Vec<&str> = Rule::ALL.iter().map(|r| r.id()).collect();
-                let guess = crate::ui::suggest::closest(&allow.rule, &known)
+                let guess = crate::ground::words::closest(&allow.rule, &known)
                     .map(|g| format!(" (did you mean `{g}`?)"))
                     .unwrap_or_default();
                 format!(
                     "the exemption names `{}`, which is no rule{guess}",
-                    crate::ui::escape::escape(&allow.rule)
+                    crate::ground::escape::escape(&allow.rule)
                 )
             }
             Some(rule) if allow.reason.is_empty() => {
@@ -224,7 +224,7 @@ fn exemptions(allows: &[Allow]) -> (Vec<(Rule, &Allow)>, Vec<rules::Hit>) {
 fn read(source: &Source) -> Result<Read> {
     if let Some(problem) = &source.problem {
         return Err(Error::InvalidMigration {
-            file: crate::ui::escape::escape(&source.file_name),
+            file: crate::ground::escape::escape(&source.file_name),
             message: problem.clone(),
             hint: Some("save it as UTF-8 text without a byte-order mark".into()),
         });
@@ -277,14 +277,14 @@ pub(crate) fn check_settings(settings: &LintSettings) -> Result<()> {
     {
         None => Ok(()),
         Some(unknown) => {
-            let guess = crate::ui::suggest::closest(&unknown.rule, &known)
+            let guess = crate::ground::words::closest(&unknown.rule, &known)
                 .map(|g| format!("did you mean `{g}`? "))
                 .unwrap_or_default();
             Err(Error::Config {
                 location: unknown.location.clone(),
                 message: format!(
                     "`[lint]` names `{}`, which is no lint rule",
-                    crate::ui::escape::escape(&unknown.rule)
+                    crate::ground::escape::escape(&unknown.rule)
                 ),
                 hint: Some(format!(
                     "{guess}`migo lint --rules` lists the rules (docs/lint.md explains each)"

@@ -7,11 +7,11 @@ use mongodb::bson::{Bson, Document};
 
 use super::locate::Lines;
 use super::rule::Rule;
+use crate::ground::escape::escape;
 use crate::migration::json::typed_json;
 use crate::migration::operation::{
     default_name, update_fields, IndexRef, Kind, Operation, Operations, Place,
 };
-use crate::ui::escape::escape;
 
 /// One migration as the rules read it.
 #[derive(Debug)]

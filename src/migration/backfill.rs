@@ -16,11 +16,7 @@ use std::time::Duration;
 use mongodb::bson::{Bson, Document};
 use serde_json::Value;
 
-/// The smallest and largest batch a backfill may use.
-pub(crate) const BATCH_RANGE: std::ops::RangeInclusive<u64> = 1..=100_000;
-
-/// The batch size when neither the file nor `[backfill]` gives one.
-pub(crate) const DEFAULT_BATCH: u64 = 1_000;
+use crate::config::backfill::{Pace, BATCH_RANGE};
 
 /// A checked backfill declaration.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,7 +26,7 @@ pub(crate) struct Backfill {
     pub(crate) filter: Document,
     pub(crate) update: Update,
     /// Documents per batch (the first batch's, when `target_batch_ms` adapts it); `None`:
-    /// `[backfill] batch_size`, else [`DEFAULT_BATCH`].
+    /// `[backfill] batch_size`, else [`DEFAULT_BATCH`](crate::config::backfill::DEFAULT_BATCH).
     pub(crate) batch_size: Option<u64>,
     pub(crate) pace: Pace,
     /// Each batch and its checkpoint in one transaction: every document changed exactly once,
@@ -55,32 +51,6 @@ impl Update {
             Update::Pipeline(stages) => {
                 Bson::Array(stages.iter().cloned().map(Bson::Document).collect())
             }
-        }
-    }
-}
-
-/// How fast a backfill may go: each bound is a wait before a batch, shown with its reason.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub(crate) struct Pace {
-    /// No batch starts while a secondary is further behind the primary than this.
-    pub(crate) max_lag: Option<Duration>,
-    /// The batch size adapts (within [`BATCH_RANGE`], at most ×2 or ÷2 a batch) to keep each
-    /// batch's write near this long.
-    pub(crate) target_batch: Option<Duration>,
-    /// At most this many documents per second, on average.
-    pub(crate) max_rate: Option<f64>,
-    /// A shell command run before each batch: while it exits 0, wait.
-    pub(crate) pause_when: Option<String>,
-}
-
-impl Pace {
-    /// `self`, with what it leaves unset taken from `defaults` (`[backfill]` in migo.toml).
-    pub(crate) fn or(self, defaults: &Pace) -> Pace {
-        Pace {
-            max_lag: self.max_lag.or(defaults.max_lag),
-            target_batch: self.target_batch.or(defaults.target_batch),
-            max_rate: self.max_rate.or(defaults.max_rate),
-            pause_when: self.pause_when.or_else(|| defaults.pause_when.clone()),
         }
     }
 }

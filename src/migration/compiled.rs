@@ -7,9 +7,9 @@ use mongodb::{ClientSession, Database};
 
 use crate::api::Migration;
 use crate::error::{Error, Result};
+use crate::ground::source::{self, Source};
+use crate::ground::Direction;
 use crate::migration::failure::StepError;
-use crate::migration::source::{self, Source};
-use crate::migration::Direction;
 
 /// A compiled migration, shared by every place that needs it.
 #[derive(Clone)]
@@ -27,7 +27,7 @@ impl Compiled {
     pub(crate) fn source(&self, binary: &str) -> Result<Source> {
         let name = self.0.name().to_string();
         let invalid = || Error::InvalidMigration {
-            file: crate::ui::escape::escape(&name),
+            file: crate::ground::escape::escape(&name),
             message: "a compiled migration's name must be `<number>_<words>`".into(),
             hint: Some(
                 "e.g. `0004_add_active_flag`: digits, `_`, then letters, digits, `_`, `-`".into(),
@@ -87,7 +87,9 @@ impl Compiled {
                 at: format!("`{}`", self.0.name()),
                 error: *error,
             },
-            Err(other) => StepError::Compiled(crate::secret::redact_text(&other.to_string())),
+            Err(other) => {
+                StepError::Compiled(crate::ground::secret::redact_text(&other.to_string()))
+            }
         })
     }
 }

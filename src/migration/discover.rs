@@ -7,7 +7,7 @@
 //! regular files are migrations (a symlink only to a regular file inside the project), none over
 //! [`MAX_BYTES`], and nothing is read before those checks, so a FIFO or `/dev/zero` named
 //! `0001_a.json` is refused by name instead of hanging or filling memory. What is read here is
-//! what runs: the bytes travel on the [`Source`] (see [`super::source::Content`]).
+//! what runs: the bytes travel on the [`Source`] (see [`crate::ground::source::Content`]).
 
 use std::io::Read;
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
@@ -15,9 +15,9 @@ use std::path::Path;
 
 use regex::Regex;
 
-use super::source::{text_checksum, Source};
 use crate::error::{Error, Result};
-use crate::ui::escape::escape;
+use crate::ground::escape::escape;
+use crate::ground::source::{text_checksum, Source};
 
 /// The largest migration file migo reads (16 MiB, MongoDB's document limit).
 pub(crate) const MAX_BYTES: u64 = 16 << 20;
@@ -99,8 +99,9 @@ fn pair_up(found: Vec<Source>) -> Result<Vec<Source>> {
             .iter()
             .find(|d| d.file_name.trim_end_matches(".down.json") == stem)
         {
-            up.checksum =
-                super::source::checksum(format!("{}{}", up.checksum, down.checksum).as_bytes());
+            up.checksum = crate::ground::source::checksum(
+                format!("{}{}", up.checksum, down.checksum).as_bytes(),
+            );
             up.problem = up.problem.or_else(|| down.problem.clone());
             up.down_path = Some(down.path.clone());
             up.content = up.content.with_down(&down.content);
@@ -186,7 +187,7 @@ fn read_migration(dir: &Path, file_name: &str, pattern: &Regex, project: &Path) 
     );
     let (checksum, problem) = match text(&bytes) {
         Ok(text) => (text_checksum(text), None),
-        Err(problem) => (super::source::checksum(&bytes), Some(problem)),
+        Err(problem) => (crate::ground::source::checksum(&bytes), Some(problem)),
     };
     Ok(Source {
         name,
@@ -197,7 +198,7 @@ fn read_migration(dir: &Path, file_name: &str, pattern: &Regex, project: &Path) 
         binary: None,
         problem,
         down_path: None,
-        content: super::source::Content::new(bytes),
+        content: crate::ground::source::Content::new(bytes),
         checkpoint: None,
     })
 }

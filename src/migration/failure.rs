@@ -3,11 +3,10 @@
 
 use std::fmt;
 
-use crate::halt::Reason;
+use crate::ground::driver::{is_connection_failure, short_message};
+use crate::ground::stop::Reason;
 use crate::process::session::SessionError;
 use crate::process::Failure;
-use crate::store::connection::{is_connection_failure, short_message};
-
 /// A failed step.
 #[derive(Debug)]
 pub(crate) enum StepError {
@@ -56,6 +55,8 @@ impl StepError {
         }
     }
 }
+
+impl std::error::Error for StepError {}
 
 impl fmt::Display for StepError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

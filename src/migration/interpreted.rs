@@ -26,14 +26,15 @@ use std::sync::Arc;
 
 use crate::config::{JsRunner, Runners};
 use crate::error::{Error, Result};
-use crate::halt::{Halt, Reason};
+use crate::ground::escape::escape;
+use crate::ground::source::Source;
+use crate::ground::stop::Reason;
+use crate::ground::Direction;
+use crate::halt::Halt;
 use crate::migration::failure::StepError;
 use crate::migration::shape::{self, Export};
-use crate::migration::source::Source;
-use crate::migration::Direction;
 use crate::process::session::{self, Request, SessionError, Spec};
 use crate::process::{self, ChildEnv};
-use crate::ui::escape::escape;
 
 /// The interpreters migo drives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

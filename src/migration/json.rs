@@ -18,12 +18,12 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::backfill::Backfill;
-use super::Phase;
 use crate::error::{Error, Result};
+use crate::ground::source::Source;
+use crate::ground::Direction;
+use crate::ground::Phase;
 use crate::halt::Halt;
 use crate::migration::failure::StepError;
-use crate::migration::source::Source;
-use crate::migration::Direction;
 
 /// A validated `.json` migration.
 #[derive(Debug, Clone, PartialEq)]
@@ -95,7 +95,7 @@ impl JsonMigration {
         let text = file.text();
         if file.file_name.ends_with(".up.json") {
             return Self::parse_pair(text, file.down_text()).map_err(|message| Error::InvalidMigration {
-                file: crate::ui::escape::escape(&file.file_name),
+                file: crate::ground::escape::escape(&file.file_name),
                 message,
                 hint: Some(
                     "a golang-migrate migration is a JSON array of commands in `N_name.up.json` (and `N_name.down.json`)"
@@ -104,7 +104,7 @@ impl JsonMigration {
             });
         }
         Self::parse(text).map_err(|message| Error::InvalidMigration {
-            file: crate::ui::escape::escape(&file.file_name),
+            file: crate::ground::escape::escape(&file.file_name),
             message,
             hint: Some(
                 "a .json migration is {\"description\": …, \"up\": [command, …], \"down\": [command, …]}"
@@ -296,7 +296,7 @@ fn checked_replaces(names: Vec<String>) -> std::result::Result<Vec<String>, Stri
     if let Some(twice) = names.iter().find(|n| !seen.insert(n.as_str())) {
         return Err(format!(
             "`checkpoint.replaces` lists `{}` twice",
-            crate::ui::escape::escape(twice)
+            crate::ground::escape::escape(twice)
         ));
     }
     Ok(names)
@@ -377,7 +377,7 @@ fn write_errors(reply: &Document, at: String) -> std::result::Result<(), StepErr
             .get_str("codeName")
             .map(|name| format!("{prefix}{name}"))
             .unwrap_or_default(),
-        message: crate::ui::escape::escape(e.get_str("errmsg").unwrap_or("write failed")),
+        message: crate::ground::escape::escape(e.get_str("errmsg").unwrap_or("write failed")),
         more,
     };
     if let Ok(errors) = reply.get_array("writeErrors") {

@@ -14,49 +14,18 @@ pub(crate) mod operation;
 pub(crate) mod recognize;
 pub(crate) mod script;
 pub(crate) mod shape;
-pub(crate) mod source;
 pub(crate) mod template;
 
 use mongodb::{ClientSession, Database};
 
-use serde::{Deserialize, Serialize};
-
 use crate::config::Runners;
 use crate::error::{Error, Result};
+use crate::ground::source::Source;
+use crate::ground::{Direction, Phase};
 use crate::halt::Halt;
 use crate::process::ChildEnv;
 use compiled::Compiled;
 use failure::StepError;
-use source::Source;
-
-/// Which half of a migration to run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub(crate) enum Direction {
-    #[default]
-    Up,
-    Down,
-}
-
-impl Direction {
-    /// `up` or `down`, as in the file formats.
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            Direction::Up => "up",
-            Direction::Down => "down",
-        }
-    }
-}
-
-/// When a migration runs in a zero-downtime deploy: schema steps the new code needs go before
-/// it, backfills and clean-ups the old code must not see go after (`"phase": "after_deploy"`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub(crate) enum Phase {
-    #[default]
-    BeforeDeploy,
-    AfterDeploy,
-}
 
 /// A parsed, validated migration.
 #[derive(Debug, Clone)]
@@ -77,7 +46,7 @@ impl Body {
     pub(crate) fn load(source: &Source, runners: &Runners, compiled: &[Compiled]) -> Result<Body> {
         if let Some(problem) = &source.problem {
             return Err(Error::InvalidMigration {
-                file: crate::ui::escape::escape(&source.file_name),
+                file: crate::ground::escape::escape(&source.file_name),
                 message: problem.clone(),
                 hint: Some("save it as UTF-8 text without a byte-order mark".into()),
             });
@@ -88,7 +57,7 @@ impl Body {
                 .find(|c| c.0.name() == source.name)
                 .map(|c| Body::Compiled(c.clone()))
                 .ok_or_else(|| {
-                    Error::Refused(crate::plan::refusal::Refusal::CompiledElsewhere {
+                    Error::Refused(crate::ground::refusal::Refusal::CompiledElsewhere {
                         name: source.name.clone(),
                         binary: binary.clone(),
                     })

@@ -11,10 +11,6 @@
 use mongodb::bson::{Bson, Document};
 
 use super::json::JsonMigration;
-use super::recognize;
-use super::source::Source;
-use super::Body;
-use crate::error::Result;
 
 /// One operation of a migration's `up`.
 #[derive(Debug, Clone, PartialEq)]
@@ -227,39 +223,6 @@ impl Operations {
             opaque: true,
             ..Operations::default()
         }
-    }
-}
-
-/// The operations of a loaded migration; scripts are read again from `source`.
-pub(crate) fn of_body(body: &Body, source: &Source) -> Operations {
-    match body {
-        Body::Json(m) => of_json(m),
-        Body::Interpreted(_) | Body::Script(_) => of_script(source),
-        Body::Compiled(_) => Operations::opaque(),
-    }
-}
-
-/// The operations of a migration's file, read without running anything: a `.json` migration's
-/// commands (a malformed one is an error, as for `execute`), or what can be recognised in a
-/// `.js` or `.py` script; anything else is opaque.
-pub(crate) fn of_file(source: &Source) -> Result<Operations> {
-    if source.is_compiled() {
-        return Ok(Operations::opaque());
-    }
-    if source.extension() == "json" {
-        return JsonMigration::load(source).map(|m| of_json(&m));
-    }
-    Ok(of_script(source))
-}
-
-/// What can be recognised in a script's text.
-fn of_script(source: &Source) -> Operations {
-    // The bytes discovery read and hashed, never the file again.
-    let text = source.text();
-    match source.extension() {
-        "js" => recognize::script(text, recognize::Syntax::JavaScript),
-        "py" => recognize::script(text, recognize::Syntax::Python),
-        _ => Operations::opaque(),
     }
 }
 

@@ -15,7 +15,11 @@ use std::sync::OnceLock;
 use mongodb::bson::{Bson, Document};
 use regex::Regex;
 
+use super::json::JsonMigration;
 use super::operation::{self, IndexRef, IndexSpec, Kind, Operation, Operations, Place};
+use super::Body;
+use crate::error::Result;
+use crate::ground::source::Source;
 
 /// Which language a script is written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -1087,6 +1091,39 @@ fn index_spec(key: Option<Document>, options: Document) -> IndexSpec {
     let mut index = IndexSpec::of(spec);
     index.key = key;
     index
+}
+
+/// The operations of a loaded migration; a script's from the text discovery read.
+pub(crate) fn of_body(body: &Body, source: &Source) -> Operations {
+    match body {
+        Body::Json(m) => super::operation::of_json(m),
+        Body::Interpreted(_) | Body::Script(_) => of_script(source),
+        Body::Compiled(_) => Operations::opaque(),
+    }
+}
+
+/// The operations of a migration's file, read without running anything: a `.json` migration's
+/// commands (a malformed one is an error, as for `execute`), or what can be recognised in a
+/// `.js` or `.py` script; anything else is opaque.
+pub(crate) fn of_file(source: &Source) -> Result<Operations> {
+    if source.is_compiled() {
+        return Ok(Operations::opaque());
+    }
+    if source.extension() == "json" {
+        return JsonMigration::load(source).map(|m| super::operation::of_json(&m));
+    }
+    Ok(of_script(source))
+}
+
+/// What can be recognised in a script's text.
+fn of_script(source: &Source) -> Operations {
+    // The bytes discovery read and hashed, never the file again.
+    let text = source.text();
+    match source.extension() {
+        "js" => script(text, Syntax::JavaScript),
+        "py" => script(text, Syntax::Python),
+        _ => Operations::opaque(),
+    }
 }
 
 #[cfg(test)]

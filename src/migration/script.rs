@@ -12,11 +12,11 @@ use std::path::{Path, PathBuf};
 
 use crate::config::Runners;
 use crate::error::{Error, Result};
+use crate::ground::escape::escape;
+use crate::ground::source::{Content, Source};
+use crate::ground::Direction;
 use crate::migration::failure::StepError;
-use crate::migration::source::{Content, Source};
-use crate::migration::Direction;
 use crate::process::{self, Child, ChildEnv};
-use crate::ui::escape::escape;
 
 /// A validated script migration.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -6,8 +6,8 @@ use clap::ValueEnum;
 
 use crate::config::MigrationSettings;
 use crate::error::{Error, Result};
+use crate::ground::source::Source;
 use crate::migration::discover;
-use crate::migration::source::Source;
 
 /// The template `new` writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -68,7 +68,7 @@ pub(crate) fn new_migration(
         return Err(Error::Usage {
             message: format!(
                 "{} is not a valid migration name",
-                crate::ui::escape::quoted(name)
+                crate::ground::escape::quoted(name)
             ),
             hint: Some("use letters, digits, `_` and `-`, e.g. `add_email_index`".into()),
         });

@@ -21,7 +21,7 @@ use super::{Action, Step};
 
 /// The names `entry` replaces, when it is a checkpoint.
 pub(crate) fn replaces(entry: &Entry) -> Option<&[String]> {
-    entry.file.as_ref().and_then(|f| f.checkpoint.as_deref())
+    entry.replaces()
 }
 
 /// Whether any migration of `history` has a registry record.

@@ -1,24 +1,24 @@
 //! Pure decisions: the state of each migration ([`state`]), and what a request would do, or why
 //! it is refused ([`refusal`]).
 //!
-//! Nothing here touches the database or the disk: [`state::entries`] and [`plan`] take the
+//! Nothing here touches the database or the disk: [`entries`] and [`plan`] take the
 //! discovered sources and the registry records, so every refusal rule is unit-tested and
 //! `--dry-run` prints exactly what execution would walk.
 
 pub(crate) mod checkpoint;
 pub(crate) mod policy;
-pub(crate) mod refusal;
 pub(crate) mod request;
 pub(crate) mod state;
 
 use crate::error::{Error, Result};
-use crate::migration::source::Source;
-use crate::migration::Phase;
+use crate::ground::record::Record;
+use crate::ground::refusal::{Blocker, Refusal};
+use crate::ground::source::Source;
+use crate::ground::Phase;
 use policy::{OnModified, OutOfOrder, Policies};
-use refusal::{Blocker, Refusal};
 pub(crate) use request::{Action, Backward, Forward, Plan, Request, Step};
-pub(crate) use state::{entries, Entry, State};
 use state::{newest_done, newest_done_in_sequence};
+pub(crate) use state::{Entry, State};
 
 /// The phase of each migration, and the one `execute --phase` asks for.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -37,6 +37,17 @@ impl Phases {
             false => Phase::BeforeDeploy,
         }
     }
+}
+
+/// Joins sources and records into entries, in number order: each migration's state, the
+/// history a checkpoint stands for marked `replaced`, and pending ones numbered below the newest
+/// done marked out of order. `run_active` says whether a live process holds the lock: without
+/// one, a `running` record is interrupted.
+pub(crate) fn entries(files: &[Source], records: &[Record], run_active: bool) -> Vec<Entry> {
+    let mut entries = state::join(files, records, run_active);
+    checkpoint::mark_replaced(&mut entries);
+    state::mark_out_of_order(&mut entries);
+    entries
 }
 
 /// Decides what `request` does given the current `entries`, or refuses it with the reason. An
@@ -189,7 +200,7 @@ fn blocked(entry: &Entry) -> Error {
 fn invalid_file(entry: &Entry) -> Error {
     let file = entry.file.as_ref().expect("invalid entries have a file");
     Error::InvalidMigration {
-        file: crate::ui::escape::escape(&file.file_name),
+        file: crate::ground::escape::escape(&file.file_name),
         message: file.problem.clone().unwrap_or_default(),
         hint: Some("save it as UTF-8 text without a byte-order mark".into()),
     }

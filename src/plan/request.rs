@@ -1,7 +1,7 @@
 //! What the user asked to change (a [`Request`]), and what it resolves to: the ordered steps of
 //! a [`Plan`], each one [`Action`] on one migration.
 
-use crate::migration::source::Source;
+use crate::ground::source::Source;
 
 /// What the user asked to change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,10 +1,9 @@
 //! The state of each migration, derived from its source and its registry record: what `list`
 //! shows and what every rule of [`super::plan`] reads.
 
-use crate::migration::source::Source;
-use crate::migration::Direction;
-use crate::store::registry::{Record, Status};
-
+use crate::ground::record::{Record, Status};
+use crate::ground::source::Source;
+use crate::ground::Direction;
 /// A migration's state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum State {
@@ -107,13 +106,19 @@ impl Entry {
 
     /// Whether it is a checkpoint (it stands for the history it lists).
     pub(crate) fn is_checkpoint(&self) -> bool {
-        super::checkpoint::replaces(self).is_some()
+        self.replaces().is_some()
+    }
+
+    /// The names it replaces, when it is a checkpoint.
+    pub(crate) fn replaces(&self) -> Option<&[String]> {
+        self.file.as_ref().and_then(|f| f.checkpoint.as_deref())
     }
 }
 
-/// Joins sources and records into entries, in number order. `run_active` says whether a live
-/// process holds the lock: without one, a `running` record is interrupted.
-pub(crate) fn entries(files: &[Source], records: &[Record], run_active: bool) -> Vec<Entry> {
+/// Joins sources and records into entries, in number order (before checkpoints mark what they
+/// replace: see [`super::entries`]). `run_active` says whether a live process holds the lock:
+/// without one, a `running` record is interrupted.
+pub(crate) fn join(files: &[Source], records: &[Record], run_active: bool) -> Vec<Entry> {
     let recorded_state = |status| match status {
         Status::Running if run_active => State::Running,
         Status::Running | Status::Interrupted => State::Interrupted,
@@ -154,7 +159,7 @@ pub(crate) fn entries(files: &[Source], records: &[Record], run_active: bool) ->
     let standing_for = |name: &str| {
         entries.iter().find_map(|e| {
             let done = e.is_done();
-            super::checkpoint::replaces(e)
+            e.replaces()
                 .filter(|history| done && history.iter().any(|h| h == name))
                 .map(|_| e.name.clone())
         })
@@ -180,13 +185,16 @@ pub(crate) fn entries(files: &[Source], records: &[Record], run_active: bool) ->
         .collect();
     entries.extend(missing);
     entries.sort_by(|a, b| (a.number, &a.name).cmp(&(b.number, &b.name)));
-    super::checkpoint::mark_replaced(&mut entries);
-    if let Some(newest) = newest_done_in_sequence(&entries).map(|e| e.number) {
-        for entry in &mut entries {
+    entries
+}
+
+/// Marks pending migrations numbered below the newest one done (out of order).
+pub(crate) fn mark_out_of_order(entries: &mut [Entry]) {
+    if let Some(newest) = newest_done_in_sequence(entries).map(|e| e.number) {
+        for entry in entries.iter_mut() {
             entry.out_of_order = entry.state == State::Pending && entry.number < newest;
         }
     }
-    entries
 }
 
 /// The highest-numbered applied or ignored migration.

@@ -1,6 +1,6 @@
 //! The refusal rules and orders of `plan`, case by case, without a server.
 use super::*;
-use crate::store::registry::{Record, Status};
+use crate::ground::record::{Record, Status};
 use std::path::PathBuf;
 
 fn file(number: u64, name: &str) -> Source {
@@ -273,8 +273,8 @@ fn assert_ways_out_work(hint: &str, name: &str, entries: &[Entry]) {
 
 #[test]
 fn every_way_out_a_hint_names_is_one_plan_takes() {
+    use crate::ground::Direction;
     use crate::migration::failure::StepError;
-    use crate::migration::Direction;
     let files = [file(1, "0001_a"), file(2, "0002_b")];
     for direction in [Direction::Up, Direction::Down] {
         for status in [Status::Failed, Status::Interrupted] {

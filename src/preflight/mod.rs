@@ -21,12 +21,12 @@ use mongodb::Database;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
+use crate::ground::escape::escape;
 use crate::migration::json::typed_json;
 use crate::migration::operation::{
     default_name, update_fields, IndexSpec, Kind, Operation, Operations, Place, Validator,
 };
 use crate::migration::recognize::has_unknown;
-use crate::ui::escape::escape;
 use conflict::Clash;
 use probe::Size;
 

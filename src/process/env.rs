@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use super::group::Children;
 use super::session::Sessions;
 use crate::config::{Settings, Target};
-use crate::secret::{Scrubber, Secret};
+use crate::ground::secret::{Scrubber, Secret};
 
 /// The variables for child processes, whether to echo their output, and how to clean it.
 #[derive(Debug, Clone)]

@@ -16,7 +16,8 @@ use std::time::Duration;
 
 pub(crate) use env::ChildEnv;
 
-use crate::secret::Scrubber;
+use crate::ground::secret::Scrubber;
+use crate::ground::signal::signal_name;
 
 /// One child process to run.
 #[derive(Debug, Clone)]
@@ -203,19 +204,6 @@ fn describe(status: ExitStatus) -> Option<(String, Option<i32>)> {
         (None, Some(signal)) => (format!("killed by {}", signal_name(signal)), Some(signal)),
         (None, None) => ("ended abnormally".to_string(), None),
     })
-}
-
-/// `SIGTERM`, or `signal N`.
-pub(crate) fn signal_name(signal: i32) -> String {
-    match signal {
-        libc::SIGHUP => "SIGHUP".into(),
-        libc::SIGINT => "SIGINT".into(),
-        libc::SIGKILL => "SIGKILL".into(),
-        libc::SIGSEGV => "SIGSEGV".into(),
-        libc::SIGPIPE => "SIGPIPE".into(),
-        libc::SIGTERM => "SIGTERM".into(),
-        n => format!("signal {n}"),
-    }
 }
 
 /// Where `program` would be run from: itself when it names a path, else the first match on PATH.

@@ -26,8 +26,9 @@ use serde::{Deserialize, Serialize};
 
 use super::channel::{self, Channel};
 use super::{group, ChildEnv};
-use crate::halt::{Halt, Reason};
-use crate::secret::Scrubber;
+use crate::ground::secret::Scrubber;
+use crate::ground::stop::Reason;
+use crate::halt::Halt;
 
 /// How often a wait looks at [`Halt::reason`].
 const TICK: Duration = Duration::from_millis(100);

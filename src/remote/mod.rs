@@ -19,7 +19,7 @@ pub(crate) fn run(remote: &RemoteSettings, environment: &str, args: &[String]) -
         "running on {}@{}: {}",
         remote.user,
         remote.host,
-        crate::secret::redact_text(&command)
+        crate::ground::secret::redact_text(&command)
     );
     match remote.transport {
         Transport::Ssh2 => ssh2::run(remote, environment, &command),

@@ -20,13 +20,14 @@ use futures_util::TryStreamExt;
 use mongodb::bson::{doc, Bson, Document};
 use mongodb::{ClientSession, Collection, Database};
 
+use crate::config::backfill::{Pace, BATCH_RANGE, DEFAULT_BATCH};
+use crate::ground::record::{Checkpoint, Record};
 use crate::halt::Halt;
-use crate::migration::backfill::{Backfill, Pace, BATCH_RANGE, DEFAULT_BATCH};
+use crate::migration::backfill::Backfill;
 use crate::migration::failure::StepError;
 use crate::process::{self, Child, ChildEnv};
 use crate::store::record_store::RecordStore;
-use crate::store::registry::{Checkpoint, Checkpointed, Record};
-
+use crate::store::registry::Checkpointed;
 /// A backfill's plan, for `--dry-run`: the documents its filter matches now, and the batches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub(crate) struct BatchPlan {
@@ -124,7 +125,7 @@ impl Walker<'_> {
             self.keep_pace(&checkpoint, run_started, done_at_start, report)
                 .await
                 .inspect_err(|_| record.backfill = Some(checkpoint.clone()))?;
-            crate::halt::checkpoint(&format!("backfill-batch:{}", checkpoint.batches + 1));
+            crate::ground::knob::checkpoint(&format!("backfill-batch:{}", checkpoint.batches + 1));
             let size = u64::try_from(checkpoint.batch_size).unwrap_or(1);
             let range =
                 match next_range(&collection, backfill, &lower, previous.as_ref(), size).await {
@@ -187,7 +188,7 @@ impl Walker<'_> {
         record: &Record,
     ) -> Result<Checkpointed, Stopped> {
         update(collection, backfill, range, None).await?;
-        crate::halt::checkpoint(&format!("backfill-updated:{}", record_batches(record)));
+        crate::ground::knob::checkpoint(&format!("backfill-updated:{}", record_batches(record)));
         self.store
             .checkpoint(record, None)
             .await
@@ -270,7 +271,10 @@ impl Walker<'_> {
             .map_err(|e| setup_error(&e))?;
         let result = async {
             update(collection, backfill, range, Some(&mut *session)).await?;
-            crate::halt::checkpoint(&format!("backfill-updated:{}", record_batches(record)));
+            crate::ground::knob::checkpoint(&format!(
+                "backfill-updated:{}",
+                record_batches(record)
+            ));
             self.store
                 .checkpoint(record, Some(&mut *session))
                 .await
@@ -279,7 +283,7 @@ impl Walker<'_> {
         .await;
         match result {
             Ok(Checkpointed::Saved) => {
-                super::transaction::commit(session)
+                super::commit::commit(session)
                     .await
                     .map_err(|e| command("commit the batch", e))?;
                 Ok(Checkpointed::Saved)
@@ -307,7 +311,7 @@ impl Walker<'_> {
             if due > elapsed {
                 report(Progress::Waiting(format!(
                     "max_rate {rate} documents/s: waiting {}",
-                    crate::ui::report::duration(due - elapsed)
+                    crate::ground::words::duration(due - elapsed)
                 )));
                 self.sleep(due - elapsed).await?;
             }
@@ -334,8 +338,8 @@ impl Walker<'_> {
                 if lag > max {
                     return Ok(Some(format!(
                         "a secondary is {} behind the primary (max_lag {})",
-                        crate::ui::report::duration(lag),
-                        crate::ui::report::duration(max)
+                        crate::ground::words::duration(lag),
+                        crate::ground::words::duration(max)
                     )));
                 }
             }
@@ -351,7 +355,7 @@ impl Walker<'_> {
             if process::run(child, &env).await.is_ok() {
                 return Ok(Some(format!(
                     "`{}` exits 0 (pause_when)",
-                    crate::ui::escape::escape(command)
+                    crate::ground::escape::escape(command)
                 )));
             }
         }
@@ -379,7 +383,7 @@ impl Walker<'_> {
 /// (nothing else runs there); every other kind runs as it always does.
 pub(crate) async fn unrecorded(
     body: &crate::migration::Body,
-    direction: crate::migration::Direction,
+    direction: crate::ground::Direction,
     db: &Database,
     env: &ChildEnv,
     halt: &Halt,
@@ -744,7 +748,7 @@ async fn update(
             at: "a batch's update".into(),
             code: e.get_i32("code").unwrap_or(-1),
             code_name: e.get_str("codeName").unwrap_or_default().to_string(),
-            message: crate::ui::escape::escape(e.get_str("errmsg").unwrap_or("write failed")),
+            message: crate::ground::escape::escape(e.get_str("errmsg").unwrap_or("write failed")),
             more: 0,
         })),
         _ => Ok(()),
@@ -774,39 +778,27 @@ async fn count_remaining(
 /// For `--dry-run`, by step name: what each backfill's filter matches now, and the batches.
 pub(crate) async fn matching_now(
     db: &Database,
-    steps: &[crate::run::execute::Prepared],
+    backfills: &[(&str, &Backfill)],
     settings: &crate::config::BackfillSettings,
 ) -> crate::error::Result<std::collections::HashMap<String, BatchPlan>> {
     let mut counts = std::collections::HashMap::new();
-    for prepared in steps {
-        let direction = match prepared.step.action {
-            crate::plan::Action::Up => crate::migration::Direction::Up,
-            crate::plan::Action::Down => crate::migration::Direction::Down,
-            _ => continue,
-        };
-        let Some(crate::migration::Body::Json(m)) = &prepared.body else {
-            continue;
-        };
-        let Some(backfill) = m.backfill_of(direction) else {
-            continue;
-        };
+    for &(name, backfill) in backfills {
         let collection = db.collection::<Document>(&backfill.collection);
         let (matches, estimated) = count_remaining(&collection, backfill, &Checkpoint::default())
             .await
             .map_err(crate::error::Error::database(format!(
-                "cannot count what `{}` would change",
-                prepared.step.file.name
+                "cannot count what `{name}` would change"
             )))?;
         let batch_size = backfill
             .batch_size
             .or(settings.batch_size)
-            .unwrap_or(crate::migration::backfill::DEFAULT_BATCH);
+            .unwrap_or(crate::config::backfill::DEFAULT_BATCH);
         let plan = BatchPlan {
             matches,
             estimated,
             batch_size,
         };
-        counts.insert(prepared.step.file.name.clone(), plan);
+        counts.insert(name.to_string(), plan);
     }
     Ok(counts)
 }
@@ -881,7 +873,7 @@ fn is_transient(stopped: &Stopped) -> bool {
 fn setup_error(e: &mongodb::error::Error) -> Stopped {
     Stopped::Step(StepError::Setup(format!(
         "cannot start a transaction on this server: {}",
-        crate::store::connection::short_message(e)
+        crate::ground::driver::short_message(e)
     )))
 }
 

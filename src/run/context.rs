@@ -6,7 +6,8 @@
 use std::sync::{Mutex, OnceLock};
 
 use crate::error::{Error, Result};
-use crate::halt::{Halt, Stop};
+use crate::ground::stop::Stop;
+use crate::halt::Halt;
 use crate::process::group::Children;
 use crate::run::signals::{self, Listener};
 use crate::store::lease::{LeaseWatch, Renewer};

@@ -12,22 +12,24 @@ use std::time::{Duration, Instant};
 use mongodb::Database;
 
 use super::backfill::{Progress as BackfillProgress, Stopped, Walked, Walker};
+use crate::config::backfill::DEFAULT_BATCH;
 use crate::config::BackfillSettings;
 use crate::config::Runners;
 use crate::error::{Error, Result};
-use crate::halt::{Halt, Reason};
-use crate::migration::backfill::{Backfill, DEFAULT_BATCH};
+use crate::ground::driver::is_connection_failure;
+use crate::ground::record::{Checkpoint, Record, Rollback, Status};
+use crate::ground::refusal::Refusal;
+use crate::ground::source::Source;
+use crate::ground::stop::Reason;
+use crate::ground::Direction;
+use crate::halt::Halt;
+use crate::migration::backfill::Backfill;
 use crate::migration::compiled::Compiled;
 use crate::migration::failure::StepError;
-use crate::migration::source::Source;
-use crate::migration::{Body, Direction};
-use crate::plan::refusal::Refusal;
+use crate::migration::Body;
 use crate::plan::{Action, Plan, Step};
 use crate::process::ChildEnv;
-use crate::store::connection::is_connection_failure;
 use crate::store::record_store::RecordStore;
-use crate::store::registry::{Checkpoint, Record, Rollback, Status};
-
 /// A step with its migration loaded and its current record, ready to run.
 #[derive(Debug, Clone)]
 pub(crate) struct Prepared {
@@ -75,6 +77,21 @@ pub(crate) fn prepare(
             })
         })
         .collect()
+}
+
+impl Prepared {
+    /// The backfill this step runs, if its half is one.
+    pub(crate) fn backfill(&self) -> Option<&Backfill> {
+        let direction = match self.step.action {
+            Action::Up => Direction::Up,
+            Action::Down => Direction::Down,
+            Action::Ignore | Action::Accept | Action::Forget => return None,
+        };
+        match &self.body {
+            Some(Body::Json(m)) => m.backfill_of(direction),
+            _ => None,
+        }
+    }
 }
 
 /// Refuses to roll back a migration without a `down`.
@@ -219,7 +236,7 @@ impl Runner<'_> {
                 Error::ConnectionLost {
                     target: self.target.to_string(),
                     name,
-                    message: crate::store::connection::short_message(&source),
+                    message: crate::ground::driver::short_message(&source),
                     started: false,
                     rollback,
                 }
@@ -233,7 +250,7 @@ impl Runner<'_> {
                 Error::ConnectionLost {
                     target: self.target.to_string(),
                     name,
-                    message: crate::store::connection::short_message(&source),
+                    message: crate::ground::driver::short_message(&source),
                     started: true,
                     rollback,
                 }
@@ -241,12 +258,12 @@ impl Runner<'_> {
             Failure::BackfillStopped(signal, checkpoint) => Error::BackfillStopped {
                 name,
                 signal,
-                progress: crate::ui::report::of_total(&checkpoint),
+                progress: checkpoint.done_of_total(),
                 done,
             },
             Failure::Paused(checkpoint) => Error::Paused {
                 name,
-                progress: crate::ui::report::of_total(&checkpoint),
+                progress: checkpoint.done_of_total(),
                 steps_done: done,
             },
             Failure::NotStarted(other) | Failure::Registry(other) => other,
@@ -268,12 +285,7 @@ impl Runner<'_> {
             Action::Down => Direction::Down,
             _ => Direction::Up,
         };
-        let backfill = match (prepared.step.action, body) {
-            (Action::Up, Some(Body::Json(m))) => m.backfill.as_ref(),
-            (Action::Down, Some(Body::Json(m))) => m.down_backfill.as_ref(),
-            _ => None,
-        };
-        if let Some(backfill) = backfill {
+        if let Some(backfill) = prepared.backfill() {
             let mut progress = |p: BackfillProgress| report(Event::Backfill(&prepared.step, &p));
             return self
                 .backfill(backfill, prepared, direction, started, &mut progress)
@@ -327,21 +339,21 @@ impl Runner<'_> {
         started: Instant,
     ) -> std::result::Result<(), Failure> {
         let mut record = Record::new(file, Status::Running, self.who);
-        crate::halt::checkpoint(&format!("before-step:{}", file.name));
+        crate::ground::knob::checkpoint(&format!("before-step:{}", file.name));
         self.registry
             .put(std::slice::from_ref(&record), None)
             .await
             .map_err(Failure::NotStarted)?;
-        crate::halt::checkpoint(&format!("in-step:{}", file.name));
+        crate::ground::knob::checkpoint(&format!("in-step:{}", file.name));
         let outcome = body
             .run(Direction::Up, self.db, None, self.env, self.halt)
             .await;
-        crate::halt::checkpoint(&format!("after-step:{}", file.name));
+        crate::ground::knob::checkpoint(&format!("after-step:{}", file.name));
         match outcome {
             Ok(()) => {
                 record.finish(Status::Applied, started.elapsed(), None);
                 self.write(&record).await?;
-                crate::halt::checkpoint(&format!("after-record:{}", file.name));
+                crate::ground::knob::checkpoint(&format!("after-record:{}", file.name));
                 Ok(())
             }
             Err(error) => {
@@ -391,12 +403,12 @@ impl Runner<'_> {
         record.status = Status::Running;
         record.pause = None;
         record.error = None;
-        crate::halt::checkpoint(&format!("before-step:{}", file.name));
+        crate::ground::knob::checkpoint(&format!("before-step:{}", file.name));
         self.registry
             .put(std::slice::from_ref(&record), None)
             .await
             .map_err(Failure::NotStarted)?;
-        crate::halt::checkpoint(&format!("in-step:{}", file.name));
+        crate::ground::knob::checkpoint(&format!("in-step:{}", file.name));
         let walker = Walker {
             db: self.db,
             store: self.registry,
@@ -408,7 +420,7 @@ impl Runner<'_> {
             Ok(Walked::Finished) if direction == Direction::Up => {
                 record.finish(Status::Applied, started.elapsed(), None);
                 self.write(&record).await?;
-                crate::halt::checkpoint(&format!("after-record:{}", file.name));
+                crate::ground::knob::checkpoint(&format!("after-record:{}", file.name));
                 Ok(())
             }
             Ok(Walked::Finished) => self
@@ -513,7 +525,7 @@ impl Runner<'_> {
             .put(std::slice::from_ref(&record), None)
             .await
             .map_err(Failure::NotStarted)?;
-        crate::halt::checkpoint(&format!("in-step:{}", file.name));
+        crate::ground::knob::checkpoint(&format!("in-step:{}", file.name));
         match body
             .run(Direction::Down, self.db, None, self.env, self.halt)
             .await

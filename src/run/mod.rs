@@ -3,6 +3,7 @@
 //! and `squash` on scratch databases.
 
 pub(crate) mod backfill;
+mod commit;
 pub(crate) mod context;
 pub(crate) mod execute;
 pub(crate) mod progress;

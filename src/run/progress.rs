@@ -17,10 +17,10 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::time::Instant;
 
 use super::backfill::Progress as BackfillProgress;
+use crate::ground::output::Output;
+use crate::ground::record::Checkpoint;
+use crate::ground::words::{duration, thousands};
 use crate::plan::{Action, Step};
-use crate::store::registry::Checkpoint;
-use crate::ui::output::Output;
-use crate::ui::report;
 
 /// How long a step runs before the spinner shows.
 const QUIET_PERIOD: Duration = Duration::from_secs(2);
@@ -89,7 +89,11 @@ impl<'a> Progress<'a> {
     /// A step ended after `took`.
     pub(crate) fn finished(&mut self, step: &Step, took: Duration) {
         self.clear();
-        report::step_done(self.out, &step.file.name, step.action, took);
+        if !self.out.json {
+            let (verb, name) = (step.action.done_verb(), &step.file.name);
+            self.out
+                .print(&format!("{verb} {name} ({})", duration(took)));
+        }
     }
 
     /// A backfill step's progress.
@@ -110,8 +114,8 @@ impl<'a> Progress<'a> {
                     .unwrap_or_else(|| "the start".into());
                 self.out.note(&format!(
                     "{name}: resuming after _id {}, {} done",
-                    crate::ui::escape::escape(&after),
-                    report::of_total(c)
+                    crate::ground::escape::escape(&after),
+                    c.done_of_total()
                 ));
             }
             BackfillProgress::Waiting(why) => {
@@ -119,11 +123,11 @@ impl<'a> Progress<'a> {
                 self.out.note(&format!("{name}: waiting: {why}"));
             }
             BackfillProgress::Batch { checkpoint, eta } => {
-                let left = eta.map(|d| format!(", about {} left", report::duration(d)));
+                let left = eta.map(|d| format!(", about {} left", duration(d)));
                 let line = format!(
                     "{}, {} documents/s{}",
-                    report::of_total(checkpoint),
-                    report::thousands(checkpoint.rate.round() as i64),
+                    checkpoint.done_of_total(),
+                    thousands(checkpoint.rate.round() as i64),
                     left.unwrap_or_default()
                 );
                 if self.out.is_member() {

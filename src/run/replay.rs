@@ -18,11 +18,12 @@ use mongodb::Database;
 use super::context::RunContext;
 use super::trial::{self, scratch_name};
 use crate::error::{Error, Result};
+use crate::ground::output::Output;
+use crate::ground::Direction;
 use crate::halt::Halt;
 use crate::identity::Identity;
-use crate::migration::{Body, Direction};
+use crate::migration::Body;
 use crate::process::ChildEnv;
-use crate::ui::output::Output;
 
 /// The scratch database of a replay: `r`; of a checkpoint's check: `c`.
 pub(crate) const REPLAY: &str = "r";
@@ -54,7 +55,7 @@ pub(crate) async fn on_scratch<T>(
         .map_err(|e| match trial::is_unauthorized(&e) {
             true => Error::ScratchDenied {
                 database: scratch.name().to_string(),
-                message: crate::store::connection::short_message(&e),
+                message: crate::ground::driver::short_message(&e),
             },
             false => Error::database(format!(
                 "cannot clean up the scratch database `{}`",
@@ -62,7 +63,7 @@ pub(crate) async fn on_scratch<T>(
             ))(e),
         })?;
     let result = match halt.reason() {
-        Some(reason) => Err(reason.into_error()),
+        Some(reason) => Err(reason.into()),
         None => match mark(&scratch, real.name()).await {
             Ok(()) => work(&scratch, &halt).await,
             Err(e) => Err(e),
@@ -70,7 +71,7 @@ pub(crate) async fn on_scratch<T>(
     };
     let dropped = trial::drop_scratch(&scratch).await;
     if let Some(reason) = halt.reason() {
-        return Err(reason.into_error());
+        return Err(reason.into());
     }
     let value = result?;
     dropped?;
@@ -136,7 +137,7 @@ async fn sweep(real: &Database, run: &RunContext, out: &Output) {
         if trial::drop_scratch(&db).await.is_ok() {
             out.warn(&format!(
                 "dropped the scratch database `{}` that a killed migo (pid {pid}) left",
-                crate::ui::escape::escape(&name)
+                crate::ground::escape::escape(&name)
             ));
         }
     }
@@ -167,14 +168,14 @@ pub(crate) async fn replay(
 ) -> Result<()> {
     for (name, body) in steps {
         if let Some(reason) = halt.reason() {
-            return Err(reason.into_error());
+            return Err(reason.into());
         }
-        crate::halt::checkpoint(&format!("replay:{name}"));
+        crate::ground::knob::checkpoint(&format!("replay:{name}"));
         tracing::info!("replaying {name} on {}", scratch.name());
         super::backfill::unrecorded(body, Direction::Up, scratch, env, halt)
             .await
             .map_err(|error| match error.halted().or_else(|| halt.reason()) {
-                Some(reason) => reason.into_error(),
+                Some(reason) => reason.into(),
                 None => Error::ReplayFailed {
                     name: name.clone(),
                     scratch: scratch.name().to_string(),

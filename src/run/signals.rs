@@ -2,7 +2,7 @@
 //! thread (an SSH session, a prompt, a compiled migration) cannot delay them.
 //!
 //! Outside a graceful section (no lock held, nothing half done), a signal stops migo at once
-//! (exit 130/143), killing its children. Inside one ([`crate::halt::Stop::graceful`]), the first
+//! (exit 130/143), killing its children. Inside one ([`crate::ground::stop::Stop::graceful`]), the first
 //! signal is recorded in the run's [`Stop`] token and forwarded to the children's process groups,
 //! so the run finishes no new step, records the step in flight, writes its audit entry and
 //! releases the lock; children still alive after a grace period are killed. A second signal
@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use tokio::signal::unix::{signal, SignalKind};
 
-use crate::halt::Stop;
+use crate::ground::stop::Stop;
 use crate::process::group::Children;
 
 /// How long children get to stop after a forwarded signal (`MIGO_TEST_GRACE_MS` for tests).
@@ -85,7 +85,7 @@ fn received(stop: &Stop, children: &Children, signal: i32) {
     let _ = writeln!(
         std::io::stderr().lock(),
         "migo: {} received: stopping after the step in flight (again to stop at once)",
-        crate::process::signal_name(signal)
+        crate::ground::signal::signal_name(signal)
     );
     children.signal_all(signal);
     let children = children.clone();

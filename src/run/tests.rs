@@ -12,14 +12,14 @@ use mongodb::ClientSession;
 use super::execute::{self, Bodies, Prepared, Runner};
 use crate::config::{Settings, Sources};
 use crate::error::{Error, Result};
+use crate::ground::record::{Record, Status};
 use crate::halt::Halt;
 use crate::migration::{discover, Body};
 use crate::plan::{self, Forward, Request};
 use crate::process::ChildEnv;
 use crate::store::lease::LeaseWatch;
 use crate::store::record_store::RecordStore;
-use crate::store::registry::{Checkpointed, Record, Status};
-
+use crate::store::registry::Checkpointed;
 /// The registry in memory: every write as it came, and a write that fails on purpose.
 #[derive(Debug, Default)]
 struct Memory {

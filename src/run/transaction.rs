@@ -3,16 +3,12 @@
 
 use std::time::Instant;
 
-use mongodb::error::UNKNOWN_TRANSACTION_COMMIT_RESULT;
-use mongodb::ClientSession;
-
+use super::commit::commit;
 use super::execute::{Failure, Runner};
+use crate::ground::record::{Record, Status};
+use crate::ground::Direction;
 use crate::migration::failure::StepError;
-use crate::migration::{Body, Direction};
-use crate::store::registry::{Record, Status};
-
-/// How often a commit whose outcome is unknown is tried again (as the driver's helper does).
-const COMMIT_ATTEMPTS: usize = 5;
+use crate::migration::Body;
 
 impl Runner<'_> {
     /// Runs `body` and the registry write (applied record, or its removal) in one transaction:
@@ -29,7 +25,7 @@ impl Runner<'_> {
             Failure::Step(
                 StepError::Setup(format!(
                     "cannot {what} a transaction on this server: {}",
-                    crate::store::connection::short_message(&e)
+                    crate::ground::driver::short_message(&e)
                 )),
                 direction,
             )
@@ -79,23 +75,5 @@ impl Runner<'_> {
                 direction,
             )
         })
-    }
-}
-
-/// Commits, retrying while the outcome is unknown (`UnknownTransactionCommitResult`), as the
-/// driver's transaction helper does. A write concern error fails the commit.
-pub(super) async fn commit(session: &mut ClientSession) -> mongodb::error::Result<()> {
-    let mut attempt = 1;
-    loop {
-        match session.commit_transaction().await {
-            Err(e)
-                if e.contains_label(UNKNOWN_TRANSACTION_COMMIT_RESULT)
-                    && attempt < COMMIT_ATTEMPTS =>
-            {
-                attempt += 1;
-                tracing::debug!("commit outcome unknown, retrying ({attempt})");
-            }
-            other => return other,
-        }
     }
 }

@@ -12,8 +12,9 @@ use mongodb::bson::{doc, Document, RawDocumentBuf};
 use mongodb::{Cursor, Database};
 
 use crate::error::{Error, Result};
+use crate::ground::Direction;
 use crate::halt::Halt;
-use crate::migration::{Body, Direction};
+use crate::migration::Body;
 use crate::process::ChildEnv;
 use crate::store::catalog;
 

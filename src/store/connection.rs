@@ -20,6 +20,7 @@ use std::time::Duration;
 
 use crate::config::Target;
 use crate::error::{Error, Result};
+use crate::ground::driver::{is_auth_failure, is_connection_failure, short_message};
 
 /// Connects and checks the server answers and accepts the credentials (one `ping`).
 pub(crate) async fn connect(target: &Target) -> Result<Database> {
@@ -137,16 +138,6 @@ pub(crate) fn classify(target: &Target, error: Error) -> Error {
     }
 }
 
-/// Whether `e` means the server could not be reached, or refused the credentials.
-pub(crate) fn is_connection_failure(e: &mongodb::error::Error) -> bool {
-    matches!(
-        e.kind.as_ref(),
-        ErrorKind::Authentication { .. } | ErrorKind::ServerSelection { .. } | ErrorKind::Io(_)
-    ) || e.contains_label("NetworkError")
-        || matches!(e.kind.as_ref(), ErrorKind::ConnectionPoolCleared { .. })
-        || is_auth_failure(e)
-}
-
 /// `-vv`: every command the driver sends, as the driver publishes it (it blanks the bodies of
 /// authentication commands, so no credential reaches the log).
 fn log_commands() -> EventHandler<CommandEvent> {
@@ -197,51 +188,4 @@ fn server_selection_reason(message: &str, target: &Target) -> String {
         Some(c) => format!("no server answered within {secs}s ({})", c.to_lowercase()),
         None => format!("no usable server within {secs}s"),
     }
-}
-
-/// `Unauthorized` (13) "… requires authentication": the server wants a login and migo has none
-/// (with a user configured, the driver logs in first, or fails with an authentication error).
-pub(crate) fn is_login_required(e: &mongodb::error::Error) -> bool {
-    matches!(e.kind.as_ref(), ErrorKind::Command(c)
-        if c.code == 13 && c.message.to_ascii_lowercase().contains("requires authentication"))
-}
-
-/// Code 18 is `AuthenticationFailed`, which some servers report as a plain command error.
-fn is_auth_failure(e: &mongodb::error::Error) -> bool {
-    matches!(e.kind.as_ref(), ErrorKind::Command(c) if c.code == 18)
-}
-
-/// A driver error as one line a person can read: `CodeName (code): message` for a server's
-/// answer, the cause for anything else, never the driver's debug dump.
-pub(crate) fn short_message(e: &mongodb::error::Error) -> String {
-    let text = match e.kind.as_ref() {
-        ErrorKind::Command(c) => format!("{} ({}): {}", c.code_name, c.code, c.message),
-        ErrorKind::Write(mongodb::error::WriteFailure::WriteError(w)) => {
-            let name = w.code_name.as_deref().unwrap_or("WriteError");
-            format!("{name} ({}): {}", w.code, w.message)
-        }
-        ErrorKind::Write(mongodb::error::WriteFailure::WriteConcernError(w)) => {
-            format!("write concern {} ({}): {}", w.code_name, w.code, w.message)
-        }
-        ErrorKind::InsertMany(failure) => {
-            match failure.write_errors.as_ref().and_then(|e| e.first()) {
-                Some(w) => format!(
-                    "{} ({}): {}",
-                    w.code_name.as_deref().unwrap_or("WriteError"),
-                    w.code,
-                    w.message
-                ),
-                None => "the insert failed".to_string(),
-            }
-        }
-        ErrorKind::ServerSelection { .. } => "no server is available".to_string(),
-        ErrorKind::InvalidArgument { message, .. } => message.clone(),
-        ErrorKind::Authentication { message, .. } => message.clone(),
-        ErrorKind::Io(io) => io.to_string(),
-        ErrorKind::ConnectionPoolCleared { .. } => "the connection to the server was lost".into(),
-        ErrorKind::DnsResolve { message, .. } => message.clone(),
-        _ => e.kind.to_string(),
-    };
-    let first_line = text.lines().next().unwrap_or_default().trim().to_string();
-    crate::secret::redact_text(&first_line)
 }

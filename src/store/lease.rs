@@ -13,10 +13,12 @@ use mongodb::bson::{doc, Document};
 use mongodb::options::ClientOptions;
 use mongodb::{Client, Collection};
 
-use super::lock::{released, Fence, Loss};
+use super::fence::{released, Fence};
+
 use super::LOCK_ID;
 use crate::config::Target;
 use crate::error::{Error, Result};
+use crate::ground::stop::Loss;
 
 /// A held lock, renewed in the background until [`Lease::release`].
 #[derive(Debug)]

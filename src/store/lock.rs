@@ -30,10 +30,11 @@ use mongodb::bson::{doc, Bson, DateTime, Document};
 use mongodb::{Collection, Database};
 use serde::{Deserialize, Serialize};
 
+use super::fence::Fence;
 use super::lease::{start_renewal, Deployment, Lease, Renewer};
 use super::LOCK_ID;
 use crate::error::{Error, Result};
-use crate::halt::Stop;
+use crate::ground::stop::Stop;
 
 /// The lock document: who holds it and until when (server time).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -65,7 +66,7 @@ impl Holder {
             self.user,
             self.host,
             self.pid,
-            crate::ui::escape::escape(&self.command)
+            crate::ground::escape::escape(&self.command)
         )
     }
 
@@ -146,56 +147,6 @@ impl LockRequest {
     }
 }
 
-/// Why a lease is no longer ours.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Loss {
-    /// Another run took it over (its lease had expired) or `migo unlock` released it.
-    TakenOver,
-    /// Renewals failed for longer than the lease.
-    Unrenewable,
-}
-
-impl Loss {
-    /// Why, in words.
-    pub(crate) fn describe(self) -> &'static str {
-        match self {
-            Loss::TakenOver => "another migo took the lock over after its lease ran out",
-            Loss::Unrenewable => "the lease could not be renewed before it ran out",
-        }
-    }
-}
-
-/// The condition every registry write of a run carries.
-#[derive(Debug, Clone)]
-pub(crate) struct Fence {
-    pub(super) token: String,
-    pub(super) lease_ms: i64,
-    holder: Document,
-}
-
-impl Fence {
-    /// The first statement of a fenced `update`: renews our lease if the lock document is ours,
-    /// collides (E11000) if another run holds it, re-creates it if it was released by hand.
-    pub(crate) fn statement(&self) -> Document {
-        let mut set = doc! {"expires_at": {"$add": ["$$NOW", self.lease_ms]}};
-        for (key, value) in &self.holder {
-            let keep = format!("${key}");
-            set.insert(key, doc! {"$ifNull": [keep, {"$literal": value.clone()}]});
-        }
-        set.insert("started_at", doc! {"$ifNull": ["$started_at", "$$NOW"]});
-        doc! {
-            "q": {"_id": LOCK_ID, "token": &self.token},
-            "u": [{"$set": set}],
-            "upsert": true,
-        }
-    }
-
-    /// Whether a write error at statement `index` with `code` is the fence refusing.
-    pub(crate) fn refused(index: usize, code: i32) -> bool {
-        index == 0 && code == 11000
-    }
-}
-
 /// What [`acquire`] needs beside the request: where renewals run, and the run's stop token (a
 /// signal ends a wait for a held lock).
 #[derive(Clone, Copy)]
@@ -234,7 +185,7 @@ pub(crate) async fn acquire(
     let mut races = 0;
     loop {
         if let Some(signal) = how.stop.signal() {
-            return Err(crate::halt::Reason::Signal(signal).into_error());
+            return Err(crate::ground::stop::Reason::Signal(signal).into());
         }
         let taken = match take(&records, &mine, lease_ms).await? {
             Taken::Yes => true,
@@ -250,7 +201,7 @@ pub(crate) async fn acquire(
                 Some(held) if held.token.is_some() && !held.is_expired_at(state.server_now) => {
                     match deadline {
                         Some(d) if Instant::now() < d => {
-                            crate::halt::checkpoint("waiting-for-lock");
+                            crate::ground::knob::checkpoint("waiting-for-lock");
                             tokio::time::sleep(RETRY).await;
                             continue;
                         }
@@ -263,7 +214,7 @@ pub(crate) async fn acquire(
                     }
                 }
                 Some(held) => {
-                    crate::halt::checkpoint("before-takeover");
+                    crate::ground::knob::checkpoint("before-takeover");
                     let took = take_over(&records, held, &mine, lease_ms, true).await?;
                     if took && held.token.is_some() {
                         (how.warn)(&format!(
@@ -418,11 +369,6 @@ pub(crate) fn split(registry: &str, mut document: Document) -> LockState {
         server_now,
         problem,
     }
-}
-
-/// The update pipeline stage that marks the lock released.
-pub(super) fn released() -> Document {
-    doc! {"$set": {"token": Bson::Null, "expires_at": "$$NOW", "released_at": "$$NOW"}}
 }
 
 /// The holder's fields without the times, which the server sets.

@@ -4,6 +4,7 @@
 pub(crate) mod audit;
 pub(crate) mod catalog;
 pub(crate) mod connection;
+pub(crate) mod fence;
 pub(crate) mod foreign;
 pub(crate) mod lease;
 pub(crate) mod lock;

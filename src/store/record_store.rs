@@ -5,8 +5,10 @@
 use futures_util::future::BoxFuture;
 use mongodb::ClientSession;
 
-use super::registry::{Checkpointed, Record, Registry};
+use super::registry::{Checkpointed, Registry};
+
 use crate::error::Result;
+use crate::ground::record::Record;
 
 /// Where a run records its migrations.
 pub(crate) trait RecordStore: std::fmt::Debug + Send + Sync {

@@ -1,8 +1,6 @@
-//! What a person sees: the two output streams, reports (text or JSON), prompts and logs.
+//! What a person sees: reports (text or JSON), prompts and logs, written to the two streams of
+//! [`crate::ground::output`].
 
-pub(crate) mod escape;
 pub(crate) mod logging;
-pub(crate) mod output;
 pub(crate) mod prompt;
 pub(crate) mod report;
-pub(crate) mod suggest;

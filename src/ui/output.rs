@@ -65,7 +65,7 @@ impl Output {
         capture: Option<Arc<Mutex<Vec<String>>>>,
     ) -> Output {
         Output {
-            prefix: Some(format!("[{}] ", crate::ui::escape::escape(name)).into()),
+            prefix: Some(format!("[{}] ", crate::ground::escape::escape(name)).into()),
             capture,
             above,
             ..self.clone()
@@ -160,7 +160,7 @@ impl Output {
         if let Some(hint) = hint {
             line.push_str(&format!("; hint: {hint}"));
         }
-        let line = crate::ui::escape::escape(&crate::secret::redact_text(&line));
+        let line = crate::ground::escape::escape(&crate::ground::secret::redact_text(&line));
         let line = format!(
             "{} {line}",
             paint(self.stderr_color, "error:", error_style())

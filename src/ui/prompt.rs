@@ -1,7 +1,7 @@
 //! Confirmations: a question on the terminal, or `--yes` from a script; with neither, a refusal.
 
 use crate::error::{Error, Result};
-use crate::plan::refusal::Refusal;
+use crate::ground::refusal::Refusal;
 
 /// Asks "`what`?" on a terminal; without one, `--yes` is the only way on.
 pub(crate) fn confirm(what: &str, yes: bool) -> Result<()> {
@@ -20,7 +20,7 @@ pub(crate) fn confirm(what: &str, yes: bool) -> Result<()> {
     let _ = write!(
         stderr,
         "{}. Go ahead? [y/N] ",
-        crate::ui::escape::escape(what)
+        crate::ground::escape::escape(what)
     );
     let _ = stderr.flush();
     drop(stderr);

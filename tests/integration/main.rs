@@ -25,6 +25,7 @@ mod hostile;
 mod init;
 mod interpreters;
 mod json_shapes;
+mod layers;
 mod lint;
 mod lock;
 mod manifests;

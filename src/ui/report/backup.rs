@@ -7,8 +7,8 @@ use crate::backup::journal::{Journal, Phase, Step};
 use crate::backup::restore::RestoreReport;
 use crate::backup::swap::{Outcome, Recovered};
 use crate::backup::DumpReport;
-use crate::ui::escape::escape;
-use crate::ui::output::Output;
+use crate::ground::escape::escape;
+use crate::ground::output::Output;
 
 /// The line after a dump (on stderr with `--json`, which keeps stdout for the report).
 pub(crate) fn dumped(out: &Output, report: &DumpReport) {

@@ -11,10 +11,10 @@ use serde_json::Value;
 
 use super::{print_json, TargetView};
 use crate::config::Target;
+use crate::ground::escape::escape;
+use crate::ground::output::Output;
 use crate::migration::json::typed_json;
 use crate::schema::{Change, Comparison, Difference};
-use crate::ui::escape::escape;
-use crate::ui::output::Output;
 
 /// `drift --json`.
 #[derive(Debug, Serialize)]

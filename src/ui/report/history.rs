@@ -6,9 +6,9 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::{duration, ms_to_duration, print_json, rfc3339, table, timestamp};
+use crate::ground::escape::escape;
+use crate::ground::output::Output;
 use crate::store::audit::{AuditEntry, AuditResult};
-use crate::ui::escape::escape;
-use crate::ui::output::Output;
 
 /// One audit entry as `history --json` shows it.
 #[derive(Debug, Serialize)]
@@ -87,7 +87,7 @@ pub(crate) fn history(out: &Output, entries: &[AuditEntry]) {
                 AuditResult::LostLock => "lost_lock",
             };
             let result = match &e.error {
-                Some(error) => format!("{word}: {}", crate::ui::escape::escape(error)),
+                Some(error) => format!("{word}: {}", crate::ground::escape::escape(error)),
                 None => word.to_string(),
             };
             let cells = [

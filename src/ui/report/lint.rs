@@ -6,10 +6,10 @@ use serde::Serialize;
 
 use super::{print_json, table};
 use crate::config::lint::{LintSettings, Severity};
+use crate::ground::escape::escape;
+use crate::ground::output::Output;
 use crate::lint::rule::Rule;
 use crate::lint::{Allowed, Finding, Report};
-use crate::ui::escape::escape;
-use crate::ui::output::Output;
 
 /// How `lint` prints its findings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,7 +5,6 @@
 
 mod backup;
 pub(crate) mod drift;
-mod fleet;
 mod history;
 mod lint;
 mod preflight;
@@ -23,18 +22,18 @@ use serde::Serialize;
 
 use crate::config::Target;
 use crate::error::Error;
-use crate::ui::output::Output;
+use crate::ground::output::Output;
 
+pub(crate) use crate::ground::words::{duration, thousands};
 pub(crate) use backup::{dumped, interrupted_restore, restore_plan, restored, settled_restore};
 pub(crate) use drift::drift;
-pub(crate) use fleet::{fleet_run, fleet_status, Tally};
 pub(crate) use history::history;
 pub(crate) use lint::{lint, rules as lint_rules, LintFormat, LintView};
-pub(crate) use preflight::{fleet_preflight, preflight};
-pub(crate) use run::{dry_run, run_summary, step_done};
+pub(crate) use preflight::preflight;
+pub(crate) use run::{dry_run, run_summary};
 pub(crate) use snapshot::{snapshot, snapshot_text};
 pub(crate) use squash::{squashed, Squashed};
-pub(crate) use status::{check, list, of_total, summary, thousands, version};
+pub(crate) use status::{check, list, summary, version};
 pub(crate) use trial::{trial, trial_summary};
 
 /// Where a command looked, as every `--json` document shows it.
@@ -72,7 +71,7 @@ struct ErrorView {
 
 /// Prints `error` as the `--json` document (connection strings redacted, as on stderr).
 pub(crate) fn error(out: &Output, error: &Error) {
-    let clean = |text: &str| crate::secret::redact_text(text);
+    let clean = |text: &str| crate::ground::secret::redact_text(text);
     let report = ErrorReport {
         error: ErrorView {
             message: clean(&error.to_string()),
@@ -143,26 +142,9 @@ pub(crate) fn ms_to_duration(ms: i64) -> Duration {
     Duration::from_millis(u64::try_from(ms).unwrap_or_default())
 }
 
-/// `12ms`, `3.4s`, `2m05s`.
-pub(crate) fn duration(d: Duration) -> String {
-    let ms = d.as_millis();
-    match ms {
-        0..=999 => format!("{ms}ms"),
-        1000..=59_999 => format!("{:.1}s", d.as_secs_f64()),
-        _ => format!("{}m{:02}s", ms / 60_000, (ms / 1000) % 60),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations_read_naturally() {
-        assert_eq!(duration(Duration::from_millis(12)), "12ms");
-        assert_eq!(duration(Duration::from_millis(3400)), "3.4s");
-        assert_eq!(duration(Duration::from_millis(125_000)), "2m05s");
-    }
 
     #[test]
     fn timestamps_are_utc_to_the_second() {

@@ -4,12 +4,11 @@
 use anstyle::{AnsiColor, Style};
 use serde::Serialize;
 
-use super::{print_json, table, TargetView};
+use super::{print_json, TargetView};
 use crate::config::Target;
-use crate::fleet::preflight::MemberPreflight;
+use crate::ground::escape::escape;
+use crate::ground::output::Output;
 use crate::preflight::{Check, Outcome, Report};
-use crate::ui::escape::escape;
-use crate::ui::output::Output;
 
 /// `preflight`'s document.
 #[derive(Debug, Serialize)]
@@ -123,79 +122,4 @@ fn summary(report: &Report, pending: usize, target: &Target) -> String {
         "preflight: {checks} in {pending} {noun} ({})",
         target.describe()
     )
-}
-
-/// `--fleet preflight`: a row per database that fails (its first failing migration and check),
-/// then the counts; or, with `--json`, every database's failures.
-pub(crate) fn fleet_preflight(out: &Output, results: &[MemberPreflight<'_>]) {
-    let failed = results.iter().filter(|r| r.failed()).count();
-    if out.json {
-        let databases: Vec<serde_json::Value> = results
-            .iter()
-            .map(|r| {
-                let (pending, failures, error) = match &r.result {
-                    Ok((pending, report)) => (
-                        serde_json::json!(pending),
-                        serde_json::json!(report.failures().collect::<Vec<_>>()),
-                        serde_json::Value::Null,
-                    ),
-                    Err(f) => (
-                        serde_json::Value::Null,
-                        serde_json::json!([]),
-                        serde_json::json!(f),
-                    ),
-                };
-                serde_json::json!({
-                    "database": r.member.name,
-                    "target": TargetView::of(&r.member.settings.target),
-                    "ok": !r.failed(),
-                    "pending": pending,
-                    "failures": failures,
-                    "error": error,
-                })
-            })
-            .collect();
-        let totals = serde_json::json!({
-            "databases": results.len(),
-            "ok": results.len() - failed,
-            "failed": failed,
-        });
-        return print_json(
-            out,
-            &serde_json::json!({"databases": databases, "totals": totals}),
-        );
-    }
-    let rows: Vec<([String; 3], Style)> = results
-        .iter()
-        .filter(|r| r.failed())
-        .map(|r| {
-            let cells = match &r.result {
-                Ok((_, report)) => {
-                    let mut failures = report.failures();
-                    let first = failures.next().expect("a failed member has a failure");
-                    let more = failures.count();
-                    let more = if more > 0 {
-                        format!(" (and {more} more)")
-                    } else {
-                        String::new()
-                    };
-                    [
-                        escape(&r.member.name),
-                        escape(&first.migration),
-                        format!("{}{more}", first.detail),
-                    ]
-                }
-                Err(f) => [escape(&r.member.name), String::new(), f.message.clone()],
-            };
-            (cells, Style::new().fg_color(Some(AnsiColor::Red.into())))
-        })
-        .collect();
-    if !rows.is_empty() {
-        table(out, &["DATABASE", "MIGRATION", "FAILS"], rows);
-    }
-    out.print(&format!(
-        "preflight: {} databases: {} pass, {failed} fail",
-        results.len(),
-        results.len() - failed
-    ));
 }

@@ -6,11 +6,11 @@ use serde::Serialize;
 
 use super::{duration, print_json, TargetView};
 use crate::config::Target;
-use crate::migration::Direction;
+use crate::ground::output::Output;
+use crate::ground::Direction;
 use crate::plan::Action;
 use crate::run::backfill::BatchPlan;
 use crate::run::execute::{Completed, Prepared};
-use crate::ui::output::Output;
 
 /// `--dry-run`: every step in order, with the exact commands it would send.
 #[derive(Debug, Serialize)]
@@ -110,17 +110,6 @@ fn action_word(action: Action) -> &'static str {
         Action::Ignore => "ignore",
         Action::Accept => "accept the new checksum of",
         Action::Forget => "forget the record of",
-    }
-}
-
-/// The line printed as a step finishes.
-pub(crate) fn step_done(out: &Output, name: &str, action: Action, took: Duration) {
-    if !out.json {
-        out.print(&format!(
-            "{} {name} ({})",
-            action.done_verb(),
-            duration(took)
-        ));
     }
 }
 

@@ -3,9 +3,9 @@
 
 use mongodb::bson::Bson;
 
+use crate::ground::output::Output;
 use crate::migration::json::typed_json;
 use crate::schema::Snapshot;
-use crate::ui::output::Output;
 
 /// The snapshot as the text `snapshot` prints or saves, ending with a newline.
 pub(crate) fn snapshot_text(snapshot: &Snapshot) -> String {

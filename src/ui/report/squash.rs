@@ -6,9 +6,9 @@ use serde::Serialize;
 
 use super::drift::{differences, DifferenceView};
 use super::print_json;
+use crate::ground::escape::escape;
+use crate::ground::output::Output;
 use crate::schema::Difference;
-use crate::ui::escape::escape;
-use crate::ui::output::Output;
 
 /// What `squash` did, for its report.
 #[derive(Debug, Default)]

@@ -8,11 +8,12 @@ use serde::Serialize;
 use super::lint::{findings as lint_findings, summary as lint_summary, LintView};
 use super::{duration, ms_to_duration, print_json, rfc3339, table, timestamp, TargetView};
 use crate::config::Target;
-use crate::migration::Direction;
+use crate::ground::escape::escape;
+use crate::ground::output::Output;
+use crate::ground::record::Checkpoint;
+use crate::ground::words::done_of;
+use crate::ground::Direction;
 use crate::plan::{self, Entry, State};
-use crate::store::registry::Checkpoint;
-use crate::ui::escape::escape;
-use crate::ui::output::Output;
 
 /// One migration as `list` and `check` report it.
 #[derive(Debug, Serialize)]
@@ -86,35 +87,6 @@ impl BackfillView {
 }
 
 /// A backfill's progress in words: `41,000 of 120,000` (`of about …` for an estimate).
-pub(crate) fn of_total(checkpoint: &Checkpoint) -> String {
-    done_of(checkpoint.done, checkpoint.total, checkpoint.estimated)
-}
-
-fn done_of(done: i64, total: Option<i64>, estimated: bool) -> String {
-    let of = match total {
-        Some(total) if estimated => format!(" of about {}", thousands(total)),
-        Some(total) => format!(" of {}", thousands(total)),
-        None => String::new(),
-    };
-    format!("{}{of}", thousands(done))
-}
-
-/// `120,000`.
-pub(crate) fn thousands(n: i64) -> String {
-    let digits = n.unsigned_abs().to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    if n < 0 {
-        out.insert(0, '-');
-    }
-    out
-}
-
 /// A state as the word output uses (`applied`, `pending`, …).
 fn state_word<S: serde::Serializer>(state: &State, serializer: S) -> Result<S::Ok, S::Error> {
     serializer.serialize_str(state.as_str())

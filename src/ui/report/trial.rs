@@ -3,8 +3,8 @@
 use serde::Serialize;
 
 use super::print_json;
+use crate::ground::output::Output;
 use crate::run::trial::Verdict;
-use crate::ui::output::Output;
 
 /// `test --json`: whether every migration passed, and each one's round trip.
 #[derive(Debug, Serialize)]

@@ -8,12 +8,12 @@ use mongodb::bson::DateTime;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{duration, print_json, rfc3339, table, timestamp, TargetView};
-use crate::fleet::outcome::{totals, Counts, Ending, Failure, MemberRun, Row, Standing};
-use crate::fleet::Status;
+use super::outcome::{totals, Counts, Ending, Failure, MemberRun, Row, Standing};
+use super::Status;
+use crate::ground::escape::escape;
+use crate::ground::output::Output;
 use crate::plan::Action;
-use crate::ui::escape::escape;
-use crate::ui::output::Output;
+use crate::ui::report::{duration, print_json, rfc3339, table, timestamp, TargetView};
 
 /// The members' table and the totals; `check` shows only the members that are not up to date.
 pub(crate) fn fleet_status(out: &Output, kind: Status, rows: &[Row<'_>]) {

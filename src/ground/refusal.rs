@@ -1,7 +1,7 @@
 //! Every reason a request is refused, as a value: its message, its hint (the way out), and a
 //! stable `reason` word for `--json`, so scripts and tests match the reason, not the prose.
 
-use crate::ui::escape::escape;
+use crate::ground::escape::escape;
 
 /// Why a request does not fit the current state. Nothing was written when one is returned.
 #[derive(Debug, Clone, PartialEq, Eq)]
