@@ -474,6 +474,17 @@ impl Run {
         self
     }
 
+    /// This run with the lines of fleet members (`[NAME] …`) grouped by member, each member's
+    /// lines in their order (see [`by_member`]).
+    pub(crate) fn by_member(&self) -> Run {
+        Run {
+            code: self.code,
+            stdout: by_member(&self.stdout),
+            stderr: by_member(&self.stderr),
+            described: self.described.clone(),
+        }
+    }
+
     /// Asserts stderr is one `error:` line with a hint.
     #[track_caller]
     pub fn one_error_line(&self) -> &Run {
@@ -516,11 +527,18 @@ pub(crate) fn who() -> String {
     format!("{}@{host}", whoami::username())
 }
 
+/// `at` as `list` writes a time: `2026-11-21 23:59:42Z` (UTC, to the second).
+pub(crate) fn readable(at: mongodb::bson::DateTime) -> String {
+    let text = at.try_to_rfc3339_string().expect("a time");
+    format!("{}Z", text[..19].replace('T', " "))
+}
+
 /// `text` with the values that change from run to run replaced by placeholders, so that output
 /// compares exactly: durations as migo writes them (`12ms`, `1.2s`, `2m05s`) become `<dur>`,
-/// times (`2026-11-21 23:59:42Z`, RFC 3339 `2026-11-21T23:59:42.123Z`) become `<time>`, a JSON
-/// document's `"duration_ms":12` becomes `"duration_ms":<ms>`, and this machine's `user@host`
-/// becomes `<who>`.
+/// times (`2026-11-21 23:59:42Z`, RFC 3339 `2026-11-21T23:59:42.123Z`) become `<time>`, the
+/// compact UTC stamp of a dump's directory (`default-20261121T235942.123Z`) becomes `<stamp>`, a
+/// JSON document's `"duration_ms":12` becomes `"duration_ms":<ms>`, and this machine's
+/// `user@host` becomes `<who>`.
 ///
 /// An aligned table (a header line of upper-case titles two spaces apart, then the rows whose
 /// cells start under the titles) is cut into its cells, masked cell by cell and aligned again
@@ -555,6 +573,31 @@ pub(crate) fn masked(text: &str) -> String {
     out
 }
 
+/// `text` with each run of fleet members' lines (`[NAME] …`) grouped by member, in the order of
+/// their names, each member's lines in the order it wrote them: members run at once, so their
+/// lines interleave differently from run to run, while each member's own lines do not.
+pub(crate) fn by_member(text: &str) -> String {
+    let member = |line: &str| {
+        line.strip_prefix('[')
+            .and_then(|rest| rest.split_once("] "))
+            .map(|(name, _)| name.to_string())
+    };
+    let mut out: Vec<&str> = Vec::new();
+    let mut block: Vec<&str> = Vec::new();
+    for line in text.split_inclusive('\n') {
+        if member(line).is_some() {
+            block.push(line);
+            continue;
+        }
+        block.sort_by_key(|l| member(l));
+        out.append(&mut block);
+        out.push(line);
+    }
+    block.sort_by_key(|l| member(l));
+    out.append(&mut block);
+    out.concat()
+}
+
 /// Durations, times and this machine's `user@host` in `text`, replaced by placeholders.
 fn mask_values(text: &str) -> String {
     static VOLATILE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
@@ -562,19 +605,42 @@ fn mask_values(text: &str) -> String {
         regex::Regex::new(
             r#"(?x)
             (?P<time>\b\d{4}-\d{2}-\d{2}[T\ ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})?)
+            | (?P<stamp>\b\d{8}T\d{6}(?:\.\d+)?Z)
             | (?P<dur>\b(?:\d+ms|\d+\.\d+s|\d+m\d{2}s)\b)
             | (?P<ms>"duration_ms":\ ?)\d+"#,
         )
         .expect("the mask's regex")
     });
     let text = volatile.replace_all(text, |c: &regex::Captures| {
-        match (c.name("time"), c.name("ms")) {
-            (Some(_), _) => "<time>".to_string(),
-            (_, Some(key)) => format!("{}<ms>", key.as_str()),
-            _ => "<dur>".to_string(),
+        if c.name("time").is_some() {
+            "<time>".to_string()
+        } else if c.name("stamp").is_some() {
+            "<stamp>".to_string()
+        } else if let Some(key) = c.name("ms") {
+            format!("{}<ms>", key.as_str())
+        } else {
+            "<dur>".to_string()
         }
     });
     text.replace(&who(), "<who>")
+}
+
+/// `rows` (the titles first) aligned as migo aligns a table and as [`masked`] gives one back:
+/// each column as wide as its widest cell, two spaces between columns, no spaces at the end of
+/// a line. A row may leave out its empty cells at the end.
+pub(crate) fn aligned(rows: &[&[&str]]) -> String {
+    let columns = rows.iter().map(|row| row.len()).max().unwrap_or(0);
+    let cells = |row: &[&str]| -> Vec<String> {
+        (0..columns)
+            .map(|i| row.get(i).map_or(String::new(), |c| c.to_string()))
+            .collect()
+    };
+    Table {
+        titles: cells(rows[0]),
+        starts: Vec::new(),
+        rows: rows[1..].iter().map(|row| cells(row)).collect(),
+    }
+    .render()
 }
 
 /// An aligned table met by [`masked`]: where its columns start, and its rows' cells.
