@@ -10,7 +10,7 @@ use mongodb::bson::{doc, DateTime, Document};
 
 use crate::processes::{alive, pid_in, signal, wait_stopped, wait_until};
 use crate::server::Server;
-use crate::test::{Run, Test, LOCK_ID};
+use crate::test::{readable, Run, Test, LOCK_ID};
 use crate::{insert, push};
 
 /// The results of the audit log, newest first.
@@ -159,16 +159,15 @@ fn a_takeover_loses_to_a_holder_that_renewed_after_the_read() {
         .run()
         .unwrap();
     signal(migo.id(), libc::SIGCONT);
+    let since = readable(*t.lock().unwrap().get_datetime("started_at").unwrap());
     Run::from_output(&migo.wait_with_output().unwrap())
         .code(7)
         .stdout_is("")
-        // BUG: the time reads as raw RFC 3339 with milliseconds, where `list` writes
-        // `2026-12-07 08:42:15Z`.
-        .stderr_masked_is(
+        .stderr_is(&format!(
             "error: the migrations lock is held by someone@elsewhere (pid 4242), running `migo \
-             execute` since <time>; hint: wait for it with `--wait SECS`, or run `migo unlock` if \
-             no migo process is running on elsewhere\n",
-        );
+             execute` since {since}; hint: wait for it with `--wait SECS`, or run `migo unlock` \
+             if no migo process is running on elsewhere\n",
+        ));
     assert_eq!(t.lock().unwrap().get_str("token").unwrap(), "other-token");
     assert!(t.records().is_empty() && t.docs("items").is_empty());
 }

@@ -1,6 +1,6 @@
 //! The everyday flow: list, execute all or one, ignore, rollback, dry-run, new.
 
-use crate::test::{who, Test};
+use crate::test::{readable, who, Test};
 use crate::{insert, order, push, sha256};
 
 fn three() -> Test {
@@ -117,15 +117,16 @@ fn execute_one_by_name_and_refusals_write_nothing() {
                  name\n"
             ));
     }
-    // BUG: the time reads as raw RFC 3339 with milliseconds, where `list` writes
-    // `2026-12-07 08:42:11Z`.
+    // The time as `list` writes it.
+    let at = readable(*before[0].get_datetime("applied_at").unwrap());
     t.run(&["execute", "0002_x.json"])
         .code(6)
         .stdout_is("")
-        .stderr_masked_is(
-            "error: cannot execute `0002_x`: it is already applied (at <time> by <who>); hint: \
-             roll it back first with `migo rollback 0002_x`\n",
-        );
+        .stderr_is(&format!(
+            "error: cannot execute `0002_x`: it is already applied (at {at} by {}); hint: roll \
+             it back first with `migo rollback 0002_x`\n",
+            who()
+        ));
     assert_eq!(t.records(), before);
     assert_eq!(order(&t), [2]);
 }
