@@ -196,13 +196,10 @@ fn rollback_runs_down_and_unregisters() {
             "error: cannot roll back `0002_b`: it is not applied; hint: `migo list` shows which \
              migrations are applied\n",
         );
-    // BUG: clap's words: no colon before the usage, and a hint that is the usage line plus
-    // "For more information, try '--help'."; it should say what rollback needs in migo's words,
-    // e.g. `error: rollback needs NAME, --last N, --to NAME or --all; hint: …`.
+    // What rollback needs, in migo's words.
     t.run(&["rollback"]).code(2).stdout_is("").stderr_is(
-        "error: the following required arguments were not provided \
-         <NAME|--last <N>|--to <NAME>|--all>; hint: Usage: migo rollback \
-         <NAME|--last <N>|--to <NAME>|--all>; For more information, try '--help'.\n",
+        "error: `migo rollback` needs one of NAME, --last N, --to NAME or --all; hint: `migo \
+         rollback --help` describes each\n",
     );
     assert_eq!(
         t.statuses(),
