@@ -112,13 +112,12 @@ fn new_writes_each_format_and_refuses_names_the_pattern_rejects() {
         t.statuses(),
         [("0001_create_users".to_string(), "applied".to_string())]
     );
-    // BUG: the suggested pattern keeps only the new file's extension, twice (`(json|json)`):
-    // it should keep the ones the pattern accepts, `(json|js|sh)`.
+    // The suggested pattern keeps the extensions the pattern accepts.
     t.run(&["new", "Bad-Name"]).code(2).stdout_is("").stderr_is(
         "error: `0002_Bad-Name.json` would not match the pattern \
              `^(?P<number>[0-9]+)_[a-z_]+\\.(json|js|sh)$`; hint: choose a name the pattern \
              accepts, or change `[migrations] pattern`, e.g. to \
-             `^(?P<number>[0-9]+)_[A-Za-z0-9_-]+\\.(json|json)$`\n",
+             `^(?P<number>[0-9]+)_[A-Za-z0-9_-]+\\.(json|js|sh)$`\n",
     );
     let json_only =
         Test::new().config("[migrations]\npattern = '^(?P<number>[0-9]+)_[a-z]+\\.json$'\n");
