@@ -203,9 +203,7 @@ fn test_reports_a_lossy_down_and_passes_a_faithful_one() {
         ]
     );
     // On an empty scratch database there is no nickname to lose.
-    // BUG: the closing line gives the reason for a script's empty start (migo cannot tell which
-    // collections a script touches) where the user asked for `--empty` on a `.json` migration;
-    // it should end `…dropped), on an empty scratch database (--empty)`.
+    // The closing line says why the scratch database started empty: `--empty` was asked for.
     t.run(&["test", "0001_lossy", "--empty"])
         .success()
         .stderr_is("")
@@ -215,8 +213,7 @@ fn test_reports_a_lossy_down_and_passes_a_faithful_one() {
              \x20 ok    down      restores the data exactly\n\
              \x20 ok    up again  gives the same data as the first up\n\
              1 of 1 migration(s) passed up → down → up (scratch databases dropped), on an empty \
-             scratch database: migo cannot tell which collections a script touches; name them in \
-             a `// migo: collections a, b` header to test with data\n",
+             scratch database (--empty)\n",
         );
 
     assert_eq!(t.snapshot(), before, "test touched the real database");
