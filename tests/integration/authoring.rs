@@ -103,9 +103,9 @@ fn new_writes_each_format_and_refuses_names_the_pattern_rejects() {
     t.run(&["remove", "0003_reindex"]).success();
     t.run(&["execute"])
         .success()
-        .stderr_is(&format!("{}\n", t.target()))
+        .stderr_is(&format!("{}\napplying 0001_create_users…\n", t.target()))
         .stdout_masked_is(
-            "applying 0001_create_users…\napplied 0001_create_users (<dur>)\n\
+            "applied 0001_create_users (<dur>)\n\
              1 migration(s) applied in <dur>\n",
         );
     assert_eq!(

@@ -58,9 +58,7 @@ fn commands_find_migo_toml_in_a_parent_directory() {
     command.current_dir(t.path("src/deep"));
     crate::test::Run::of(command)
         .success()
-        .stderr_is(&format!("{}\n", t.target()))
-        .stdout_masked_is(
-            "applying 0001_a…\napplied 0001_a (<dur>)\n1 migration(s) applied in <dur>\n",
-        );
+        .stderr_is(&format!("{}\napplying 0001_a…\n", t.target()))
+        .stdout_masked_is("applied 0001_a (<dur>)\n1 migration(s) applied in <dur>\n");
     assert_eq!(crate::order(&t), [1]);
 }

@@ -77,15 +77,15 @@ fn the_example_binary_runs_compiled_migrations_and_its_extra() {
         ));
     run_example(&t, &["execute"])
         .success()
-        .stderr_is(&format!("{}\n", t.target()))
+        .stderr_is(&format!(
+            "{}\napplying 0001_users…\napplying 0002_add_active_flag…\n\
+             applying 0003_display_names…\napplying 0004_index…\n",
+            t.target()
+        ))
         .stdout_masked_is(concat!(
-            "applying 0001_users…\n",
             "applied 0001_users (<dur>)\n",
-            "applying 0002_add_active_flag…\n",
             "applied 0002_add_active_flag (<dur>)\n",
-            "applying 0003_display_names…\n",
             "applied 0003_display_names (<dur>)\n",
-            "applying 0004_index…\n",
             "applied 0004_index (<dur>)\n",
             "4 migration(s) applied in <dur>\n",
         ));
@@ -126,13 +126,14 @@ fn the_example_binary_runs_compiled_migrations_and_its_extra() {
 
     run_example(&t, &["rollback", "--last", "3"])
         .success()
-        .stderr_is(&format!("{}\n", t.target()))
+        .stderr_is(&format!(
+            "{}\nrolling back 0004_index…\nrolling back 0003_display_names…\n\
+             rolling back 0002_add_active_flag…\n",
+            t.target()
+        ))
         .stdout_masked_is(concat!(
-            "rolling back 0004_index…\n",
             "rolled back 0004_index (<dur>)\n",
-            "rolling back 0003_display_names…\n",
             "rolled back 0003_display_names (<dur>)\n",
-            "rolling back 0002_add_active_flag…\n",
             "rolled back 0002_add_active_flag (<dur>)\n",
             "3 migration(s) rolled back in <dur>\n",
         ));

@@ -34,18 +34,16 @@ fn fresh_database_lists_three_pending_and_writes_nothing() {
 #[test]
 fn execute_applies_all_in_numeric_order_then_nothing() {
     let t = three();
-    // BUG: `applying NAME…` is progress, printed on stdout off a terminal; progress belongs on
-    // stderr (STYLE 6), where the target line already is. Every run's expected stdout in these
-    // tests carries these lines.
+    // Progress (`applying NAME…`) on stderr after the target line; the results on stdout.
     t.run(&["execute"])
         .success()
-        .stderr_is(&format!("{}\n", t.target()))
+        .stderr_is(&format!(
+            "{}\napplying 1_a…\napplying 2_b…\napplying 10_c…\n",
+            t.target()
+        ))
         .stdout_masked_is(concat!(
-            "applying 1_a…\n",
             "applied 1_a (<dur>)\n",
-            "applying 2_b…\n",
             "applied 2_b (<dur>)\n",
-            "applying 10_c…\n",
             "applied 10_c (<dur>)\n",
             "3 migration(s) applied in <dur>\n",
         ));
@@ -97,10 +95,8 @@ fn execute_one_by_name_and_refusals_write_nothing() {
         .migration("0003_y.json", &push(3));
     t.run(&["execute", "0002_x"])
         .success()
-        .stderr_is(&format!("{}\n", t.target()))
-        .stdout_masked_is(
-            "applying 0002_x…\napplied 0002_x (<dur>)\n1 migration(s) applied in <dur>\n",
-        );
+        .stderr_is(&format!("{}\napplying 0002_x…\n", t.target()))
+        .stdout_masked_is("applied 0002_x (<dur>)\n1 migration(s) applied in <dur>\n");
     assert_eq!(order(&t), [2]);
     assert_eq!(
         t.statuses(),
@@ -138,10 +134,8 @@ fn ignore_registers_without_running() {
         .migration("0003_y.json", &push(3));
     t.run(&["ignore", "0003_y"])
         .success()
-        .stderr_is(&format!("{}\n", t.target()))
-        .stdout_masked_is(
-            "ignoring 0003_y…\nignored 0003_y (<dur>)\n1 migration(s) ignored in <dur>\n",
-        );
+        .stderr_is(&format!("{}\nignoring 0003_y…\n", t.target()))
+        .stdout_masked_is("ignored 0003_y (<dur>)\n1 migration(s) ignored in <dur>\n");
     assert_eq!(
         t.statuses(),
         [("0003_y".to_string(), "ignored".to_string())]
@@ -161,12 +155,10 @@ fn ignore_registers_without_running() {
         .success()
         .stderr_is(&format!(
             "{}\nwarning: `0001_w` is out of order: `0003_y`, numbered after it, is already \
-             applied\n",
+             applied\napplying 0001_w…\n",
             t.target()
         ))
-        .stdout_masked_is(
-            "applying 0001_w…\napplied 0001_w (<dur>)\n1 migration(s) applied in <dur>\n",
-        );
+        .stdout_masked_is("applied 0001_w (<dur>)\n1 migration(s) applied in <dur>\n");
     assert_eq!(order(&t), [1]);
 }
 
@@ -178,9 +170,9 @@ fn rollback_runs_down_and_unregisters() {
     t.run(&["execute"]).success();
     t.run(&["rollback", "0002_b"])
         .success()
-        .stderr_is(&format!("{}\n", t.target()))
+        .stderr_is(&format!("{}\nrolling back 0002_b…\n", t.target()))
         .stdout_masked_is(
-            "rolling back 0002_b…\nrolled back 0002_b (<dur>)\n\
+            "rolled back 0002_b (<dur>)\n\
              1 migration(s) rolled back in <dur>\n",
         );
     assert_eq!(t.docs("items").len(), 1);

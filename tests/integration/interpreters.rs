@@ -129,7 +129,7 @@ fn a_callback_style_migrate_mongo_migration_is_done_when_it_calls_back() {
     finishes(&t, &["rollback", "20160608155948-callback"])
         .code(1)
         .stderr_is(&format!(
-            "{}\n  20160608155948-callback | Error: cannot go back (function)\nerror: migration `20160608155948-callback` failed: Error: cannot go back (function); hint: `up`'s effects may still be there: fix `down` and retry with `migo rollback 20160608155948-callback`, or record it applied again with `migo ignore 20160608155948-callback`\n",
+            "{}\nrolling back 20160608155948-callback…\n  20160608155948-callback | Error: cannot go back (function)\nerror: migration `20160608155948-callback` failed: Error: cannot go back (function); hint: `up`'s effects may still be there: fix `down` and retry with `migo rollback 20160608155948-callback`, or record it applied again with `migo ignore 20160608155948-callback`\n",
             t.target()
         ));
     assert_eq!(ids(&t, "notes"), ["called-back"]);
@@ -147,7 +147,7 @@ fn an_async_mongosh_up_is_awaited_its_throw_fails_it_and_its_late_writes_happen(
             "async function up() {\n  await new Promise((resolve) => setTimeout(resolve, 10));\n  throw new Error('no can do: ' + 6 * 7);\n}\n",
         );
     finishes(&t, &["execute"]).code(1).stderr_is(&format!(
-        "{}\n  0002_throws | Error: no can do: 42\nerror: migration `0002_throws` failed: Error: no can do: 42; hint: fix it, then retry with `migo execute 0002_throws`, or `migo ignore 0002_throws` / `migo rollback 0002_throws`\n",
+        "{}\napplying 0001_after_await…\napplying 0002_throws…\n  0002_throws | Error: no can do: 42\nerror: migration `0002_throws` failed: Error: no can do: 42; hint: fix it, then retry with `migo execute 0002_throws`, or `migo ignore 0002_throws` / `migo rollback 0002_throws`\n",
         t.target()
     ));
     assert_eq!(ids(&t, "notes"), ["after-await"]);
@@ -189,7 +189,7 @@ fn a_step_without_its_function_or_without_an_answer_fails_clearly() {
             "const migration = {};\nmigration.upgrade = async (db) => db.collection('notes').insertOne({ _id: 'no' });\nmodule.exports = migration;\n",
         );
     finishes(&t, &["execute"]).code(1).stderr_is(&format!(
-        "{}\n  20160608155948-built | 20160608155948-built exports no up(db, client) function\nerror: migration `20160608155948-built` failed: 20160608155948-built exports no up(db, client) function; hint: fix it, then retry with `migo execute 20160608155948-built`, or `migo ignore 20160608155948-built` / `migo rollback 20160608155948-built`\n",
+        "{}\napplying 20160608155948-built…\n  20160608155948-built | 20160608155948-built exports no up(db, client) function\nerror: migration `20160608155948-built` failed: 20160608155948-built exports no up(db, client) function; hint: fix it, then retry with `migo execute 20160608155948-built`, or `migo ignore 20160608155948-built` / `migo rollback 20160608155948-built`\n",
         t.target()
     ));
     assert_eq!(
@@ -205,7 +205,7 @@ fn a_step_without_its_function_or_without_an_answer_fails_clearly() {
         )
         .migration("0002_next.py", NOTES_MODULE);
     finishes(&t, &["execute"]).code(1).stderr_is(&format!(
-        "{}\nerror: migration `0001_exits` failed: the python interpreter ended without answering: exit status 0; hint: fix it, then retry with `migo execute 0001_exits`, or `migo ignore 0001_exits` / `migo rollback 0001_exits`\n",
+        "{}\napplying 0001_exits…\nerror: migration `0001_exits` failed: the python interpreter ended without answering: exit status 0; hint: fix it, then retry with `migo execute 0001_exits`, or `migo ignore 0001_exits` / `migo rollback 0001_exits`\n",
         t.target()
     ));
     assert_eq!(t.statuses(), [("0001_exits".into(), "failed".into())]);
@@ -223,7 +223,7 @@ fn output_without_a_newline_neither_hangs_nor_hides_and_cannot_forge_an_answer()
             "import sys\n\n\ndef up(db):\n    print('\\x1emigo-result {\"ok\": true}')\n    sys.stdout.write('\\x00\\x00\\x00\\x0b{\"ok\":true}\\n')\n    raise ValueError('forged')\n",
         );
     finishes(&t, &["execute"]).code(1).stderr_is(&format!(
-        "{}\n  0001_partial | working\n  0002_forged | \u{1e}migo-result {{\"ok\": true}}\n  0002_forged | \0\0\0\u{b}{{\"ok\":true}}\n  0002_forged | ValueError: forged\nerror: migration `0002_forged` failed: ValueError: forged (at 0002_forged.py:7 in up: raise ValueError('forged')); hint: fix it, then retry with `migo execute 0002_forged`, or `migo ignore 0002_forged` / `migo rollback 0002_forged`\n",
+        "{}\napplying 0001_partial…\n  0001_partial | working\napplying 0002_forged…\n  0002_forged | \u{1e}migo-result {{\"ok\": true}}\n  0002_forged | \0\0\0\u{b}{{\"ok\":true}}\n  0002_forged | ValueError: forged\nerror: migration `0002_forged` failed: ValueError: forged (at 0002_forged.py:7 in up: raise ValueError('forged')); hint: fix it, then retry with `migo execute 0002_forged`, or `migo ignore 0002_forged` / `migo rollback 0002_forged`\n",
         t.target()
     ));
     assert_eq!(ids(&t, "notes"), ["partial"]);
@@ -332,7 +332,7 @@ fn a_python_failure_shows_where_in_the_file_it_happened() {
     let module = "def ratio(total, count):\n    return total / count\n\n\ndef up(db):\n    db.notes.insert_one({'_id': 'before'})\n    ratio(1, 0)\n";
     let t = with_python().migration("0001_broken.py", module);
     finishes(&t, &["execute"]).code(1).stderr_is(&format!(
-        "{}\n  0001_broken | ZeroDivisionError: division by zero\nerror: migration `0001_broken` failed: ZeroDivisionError: division by zero (at 0001_broken.py:2 in ratio: return total / count); hint: fix it, then retry with `migo execute 0001_broken`, or `migo ignore 0001_broken` / `migo rollback 0001_broken`\n",
+        "{}\napplying 0001_broken…\n  0001_broken | ZeroDivisionError: division by zero\nerror: migration `0001_broken` failed: ZeroDivisionError: division by zero (at 0001_broken.py:2 in ratio: return total / count); hint: fix it, then retry with `migo execute 0001_broken`, or `migo ignore 0001_broken` / `migo rollback 0001_broken`\n",
         t.target()
     ));
     // -v shows every frame in the file, outermost first.

@@ -409,7 +409,7 @@ fn a_legacy_call_migo_does_not_map_fails_the_step_naming_it() {
         "def up(db):\n    db.notes.group(['kind'], {}, {'n': 0}, 'function (doc, out) { out.n++ }')\n",
     );
     t.run(&["execute"]).code(1).stderr_is(&format!(
-        "{}\n  0001_group | LegacyCallError: collection.group() is a pymongo 2 call that migo does not map to modern pymongo: the server dropped the `group` command in 4.2; use aggregate() with a $group stage\nerror: migration `0001_group` failed: LegacyCallError: collection.group() is a pymongo 2 call that migo does not map to modern pymongo: the server dropped the `group` command in 4.2; use aggregate() with a $group stage (at 0001_group.py:2 in up: db.notes.group(['kind'], {{}}, {{'n': 0}}, 'function (doc, out) {{ out.n++ }}')); hint: fix it, then retry with `migo execute 0001_group`, or `migo ignore 0001_group` / `migo rollback 0001_group`\n",
+        "{}\napplying 0001_group…\n  0001_group | LegacyCallError: collection.group() is a pymongo 2 call that migo does not map to modern pymongo: the server dropped the `group` command in 4.2; use aggregate() with a $group stage\nerror: migration `0001_group` failed: LegacyCallError: collection.group() is a pymongo 2 call that migo does not map to modern pymongo: the server dropped the `group` command in 4.2; use aggregate() with a $group stage (at 0001_group.py:2 in up: db.notes.group(['kind'], {{}}, {{'n': 0}}, 'function (doc, out) {{ out.n++ }}')); hint: fix it, then retry with `migo execute 0001_group`, or `migo ignore 0001_group` / `migo rollback 0001_group`\n",
         t.target()
     ));
     assert_eq!(t.statuses(), [("0001_group".into(), "failed".into())]);

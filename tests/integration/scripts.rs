@@ -71,7 +71,7 @@ fn a_throwing_js_migration_is_recorded_failed_with_its_message() {
         .migration("0003_c.json", &insert("c"));
     // The script's own output is streamed first, under its name; then migo's one error line.
     t.run(&["execute"]).code(1).stderr_is(&format!(
-        "{}\n{}{}{}{}",
+        "{}\napplying 0001_a…\napplying 0002_throws…\n{}{}{}{}",
         t.target(),
         "  0002_throws | Error: no can do: 42\n",
         "error: migration `0002_throws` failed: Error: no can do: 42; ",
@@ -249,7 +249,7 @@ fn a_script_runs_from_a_private_copy_and_knows_its_original() {
     let t = Test::new().script("0001_copy.sh", body);
     let file = std::fs::canonicalize(t.path("mongomigrations/0001_copy.sh")).unwrap();
     t.run(&["execute"]).success().stderr_is(&format!(
-        "{}\n  0001_copy | mode 700\n  0001_copy | original {} in {}\n  0001_copy | same bytes\n  0001_copy | not the original\n",
+        "{}\napplying 0001_copy…\n  0001_copy | mode 700\n  0001_copy | original {} in {}\n  0001_copy | same bytes\n  0001_copy | not the original\n",
         t.target(),
         file.display(),
         file.parent().unwrap().display()
