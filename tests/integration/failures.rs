@@ -117,18 +117,17 @@ fn a_transactional_migration_is_all_or_nothing() {
     let t = Test::new()
         .migration("0001_ok.json", once)
         .migration("0002_twice.json", twice);
-    // BUG: the hint offers `migo rollback 0002_twice`, which migo refuses (the transaction was
-    // rolled back, so nothing is recorded: "it is not applied"); it should offer only
-    // `migo execute 0002_twice` and `migo ignore 0002_twice`.
+    // Nothing is recorded for the rolled-back transaction: the hint offers only what migo
+    // takes for a pending migration (`rollback` is refused below).
     t.run(&["execute"])
         .code(1)
-        .stdout_masked_is("applying 0001_ok…\napplied 0001_ok (<dur>)\napplying 0002_twice…\n")
+        .stdout_masked_is("applied 0001_ok (<dur>)\n")
         .stderr_is(&format!(
-            "{}\nerror: migration `0002_twice` failed: command 2 of 2 (`insert`): code 11000: \
-             E11000 duplicate key error collection: {}.items index: _id_ dup key: {{ _id: \
-             \"t1\" }} (the transaction was rolled back: nothing changed); hint: fix it, then \
-             retry with `migo execute 0002_twice`, or `migo ignore 0002_twice` / `migo rollback \
-             0002_twice`\n",
+            "{}\napplying 0001_ok…\napplying 0002_twice…\nerror: migration `0002_twice` failed: \
+             command 2 of 2 (`insert`): code 11000: E11000 duplicate key error collection: \
+             {}.items index: _id_ dup key: {{ _id: \"t1\" }} (the transaction was rolled back: \
+             nothing changed); hint: it is still pending: fix it, then retry with `migo execute \
+             0002_twice`, or mark it done with `migo ignore 0002_twice`\n",
             t.target(),
             t.db_name
         ));
