@@ -79,7 +79,8 @@ fn a_migopy_module_runs_its_up_whatever_py_interpreter_is_configured() {
             .migration("0001_notes.py", NOTES_MODULE);
         t.run(&["execute"])
             .success()
-            .stdout_has("applied 0001_notes");
+            .stderr_is(&format!("{}\napplying 0001_notes…\n", t.target()))
+            .stdout_masked_is("applied 0001_notes (<dur>)\n1 migration(s) applied in <dur>\n");
         assert_eq!(ids(&t, "notes"), ["ran"], "{setting}");
         t.run(&["rollback", "0001_notes"]).success();
         assert!(t.docs("notes").is_empty(), "{setting}");
@@ -104,10 +105,14 @@ fn a_python_program_with_a_main_block_still_runs_as_a_script() {
         ))
         .migration("0001_program.py", program);
     let file = std::fs::canonicalize(t.path("mongomigrations/0001_program.py")).unwrap();
-    t.run(&["execute"]).success().stderr_has(&format!(
-        "  0001_program | ran as a program from {}\n",
-        file.display()
-    ));
+    t.run(&["execute"])
+        .success()
+        .stderr_is(&format!(
+            "{}\napplying 0001_program…\n  0001_program | ran as a program from {}\n",
+            t.target(),
+            file.display()
+        ))
+        .stdout_masked_is("applied 0001_program (<dur>)\n1 migration(s) applied in <dur>\n");
     assert_eq!(ids(&t, "programs"), ["ran"]);
     t.run(&["rollback", "0001_program"]).success();
     assert!(t.docs("programs").is_empty());
@@ -287,10 +292,19 @@ fn a_holder_that_lost_its_lease_stops_its_interpreter_and_writes_nothing() {
     signal(holder.id(), libc::SIGSTOP);
     wait_stopped(&holder);
     // Another run takes the expired lease over and finds the step interrupted.
+    let since = crate::test::readable(*t.lock().unwrap().get_datetime("started_at").unwrap());
     t.run(&["execute", "--wait", "30"])
         .code(6)
-        .stderr_has("warning: took over an expired lock held by")
-        .stderr_has("migration `0001_slow` was interrupted");
+        .stdout_is("")
+        .stderr_is(&format!(
+            "warning: took over an expired lock held by {} (pid {}), running `migo execute` \
+             since {since}\nerror: migration `0001_slow` was interrupted: its run stopped before \
+             finishing, so it may be half applied; nothing was run; hint: fix it and retry with \
+             `migo execute 0001_slow`, or `migo rollback 0001_slow`, or mark it done with `migo \
+             ignore 0001_slow`\n",
+            crate::test::who(),
+            holder.id()
+        ));
     signal(holder.id(), libc::SIGCONT);
     let woken = within(holder, Duration::from_secs(60));
     let stderr = String::from_utf8_lossy(&woken.stderr);
@@ -315,9 +329,17 @@ fn each_mongosh_file_has_a_scope_of_its_own() {
         .migration("0002_second.js", second)
         .migration("0003_borrows.js", third);
     // Run together, 0003 fails as it would alone: `format` was 0001's.
-    finishes(&t, &["execute"]).code(1).stderr_has(
-        "error: migration `0003_borrows` failed: ReferenceError: format is not defined;",
-    );
+    finishes(&t, &["execute"])
+        .code(1)
+        .stdout_masked_is("applied 0001_first (<dur>)\napplied 0002_second (<dur>)\n")
+        .stderr_is(&format!(
+            "{}\napplying 0001_first…\napplying 0002_second…\napplying 0003_borrows…\n\
+             \x20 0003_borrows | ReferenceError: format is not defined\n\
+             error: migration `0003_borrows` failed: ReferenceError: format is not defined; hint: \
+             fix it, then retry with `migo execute 0003_borrows`, or `migo ignore 0003_borrows` / \
+             `migo rollback 0003_borrows`\n",
+            t.target()
+        ));
     let docs = t.docs("notes");
     assert_eq!(docs.len(), 2);
     assert_eq!(docs[0].get_str("v").unwrap(), "v1:from 0001");
@@ -349,5 +371,13 @@ fn a_python_failure_shows_where_in_the_file_it_happened() {
         with_python().migration("0001_syntax.py", "def up(db):\n    return db.notes.find(\n");
     finishes(&syntax, &["execute"])
         .code(1)
-        .stderr_has("error: migration `0001_syntax` failed: loading it: SyntaxError: '(' was never closed (0001_syntax.py, line 2) (at 0001_syntax.py:2 in <module>: return db.notes.find(); hint: ");
+        .stdout_is("")
+        .stderr_is(&format!(
+            "{}\napplying 0001_syntax…\n  0001_syntax | SyntaxError: '(' was never closed \
+             (0001_syntax.py, line 2)\nerror: migration `0001_syntax` failed: loading it: \
+             SyntaxError: '(' was never closed (0001_syntax.py, line 2) (at 0001_syntax.py:2 in \
+             <module>: return db.notes.find(); hint: fix it, then retry with `migo execute \
+             0001_syntax`, or `migo ignore 0001_syntax` / `migo rollback 0001_syntax`\n",
+            syntax.target()
+        ));
 }
