@@ -237,6 +237,9 @@ pub(crate) enum Error {
         error: Box<dyn std::error::Error + Send + Sync>,
         done: Vec<String>,
         direction: Direction,
+        /// Its transaction was rolled back, so its record is as it was before the step: none
+        /// for `up` (the migration is still pending), applied for `down`.
+        rolled_back: bool,
     },
 
     /// `check` found migrations pending, failed, interrupted, modified or missing.
@@ -581,6 +584,22 @@ impl Error {
             Error::Locked { host, .. } => Some(format!(
                 "wait for it with `--wait SECS`, or run `migo unlock` if no migo process is \
                  running on {host}"
+            )),
+            Error::MigrationFailed {
+                name,
+                direction: Direction::Down,
+                rolled_back: true,
+                ..
+            } => Some(format!(
+                "it is still applied: fix `down` and retry with `migo rollback {name}`"
+            )),
+            Error::MigrationFailed {
+                name,
+                rolled_back: true,
+                ..
+            } => Some(format!(
+                "it is still pending: fix it, then retry with `migo execute {name}`, or mark it \
+                 done with `migo ignore {name}`"
             )),
             Error::MigrationFailed {
                 name,

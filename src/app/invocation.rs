@@ -1,5 +1,4 @@
-//! The per-run options and the settings, from flags and `MIGO_*` variables, and clap's usage
-//! errors as migo's one line.
+//! The per-run options and the settings, from flags and `MIGO_*` variables.
 
 use std::time::Duration;
 
@@ -106,27 +105,4 @@ pub(super) fn load_settings(
     let settings = Settings::load(&sources, &reserved)?;
     crate::lint::check_settings(&settings.lint)?;
     Ok(settings)
-}
-
-/// Clap's multi-line usage error as migo's one line: the first line is the message, the rest
-/// (possible values, tips, usage) the hint.
-pub(super) fn usage_error(e: &clap::Error) -> Error {
-    let text = crate::ground::secret::redact_text(&e.render().to_string());
-    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
-    let mut message = lines
-        .next()
-        .unwrap_or("invalid command line")
-        .trim_start_matches("error: ")
-        .to_string();
-    // "the following required arguments were not provided:" continues on the next line.
-    if message.ends_with(':') {
-        if let Some(next) = lines.next() {
-            message = format!("{} {next}", message.trim_end_matches(':'));
-        }
-    }
-    let rest: Vec<&str> = lines.collect();
-    Error::Usage {
-        message: crate::ground::escape::escape(&message),
-        hint: (!rest.is_empty()).then(|| crate::ground::escape::escape(&rest.join("; "))),
-    }
 }

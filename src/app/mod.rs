@@ -6,6 +6,7 @@ mod environment;
 mod fleet;
 mod invocation;
 mod lint;
+mod usage;
 
 use std::ffi::OsString;
 use std::sync::Arc;
@@ -20,7 +21,7 @@ use crate::ground::output::{ColorWhen, Output};
 use crate::migration::compiled::Compiled;
 use crate::run::context::RunContext;
 use crate::ui::logging;
-use invocation::usage_error;
+use usage::usage_error;
 
 /// A migo command line with compiled migrations and extras: the library's entry point for a
 /// team's own binary. `migo` itself is `App::new()` with nothing added.

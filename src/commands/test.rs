@@ -58,7 +58,7 @@ pub(crate) async fn test(ctx: Context<'_>, name: Option<&str>, empty: bool) -> R
     .await;
     scratch.drop().await?;
     let verdicts = result?;
-    report::trial_summary(ctx.out, &verdicts);
+    report::trial_summary(ctx.out, &verdicts, empty);
     let failed: Vec<String> = verdicts
         .iter()
         .filter(|v| !v.passed())

@@ -1,9 +1,17 @@
-//! How numbers, durations and near misses read in words, for every stage that writes a
-//! message: `12ms`/`3.4s`/`2m05s`, `120,000`, `3,000 of about 20,000`, and "did you mean …?"
+//! How numbers, times, durations and near misses read in words, for every stage that writes a
+//! message: `2026-11-21 23:59:42Z`, `12ms`/`3.4s`/`2m05s`, `120,000`, `3,000 of about 20,000`, and "did you mean …?"
 //! (the known name closest to a mistyped one, by edit distance with a swap of two neighbouring
 //! letters as one edit, as `exectue` for `execute`, or the one known name it begins, `exec`).
 
 use std::time::Duration;
+
+use mongodb::bson::DateTime;
+
+/// `2026-11-21 23:59:42Z`: a time as every table and message shows it, UTC to the second.
+pub(crate) fn timestamp(at: DateTime) -> String {
+    let text = at.try_to_rfc3339_string().unwrap_or_default();
+    format!("{}Z", text.get(..19).unwrap_or(&text).replace('T', " "))
+}
 
 /// `12ms`, `3.4s`, `2m05s`.
 pub(crate) fn duration(d: Duration) -> String {
@@ -70,6 +78,14 @@ mod tests {
     use super::*;
 
     const KNOWN: &[&str] = &["list", "execute", "rollback", "history", "help", "seed"];
+
+    #[test]
+    fn timestamps_are_utc_to_the_second() {
+        assert_eq!(
+            timestamp(DateTime::from_millis(1_700_000_000_123)),
+            "2023-11-14 22:13:20Z"
+        );
+    }
 
     #[test]
     fn durations_read_naturally() {

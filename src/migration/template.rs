@@ -25,6 +25,21 @@ pub(crate) enum Format {
     Node,
 }
 
+/// The extensions a suggested pattern keeps: those `pattern` accepts for a plain name with
+/// `number`, then `format`'s own if it is not one of them.
+fn extensions(pattern: &regex::Regex, number: &str, format: Format) -> Vec<&'static str> {
+    let mut kept: Vec<&'static str> = Vec::new();
+    for ext in ["json", "js", "sh", "py"] {
+        if pattern.is_match(&format!("{number}_migration.{ext}")) {
+            kept.push(ext);
+        }
+    }
+    if !kept.contains(&format.extension()) {
+        kept.push(format.extension());
+    }
+    kept
+}
+
 impl Format {
     fn extension(self) -> &'static str {
         match self {
@@ -114,8 +129,8 @@ pub(crate) fn new_migration(
             ),
             hint: Some(format!(
                 "choose a name the pattern accepts, or change `[migrations] pattern`, e.g. \
-                 to `^(?P<number>[0-9]+)_[A-Za-z0-9_-]+\\.(json|{})$`",
-                format.extension()
+                 to `^(?P<number>[0-9]+)_[A-Za-z0-9_-]+\\.({})$`",
+                extensions(&settings.pattern, &format!("{next:0width$}"), format).join("|")
             )),
         });
     }

@@ -443,11 +443,7 @@ pub(crate) fn describe_record(entry: &Entry) -> String {
     let state = entry.state.as_str();
     match &entry.record {
         Some(r) => {
-            let at = r
-                .applied_at
-                .unwrap_or(r.started_at)
-                .try_to_rfc3339_string()
-                .unwrap_or_default();
+            let at = crate::ground::words::timestamp(r.applied_at.unwrap_or(r.started_at));
             format!("{state} (at {at} by {})", r.who)
         }
         None => state.to_string(),

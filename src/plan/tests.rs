@@ -292,6 +292,7 @@ fn every_way_out_a_hint_names_is_one_plan_takes() {
                     error: Box::new(StepError::Compiled("boom".into())),
                     done: Vec::new(),
                     direction,
+                    rolled_back: false,
                 }],
                 _ => vec![
                     Error::Interrupted {
@@ -318,6 +319,30 @@ fn every_way_out_a_hint_names_is_one_plan_takes() {
                 assert_ways_out_work(&refused.hint().unwrap(), "0001_a", &e);
             }
         }
+    }
+}
+
+#[test]
+fn a_rolled_back_transaction_names_only_ways_out_that_work() {
+    use crate::ground::Direction;
+    use crate::migration::failure::StepError;
+    let files = [file(1, "0001_a"), file(2, "0002_b")];
+    // The transaction left the record as it was: none before `up`, applied before `down`.
+    for (direction, records) in [
+        (Direction::Up, vec![]),
+        (Direction::Down, vec![record(&files[0], Status::Applied)]),
+    ] {
+        let e = entries(&files, &records, false);
+        let error = Error::MigrationFailed {
+            name: "0001_a".into(),
+            error: Box::new(StepError::RolledBack(Box::new(StepError::Compiled(
+                "boom".into(),
+            )))),
+            done: Vec::new(),
+            direction,
+            rolled_back: true,
+        };
+        assert_ways_out_work(&error.hint().unwrap(), "0001_a", &e);
     }
 }
 

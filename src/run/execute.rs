@@ -223,6 +223,7 @@ impl Runner<'_> {
             },
             Failure::Step(error, direction) => Error::MigrationFailed {
                 name,
+                rolled_back: matches!(error, StepError::RolledBack(_)),
                 error: Box::new(error),
                 done,
                 direction,

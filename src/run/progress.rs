@@ -1,7 +1,8 @@
 //! What a person sees while a run goes. On a terminal: a spinner with the elapsed time on stderr,
 //! only for a step running longer than 2 s, cleared when it ends. Elsewhere (CI logs, pipes): a
-//! line as each step starts, so a log shows which migration was running if one hangs. Either
-//! way, a line with the duration as each step ends; nothing of this with `--json`.
+//! line on stderr as each step starts (`applying NAME…`), so a log shows which migration was
+//! running if one hangs. Either way, the result on stdout as each step ends (`applied NAME
+//! (12ms)`); nothing of this with `--json`, no progress with `--quiet`.
 //!
 //! A backfill shows how far it is: on a terminal a bar (done of total, documents per second, the
 //! time left); elsewhere a line every 10 s and whenever it resumes or waits; with `--json`, the
@@ -58,7 +59,8 @@ impl<'a> Progress<'a> {
         let what = format!("{} {}", doing(step.action), step.file.name);
         match self.view {
             ProgressView::FleetLine => return self.out.status(what),
-            ProgressView::Lines => return self.out.print(&format!("{what}…")),
+            // Progress, not a result: stdout keeps only what happened.
+            ProgressView::Lines => return self.out.note(&format!("{what}…")),
             ProgressView::Terminal => {}
         }
         let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden());

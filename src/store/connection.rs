@@ -60,7 +60,7 @@ pub(crate) async fn open(target: &Target) -> Result<Database> {
 /// How long the probe waits for a host before leaving it to the driver.
 const PROBE: Duration = Duration::from_millis(500);
 
-/// The seed hosts (`a:1, b:2`) when every one of them refused the TCP connection; `None` as soon
+/// The seed hosts (`a:1,b:2`) when every one of them refused the TCP connection; `None` as soon
 /// as one accepts it or does not answer within [`PROBE`], and for SRV names and Unix sockets.
 async fn refused_everywhere(target: &Target) -> Option<String> {
     let hosts = target.tcp_hosts()?;
@@ -74,12 +74,13 @@ async fn refused_everywhere(target: &Target) -> Option<String> {
             return None;
         }
     }
+    // Written as the target line writes them (`a:1,b:2`): the error names them twice.
     let shown: Vec<String> = hosts.iter().map(|(h, p)| format!("{h}:{p}")).collect();
     tracing::debug!(
         "every seed host refused the connection: {}",
-        shown.join(", ")
+        shown.join(",")
     );
-    Some(shown.join(", "))
+    Some(shown.join(","))
 }
 
 /// Whether every address of `host` refuses a TCP connection on `port`.

@@ -60,7 +60,7 @@ pub(crate) struct Holder {
 impl Holder {
     /// `user@host (pid N), running `cmd` since T`, for messages.
     pub(crate) fn describe(&self) -> String {
-        let since = self.started_at.try_to_rfc3339_string().unwrap_or_default();
+        let since = crate::ground::words::timestamp(self.started_at);
         format!(
             "{}@{} (pid {}), running `{}` since {since}",
             self.user,

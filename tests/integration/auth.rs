@@ -79,14 +79,23 @@ fn password_from_env_works_wrong_password_fails_and_never_shows() {
         t.run(args).never_shows(PASSWORD);
     }
     let run = t.run(&["list"]);
-    run.success().stdout_has("0001_a  applied");
+    let target = format!("default: database `{db_name}` on {host}:{port}");
+    run.success().stdout_masked_is(&format!(
+        "NUMBER  NAME    STATE    APPLIED AT  BY     DURATION  CHECKSUM\n\
+         1       0001_a  applied  <time>      <who>  <dur>     ok\n\
+         1 migration: 1 applied ({target})\n"
+    ));
 
     let wrong = t.raw_config(&config("WRONG"));
     wrong
         .run(&["list"])
         .code(5)
-        .one_error_line()
-        .stderr_has("authentication failed for user `migo`")
+        .stdout_is("")
+        .stderr_is(&format!(
+            "error: authentication failed for user `migo` on {target}: SCRAM failure: \
+             authentication failed; hint: check `[mongo] user`, the password (`password_env`) \
+             and `auth_source`\n"
+        ))
         .never_shows("not-the-password")
         .never_shows(PASSWORD);
 

@@ -2,7 +2,7 @@
 
 use mongodb::bson::{doc, Document};
 
-use crate::test::Test;
+use crate::test::{readable, who, Test};
 use crate::{insert, push};
 
 #[test]
@@ -18,8 +18,11 @@ fn version_shows_the_newest_applied_and_the_counts() {
     t.run(&["execute", "--steps", "2"]).success();
     t.run(&["version"])
         .success()
-        .stdout_has("0002_b (applied ")
-        .stdout_has("3 migrations: 2 applied, 1 pending");
+        .stderr_is("")
+        .stdout_masked_is(&format!(
+            "0002_b (applied <time> by <who>)\n3 migrations: 2 applied, 1 pending ({})\n",
+            t.target()
+        ));
     let run = t.run(&["version", "--json"]);
     let v: serde_json::Value = serde_json::from_str(&run.success().stdout).unwrap();
     assert_eq!(v["version"], "0002_b");
@@ -39,19 +42,32 @@ fn remove_deletes_a_pending_file_and_refuses_an_applied_one() {
     t.run(&["execute", "0001_a"]).success();
     t.run(&["remove", "0002_b", "--dry-run"])
         .success()
-        .stdout_has("would remove");
+        .stderr_is("")
+        .stdout_is("would remove mongomigrations/0002_b.json\n");
     assert!(t.path("mongomigrations/0002_b.json").exists());
-    t.run(&["remove", "0002_b"]).success().stdout_has("removed");
+    t.run(&["remove", "0002_b"])
+        .success()
+        .stderr_is("")
+        .stdout_is("removed mongomigrations/0002_b.json\n");
     assert!(!t.path("mongomigrations/0002_b.json").exists());
+    // The time as `list` writes it.
+    let at = readable(*t.records()[0].get_datetime("applied_at").unwrap());
     t.run(&["remove", "0001_a"])
         .code(6)
-        .one_error_line()
-        .stderr_has("cannot remove `0001_a`: it is applied")
-        .stderr_has("migo rollback 0001_a");
+        .stdout_is("")
+        .stderr_is(&format!(
+            "error: cannot remove `0001_a`: it is applied (at {at} by {}); hint: roll it back \
+             first with `migo rollback 0001_a`\n",
+            who()
+        ));
     assert!(t.path("mongomigrations/0001_a.json").exists());
     t.run(&["remove", "../migo.toml"])
         .code(6)
-        .stderr_has("no migration named `../migo.toml`");
+        .stdout_is("")
+        .stderr_is(
+            "error: no migration named `../migo.toml`; hint: `migo list` shows every \
+             migration's name\n",
+        );
     assert!(t.path("migo.toml").exists());
 }
 
@@ -59,11 +75,16 @@ fn remove_deletes_a_pending_file_and_refuses_an_applied_one() {
 fn new_writes_each_format_and_refuses_names_the_pattern_rejects() {
     let t = Test::new()
         .config("[migrations]\npattern = '^(?P<number>[0-9]+)_[a-z_]+\\.(json|js|sh)$'\n");
-    t.run(&["new", "create_users"]).success();
-    t.run(&["new", "backfill", "--format", "js"]).success();
+    t.run(&["new", "create_users"])
+        .success()
+        .stdout_is("created mongomigrations/0001_create_users.json\n");
+    t.run(&["new", "backfill", "--format", "js"])
+        .success()
+        .stdout_is("created mongomigrations/0002_backfill.js\n");
     t.run(&["new", "reindex", "--format", "sh"])
         .success()
-        .stdout_has("0003_reindex.sh");
+        .stderr_is("")
+        .stdout_is("created mongomigrations/0003_reindex.sh\n");
     let js = std::fs::read_to_string(t.path("mongomigrations/0002_backfill.js")).unwrap();
     assert!(
         js.contains("function up()") && js.contains("function down()"),
@@ -82,18 +103,34 @@ fn new_writes_each_format_and_refuses_names_the_pattern_rejects() {
     t.run(&["remove", "0003_reindex"]).success();
     t.run(&["execute"])
         .success()
-        .stdout_has("applied 0001_create_users");
-    t.run(&["new", "Bad-Name"])
-        .code(2)
-        .one_error_line()
-        .stderr_has("would not match the pattern");
+        .stderr_is(&format!("{}\napplying 0001_create_users…\n", t.target()))
+        .stdout_masked_is(
+            "applied 0001_create_users (<dur>)\n\
+             1 migration(s) applied in <dur>\n",
+        );
+    assert_eq!(
+        t.statuses(),
+        [("0001_create_users".to_string(), "applied".to_string())]
+    );
+    // The suggested pattern keeps the extensions the pattern accepts.
+    t.run(&["new", "Bad-Name"]).code(2).stdout_is("").stderr_is(
+        "error: `0002_Bad-Name.json` would not match the pattern \
+             `^(?P<number>[0-9]+)_[a-z_]+\\.(json|js|sh)$`; hint: choose a name the pattern \
+             accepts, or change `[migrations] pattern`, e.g. to \
+             `^(?P<number>[0-9]+)_[A-Za-z0-9_-]+\\.(json|js|sh)$`\n",
+    );
     let json_only =
         Test::new().config("[migrations]\npattern = '^(?P<number>[0-9]+)_[a-z]+\\.json$'\n");
     json_only
         .run(&["new", "x", "--format", "sh"])
         .code(2)
-        .stderr_has("`0001_x.sh` would not match the pattern")
-        .stderr_has("(json|sh)");
+        .stdout_is("")
+        .stderr_is(
+            "error: `0001_x.sh` would not match the pattern `^(?P<number>[0-9]+)_[a-z]+\\.json$`; \
+             hint: choose a name the pattern accepts, or change `[migrations] pattern`, e.g. to \
+             `^(?P<number>[0-9]+)_[A-Za-z0-9_-]+\\.(json|sh)$`\n",
+        );
+    assert!(!json_only.path("mongomigrations/0001_x.sh").exists());
 }
 
 /// `users` with a nickname on one of three documents.
@@ -127,15 +164,27 @@ fn test_reports_a_lossy_down_and_passes_a_faithful_one() {
 
     t.run(&["test", "0002_faithful"])
         .success()
-        .stdout_has("pass  0002_faithful")
-        .stdout_has("ok    down      restores the data exactly")
-        .stdout_has("ok    up again  gives the same data as the first up");
+        .stderr_is("")
+        .stdout_is(
+            "pass  0002_faithful\n\
+             \x20 ok    up        ran\n\
+             \x20 ok    down      restores the data exactly\n\
+             \x20 ok    up again  gives the same data as the first up\n\
+             1 of 1 migration(s) passed up → down → up (scratch databases dropped)\n",
+        );
     t.run(&["test", "0001_lossy"])
         .code(8)
-        .stdout_has("FAIL  0001_lossy")
-        .stdout_has(r#"does not restore the data: collection `users`, document 1: was {"_id":1,"nick":"ann"}, now {"_id":1}"#)
-        .one_error_line()
-        .stderr_has("round trip failed for 0001_lossy");
+        .stdout_is(
+            "FAIL  0001_lossy\n\
+             \x20 ok    up        ran\n\
+             \x20 FAIL  down      does not restore the data: collection `users`, document 1: \
+             was {\"_id\":1,\"nick\":\"ann\"}, now {\"_id\":1}\n\
+             0 of 1 migration(s) passed up → down → up (scratch databases dropped)\n",
+        )
+        .stderr_is(
+            "error: round trip failed for 0001_lossy; hint: make `down` undo exactly what `up` \
+             did (e.g. keep the old value before overwriting it), then run `migo test` again\n",
+        );
     let run = t.run(&["test", "--pending", "--json"]);
     run.code(8);
     let report: serde_json::Value = serde_json::from_str(&run.stdout).expect("one JSON document");
@@ -154,7 +203,18 @@ fn test_reports_a_lossy_down_and_passes_a_faithful_one() {
         ]
     );
     // On an empty scratch database there is no nickname to lose.
-    t.run(&["test", "0001_lossy", "--empty"]).success();
+    // The closing line says why the scratch database started empty: `--empty` was asked for.
+    t.run(&["test", "0001_lossy", "--empty"])
+        .success()
+        .stderr_is("")
+        .stdout_is(
+            "pass  0001_lossy\n\
+             \x20 ok    up        ran\n\
+             \x20 ok    down      restores the data exactly\n\
+             \x20 ok    up again  gives the same data as the first up\n\
+             1 of 1 migration(s) passed up → down → up (scratch databases dropped), on an empty \
+             scratch database (--empty)\n",
+        );
 
     assert_eq!(t.snapshot(), before, "test touched the real database");
     assert!(t.records().is_empty());

@@ -141,8 +141,12 @@ fn a_native_dump_has_mongodumps_layout_and_pymongo_reads_it_back_exactly() {
     three_collections(&t);
     t.run(&["dump"])
         .success()
-        .stdout_has("dumped `")
-        .stdout_has("(3 collection(s), 20003 document(s), ");
+        .stderr_is(&format!("{}\n", t.target()))
+        .stdout_masked_is(&format!(
+            "dumped `{}/mongodumps/default-<stamp>` (3 collection(s), 20003 document(s), 1.2 MB) \
+             in <dur>\n",
+            t.dir().display()
+        ));
     let dump = only_dump(&t);
     assert!(dump
         .file_name()
@@ -208,19 +212,31 @@ fn a_gzipped_dump_restores_into_an_empty_database_exactly() {
     target
         .run(&["restore", dir])
         .code(6)
-        .one_error_line()
-        .stderr_has("restore replaces 3 collection(s)")
-        .stderr_has("pass `--yes`");
+        .stdout_is("")
+        .stderr_is(&format!(
+            "error: restore replaces 3 collection(s) of `{}` (big, small, tiny) with those of \
+             {dir}, a dump of another database, `{}`, and needs confirmation; hint: pass `--yes` \
+             to confirm without a terminal\n",
+            target.db_name, source.db_name
+        ));
     assert!(target.collections().is_empty());
     target
         .run(&["restore", dir, "--dry-run"])
         .success()
-        .stdout_has(&format!("would replace `{}.big`", target.db_name));
+        .stderr_is("")
+        .stdout_is(&format!(
+            "would replace `{db}.big`\nwould replace `{db}.small`\nwould replace `{db}.tiny`\n\
+             dry run: 3 collection(s) from {dir}, nothing was changed\n",
+            db = target.db_name
+        ));
     target
         .run(&["restore", dir, "--yes"])
         .success()
-        .stdout_has("restored 3 collection(s)")
-        .stdout_has("20003 document(s), 2 index(es)");
+        .stderr_is(&format!("{}\n", target.target()))
+        .stdout_is(&format!(
+            "restored 3 collection(s) of `{}`: 20003 document(s), 2 index(es)\n",
+            target.db_name
+        ));
     for name in ["big", "small", "tiny"] {
         assert!(
             contents(&target, name) == contents(&source, name),
@@ -276,7 +292,8 @@ fn execute_dumps_before_the_first_migration_and_not_when_nothing_is_pending() {
 
     t.run(&["execute"])
         .success()
-        .stdout_has("nothing to execute");
+        .stderr_is(&format!("{}\n", t.target()))
+        .stdout_is("nothing to execute: 2 migrations: 2 applied\n");
     assert_eq!(std::fs::read_dir(t.path("mongodumps")).unwrap().count(), 1);
 
     // Retention (`keep = 2`): three more runs with something to do leave the two newest dumps.
@@ -302,10 +319,13 @@ fn a_failed_dump_aborts_the_run_with_nothing_migrated() {
         .migration("0001_a.json", &insert("a"));
     t.run(&["execute"])
         .code(11)
-        .error_line()
-        .stderr_has("dump into `")
-        .stderr_has("failed: cannot create the directory")
-        .stderr_has("nothing was migrated");
+        .stdout_is("")
+        .stderr_masked_is(&format!(
+            "{}\nerror: dump into `blocker/dumps/default-<stamp>` failed: cannot create the \
+             directory: Not a directory (os error 20); hint: nothing was migrated; fix the cause \
+             (disk space, permissions, `[dump] directory`) and run again\n",
+            t.target()
+        ));
     assert!(t.records().is_empty() && t.docs("items").is_empty());
     let history = t.run(&["history", "--json"]);
     let entries: serde_json::Value = serde_json::from_str(&history.stdout).unwrap();
@@ -350,7 +370,15 @@ done
         .env("PATH", &path);
     t.run(&["dump"])
         .success()
-        .stdout_has("with mongodump")
+        .stderr_is(&format!(
+            "default: database `{}` on {host}:{port}\n",
+            t.db_name
+        ))
+        .stdout_masked_is(&format!(
+            "dumped `{}/mongodumps/default-<stamp>` (0 collection(s), 0 document(s), with \
+             mongodump) in <dur>\n",
+            t.dir().display()
+        ))
         .never_shows(PASSWORD);
 
     let read = |name: &str| std::fs::read_to_string(record.join(name)).unwrap();
@@ -382,11 +410,11 @@ done
 
     // Not installed: a clear error that suggests the native dump.
     let t = t.env("PATH", "/usr/bin:/bin");
-    t.run(&["dump"])
-        .code(11)
-        .one_error_line()
-        .stderr_has("`mongodump` was not found")
-        .stderr_has("tool = \"native\"");
+    t.run(&["dump"]).code(11).stdout_is("").stderr_is(
+        "error: dump into `mongodumps` failed: `mongodump` was not found; hint: install the \
+         MongoDB Database Tools, or set `[dump] tool = \"native\"`, which needs nothing \
+         installed\n",
+    );
     drop(secured);
 }
 
@@ -507,9 +535,9 @@ fn a_dump_without_a_manifest_is_still_read_to_its_end_before_anything_is_touched
     let dir = only_dump(&t);
     t.run(&["restore", dir.to_str().unwrap(), "--yes", "--trust-dump"])
         .code(11)
-        .one_error_line()
-        .stderr_has(&format!(
-            "error: the dump file `{}` is damaged: ",
+        .stdout_is("")
+        .stderr_is(&format!(
+            "error: the dump file `{}` is damaged: truncated document at byte 544; {DAMAGED}",
             file.display()
         ));
     assert_eq!(t.docs("users").len(), 50);
@@ -585,8 +613,14 @@ fn a_dump_into_a_full_disk_leaves_nothing_that_looks_complete() {
         .unwrap();
     t.run(&["execute"])
         .code(11)
-        .error_line()
-        .stderr_has("No space left on device");
+        .stdout_is("")
+        .stderr_masked_is(&format!(
+            "{}\nerror: dump into `{}/default-<stamp>` failed: cannot dump `big`: No space left on \
+             device (os error 28); hint: nothing was migrated; fix the cause (disk space, \
+             permissions, `[dump] directory`) and run again\n",
+            t.target(),
+            dumps.display()
+        ));
     assert!(t.records().is_empty() && t.docs("items").is_empty());
     let left: Vec<_> = std::fs::read_dir(&dumps)
         .map(|d| d.map(|e| e.unwrap().path()).collect())

@@ -4,9 +4,13 @@
 use crate::push;
 use crate::test::Test;
 
-/// Runs `args` in `t`, expects `code` and `message`, and checks nothing was written.
+/// Runs `args` in `t`, expects `code` and `message` (the whole `error: …; hint: …` line, the
+/// only output), and checks nothing was written.
 fn refused(t: &Test, args: &[&str], code: i32, message: &str) {
-    t.run(args).code(code).one_error_line().stderr_has(message);
+    t.run(args)
+        .code(code)
+        .stdout_is("")
+        .stderr_is(&format!("{message}\n"));
     assert!(
         t.collections().is_empty(),
         "bad input wrote to the database: {:?}",
@@ -27,7 +31,10 @@ fn unknown_config_key_names_file_line_and_column() {
         &t,
         &["execute"],
         3,
-        "migo.toml:5:1: unknown field `datbase`",
+        "error: migo.toml:5:1: unknown field `datbase`, expected one of `uri`, `host`, `port`, \
+         `database`, `user`, `password`, `password_env`, `auth_source`, `timeout_secs`, `tls`, \
+         `tls_ca_file`, `tls_allow_invalid_certificates`; hint: every key is documented in \
+         migo.reference.toml",
     );
 }
 
@@ -42,7 +49,8 @@ fn wrong_type_names_the_key() {
         &t,
         &["execute"],
         3,
-        "migo.toml:4:16: invalid type: string \"five\", expected u64",
+        "error: migo.toml:4:16: invalid type: string \"five\", expected u64; hint: every key is \
+         documented in migo.reference.toml",
     );
 }
 
@@ -53,7 +61,8 @@ fn toml_syntax_error() {
         &t,
         &["execute"],
         3,
-        "migo.toml:6:12: unclosed table, expected `]`",
+        "error: migo.toml:6:12: unclosed table, expected `]`; hint: every key is documented in \
+         migo.reference.toml",
     );
 }
 
@@ -64,14 +73,22 @@ fn invalid_pattern_regex() {
         &t,
         &["execute"],
         3,
-        "migo.toml:7:11: `[migrations] pattern` \"^(?P<number>[0-9+_.*$\" is not a valid regex",
+        "error: migo.toml:7:11: `[migrations] pattern` \"^(?P<number>[0-9+_.*$\" is not a valid \
+         regex: unclosed character class; hint: the pattern is a Rust regex with a named group \
+         `number`",
     );
 }
 
 #[test]
 fn pattern_without_number_group() {
     let t = project().config("[migrations]\npattern = '^[0-9]+_\\w+\\.json$'\n");
-    refused(&t, &["execute"], 3, "has no group named `number`");
+    refused(
+        &t,
+        &["execute"],
+        3,
+        "error: migo.toml:7:11: `[migrations] pattern` \"^[0-9]+_\\\\w+\\\\.json$\" has no group \
+         named `number`; hint: capture the migration number with `(?P<number>[0-9]+)`",
+    );
 }
 
 #[test]
@@ -79,7 +96,13 @@ fn missing_database() {
     let t = project();
     let config = format!("[mongo]\nuri = \"{}\"\n", t.server.uri);
     let t = t.raw_config(&config);
-    refused(&t, &["list"], 3, "missing `[mongo] database`");
+    refused(
+        &t,
+        &["list"],
+        3,
+        "error: migo.toml: missing `[mongo] database`; hint: set `database` under `[mongo]`, or \
+         `MIGO_DATABASE`, or `--database`",
+    );
 }
 
 #[test]
@@ -94,7 +117,8 @@ fn password_env_not_set() {
         &t,
         &["list"],
         3,
-        "`[mongo] password_env` names `MIGO_TEST_NO_SUCH_VAR`, which is not set",
+        "error: migo.toml:6:16: `[mongo] password_env` names `MIGO_TEST_NO_SUCH_VAR`, which is \
+         not set; hint: export MIGO_TEST_NO_SUCH_VAR=… before running migo",
     );
 }
 
@@ -105,7 +129,8 @@ fn task_shadowing_a_builtin() {
         &t,
         &["list"],
         3,
-        "migo.toml:6:1: task `execute` would shadow the built-in subcommand `execute`",
+        "error: migo.toml:6:1: task `execute` would shadow the built-in subcommand `execute`; \
+         hint: rename the task",
     );
 }
 
@@ -116,7 +141,7 @@ fn unknown_environment_lists_the_known_ones() {
         &t,
         &["--env", "prod", "list"],
         3,
-        "unknown environment `prod`; hint: known environments: `staging`",
+        "error: migo.toml: unknown environment `prod`; hint: known environments: `staging`",
     );
 }
 
@@ -127,7 +152,8 @@ fn missing_config_file_given_explicitly() {
         &t,
         &["--config", "nope.toml", "list"],
         3,
-        "nope.toml: cannot read the configuration file",
+        "error: nope.toml: cannot read the configuration file: No such file or directory (os error \
+         2); hint: check `--config` / `MIGO_CONFIG`",
     );
 }
 
@@ -137,9 +163,13 @@ fn file_not_matching_the_pattern() {
         .migration("0002-dashes.json", &push(2))
         .migration("_draft.json", "x")
         .migration("notes.md", "x");
-    refused(&t, &["execute"], 4, "file `0002-dashes.json` in `");
-    t.run(&["execute"]).stderr_has(
-        "does not match the pattern `^(?P<number>[0-9]+)_[A-Za-z0-9_-]+(\\.(up|down))?\\.(json|js|sh|py)$`",
+    refused(
+        &t,
+        &["execute"],
+        4,
+        "error: file `0002-dashes.json` in `mongomigrations` does not match the pattern \
+         `^(?P<number>[0-9]+)_[A-Za-z0-9_-]+(\\.(up|down))?\\.(json|js|sh|py)$`; hint: rename it, \
+         prefix it with `_` to keep it aside, or change `[migrations] pattern`",
     );
 }
 
@@ -150,14 +180,21 @@ fn duplicate_numbers() {
         &t,
         &["execute"],
         4,
-        "migrations `0001_a.json` and `0001_b.json` have the same number 1",
+        "error: migrations `0001_a.json` and `0001_b.json` have the same number 1; hint: renumber \
+         one of them",
     );
 }
 
 #[test]
 fn missing_migrations_directory() {
     let t = project().config("[migrations]\ndirectory = \"nowhere\"\n");
-    refused(&t, &["list"], 4, "migrations directory `");
+    refused(
+        &t,
+        &["list"],
+        4,
+        "error: migrations directory `nowhere` does not exist; hint: create it, run `migo new \
+         NAME`, or set `[migrations] directory` in migo.toml",
+    );
 }
 
 #[test]
@@ -167,7 +204,9 @@ fn empty_up() {
         &t,
         &["execute"],
         4,
-        "migration `0002_b.json` is invalid: `up` is an empty array",
+        "error: migration `0002_b.json` is invalid: `up` is an empty array; it needs at least one \
+         command; hint: a .json migration is {\"description\": …, \"up\": [command, …], \"down\": \
+         [command, …]}",
     );
 }
 
@@ -177,13 +216,28 @@ fn invalid_extended_json() {
         "0002_b.json",
         r#"{"up": [{"insert": "x", "documents": [{"d": {"$date": "yesterday"}}]}]}"#,
     );
-    refused(&t, &["execute"], 4, "`up[0]` is not valid Extended JSON");
+    refused(
+        &t,
+        &["execute"],
+        4,
+        "error: migration `0002_b.json` is invalid: `up[0]` is not valid Extended JSON: invalid \
+         value: string \"yesterday\", expected rfc3339 formatted utc datetime; hint: a .json \
+         migration is {\"description\": …, \"up\": [command, …], \"down\": [command, …]}",
+    );
 }
 
 #[test]
 fn unknown_field_in_a_migration() {
     let t = project().migration("0002_b.json", r#"{"up": [{"ping": 1}], "dwon": []}"#);
-    refused(&t, &["execute"], 4, "unknown field `dwon`");
+    refused(
+        &t,
+        &["execute"],
+        4,
+        "error: migration `0002_b.json` is invalid: unknown field `dwon`, expected one of \
+         `description`, `up`, `backfill`, `down`, `transaction`, `phase`, `checkpoint`, `lint` at \
+         line 1 column 28; hint: a .json migration is {\"description\": …, \"up\": [command, …], \
+         \"down\": [command, …]}",
+    );
 }
 
 #[test]
@@ -293,9 +347,27 @@ fn a_config_that_is_no_regular_file_or_too_big_is_refused_by_name() {
 #[test]
 fn bad_flag_value() {
     let t = project();
+    // The hint says what `--port` takes.
     t.run(&["--port", "seventy", "list"])
         .code(2)
-        .stderr_has("invalid value 'seventy' for '--port <PORT>'");
+        .stdout_is("")
+        .stderr_is(
+            "error: invalid value 'seventy' for '--port <PORT>': invalid digit found in string; \
+             hint: `--port` takes the server's port, a whole number up to 65535\n",
+        );
+    t.run(&["--jobs", "99", "list"])
+        .code(2)
+        .stdout_is("")
+        .stderr_is(
+        "error: invalid value '99' for '--jobs <N>': 99 is not in 1..=64; hint: `--jobs` takes \
+         a whole number from 1 to 64\n",
+    );
+    t.run(&["list", "--dyr-run"])
+        .code(2)
+        .stdout_is("")
+        .stderr_is(
+            "error: unexpected argument '--dyr-run' found; hint: did you mean `--dry-run`?\n",
+        );
     assert!(t.collections().is_empty());
 }
 
@@ -306,13 +378,15 @@ fn unknown_policy_value_lists_the_choices() {
         &t,
         &["execute"],
         3,
-        "migo.toml:7:15: unknown variant `maybe`, expected `error` or `warn`",
+        "error: migo.toml:7:15: unknown variant `maybe`, expected `error` or `warn`; hint: every key \
+         is documented in migo.reference.toml",
     );
     refused(
         &project(),
         &["execute", "--out-of-order", "sometimes"],
         2,
-        "invalid value 'sometimes' for '--out-of-order <POLICY>'",
+        "error: invalid value 'sometimes' for '--out-of-order <POLICY>'; hint: choose one of \
+         warn, allow, error",
     );
 }
 
@@ -322,7 +396,9 @@ fn check_and_history_take_no_dry_run() {
         &project(),
         &["check", "--dry-run"],
         2,
-        "`--dry-run` applies to `execute`, `ignore`, `rollback`, `accept`, `forget`, `remove` and `restore` only",
+        "error: `--dry-run` applies to `execute`, `ignore`, `rollback`, `accept`, `forget`, \
+         `remove` and `restore` only; hint: `list`, `check`, `history` and `version` never change \
+         anything",
     );
 }
 
@@ -332,18 +408,21 @@ fn bad_dump_settings_name_the_key() {
         &project().config("[dump]\ntool = \"tape\"\n"),
         &["dump"],
         3,
-        "unknown variant `tape`, expected `native` or `mongodump`",
+        "error: migo.toml:7:8: unknown variant `tape`, expected `native` or `mongodump`; hint: every \
+         key is documented in migo.reference.toml",
     );
     refused(
         &project().config("[dump]\nkeep = 0\n"),
         &["dump"],
         3,
-        "`[dump] keep` = 0 would delete the dump just taken",
+        "error: migo.toml:7:8: `[dump] keep` = 0 would delete the dump just taken; hint: keep at \
+         least 1, or leave `keep` out to keep every dump",
     );
     refused(
         &project(),
         &["restore", "/nonexistent/dump", "--yes"],
         6,
-        "`/nonexistent/dump` cannot be read",
+        "error: `/nonexistent/dump` cannot be read: No such file or directory (os error 2); hint: \
+         give the directory of a complete dump, e.g. `mongodumps/default-20261122T101500.123Z`",
     );
 }

@@ -42,7 +42,7 @@ fn without_migo_toml_every_command_says_where_it_looked() {
     let t = Test::new().env("MIGO_DATABASE", "only_env");
     std::fs::remove_file(t.path("migo.toml")).unwrap();
     for args in [&["list"][..], &["execute"], &["history"], &["new", "x"]] {
-        t.run(args).code(3).stderr_is(&format!(
+        t.run(args).code(3).stdout_is("").stderr_is(&format!(
             "error: no migo.toml in {} or its parents; hint: run `migo init` to set migo up \
                  here, or point `--config` / `MIGO_CONFIG` at one\n",
             t.dir().canonicalize().unwrap().display()
@@ -58,6 +58,7 @@ fn commands_find_migo_toml_in_a_parent_directory() {
     command.current_dir(t.path("src/deep"));
     crate::test::Run::of(command)
         .success()
-        .stdout_has("applied 0001_a");
+        .stderr_is(&format!("{}\napplying 0001_a…\n", t.target()))
+        .stdout_masked_is("applied 0001_a (<dur>)\n1 migration(s) applied in <dur>\n");
     assert_eq!(crate::order(&t), [1]);
 }

@@ -32,7 +32,7 @@ fn a_refused_connection_is_said_at_once_not_after_the_timeout() {
         ),
         (
             format!("mongodb://127.0.0.1:{one},localhost:{two}/?appName=x"),
-            format!("127.0.0.1:{one}, localhost:{two}"),
+            format!("127.0.0.1:{one},localhost:{two}"),
         ),
     ] {
         let t = project(&uri);
@@ -40,12 +40,12 @@ fn a_refused_connection_is_said_at_once_not_after_the_timeout() {
             let started = Instant::now();
             let run = t.run(&[command]);
             let took = started.elapsed();
+            // The target and the hint write the hosts the same way.
             run.code(5).stdout_is("").stderr_is(&format!(
-                "error: cannot connect to default: database `{}` on {}: connection refused; \
+                "error: cannot connect to default: database `{}` on {hosts}: connection refused; \
                  hint: is the server running on {hosts}? Start it, or fix `host`/`port`/`uri` \
                  under `[mongo]` (or `--host`/`--port`/`--uri`)\n",
                 t.db_name,
-                hosts.replace(", ", ",")
             ));
             // The configured timeout is 30 s: the answer came long before it.
             assert!(took < Duration::from_secs(5), "{command} took {took:?}");

@@ -31,20 +31,39 @@ fn dry_runs_change_nothing_at_all() {
             "would apply 0004_c (0004_c.json)\n",
             "    {\"update\":\"log\",\"updates\":[{\"q\":{\"_id\":\"order\"},\"u\":{\"$push\":{\"order\":4}},\"upsert\":true}]}\n",
             "dry run: 2 step(s), nothing was changed\n",
-        ));
+        ))
+        .stderr_is("warning: applied migration `0001_a` was modified after it ran\n");
     t.run(&["execute", "--dry-run"])
         .code(6)
-        .stderr_has("was modified");
+        .stdout_is("")
+        .stderr_is(
+            "error: applied migration `0001_a` was modified after it ran (its checksum no longer \
+             matches the registry); nothing was run; hint: restore the file, or record the change \
+             deliberately with `migo accept 0001_a`, or set `on_modified = \"warn\"`\n",
+        );
     t.run(&["ignore", "--dry-run"])
         .success()
-        .stdout_has("would ignore 0003_b")
-        .stdout_has("would ignore 0004_c");
+        .stderr_is("")
+        .stdout_is(concat!(
+            "would ignore 0003_b (0003_b.json)\n",
+            "would ignore 0004_c (0004_c.json)\n",
+            "dry run: 2 step(s), nothing was changed\n",
+        ));
     t.run(&["rollback", "0002_index", "--dry-run"])
         .success()
-        .stdout_has("would roll back 0002_index (0002_index.json)\n    {\"dropIndexes\":\"users\",\"index\":\"email_1\"}");
+        .stderr_is("")
+        .stdout_is(concat!(
+            "would roll back 0002_index (0002_index.json)\n",
+            "    {\"dropIndexes\":\"users\",\"index\":\"email_1\"}\n",
+            "dry run: 1 step(s), nothing was changed\n",
+        ));
     t.run(&["accept", "0001_a", "--dry-run"])
         .success()
-        .stdout_has("would accept the new checksum of 0001_a");
+        .stderr_is("")
+        .stdout_is(concat!(
+            "would accept the new checksum of 0001_a (0001_a.json)\n",
+            "dry run: 1 step(s), nothing was changed\n",
+        ));
     t.run(&[
         "execute",
         "0003_b",
@@ -54,7 +73,12 @@ fn dry_runs_change_nothing_at_all() {
         "warn",
     ])
     .success()
-    .stdout_has(r#"{"dry_run":true,"steps":[{"name":"0003_b","file":"0003_b.json","action":"up","commands":["#);
+    .stderr_is("warning: applied migration `0001_a` was modified after it ran\n")
+    .stdout_is(concat!(
+        r#"{"dry_run":true,"steps":[{"name":"0003_b","file":"0003_b.json","action":"up","#,
+        r#""commands":["{\"insert\":\"items\",\"documents\":[{\"_id\":\"b\"}]}"]}]}"#,
+        "\n",
+    ));
 
     assert_eq!(t.snapshot(), before, "a dry run changed the database");
 }

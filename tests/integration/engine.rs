@@ -10,7 +10,7 @@ use mongodb::bson::{doc, DateTime, Document};
 
 use crate::processes::{alive, pid_in, signal, wait_stopped, wait_until};
 use crate::server::Server;
-use crate::test::{Test, LOCK_ID};
+use crate::test::{readable, Run, Test, LOCK_ID};
 use crate::{insert, push};
 
 /// The results of the audit log, newest first.
@@ -44,10 +44,13 @@ fn a_migration_that_finished_stays_applied_when_migo_is_killed_before_the_next()
     assert_eq!(t.statuses(), [("0001_a".into(), "applied".into())]);
     assert_eq!(crate::order(&t), [1]);
     t.run(&["unlock", "--yes"]).success();
-    t.run(&["list"])
-        .success()
-        .stdout_has("0001_a  applied")
-        .stdout_has("0002_b  pending");
+    t.run(&["list"]).success().stdout_masked_is(&format!(
+        "NUMBER  NAME    STATE    APPLIED AT  BY     DURATION  CHECKSUM\n\
+         1       0001_a  applied  <time>      <who>  <dur>     ok\n\
+         2       0002_b  pending\n\
+         2 migrations: 1 applied, 1 pending ({})\n",
+        t.target()
+    ));
 }
 
 #[test]
@@ -156,13 +159,15 @@ fn a_takeover_loses_to_a_holder_that_renewed_after_the_read() {
         .run()
         .unwrap();
     signal(migo.id(), libc::SIGCONT);
-    let out = migo.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(7), "{stderr}");
-    assert!(
-        stderr.contains("error: the migrations lock is held by someone@elsewhere (pid 4242)"),
-        "{stderr}"
-    );
+    let since = readable(*t.lock().unwrap().get_datetime("started_at").unwrap());
+    Run::from_output(&migo.wait_with_output().unwrap())
+        .code(7)
+        .stdout_is("")
+        .stderr_is(&format!(
+            "error: the migrations lock is held by someone@elsewhere (pid 4242), running `migo \
+             execute` since {since}; hint: wait for it with `--wait SECS`, or run `migo unlock` \
+             if no migo process is running on elsewhere\n",
+        ));
     assert_eq!(t.lock().unwrap().get_str("token").unwrap(), "other-token");
     assert!(t.records().is_empty() && t.docs("items").is_empty());
 }
@@ -171,16 +176,19 @@ fn a_takeover_loses_to_a_holder_that_renewed_after_the_read() {
 fn a_lock_document_migo_cannot_read_is_an_error_and_unlock_replaces_it() {
     let t = Test::new().migration("0001_a.json", &insert("a"));
     t.hold_lock(doc! {"token": 17, "started_at": "yesterday"});
-    t.run(&["execute"])
-        .code(3)
-        .stderr_has("error: the registry: the lock document (`_id: \"__migo_lock__\"`) in `migrations` cannot be read: ")
-        .stderr_has("; hint: if no migo is running, `migo unlock --yes` replaces it with a released lock\n")
-        .one_error_line();
+    t.run(&["execute"]).code(3).stdout_is("").stderr_is(
+        "error: the registry: the lock document (`_id: \"__migo_lock__\"`) in `migrations` \
+             cannot be read: invalid type: integer `17`, expected a string; hint: if no migo is \
+             running, `migo unlock --yes` replaces it with a released lock\n",
+    );
     assert!(t.records().is_empty() && t.docs("items").is_empty());
     t.run(&["unlock", "--yes"])
         .success()
         .stdout_is("released the lock (an unreadable lock document)\n");
-    t.run(&["execute"]).success();
+    t.run(&["execute"])
+        .success()
+        .stderr_is(&format!("{}\napplying 0001_a…\n", t.target()))
+        .stdout_masked_is("applied 0001_a (<dur>)\n1 migration(s) applied in <dur>\n");
     assert_eq!(t.statuses(), [("0001_a".into(), "applied".into())]);
     assert_eq!(history_results(&t)[1], "unlock ok");
 }

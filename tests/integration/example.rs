@@ -48,23 +48,47 @@ fn the_example_binary_runs_compiled_migrations_and_its_extra() {
           "down": [{"dropIndexes": "users", "index": "name_1"}]}"#,
     );
 
+    // The built-in part of `help` is pinned by `tasks.rs`; here, the extras it adds.
     run_example(&t, &["help"]).success().stdout_has(
         "Extras (compiled into this binary):\n  count-users  Count the users and the active ones\n",
     );
-    run_example(&t, &["list"])
-        .success()
-        .stdout_has("1       0001_users            pending")
-        .stdout_has("2       0002_add_active_flag  pending")
-        .stdout_has("3       0003_display_names    pending")
-        .stdout_has("4 migrations: 4 pending");
+    run_example(&t, &["list"]).success().stdout_is(&format!(
+        "NUMBER  NAME                  STATE    APPLIED AT  BY  DURATION  CHECKSUM\n\
+         1       0001_users            pending\n\
+         2       0002_add_active_flag  pending\n\
+         3       0003_display_names    pending\n\
+         4       0004_index            pending\n\
+         4 migrations: 4 pending ({})\n",
+        t.target()
+    ));
     run_example(&t, &["execute", "--dry-run"])
         .success()
-        .stdout_has("would apply 0002_add_active_flag (0002_add_active_flag (compiled))\n    compiled: 0002_add_active_flag::up");
+        .stderr_is("")
+        .stdout_is(concat!(
+            "would apply 0001_users (0001_users.json)\n",
+            "    {\"insert\":\"users\",\"documents\":[{\"_id\":1,\"name\":\"Ann\"},{\"_id\":2,\"name\":\"Bo\"}]}\n",
+            "would apply 0002_add_active_flag (0002_add_active_flag (compiled))\n",
+            "    compiled: 0002_add_active_flag::up\n",
+            "would apply 0003_display_names (0003_display_names (compiled))\n",
+            "    compiled: 0003_display_names::up\n",
+            "would apply 0004_index (0004_index.json)\n",
+            "    {\"createIndexes\":\"users\",\"indexes\":[{\"key\":{\"name\":1},\"name\":\"name_1\"}]}\n",
+            "dry run: 4 step(s), nothing was changed\n",
+        ));
     run_example(&t, &["execute"])
         .success()
-        .stdout_has("applied 0002_add_active_flag")
-        .stdout_has("applied 0003_display_names")
-        .stdout_has("4 migration(s) applied");
+        .stderr_is(&format!(
+            "{}\napplying 0001_users…\napplying 0002_add_active_flag…\n\
+             applying 0003_display_names…\napplying 0004_index…\n",
+            t.target()
+        ))
+        .stdout_masked_is(concat!(
+            "applied 0001_users (<dur>)\n",
+            "applied 0002_add_active_flag (<dur>)\n",
+            "applied 0003_display_names (<dur>)\n",
+            "applied 0004_index (<dur>)\n",
+            "4 migration(s) applied in <dur>\n",
+        ));
     let docs = t.docs("users");
     assert_eq!(
         docs[0],
@@ -73,26 +97,55 @@ fn the_example_binary_runs_compiled_migrations_and_its_extra() {
     run_example(&t, &["count-users"])
         .success()
         .stdout_is("users: 2 documents, 2 active\n");
-    run_example(&t, &["check"]).success();
+    let up_to_date = format!("up to date: 4 migrations: 4 applied ({})\n", t.target());
+    run_example(&t, &["check"]).success().stdout_is(&up_to_date);
     // Plain migo sees the compiled migrations' records, and which binary has them.
-    t.run(&["list"])
-        .success()
-        .stdout_has("0002_add_active_flag  applied (compiled: my_migrations)");
-    t.run(&["check"]).success();
+    t.run(&["list"]).success().stdout_masked_is(&format!(
+        "NUMBER  NAME                  STATE                              APPLIED AT  BY     \
+         DURATION  CHECKSUM\n\
+         1       0001_users            applied                            <time>      <who>  \
+         <dur>     ok\n\
+         2       0002_add_active_flag  applied (compiled: my_migrations)  <time>      <who>  \
+         <dur>     compiled\n\
+         3       0003_display_names    applied (compiled: my_migrations)  <time>      <who>  \
+         <dur>     compiled\n\
+         4       0004_index            applied                            <time>      <who>  \
+         <dur>     ok\n\
+         4 migrations: 4 applied ({})\n",
+        t.target()
+    ));
+    t.run(&["check"]).success().stdout_is(&up_to_date);
     t.run(&["rollback", "0002_add_active_flag"])
         .code(6)
-        .one_error_line()
-        .stderr_has("`0002_add_active_flag` is a compiled migration of the binary `my_migrations`");
+        .stdout_is("")
+        .stderr_is(
+            "error: `0002_add_active_flag` is a compiled migration of the binary `my_migrations`; \
+             this binary cannot run it; hint: run it with that binary, e.g. `cargo run --quiet \
+             --bin my_migrations -- …`\n",
+        );
 
     run_example(&t, &["rollback", "--last", "3"])
         .success()
-        .stdout_has("rolled back 0003_display_names")
-        .stdout_has("rolled back 0002_add_active_flag");
+        .stderr_is(&format!(
+            "{}\nrolling back 0004_index…\nrolling back 0003_display_names…\n\
+             rolling back 0002_add_active_flag…\n",
+            t.target()
+        ))
+        .stdout_masked_is(concat!(
+            "rolled back 0004_index (<dur>)\n",
+            "rolled back 0003_display_names (<dur>)\n",
+            "rolled back 0002_add_active_flag (<dur>)\n",
+            "3 migration(s) rolled back in <dur>\n",
+        ));
     assert_eq!(t.docs("users")[1], doc! {"_id": 2, "name": "Bo"});
     assert_eq!(t.statuses(), [("0001_users".into(), "applied".into())]);
     run_example(&t, &["remove", "0003_display_names"])
         .code(6)
-        .stderr_has("it is compiled into this binary");
+        .stdout_is("")
+        .stderr_is(
+            "error: cannot remove `0003_display_names`: it is compiled into this binary; hint: \
+             remove it from the binary's source instead\n",
+        );
     let records = t
         .db()
         .collection::<Document>("migrations_audit")

@@ -7,7 +7,7 @@ use mongodb::sync::Database;
 
 use crate::processes::{gated_script, pid_in, signal, wait_stopped};
 use crate::server::Server;
-use crate::test::Test;
+use crate::test::{aligned, Test};
 
 /// A project whose `[fleet]` is every database named `<prefix>_mNN`, with `count` of them on
 /// the server (each holding a seed document, so `listDatabases` shows it).
@@ -69,6 +69,14 @@ pub(crate) fn applied(names: &[&str]) -> Vec<(String, String)> {
         .iter()
         .map(|n| (n.to_string(), "applied".to_string()))
         .collect()
+}
+
+/// The fleet's first line on stderr: how many databases it found on the test's server.
+fn found(t: &Test, count: usize) -> String {
+    format!(
+        "default: {count} database(s) on {}:{}\n",
+        t.server.host, t.server.port
+    )
 }
 
 /// The summary row of `member`: its cells, split on runs of spaces.
@@ -215,38 +223,32 @@ fn list_shows_a_row_per_member_and_the_totals() {
     t.run(&["--database", &m[0], "execute"]).success();
     t.run(&["--database", &m[1], "execute", "--steps", "1"])
         .success();
-    let run = t.run(&["--fleet", "list"]);
-    run.success();
-    let lines: Vec<&str> = run.stdout.lines().collect();
-    assert_eq!(lines.len(), 5, "{}", run.stdout);
-    assert!(lines[0].starts_with("DATABASE"));
-    assert_eq!(
-        row(&run.stdout, &m[0])[..6],
-        [m[0].as_str(), "up to date", "3", "0", "0", "0"]
-    );
-    assert!(row(&run.stdout, &m[0])[6].starts_with("0003_c ("));
-    assert_eq!(
-        row(&run.stdout, &m[1])[..6],
-        [m[1].as_str(), "behind", "1", "2", "0", "0"]
-    );
-    assert_eq!(
-        row(&run.stdout, &m[2])[..6],
-        [m[2].as_str(), "behind", "0", "3", "0", "0"]
-    );
-    assert_eq!(
-        lines[4],
-        "3 databases: 1 up to date, 2 behind; migrations: 4 applied, 5 pending"
-    );
+    t.run(&["--fleet", "list"])
+        .success()
+        .stderr_is(&found(&t, 3))
+        .stdout_masked_is(&format!(
+            "{}3 databases: 1 up to date, 2 behind; migrations: 4 applied, 5 pending\n",
+            aligned(&[
+                &["DATABASE", "STATE", "APPLIED", "PENDING", "FAILED", "MODIFIED", "NEWEST"],
+                &[&m[0], "up to date", "3", "0", "0", "0", "0003_c (<time>)"],
+                &[&m[1], "behind", "1", "2", "0", "0", "0001_a (<time>)"],
+                &[&m[2], "behind", "0", "3", "0", "0"],
+            ])
+        ));
     let json = t.run(&["--fleet", "version", "--json"]);
-    let doc: serde_json::Value = serde_json::from_str(&json.success().stdout).unwrap();
+    json.success().stderr_is(&found(&t, 3));
+    let doc: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
     assert_eq!(doc["databases"][1]["database"], m[1].as_str());
     assert_eq!(doc["databases"][1]["newest"]["name"], "0001_a");
     assert_eq!(doc["databases"][1]["target"]["database"], m[1].as_str());
     assert_eq!(doc["totals"]["pending"], 5);
     // `check` fails with exit 8 naming the members behind.
-    t.run(&["--fleet", "check"]).code(8).stderr_has(&format!(
-        "error: 2 of 3 databases are not up to date: {} (behind), {} (behind)",
-        m[1], m[2]
+    t.run(&["--fleet", "check"]).code(8).stderr_is(&format!(
+        "{}error: 2 of 3 databases are not up to date: {} (behind), {} (behind); hint: \
+         `migo --database NAME list` shows one database's migrations\n",
+        found(&t, 3),
+        m[1],
+        m[2]
     ));
 }
 
@@ -258,22 +260,71 @@ fn fail_fast_starts_no_member_after_the_first_failure() {
         .insert_one(doc! {"_id": "a"})
         .run()
         .unwrap();
-    let run = t.run(&["--fleet", "execute", "--jobs", "1", "--fail-fast"]);
-    run.code(1).stderr_has(&format!(
-        "error: 1 of 5 databases failed: {} (failed); 3 not started (--fail-fast)",
-        m[1]
-    ));
-    assert_eq!(row(&run.stdout, &m[0])[1], "ok");
-    assert_eq!(row(&run.stdout, &m[1])[1], "failed");
+    let m1 = &m[1];
+    let dup_key = format!(
+        "command 1 of 1 (`insert`): code 11000: E11000 duplicate key error collection: \
+         {m1}.items index: _id_ dup key: {{ _id: \"a\" }}"
+    );
+    let again = "hint: run the same command again: each database picks up what is left; `migo \
+                 --database NAME list` shows one\n";
+    let applied = |name: &str| {
+        format!(
+            "[{name}] applied 0001_a (<dur>)\n[{name}] applied 0002_b (<dur>)\n\
+             [{name}] applied 0003_c (<dur>)\n"
+        )
+    };
+    let failed = format!("migration `0001_a` failed: {dup_key}");
+    t.run(&["--fleet", "execute", "--jobs", "1", "--fail-fast"])
+        .code(1)
+        .stdout_masked_is(&format!(
+            "{}{}5 databases: 1 ok, 1 failed, 3 not started; 3 migration(s) applied in <dur>\n",
+            applied(&m[0]),
+            aligned(&[
+                &["DATABASE", "RESULT", "APPLIED", "DURATION", "ERROR"],
+                &[&m[0], "ok", "3", "<dur>"],
+                &[m1, "failed", "0", "<dur>", &failed],
+                &[&m[2], "not started"],
+                &[&m[3], "not started"],
+                &[&m[4], "not started"],
+            ])
+        ))
+        .stderr_is(&format!(
+            "{}[{m1}] error: {failed}; hint: fix it, then retry with `migo --database {m1} \
+             execute 0001_a`, or `migo --database {m1} ignore 0001_a` / `migo --database {m1} \
+             rollback 0001_a`\n\
+             error: 1 of 5 databases failed: {m1} (failed); 3 not started (--fail-fast); {again}",
+            found(&t, 5)
+        ));
     for name in &m[2..] {
-        assert_eq!(row(&run.stdout, name), [name.as_str(), "not started"]);
         assert!(statuses(&t, name).is_empty(), "{name} was touched");
     }
     // Without it, the others go on; the failed member waits for its own retry, as it would
     // alone (exit 6: its migration failed on its last run).
+    let last_run =
+        format!("migration `0001_a` failed on its last run ({dup_key}); nothing was run");
     t.run(&["--fleet", "execute", "--jobs", "1"])
         .code(6)
-        .stderr_has("failed on its last run");
+        .stdout_masked_is(&format!(
+            "{}{}{}{}5 databases: 4 ok, 1 failed; 9 migration(s) applied in <dur>\n",
+            applied(&m[2]),
+            applied(&m[3]),
+            applied(&m[4]),
+            aligned(&[
+                &["DATABASE", "RESULT", "APPLIED", "DURATION", "ERROR"],
+                &[&m[0], "ok", "0", "<dur>"],
+                &[m1, "failed", "", "<dur>", &last_run],
+                &[&m[2], "ok", "3", "<dur>"],
+                &[&m[3], "ok", "3", "<dur>"],
+                &[&m[4], "ok", "3", "<dur>"],
+            ])
+        ))
+        .stderr_is(&format!(
+            "{}[{m1}] error: {last_run}; hint: fix it and retry with `migo --database {m1} \
+             execute 0001_a`, or `migo --database {m1} rollback 0001_a`, or mark it done with \
+             `migo --database {m1} ignore 0001_a`\n\
+             error: 1 of 5 databases failed: {m1} (failed); {again}",
+            found(&t, 5)
+        ));
     for name in &m[2..] {
         assert_eq!(statuses(&t, name).len(), 3);
     }
@@ -284,7 +335,17 @@ fn a_locked_member_alone_exits_7_and_the_others_proceed() {
     let (t, m) = fleet(3, "");
     let mut holder = live_run(&t, &m[1]);
     let run = t.run(&["--fleet", "execute", "--json"]);
-    run.code(7);
+    let host = crate::test::who().split_once('@').unwrap().1.to_string();
+    run.code(7).stderr_masked_is(&format!(
+        "{}[{m1}] error: the migrations lock is held by <who> (pid {}), running `migo --database \
+         {m1} execute` since <time>; hint: wait for it with `--wait SECS`, or run `migo \
+         --database {m1} unlock` if no migo process is running on {host}\n\
+         error: 1 of 3 databases failed: {m1} (locked); hint: run the same command again: each \
+         database picks up what is left; `migo --database NAME list` shows one\n",
+        found(&t, 3),
+        holder.id(),
+        m1 = m[1]
+    ));
     let doc: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     let members = doc["databases"].as_array().unwrap();
     assert_eq!(members[1]["result"], "locked");
@@ -308,24 +369,36 @@ fn ctrl_c_stops_starting_members_and_prints_the_summary() {
     pid_in(&t.path("slow.pid"));
     signal(migo.id(), libc::SIGINT);
     let out = migo.wait_with_output().unwrap();
-    let (stdout, stderr) = (
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr),
-    );
-    assert_eq!(out.status.code(), Some(130), "{stdout}\n{stderr}");
-    assert_eq!(
-        row(&stdout, &m[0])[..3],
-        [m[0].as_str(), "interrupted", "3"]
-    );
+    let stopped = "stopped by SIGINT while `0004_slow` was running; it is recorded as interrupted";
+    crate::test::Run::from_output(&out)
+        .code(130)
+        .stdout_masked_is(&format!(
+            "[{m0}] applied 0001_a (<dur>)\n[{m0}] applied 0002_b (<dur>)\n\
+             [{m0}] applied 0003_c (<dur>)\n{}\
+             4 databases: 1 interrupted, 3 not started; 3 migration(s) applied in <dur>\n",
+            aligned(&[
+                &["DATABASE", "RESULT", "APPLIED", "DURATION", "ERROR"],
+                &[&m[0], "interrupted", "3", "<dur>", stopped],
+                &[&m[1], "not started"],
+                &[&m[2], "not started"],
+                &[&m[3], "not started"],
+            ]),
+            m0 = m[0]
+        ))
+        .stderr_is(&format!(
+            "{}migo: SIGINT received: stopping after the step in flight (again to stop at once)\n\
+             [{m0}] error: {stopped}; hint: check what `0004_slow` did, then `migo --database \
+             {m0} execute 0004_slow` to run it again, or `migo --database {m0} ignore 0004_slow` \
+             / `migo --database {m0} rollback 0004_slow`\n\
+             error: stopped by SIGINT: 0 of 4 databases done, 1 stopped, 3 not started; hint: \
+             run the same command again: each database picks up what is left; `migo --database \
+             NAME list` shows one\n",
+            found(&t, 4),
+            m0 = m[0]
+        ));
     for name in &m[1..] {
-        assert_eq!(row(&stdout, name), [name.as_str(), "not started"]);
         assert!(statuses(&t, name).is_empty());
     }
-    assert!(
-        stderr
-            .contains("error: stopped by SIGINT: 0 of 4 databases done, 1 stopped, 3 not started"),
-        "{stderr}"
-    );
     // The member stopped as a single run does: recorded, audited, lock released.
     assert_eq!(
         statuses(&t, &m[0])[3],
@@ -363,12 +436,27 @@ fn environments_span_two_clusters() {
         ))
         .migration("0001_a.json", &crate::insert("a"));
     let run = t.run(&["--fleet", "execute"]);
-    run.success()
-        .stderr_has(&format!("eu: 2 database(s) on 127.0.0.1:{}", eu.port))
-        .stderr_has(&format!("us: 2 database(s) on 127.0.0.1:{}", us.port));
-    for member in ["eu/p_1", "eu/p_2", "us/p_1", "us/p_3"] {
-        assert_eq!(row(&run.stdout, member)[..3], [member, "ok", "1"]);
-    }
+    let applied = |member: &str| format!("[{member}] applied 0001_a (<dur>)\n");
+    run.by_member()
+        .success()
+        .stderr_is(&format!(
+            "eu: 2 database(s) on 127.0.0.1:{}\nus: 2 database(s) on 127.0.0.1:{}\n",
+            eu.port, us.port
+        ))
+        .stdout_masked_is(&format!(
+            "{}{}{}{}{}4 databases: 4 ok; 4 migration(s) applied in <dur>\n",
+            applied("eu/p_1"),
+            applied("eu/p_2"),
+            applied("us/p_1"),
+            applied("us/p_3"),
+            aligned(&[
+                &["DATABASE", "RESULT", "APPLIED", "DURATION", "ERROR"],
+                &["eu/p_1", "ok", "1", "<dur>"],
+                &["eu/p_2", "ok", "1", "<dur>"],
+                &["us/p_1", "ok", "1", "<dur>"],
+                &["us/p_3", "ok", "1", "<dur>"],
+            ])
+        ));
     let count = |server: &Server, db: &str| {
         server
             .client()
@@ -391,7 +479,15 @@ fn environments_span_two_clusters() {
     // One environment alone: `--env` picks its cluster.
     t.run(&["--env", "us", "--fleet", "list"])
         .success()
-        .stdout_has("2 databases: 2 up to date");
+        .stderr_is(&format!("us: 2 database(s) on 127.0.0.1:{}\n", us.port))
+        .stdout_masked_is(&format!(
+            "{}2 databases: 2 up to date; migrations: 2 applied\n",
+            aligned(&[
+                &["DATABASE", "STATE", "APPLIED", "PENDING", "FAILED", "MODIFIED", "NEWEST"],
+                &["p_1", "up to date", "1", "0", "0", "0", "0001_a (<time>)"],
+                &["p_3", "up to date", "1", "0", "0", "0", "0001_a (<time>)"],
+            ])
+        ));
     eu.stop();
     us.stop();
 }
@@ -399,7 +495,36 @@ fn environments_span_two_clusters() {
 #[test]
 fn dumps_go_into_a_directory_per_member() {
     let (t, m) = fleet(2, "[dump]\nenabled = true\ndirectory = \"dumps\"\n");
-    t.run(&["--fleet", "execute"]).success();
+    // Members run at once: each member's lines in order, the members' lines grouped.
+    let dumped = |name: &str| {
+        format!(
+            "[{name}] dumped `{}/dumps/{name}/default-<stamp>` (2 collection(s), 1 document(s), \
+             0.0 MB) in <dur>\n",
+            t.dir().display()
+        )
+    };
+    let applied = |name: &str| {
+        format!(
+            "[{name}] applied 0001_a (<dur>)\n[{name}] applied 0002_b (<dur>)\n\
+             [{name}] applied 0003_c (<dur>)\n"
+        )
+    };
+    t.run(&["--fleet", "execute"])
+        .by_member()
+        .success()
+        .stderr_is(&found(&t, 2))
+        .stdout_masked_is(&format!(
+            "{}{}{}{}{}2 databases: 2 ok; 6 migration(s) applied in <dur>\n",
+            dumped(&m[0]),
+            applied(&m[0]),
+            dumped(&m[1]),
+            applied(&m[1]),
+            aligned(&[
+                &["DATABASE", "RESULT", "APPLIED", "DURATION", "ERROR"],
+                &[&m[0], "ok", "3", "<dur>"],
+                &[&m[1], "ok", "3", "<dur>"],
+            ])
+        ));
     for name in &m {
         let dir = t.path(&format!("dumps/{name}"));
         let dumps: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
@@ -412,14 +537,18 @@ fn dumps_go_into_a_directory_per_member() {
 #[test]
 fn a_confirm_environment_asks_once_for_the_fleet() {
     let (t, m) = fleet(12, "[environments.prod]\nconfirm = true\n");
-    let run = t.run(&["--env", "prod", "--fleet", "execute"]);
-    run.code(6)
-        .error_line()
-        .stderr_has(&format!(
-            "changes 12 database(s): {}, {}, {}",
-            m[0], m[1], m[2]
-        ))
-        .stderr_has("and 2 more");
+    let first: Vec<&str> = m[..10].iter().map(String::as_str).collect();
+    t.run(&["--env", "prod", "--fleet", "execute"])
+        .code(6)
+        .stdout_is("")
+        .stderr_is(&format!(
+            "prod: 12 database(s) on {}:{}\nerror: `migo --env prod --fleet execute` changes 12 \
+             database(s): {}, and 2 more, and needs confirmation; hint: pass `--yes` to confirm \
+             without a terminal\n",
+            t.server.host,
+            t.server.port,
+            first.join(", ")
+        ));
     assert!(m.iter().all(|name| statuses(&t, name).is_empty()));
     t.run(&["--env", "prod", "--fleet", "execute", "--yes"])
         .success();
@@ -429,17 +558,40 @@ fn a_confirm_environment_asks_once_for_the_fleet() {
 #[test]
 fn history_and_dry_run_print_a_block_per_member() {
     let (t, m) = fleet(2, "");
-    let dry = t.run(&["--fleet", "execute", "--dry-run"]);
-    dry.success()
-        .stdout_has(&format!("[{}] would apply 0001_a (0001_a.json)", m[0]))
-        .stdout_has(&format!(
-            "[{}] dry run: 3 step(s), nothing was changed",
-            m[1]
+    // Each member's block whole (the members finish in either order).
+    let plan = |name: &str| {
+        let step = |n: &str, id: &str| {
+            format!(
+                "[{name}] would apply {n} ({n}.json)\n\
+                 [{name}]     {{\"insert\":\"items\",\"documents\":[{{\"_id\":\"{id}\"}}]}}\n"
+            )
+        };
+        format!(
+            "{}{}{}[{name}] dry run: 3 step(s), nothing was changed\n",
+            step("0001_a", "a"),
+            step("0002_b", "b"),
+            step("0003_c", "c")
+        )
+    };
+    t.run(&["--fleet", "execute", "--dry-run"])
+        .by_member()
+        .success()
+        .stderr_is(&found(&t, 2))
+        .stdout_masked_is(&format!(
+            "{}{}{}2 databases: 2 ok; 0 migration(s) applied in <dur>\n",
+            plan(&m[0]),
+            plan(&m[1]),
+            aligned(&[
+                &["DATABASE", "RESULT", "APPLIED", "DURATION", "ERROR"],
+                &[&m[0], "ok", "0", "<dur>"],
+                &[&m[1], "ok", "0", "<dur>"],
+            ])
         ));
     assert!(statuses(&t, &m[0]).is_empty());
     t.run(&["--fleet", "execute"]).success();
     let history = t.run(&["--fleet", "history", "--json"]);
-    let doc: serde_json::Value = serde_json::from_str(&history.success().stdout).unwrap();
+    history.success().stderr_is(&found(&t, 2));
+    let doc: serde_json::Value = serde_json::from_str(&history.stdout).unwrap();
     let report = &doc["databases"][0]["report"];
     assert_eq!(report[0]["action"], "execute", "{doc}");
     assert_eq!(report[0]["migrations"].as_array().unwrap().len(), 3);
@@ -448,71 +600,106 @@ fn history_and_dry_run_print_a_block_per_member() {
 #[test]
 fn bad_fleet_input_is_one_error_line_and_writes_nothing() {
     let (t, m) = fleet(2, "");
-    for (args, code, message) in [
+    let not_for_fleet = "error: `--fleet` applies to `list`, `check`, `version`, `execute`, \
+                         `ignore`, `rollback`, `history`, `test`, `dump`, `drift`, `lint` and \
+                         `preflight`; hint: run the others on one database with `--database \
+                         NAME`\n";
+    for (args, code, error) in [
         (
             &["--fleet", "execute", "--databases", "("][..],
             2,
-            "`--databases` \"(\" is not a valid regex",
+            "error: `--databases` \"(\" is not a valid regex: unclosed group; hint: give a Rust \
+             regex, e.g. `--databases '^tenant_'`\n",
         ),
-        (&["--fleet", "new", "x"], 2, "`--fleet` applies to `list`"),
+        (&["--fleet", "new", "x"], 2, not_for_fleet),
         (
             &["--fleet", "--database", "x", "list"],
             2,
-            "`--database` and `--fleet` exclude each other",
+            "error: `--database` and `--fleet` exclude each other; hint: `--databases REGEX` \
+             chooses the fleet's databases; without `--fleet`, `--database` runs on one\n",
         ),
         (
             &["--databases", "^x", "list"],
             2,
-            "`--databases` and `--fail-fast` go with `--fleet`",
+            "error: `--databases` and `--fail-fast` go with `--fleet`; hint: add `--fleet` to run \
+             on every database of the fleet\n",
         ),
         (
             &["--fleet", "execute", "--databases", "^nothing_here$"],
             2,
-            "the fleet has no databases",
+            "error: the fleet has no databases: none matches on the server; hint: check `[fleet] \
+             databases` (or `--databases`); `migo --fleet list` lists the members it finds\n",
         ),
-        (&["--fleet", "accept", "0001_a"], 2, "`--fleet` applies to"),
-        (&["--fleet", "list", "--jobs", "0"], 2, "--jobs"),
-        (&["--fleet", "list", "--jobs", "65"], 2, "--jobs"),
+        (&["--fleet", "accept", "0001_a"], 2, not_for_fleet),
+        (
+            &["--fleet", "list", "--jobs", "0"],
+            2,
+            "error: invalid value '0' for '--jobs <N>': 0 is not in 1..=64; hint: `--jobs` takes \
+             a whole number from 1 to 64\n",
+        ),
+        (
+            &["--fleet", "list", "--jobs", "65"],
+            2,
+            "error: invalid value '65' for '--jobs <N>': 65 is not in 1..=64; hint: `--jobs` \
+             takes a whole number from 1 to 64\n",
+        ),
         (
             &["--fleet", "list", "--databases", "\u{1b}[31m("],
             2,
-            "`--databases` \"\\u{1b}[31m(\" is not a valid regex",
+            "error: `--databases` \"\\u{1b}[31m(\" is not a valid regex: unclosed character class; \
+             hint: give a Rust regex, e.g. `--databases '^tenant_'`\n",
         ),
     ] {
-        t.run(args).code(code).one_error_line().stderr_has(message);
+        t.run(args).code(code).stdout_is("").stderr_is(error);
     }
     // A misnamed migration file stops the fleet once, before any member starts.
     let t = t.file("mongomigrations/0004_a b.json", "{}");
     t.run(&["--fleet", "execute"])
         .code(4)
-        .error_line()
-        .stderr_has("file `0004_a b.json`");
+        .stdout_is("")
+        .stderr_is(&format!(
+            "{}error: file `0004_a b.json` in `mongomigrations` does not match the pattern \
+             `^(?P<number>[0-9]+)_[A-Za-z0-9_-]+(\\.(up|down))?\\.(json|js|sh|py)$`; hint: \
+             rename it, prefix it with `_` to keep it aside, or change `[migrations] pattern`\n",
+            found(&t, 2)
+        ));
     std::fs::remove_file(t.path("mongomigrations/0004_a b.json")).unwrap();
     let bad = Test::new();
-    for (fleet, message) in [
+    for (fleet, error) in [
         (
             "databases = [\"a.b\"]",
-            "`[fleet] databases` lists \"a.b\", which is not a valid database name",
+            "error: migo.toml:6:1: `[fleet] databases` lists \"a.b\", which is not a valid \
+             database name; hint: use letters, digits, `_` and `-` (at most 63 characters)\n",
         ),
         (
             "environments = [\"nope\"]",
-            "`[fleet] environments` names `nope`, which is not defined",
+            "error: migo.toml:6:1: `[fleet] environments` names `nope`, which is not defined; \
+             hint: define `[environments.<name>]` for each cluster of the fleet\n",
         ),
         (
             "databases = \"(\"",
-            "`[fleet] databases` \"(\" is not a valid regex",
+            "error: migo.toml:6:1: `[fleet] databases` \"(\" is not a valid regex: unclosed \
+             group; hint: give a Rust regex, e.g. \"^tenant_\", or a list of names\n",
         ),
-        ("colour = 1", "unknown field `colour`"),
+        (
+            "colour = 1",
+            "error: migo.toml:7:1: unknown field `colour`, expected one of `databases`, \
+             `exclude`, `environments`; hint: every key is documented in migo.reference.toml\n",
+        ),
     ] {
         let bad = Test::new().config(&format!("[fleet]\n{fleet}\n"));
         bad.run(&["--fleet", "list"])
             .code(3)
-            .one_error_line()
-            .stderr_has(message);
+            .stdout_is("")
+            .stderr_is(error);
     }
     bad.run(&["--fleet", "list"])
         .code(2)
-        .stderr_has("`--fleet` needs `[fleet]` in migo.toml");
+        .stdout_is("")
+        .stderr_is(
+            "error: `--fleet` needs `[fleet]` in migo.toml, or `--databases REGEX`; hint: add \
+         `[fleet]` with `databases = \"^tenant_\"` (a regex or a list of names)\n",
+        );
     assert!(m.iter().all(|name| statuses(&t, name).is_empty()));
 }
 

@@ -3,7 +3,7 @@
 use mongodb::bson::{doc, DateTime};
 
 use crate::insert;
-use crate::test::Test;
+use crate::test::{aligned, Test};
 
 #[test]
 fn every_action_is_recorded_and_history_shows_it_newest_first() {
@@ -13,7 +13,9 @@ fn every_action_is_recorded_and_history_shows_it_newest_first() {
         .migration("0002_b.json", &insert("b"))
         .migration("0003_c.json", &insert("c"))
         .migration("0004_dup.json", &insert("a"));
-    t.run(&["history"]).success().stdout_has("no history yet");
+    let none = "no history yet: every execute, rollback, ignore, accept and unlock is recorded \
+                here\n";
+    t.run(&["history"]).success().stderr_is("").stdout_is(none);
     t.run(&["execute", "0001_a"]).success();
     t.run(&["--env", "ci", "execute"]).code(1);
     t.run(&["rollback", "0002_b"]).success();
@@ -26,39 +28,52 @@ fn every_action_is_recorded_and_history_shows_it_newest_first() {
     t.run(&["rollback", "0003_c", "--dry-run"]).success();
     t.run(&["list"]).success();
 
-    let run = t.run(&["history"]);
-    run.success();
-    let lines: Vec<&str> = run.stdout.lines().collect();
-    assert_eq!(lines.len(), 6, "{}", run.stdout);
-    assert!(lines[0].starts_with("AT "), "{}", lines[0]);
-    let actions: Vec<&str> = lines[1..]
-        .iter()
-        .map(|l| l.split_whitespace().nth(2).unwrap())
-        .collect();
-    assert_eq!(
-        actions,
-        ["unlock", "ignore", "rollback", "execute", "execute"]
+    // Newest first; the failed run names what it was given, and its environment.
+    let failed = format!(
+        "failed: migration `0004_dup` failed: command 1 of 1 (`insert`): code 11000: E11000 \
+         duplicate key error collection: {}.items index: _id_ dup key: {{ _id: \"a\" }}",
+        t.db_name
     );
-    run.stdout_has("0002_b, 0003_c, 0004_dup")
-        .stdout_has("failed: migration `0004_dup` failed")
-        .stdout_has(" ci ");
-
+    let titles: &[&str] = &[
+        "AT",
+        "ACTION",
+        "RESULT",
+        "MIGRATIONS",
+        "BY",
+        "ENV",
+        "DURATION",
+    ];
+    let unlock: &[&str] = &["<time>", "unlock", "ok", "", "<who>", "", "<dur>"];
+    let ignore: &[&str] = &["<time>", "ignore", "ok", "0002_b", "<who>", "", "<dur>"];
+    let all = aligned(&[
+        titles,
+        unlock,
+        ignore,
+        &["<time>", "rollback", "ok", "0002_b", "<who>", "", "<dur>"],
+        &[
+            "<time>",
+            "execute",
+            &failed,
+            "0002_b, 0003_c, 0004_dup",
+            "<who>",
+            "ci",
+            "<dur>",
+        ],
+        &["<time>", "execute", "ok", "0001_a", "<who>", "", "<dur>"],
+    ]);
+    t.run(&["history"])
+        .success()
+        .stderr_is("")
+        .stdout_masked_is(&all);
     t.run(&["history", "--limit", "2"])
         .success()
-        .stdout_has("unlock")
-        .stdout_has("ignore");
-    assert_eq!(
-        t.run(&["history", "--limit", "2"]).stdout.lines().count(),
-        3
-    );
-    assert!(t
-        .run(&["history", "--since", "2999-01-01"])
-        .stdout
-        .contains("no history yet"));
-    assert_eq!(
-        t.run(&["history", "--since", "1h"]).stdout.lines().count(),
-        6
-    );
+        .stdout_masked_is(&aligned(&[titles, unlock, ignore]));
+    t.run(&["history", "--since", "2999-01-01"])
+        .success()
+        .stdout_is(none);
+    t.run(&["history", "--since", "1h"])
+        .success()
+        .stdout_masked_is(&all);
 
     let run = t.run(&["history", "--json", "--limit", "0"]);
     run.success();
@@ -116,5 +131,10 @@ fn a_bad_since_is_a_usage_error() {
     let t = Test::new();
     t.run(&["history", "--since", "yesterday"])
         .code(2)
-        .stderr_has("`yesterday` is neither a date");
+        .stdout_is("")
+        .stderr_is(
+            "error: invalid value 'yesterday' for '--since <WHEN>': `yesterday` is neither a date \
+             (2026-11-20, 2026-11-20T10:00:00Z) nor an age (30m, 12h, 7d); hint: give `--since` \
+             a date or an age, e.g. `--since 2026-11-20` or `--since 7d`\n",
+        );
 }

@@ -79,7 +79,8 @@ fn a_migopy_module_runs_its_up_whatever_py_interpreter_is_configured() {
             .migration("0001_notes.py", NOTES_MODULE);
         t.run(&["execute"])
             .success()
-            .stdout_has("applied 0001_notes");
+            .stderr_is(&format!("{}\napplying 0001_notes…\n", t.target()))
+            .stdout_masked_is("applied 0001_notes (<dur>)\n1 migration(s) applied in <dur>\n");
         assert_eq!(ids(&t, "notes"), ["ran"], "{setting}");
         t.run(&["rollback", "0001_notes"]).success();
         assert!(t.docs("notes").is_empty(), "{setting}");
@@ -104,10 +105,14 @@ fn a_python_program_with_a_main_block_still_runs_as_a_script() {
         ))
         .migration("0001_program.py", program);
     let file = std::fs::canonicalize(t.path("mongomigrations/0001_program.py")).unwrap();
-    t.run(&["execute"]).success().stderr_has(&format!(
-        "  0001_program | ran as a program from {}\n",
-        file.display()
-    ));
+    t.run(&["execute"])
+        .success()
+        .stderr_is(&format!(
+            "{}\napplying 0001_program…\n  0001_program | ran as a program from {}\n",
+            t.target(),
+            file.display()
+        ))
+        .stdout_masked_is("applied 0001_program (<dur>)\n1 migration(s) applied in <dur>\n");
     assert_eq!(ids(&t, "programs"), ["ran"]);
     t.run(&["rollback", "0001_program"]).success();
     assert!(t.docs("programs").is_empty());
@@ -129,7 +134,7 @@ fn a_callback_style_migrate_mongo_migration_is_done_when_it_calls_back() {
     finishes(&t, &["rollback", "20160608155948-callback"])
         .code(1)
         .stderr_is(&format!(
-            "{}\n  20160608155948-callback | Error: cannot go back (function)\nerror: migration `20160608155948-callback` failed: Error: cannot go back (function); hint: `up`'s effects may still be there: fix `down` and retry with `migo rollback 20160608155948-callback`, or record it applied again with `migo ignore 20160608155948-callback`\n",
+            "{}\nrolling back 20160608155948-callback…\n  20160608155948-callback | Error: cannot go back (function)\nerror: migration `20160608155948-callback` failed: Error: cannot go back (function); hint: `up`'s effects may still be there: fix `down` and retry with `migo rollback 20160608155948-callback`, or record it applied again with `migo ignore 20160608155948-callback`\n",
             t.target()
         ));
     assert_eq!(ids(&t, "notes"), ["called-back"]);
@@ -147,7 +152,7 @@ fn an_async_mongosh_up_is_awaited_its_throw_fails_it_and_its_late_writes_happen(
             "async function up() {\n  await new Promise((resolve) => setTimeout(resolve, 10));\n  throw new Error('no can do: ' + 6 * 7);\n}\n",
         );
     finishes(&t, &["execute"]).code(1).stderr_is(&format!(
-        "{}\n  0002_throws | Error: no can do: 42\nerror: migration `0002_throws` failed: Error: no can do: 42; hint: fix it, then retry with `migo execute 0002_throws`, or `migo ignore 0002_throws` / `migo rollback 0002_throws`\n",
+        "{}\napplying 0001_after_await…\napplying 0002_throws…\n  0002_throws | Error: no can do: 42\nerror: migration `0002_throws` failed: Error: no can do: 42; hint: fix it, then retry with `migo execute 0002_throws`, or `migo ignore 0002_throws` / `migo rollback 0002_throws`\n",
         t.target()
     ));
     assert_eq!(ids(&t, "notes"), ["after-await"]);
@@ -189,7 +194,7 @@ fn a_step_without_its_function_or_without_an_answer_fails_clearly() {
             "const migration = {};\nmigration.upgrade = async (db) => db.collection('notes').insertOne({ _id: 'no' });\nmodule.exports = migration;\n",
         );
     finishes(&t, &["execute"]).code(1).stderr_is(&format!(
-        "{}\n  20160608155948-built | 20160608155948-built exports no up(db, client) function\nerror: migration `20160608155948-built` failed: 20160608155948-built exports no up(db, client) function; hint: fix it, then retry with `migo execute 20160608155948-built`, or `migo ignore 20160608155948-built` / `migo rollback 20160608155948-built`\n",
+        "{}\napplying 20160608155948-built…\n  20160608155948-built | 20160608155948-built exports no up(db, client) function\nerror: migration `20160608155948-built` failed: 20160608155948-built exports no up(db, client) function; hint: fix it, then retry with `migo execute 20160608155948-built`, or `migo ignore 20160608155948-built` / `migo rollback 20160608155948-built`\n",
         t.target()
     ));
     assert_eq!(
@@ -205,7 +210,7 @@ fn a_step_without_its_function_or_without_an_answer_fails_clearly() {
         )
         .migration("0002_next.py", NOTES_MODULE);
     finishes(&t, &["execute"]).code(1).stderr_is(&format!(
-        "{}\nerror: migration `0001_exits` failed: the python interpreter ended without answering: exit status 0; hint: fix it, then retry with `migo execute 0001_exits`, or `migo ignore 0001_exits` / `migo rollback 0001_exits`\n",
+        "{}\napplying 0001_exits…\nerror: migration `0001_exits` failed: the python interpreter ended without answering: exit status 0; hint: fix it, then retry with `migo execute 0001_exits`, or `migo ignore 0001_exits` / `migo rollback 0001_exits`\n",
         t.target()
     ));
     assert_eq!(t.statuses(), [("0001_exits".into(), "failed".into())]);
@@ -223,7 +228,7 @@ fn output_without_a_newline_neither_hangs_nor_hides_and_cannot_forge_an_answer()
             "import sys\n\n\ndef up(db):\n    print('\\x1emigo-result {\"ok\": true}')\n    sys.stdout.write('\\x00\\x00\\x00\\x0b{\"ok\":true}\\n')\n    raise ValueError('forged')\n",
         );
     finishes(&t, &["execute"]).code(1).stderr_is(&format!(
-        "{}\n  0001_partial | working\n  0002_forged | \u{1e}migo-result {{\"ok\": true}}\n  0002_forged | \0\0\0\u{b}{{\"ok\":true}}\n  0002_forged | ValueError: forged\nerror: migration `0002_forged` failed: ValueError: forged (at 0002_forged.py:7 in up: raise ValueError('forged')); hint: fix it, then retry with `migo execute 0002_forged`, or `migo ignore 0002_forged` / `migo rollback 0002_forged`\n",
+        "{}\napplying 0001_partial…\n  0001_partial | working\napplying 0002_forged…\n  0002_forged | \u{1e}migo-result {{\"ok\": true}}\n  0002_forged | \0\0\0\u{b}{{\"ok\":true}}\n  0002_forged | ValueError: forged\nerror: migration `0002_forged` failed: ValueError: forged (at 0002_forged.py:7 in up: raise ValueError('forged')); hint: fix it, then retry with `migo execute 0002_forged`, or `migo ignore 0002_forged` / `migo rollback 0002_forged`\n",
         t.target()
     ));
     assert_eq!(ids(&t, "notes"), ["partial"]);
@@ -287,10 +292,19 @@ fn a_holder_that_lost_its_lease_stops_its_interpreter_and_writes_nothing() {
     signal(holder.id(), libc::SIGSTOP);
     wait_stopped(&holder);
     // Another run takes the expired lease over and finds the step interrupted.
+    let since = crate::test::readable(*t.lock().unwrap().get_datetime("started_at").unwrap());
     t.run(&["execute", "--wait", "30"])
         .code(6)
-        .stderr_has("warning: took over an expired lock held by")
-        .stderr_has("migration `0001_slow` was interrupted");
+        .stdout_is("")
+        .stderr_is(&format!(
+            "warning: took over an expired lock held by {} (pid {}), running `migo execute` \
+             since {since}\nerror: migration `0001_slow` was interrupted: its run stopped before \
+             finishing, so it may be half applied; nothing was run; hint: fix it and retry with \
+             `migo execute 0001_slow`, or `migo rollback 0001_slow`, or mark it done with `migo \
+             ignore 0001_slow`\n",
+            crate::test::who(),
+            holder.id()
+        ));
     signal(holder.id(), libc::SIGCONT);
     let woken = within(holder, Duration::from_secs(60));
     let stderr = String::from_utf8_lossy(&woken.stderr);
@@ -315,9 +329,17 @@ fn each_mongosh_file_has_a_scope_of_its_own() {
         .migration("0002_second.js", second)
         .migration("0003_borrows.js", third);
     // Run together, 0003 fails as it would alone: `format` was 0001's.
-    finishes(&t, &["execute"]).code(1).stderr_has(
-        "error: migration `0003_borrows` failed: ReferenceError: format is not defined;",
-    );
+    finishes(&t, &["execute"])
+        .code(1)
+        .stdout_masked_is("applied 0001_first (<dur>)\napplied 0002_second (<dur>)\n")
+        .stderr_is(&format!(
+            "{}\napplying 0001_first…\napplying 0002_second…\napplying 0003_borrows…\n\
+             \x20 0003_borrows | ReferenceError: format is not defined\n\
+             error: migration `0003_borrows` failed: ReferenceError: format is not defined; hint: \
+             fix it, then retry with `migo execute 0003_borrows`, or `migo ignore 0003_borrows` / \
+             `migo rollback 0003_borrows`\n",
+            t.target()
+        ));
     let docs = t.docs("notes");
     assert_eq!(docs.len(), 2);
     assert_eq!(docs[0].get_str("v").unwrap(), "v1:from 0001");
@@ -332,7 +354,7 @@ fn a_python_failure_shows_where_in_the_file_it_happened() {
     let module = "def ratio(total, count):\n    return total / count\n\n\ndef up(db):\n    db.notes.insert_one({'_id': 'before'})\n    ratio(1, 0)\n";
     let t = with_python().migration("0001_broken.py", module);
     finishes(&t, &["execute"]).code(1).stderr_is(&format!(
-        "{}\n  0001_broken | ZeroDivisionError: division by zero\nerror: migration `0001_broken` failed: ZeroDivisionError: division by zero (at 0001_broken.py:2 in ratio: return total / count); hint: fix it, then retry with `migo execute 0001_broken`, or `migo ignore 0001_broken` / `migo rollback 0001_broken`\n",
+        "{}\napplying 0001_broken…\n  0001_broken | ZeroDivisionError: division by zero\nerror: migration `0001_broken` failed: ZeroDivisionError: division by zero (at 0001_broken.py:2 in ratio: return total / count); hint: fix it, then retry with `migo execute 0001_broken`, or `migo ignore 0001_broken` / `migo rollback 0001_broken`\n",
         t.target()
     ));
     // -v shows every frame in the file, outermost first.
@@ -349,5 +371,13 @@ fn a_python_failure_shows_where_in_the_file_it_happened() {
         with_python().migration("0001_syntax.py", "def up(db):\n    return db.notes.find(\n");
     finishes(&syntax, &["execute"])
         .code(1)
-        .stderr_has("error: migration `0001_syntax` failed: loading it: SyntaxError: '(' was never closed (0001_syntax.py, line 2) (at 0001_syntax.py:2 in <module>: return db.notes.find(); hint: ");
+        .stdout_is("")
+        .stderr_is(&format!(
+            "{}\napplying 0001_syntax…\n  0001_syntax | SyntaxError: '(' was never closed \
+             (0001_syntax.py, line 2)\nerror: migration `0001_syntax` failed: loading it: \
+             SyntaxError: '(' was never closed (0001_syntax.py, line 2) (at 0001_syntax.py:2 in \
+             <module>: return db.notes.find(); hint: fix it, then retry with `migo execute \
+             0001_syntax`, or `migo ignore 0001_syntax` / `migo rollback 0001_syntax`\n",
+            syntax.target()
+        ));
 }

@@ -7,7 +7,7 @@ use mongodb::bson::{doc, DateTime, Document};
 
 use crate::insert;
 use crate::processes::{gated_script, pid_in, signal, wait_stopped, wait_until};
-use crate::test::Test;
+use crate::test::{aligned, readable, who, Test};
 
 fn twenty() -> Test {
     (1..=20).fold(Test::new(), |t, n| {
@@ -87,6 +87,17 @@ fn concurrent_executes_apply_every_migration_exactly_once() {
         );
     }
 }
+/// The refusal of a run whose migration `0001_slow` was interrupted.
+const INTERRUPTED: &str = "error: migration `0001_slow` was interrupted: its run stopped before \
+                           finishing, so it may be half applied; nothing was run; hint: fix it \
+                           and retry with `migo execute 0001_slow`, or `migo rollback \
+                           0001_slow`, or mark it done with `migo ignore 0001_slow`\n";
+
+/// This machine's host name, as a lock names it.
+fn host() -> String {
+    who().split_once('@').unwrap().1.to_string()
+}
+
 fn lock_doc(expires_in_ms: i64) -> Document {
     let now = DateTime::now().timestamp_millis();
     doc! {
@@ -100,45 +111,72 @@ fn lock_doc(expires_in_ms: i64) -> Document {
 fn a_held_lock_refuses_mutations_but_not_reads_and_unlock_releases_it() {
     let t = Test::new().migration("0001_a.json", &insert("a"));
     t.hold_lock(lock_doc(60_000));
-    t.run(&["execute"])
-        .code(7)
-        .one_error_line()
-        .stderr_has(
-            "the migrations lock is held by someone@elsewhere (pid 4242), running `migo execute`",
-        )
-        .stderr_has("run `migo unlock` if no migo process is running on elsewhere");
+    let holder = format!(
+        "someone@elsewhere (pid 4242), running `migo execute` since {}",
+        readable(*t.lock().unwrap().get_datetime("started_at").unwrap())
+    );
+    let held = format!(
+        "error: the migrations lock is held by {holder}; hint: wait for it with `--wait SECS`, or \
+         run `migo unlock` if no migo process is running on elsewhere\n"
+    );
+    t.run(&["execute"]).code(7).stdout_is("").stderr_is(&held);
     assert!(t.records().is_empty(), "{:?}", t.records());
     assert!(t.docs("items").is_empty());
     let started = std::time::Instant::now();
-    t.run(&["execute", "--wait", "1"]).code(7);
+    t.run(&["execute", "--wait", "1"])
+        .code(7)
+        .stdout_is("")
+        .stderr_is(&held);
     assert!(started.elapsed() >= std::time::Duration::from_secs(1));
-    t.run(&["list"]).success().stdout_has("0001_a  pending");
+    t.run(&["list"]).success().stderr_is("").stdout_is(&format!(
+        "NUMBER  NAME    STATE    APPLIED AT  BY  DURATION  CHECKSUM\n\
+         1       0001_a  pending\n\
+         1 migration: 1 pending ({})\n",
+        t.target()
+    ));
     t.run(&["execute", "--dry-run"])
         .success()
-        .stdout_has("would apply 0001_a");
+        .stderr_is("")
+        .stdout_is(
+            "would apply 0001_a (0001_a.json)\n\
+             \x20   {\"insert\":\"items\",\"documents\":[{\"_id\":\"a\"}]}\n\
+             dry run: 1 step(s), nothing was changed\n",
+        );
     // A live lease may belong to a migo that is still running: unlock asks first.
-    t.run(&["unlock"])
-        .code(6)
-        .one_error_line()
-        .stderr_has("error: the lock is held by someone@elsewhere (pid 4242), running `migo execute` since ")
-        .stderr_has(", and its lease is live: that migo may still be running (releasing it stops it at its next registry write), and needs confirmation; hint: pass `--yes` to confirm without a terminal\n");
+    t.run(&["unlock"]).code(6).stdout_is("").stderr_is(&format!(
+        "error: the lock is held by {holder}, and its lease is live: that migo may still be \
+         running (releasing it stops it at its next registry write), and needs confirmation; \
+         hint: pass `--yes` to confirm without a terminal\n"
+    ));
     assert!(t.lock().is_some(), "a refused unlock released the lock");
     t.run(&["unlock", "--yes"])
         .success()
-        .stdout_has("released the lock (live lease) held by someone@elsewhere (pid 4242)");
+        .stderr_is("")
+        .stdout_is(&format!(
+            "released the lock (live lease) held by {holder}\n"
+        ));
     t.run(&["unlock"])
         .success()
         .stdout_is("the migrations lock is free: nothing to release\n");
-    t.run(&["execute"]).success().stdout_has("applied 0001_a");
+    t.run(&["execute"])
+        .success()
+        .stderr_is(&format!("{}\napplying 0001_a…\n", t.target()))
+        .stdout_masked_is("applied 0001_a (<dur>)\n1 migration(s) applied in <dur>\n");
 }
 
 #[test]
 fn an_expired_lock_is_taken_over_with_a_warning() {
     let t = Test::new().migration("0001_a.json", &insert("a"));
     t.hold_lock(lock_doc(-1));
+    let since = readable(*t.lock().unwrap().get_datetime("started_at").unwrap());
     t.run(&["execute"])
         .success()
-        .stderr_has("warning: took over an expired lock held by someone@elsewhere (pid 4242)");
+        .stderr_is(&format!(
+            "warning: took over an expired lock held by someone@elsewhere (pid 4242), running \
+             `migo execute` since {since}\n{}\napplying 0001_a…\n",
+            t.target()
+        ))
+        .stdout_masked_is("applied 0001_a (<dur>)\n1 migration(s) applied in <dur>\n");
     assert_eq!(t.docs("items").len(), 1);
     assert!(t.lock().is_none());
 }
@@ -166,9 +204,18 @@ fn a_long_run_renews_its_lease_so_nobody_takes_it_over() {
         })
     });
     assert_eq!(t.lock().unwrap().get_str("token").unwrap(), token);
+    let since = readable(*first.get_datetime("started_at").unwrap());
     t.run(&["execute"])
         .code(7)
-        .stderr_has("the migrations lock is held by");
+        .stdout_is("")
+        .stderr_is(&format!(
+            "error: the migrations lock is held by {who} (pid {}), running `migo execute` since \
+             {since}; hint: wait for it with `--wait SECS`, or run `migo unlock` if no migo \
+             process is running on {}\n",
+            a.id(),
+            host(),
+            who = who()
+        ));
     std::fs::write(t.path("go"), "").unwrap();
     let output = a.wait_with_output().unwrap();
     assert!(output.status.success(), "{output:?}");
@@ -196,10 +243,22 @@ fn a_holder_stopped_before_its_first_migration_writes_nothing_when_it_wakes() {
         ],
     );
     wait_stopped(&a);
+    let since = readable(*t.lock().unwrap().get_datetime("started_at").unwrap());
     t.run(&["execute", "--wait", "30"])
         .success()
-        .stderr_has("warning: took over an expired lock held by")
-        .stdout_has("applied 0003_c3");
+        .stderr_is(&format!(
+            "warning: took over an expired lock held by {who} (pid {}), running `migo execute` \
+             since {since}\n{}\napplying 0001_c1…\napplying 0002_c2…\napplying 0003_c3…\n",
+            a.id(),
+            t.target(),
+            who = who()
+        ))
+        .stdout_masked_is(&format!(
+            "dumped `{}/mongodumps/default-<stamp>` (2 collection(s), 1 document(s), 0.0 MB) in \
+             <dur>\napplied 0001_c1 (<dur>)\napplied 0002_c2 (<dur>)\napplied 0003_c3 (<dur>)\n\
+             3 migration(s) applied in <dur>\n",
+            t.dir().display()
+        ));
     assert_eq!(counters(&t), all_once(&["c1", "c2", "c3"]));
     signal(a.id(), libc::SIGCONT);
     let woken = a.wait_with_output().unwrap();
@@ -233,10 +292,16 @@ fn a_holder_stopped_in_a_slow_script_cannot_record_it_or_go_on() {
     pid_in(&t.path("slow.pid"));
     signal(a.id(), libc::SIGSTOP);
     wait_stopped(&a);
+    let since = readable(*t.lock().unwrap().get_datetime("started_at").unwrap());
     t.run(&["execute", "--wait", "30"])
         .code(6)
-        .stderr_has("warning: took over an expired lock held by")
-        .stderr_has("migration `0001_slow` was interrupted");
+        .stdout_is("")
+        .stderr_is(&format!(
+            "warning: took over an expired lock held by {who} (pid {}), running `migo execute` \
+             since {since}\n{INTERRUPTED}",
+            a.id(),
+            who = who()
+        ));
     std::fs::write(t.path("go"), "").unwrap();
     wait_until("the script counted", || !counters(&t).is_empty());
     signal(a.id(), libc::SIGCONT);
@@ -247,7 +312,10 @@ fn a_holder_stopped_in_a_slow_script_cannot_record_it_or_go_on() {
     assert_eq!(t.statuses(), [("0001_slow".into(), "running".into())]);
     assert_eq!(counters(&t), all_once(&["slow"]));
     t.run(&["ignore", "0001_slow"]).success();
-    t.run(&["execute"]).success().stdout_has("applied 0002_c");
+    t.run(&["execute"])
+        .success()
+        .stderr_is(&format!("{}\napplying 0002_c…\n", t.target()))
+        .stdout_masked_is("applied 0002_c (<dur>)\n1 migration(s) applied in <dur>\n");
     assert_eq!(counters(&t), all_once(&["c", "slow"]));
 }
 
@@ -265,14 +333,31 @@ fn kill_9_takes_the_script_and_its_children_along() {
     std::fs::write(t.path("go"), "").unwrap();
     assert_eq!(t.statuses(), [("0001_slow".into(), "running".into())]);
     t.run(&["unlock", "--yes"]).success();
+    // Killed before its end: no time or duration of its own, who started it.
     t.run(&["list"])
         .success()
-        .stdout_has("0001_slow  interrupted");
+        .stderr_is("")
+        .stdout_masked_is(&format!(
+            "{}2 migrations: 1 pending, 1 interrupted ({})\n",
+            aligned(&[
+                &[
+                    "NUMBER",
+                    "NAME",
+                    "STATE",
+                    "APPLIED AT",
+                    "BY",
+                    "DURATION",
+                    "CHECKSUM"
+                ],
+                &["1", "0001_slow", "interrupted", "", "<who>", "", "ok"],
+                &["2", "0002_c", "pending"],
+            ]),
+            t.target()
+        ));
     t.run(&["execute"])
         .code(6)
-        .one_error_line()
-        .stderr_has("migration `0001_slow` was interrupted")
-        .stderr_has("`migo execute 0001_slow`, or `migo rollback 0001_slow`, or mark it done with `migo ignore 0001_slow`");
+        .stdout_is("")
+        .stderr_is(INTERRUPTED);
     assert!(counters(&t).is_empty(), "the orphaned script ran on");
     t.run(&["execute", "0001_slow"]).success();
     t.run(&["execute"]).success();
@@ -289,33 +374,73 @@ fn interrupted() -> Test {
         .update_one(doc! {"_id": "0001_x"}, doc! {"$set": {"status": "running"}})
         .run()
         .unwrap();
-    t.run(&["list"]).success().stdout_has("0001_x  interrupted");
+    t.run(&["list"]).success().stdout_masked_is(&format!(
+        "{}2 migrations: 1 pending, 1 interrupted ({})\n",
+        aligned(&[
+            &[
+                "NUMBER",
+                "NAME",
+                "STATE",
+                "APPLIED AT",
+                "BY",
+                "DURATION",
+                "CHECKSUM"
+            ],
+            &[
+                "1",
+                "0001_x",
+                "interrupted",
+                "<time>",
+                "<who>",
+                "<dur>",
+                "ok"
+            ],
+            &["2", "0002_y", "pending"],
+        ]),
+        t.target()
+    ));
     t
+}
+
+/// `execute`'s lines for one step: (stderr, masked stdout).
+fn one(t: &Test, doing: &str, done: &str, name: &str) -> (String, String) {
+    (
+        format!("{}\n{doing} {name}…\n", t.target()),
+        format!("{done} {name} (<dur>)\n1 migration(s) {done} in <dur>\n"),
+    )
 }
 
 #[test]
 fn an_interrupted_migration_is_retried_by_name_or_ignored() {
     let retried = interrupted();
     retried.run(&["execute"]).code(6);
+    let (stderr, stdout) = one(&retried, "applying", "applied", "0001_x");
     retried
         .run(&["execute", "0001_x"])
         .success()
-        .stdout_has("applied 0001_x");
+        .stderr_is(&stderr)
+        .stdout_masked_is(&stdout);
+    let (stderr, stdout) = one(&retried, "applying", "applied", "0002_y");
     retried
         .run(&["execute"])
         .success()
-        .stdout_has("applied 0002_y");
+        .stderr_is(&stderr)
+        .stdout_masked_is(&stdout);
     assert_eq!(retried.docs("items").len(), 2);
 
     let ignored = interrupted();
+    let (stderr, stdout) = one(&ignored, "ignoring", "ignored", "0001_x");
     ignored
         .run(&["ignore", "0001_x"])
         .success()
-        .stdout_has("ignored 0001_x");
+        .stderr_is(&stderr)
+        .stdout_masked_is(&stdout);
+    let (stderr, stdout) = one(&ignored, "applying", "applied", "0002_y");
     ignored
         .run(&["execute"])
         .success()
-        .stdout_has("applied 0002_y");
+        .stderr_is(&stderr)
+        .stdout_masked_is(&stdout);
     assert_eq!(ignored.statuses()[0], ("0001_x".into(), "ignored".into()));
     assert_eq!(ignored.docs("items").len(), 1);
 }

@@ -6,7 +6,7 @@ use std::os::unix::fs::PermissionsExt;
 
 use mongodb::bson::{doc, DateTime, Document};
 
-use crate::test::Test;
+use crate::test::{aligned, Test};
 use crate::tools::{mongosh, python};
 
 /// The pids the migrations of one run recorded in `pids`.
@@ -59,23 +59,36 @@ fn a_migopy_project_runs_as_it_is_after_adopting_its_history() {
         .insert_one(doc! {"_id": "ann"})
         .run()
         .unwrap();
-    t.db()
+    let id = t
+        .db()
         .collection::<Document>("migrations")
         .insert_one(doc! {"name": "0001_add_ann.py"})
         .run()
-        .unwrap();
-    t.run(&["list"])
-        .code(3)
-        .one_error_line()
-        .stderr_has("migopy's record of `0001_add_ann.py`, not adopted yet")
-        .stderr_has("`migo adopt --from migopy`");
+        .unwrap()
+        .inserted_id;
+    t.run(&["list"]).code(3).stdout_is("").stderr_is(&format!(
+        "error: the registry `migrations` holds a document migo cannot read (_id {}): migopy's \
+         record of `0001_add_ann.py`, not adopted yet; hint: it looks like migopy's history: \
+         point `[migrations] collection` at a collection of migo's own, then take it over with \
+         `migo adopt --from migopy`\n",
+        id.into_relaxed_extjson()
+    ));
     t.run(&["adopt", "--from", "migopy", "--dry-run"])
         .success()
-        .stdout_has("0001_add_ann.py  →  0001_add_ann  (adopt)")
-        .stdout_has("1 record(s) would be adopted");
+        .stderr_is("")
+        .stdout_is(
+            "migopy history in `migrations`: 1 record(s)\n\
+             \x20 0001_add_ann.py  →  0001_add_ann  (adopt)\n\
+             dry run: 1 record(s) would be adopted, nothing was changed\n",
+        );
     t.run(&["adopt", "--from", "migopy"])
         .success()
-        .stdout_has("adopted 1 migration(s) from migopy");
+        .stderr_is(&format!("{}\n", t.target()))
+        .stdout_is(
+            "migopy history in `migrations`: 1 record(s)\n\
+             \x20 0001_add_ann.py  →  0001_add_ann  (adopt)\n\
+             adopted 1 migration(s) from migopy; its `migrations` was left as it was\n",
+        );
     assert_eq!(
         t.records()
             .iter()
@@ -91,13 +104,42 @@ fn a_migopy_project_runs_as_it_is_after_adopting_its_history() {
         .run()
         .unwrap();
     assert_eq!(migopy_docs, 1);
-    t.run(&["list"])
-        .success()
-        .stdout_has("0001_add_ann  applied")
-        .stdout_has("0002_add_bo   pending");
+    t.run(&["list"]).success().stdout_masked_is(&format!(
+        "{}3 migrations: 1 applied, 2 pending ({})\n",
+        aligned(&[
+            &[
+                "NUMBER",
+                "NAME",
+                "STATE",
+                "APPLIED AT",
+                "BY",
+                "DURATION",
+                "CHECKSUM"
+            ],
+            &[
+                "1",
+                "0001_add_ann",
+                "applied",
+                "<time>",
+                "<who>",
+                "<dur>",
+                "ok"
+            ],
+            &["2", "0002_add_bo", "pending"],
+            &["3", "0003_add_cy", "pending"],
+        ]),
+        t.target()
+    ));
     t.run(&["execute"])
         .success()
-        .stdout_has("applied 0003_add_cy");
+        .stderr_is(&format!(
+            "{}\napplying 0002_add_bo…\napplying 0003_add_cy…\n",
+            t.target()
+        ))
+        .stdout_masked_is(
+            "applied 0002_add_bo (<dur>)\napplied 0003_add_cy (<dur>)\n\
+             2 migration(s) applied in <dur>\n",
+        );
     assert_eq!(names(&t, "users"), ["ann", "bo", "cy"]);
     assert_eq!(pids(&t).len(), 1, "more than one Python for one run");
     t.run(&["rollback", "--last", "2"]).success();
@@ -120,9 +162,13 @@ fn python_modules_are_checked_before_anything_runs() {
         .migration("0002_a.py", &migopy("a"));
     t.run(&["execute"])
         .code(4)
-        .one_error_line()
-        .stderr_has("error: cannot run `0002_a.py`: `")
-        .stderr_has("` cannot import pymongo (ModuleNotFoundError: No module named 'pymongo'); hint: install it for that interpreter (`");
+        .stdout_is("")
+        .stderr_is(&format!(
+        "error: cannot run `0002_a.py`: `{python}` cannot import pymongo (ModuleNotFoundError: No \
+         module named 'pymongo'); hint: install it for that interpreter (`{python} -m pip \
+         install pymongo`), or point `[migrations] python` at one that has it\n",
+        python = python().display()
+    ));
     assert!(t.collections().is_empty(), "{:?}", t.collections());
     // A program that is no Python at all.
     let bin = tempfile::tempdir().unwrap();
@@ -152,10 +198,10 @@ fn python_modules_are_checked_before_anything_runs() {
     let t = t
         .raw_config(&config)
         .migration("0003_no_up.py", "def down(db):\n    pass\n");
-    t.run(&["execute"])
-        .code(4)
-        .one_error_line()
-        .stderr_has("migration `0003_no_up.py` is invalid: it defines no `up` (python)");
+    t.run(&["execute"]).code(4).stdout_is("").stderr_is(
+        "error: migration `0003_no_up.py` is invalid: it defines no `up` (python); hint: a Python \
+         migration defines `def up(db):` (and `def down(db):`), given a pymongo Database\n",
+    );
     assert!(t.collections().is_empty());
 }
 
@@ -193,16 +239,25 @@ fn a_migrate_mongo_project_runs_as_it_is_after_adopting_its_changelog() {
         .unwrap();
     t.run(&["adopt", "--from", "migrate-mongo"])
         .success()
-        .stdout_has("20160608155948-add_ann.js  →  20160608155948-add_ann  (adopt)")
-        .stdout_has(
-            "adopted 1 migration(s) from migrate-mongo; its `changelog` was left as it was",
+        .stderr_is(&format!("{}\n", t.target()))
+        .stdout_is(
+            "migrate-mongo history in `changelog`: 1 record(s)\n\
+             \x20 20160608155948-add_ann.js  →  20160608155948-add_ann  (adopt)\n\
+             adopted 1 migration(s) from migrate-mongo; its `changelog` was left as it was\n",
         );
     let adopted = &t.records()[0];
     assert_eq!(*adopted.get_datetime("applied_at").unwrap(), applied);
     assert_eq!(t.docs("changelog").len(), 1);
     t.run(&["execute"])
         .success()
-        .stdout_has("applied 20160610101010-add_cy");
+        .stderr_is(&format!(
+            "{}\napplying 20160609101010-add_bo…\napplying 20160610101010-add_cy…\n",
+            t.target()
+        ))
+        .stdout_masked_is(
+            "applied 20160609101010-add_bo (<dur>)\napplied 20160610101010-add_cy (<dur>)\n\
+             2 migration(s) applied in <dur>\n",
+        );
     assert_eq!(names(&t, "users"), ["ann", "bo", "cy"]);
     assert_eq!(pids(&t).len(), 1, "more than one Node for one run");
     t.run(&["rollback", "20160610101010-add_cy"]).success();
@@ -237,21 +292,50 @@ fn golang_migrate_pairs_are_one_migration_and_its_version_is_adopted() {
         .unwrap();
     t.run(&["adopt", "--from", "golang-migrate"])
         .code(6)
-        .one_error_line()
-        .stderr_has("golang-migrate marks version 1 dirty")
-        .stderr_has("`migrate force 1`");
+        .stdout_is("")
+        .stderr_is(
+            "error: golang-migrate marks version 1 dirty: it failed half way; nothing was adopted; \
+             hint: repair the database, then `migrate force 1` (or the version before) with \
+             golang-migrate, and adopt again\n",
+        );
     versions
         .update_one(doc! {}, doc! {"$set": {"dirty": false}})
         .run()
         .unwrap();
     t.run(&["adopt", "--from", "golang-migrate"])
         .success()
-        .stdout_has("adopted 1 migration(s) from golang-migrate");
-    t.run(&["list"])
+        .stderr_is(&format!("{}\n", t.target()))
+        .stdout_is(
+            "golang-migrate history in `schema_migrations`: 1 record(s)\n\
+             \x20 version 1 (≤ 1)  →  1_ann  (adopt)\n\
+             adopted 1 migration(s) from golang-migrate; its `schema_migrations` was left as it \
+             was\n",
+        );
+    let titles: &[&str] = &[
+        "NUMBER",
+        "NAME",
+        "STATE",
+        "APPLIED AT",
+        "BY",
+        "DURATION",
+        "CHECKSUM",
+    ];
+    t.run(&["list"]).success().stdout_masked_is(&format!(
+        "{}3 migrations: 1 applied, 2 pending ({})\n",
+        aligned(&[
+            titles,
+            &["1", "1_ann", "applied", "<time>", "<who>", "<dur>", "ok"],
+            &["2", "2_bo", "pending"],
+            &["3", "3_cy", "pending"],
+        ]),
+        t.target()
+    ));
+    t.run(&["execute"])
         .success()
-        .stdout_has("1       1_ann  applied")
-        .stdout_has("2       2_bo   pending");
-    t.run(&["execute"]).success().stdout_has("applied 3_cy");
+        .stderr_is(&format!("{}\napplying 2_bo…\napplying 3_cy…\n", t.target()))
+        .stdout_masked_is(
+            "applied 2_bo (<dur>)\napplied 3_cy (<dur>)\n2 migration(s) applied in <dur>\n",
+        );
     assert_eq!(names(&t, "users"), ["ann", "bo", "cy"]);
     t.run(&["rollback", "--all", "--yes"]).success();
     assert!(t.docs("users").is_empty());
@@ -259,15 +343,30 @@ fn golang_migrate_pairs_are_one_migration_and_its_version_is_adopted() {
     assert_eq!(names(&t, "users"), ["ann", "bo", "cy"]);
     // An edit to either half changes the checksum.
     std::fs::write(t.path("mongomigrations/2_bo.down.json"), down("BO")).unwrap();
-    t.run(&["list"])
-        .success()
-        .stdout_has("2_bo   applied (modified)");
+    t.run(&["list"]).success().stdout_masked_is(&format!(
+        "{}3 migrations: 3 applied, 1 modified ({})\n",
+        aligned(&[
+            titles,
+            &["1", "1_ann", "applied", "<time>", "<who>", "<dur>", "ok"],
+            &[
+                "2",
+                "2_bo",
+                "applied (modified)",
+                "<time>",
+                "<who>",
+                "<dur>",
+                "changed"
+            ],
+            &["3", "3_cy", "applied", "<time>", "<who>", "<dur>", "ok"],
+        ]),
+        t.target()
+    ));
     // A lone down file is an error.
     let lone = Test::new().migration("4_x.down.json", &down("x"));
-    lone.run(&["list"])
-        .code(4)
-        .one_error_line()
-        .stderr_has("migration `4_x.down.json` is invalid: it has no `4_x.up.json` beside it");
+    lone.run(&["list"]).code(4).stdout_is("").stderr_is(
+        "error: migration `4_x.down.json` is invalid: it has no `4_x.up.json` beside it; hint: a \
+         golang-migrate pair is `N_name.up.json` and `N_name.down.json`\n",
+    );
 }
 
 #[test]
@@ -409,7 +508,7 @@ fn a_legacy_call_migo_does_not_map_fails_the_step_naming_it() {
         "def up(db):\n    db.notes.group(['kind'], {}, {'n': 0}, 'function (doc, out) { out.n++ }')\n",
     );
     t.run(&["execute"]).code(1).stderr_is(&format!(
-        "{}\n  0001_group | LegacyCallError: collection.group() is a pymongo 2 call that migo does not map to modern pymongo: the server dropped the `group` command in 4.2; use aggregate() with a $group stage\nerror: migration `0001_group` failed: LegacyCallError: collection.group() is a pymongo 2 call that migo does not map to modern pymongo: the server dropped the `group` command in 4.2; use aggregate() with a $group stage (at 0001_group.py:2 in up: db.notes.group(['kind'], {{}}, {{'n': 0}}, 'function (doc, out) {{ out.n++ }}')); hint: fix it, then retry with `migo execute 0001_group`, or `migo ignore 0001_group` / `migo rollback 0001_group`\n",
+        "{}\napplying 0001_group…\n  0001_group | LegacyCallError: collection.group() is a pymongo 2 call that migo does not map to modern pymongo: the server dropped the `group` command in 4.2; use aggregate() with a $group stage\nerror: migration `0001_group` failed: LegacyCallError: collection.group() is a pymongo 2 call that migo does not map to modern pymongo: the server dropped the `group` command in 4.2; use aggregate() with a $group stage (at 0001_group.py:2 in up: db.notes.group(['kind'], {{}}, {{'n': 0}}, 'function (doc, out) {{ out.n++ }}')); hint: fix it, then retry with `migo execute 0001_group`, or `migo ignore 0001_group` / `migo rollback 0001_group`\n",
         t.target()
     ));
     assert_eq!(t.statuses(), [("0001_group".into(), "failed".into())]);

@@ -14,7 +14,7 @@ use crate::backups::only_dump;
 use crate::insert;
 use crate::processes::{signal, wait_stopped};
 use crate::server::Server;
-use crate::test::{Test, LOCK_ID};
+use crate::test::{readable, who, Test, LOCK_ID};
 
 /// The restore journal's `_id` in the registry collection.
 const JOURNAL_ID: &str = "__migo_restore__";
@@ -351,7 +351,7 @@ fn kill_9_anywhere_in_the_swap_is_finished_by_the_next_command() {
             // `restore` with any arguments settles it first, then restores what it was asked.
             s.t.run(&["restore", s.dir(), "--yes"])
                 .success()
-                .stderr_has(&s.finished_line())
+                .stderr_is(&format!("{}{}\n", s.finished_line(), s.t.target()))
                 .stdout_is(&format!(
                     "restored 4 collection(s) of `{}`: 52 document(s), 1 index(es)\n",
                     s.t.db_name
@@ -393,17 +393,25 @@ fn kill_9_while_loading_is_undone_by_the_next_mutating_command() {
         ],
     );
     wait_stopped(&migo);
+    let (pid, since) = (
+        migo.id(),
+        readable(*s.t.lock().unwrap().get_datetime("started_at").unwrap()),
+    );
     kill(migo);
     assert!(collections(&s.db).contains(&"migo_restore.beta".to_string()));
     // No `unlock`: the next command waits for the dead restore's lease to run out on the
     // server's clock, and `list` says what it will do once it has.
     s.t.run(&["execute", "--wait", "60"])
         .success()
-        .stdout_has("nothing to execute")
-        .stderr_has(&format!(
-            "warning: undid the restore from `{}` that was interrupted while loading: its loaded \
-             copies were dropped, the database is as it was\n",
-            s.dir()
+        .stdout_is("nothing to execute: 2 migrations: 2 applied\n")
+        .stderr_is(&format!(
+            "warning: took over an expired lock held by {} (pid {pid}), running `migo restore \
+             {dir} --yes` since {since}\nwarning: undid the restore from `{dir}` that was \
+             interrupted while loading: its loaded copies were dropped, the database is as it \
+             was\n{}\n",
+            who(),
+            s.t.target(),
+            dir = s.dir()
         ));
     s.assert_untouched();
     assert_eq!(s.last_audit()["details"]["settled"], "undone");
@@ -430,8 +438,12 @@ fn the_next_execute_finishes_the_swap_then_runs_what_the_restored_registry_says_
     // under the lock, once the restore is finished, it is pending again, and runs.
     s.t.run(&["execute", "0002_y"])
         .success()
-        .stderr_has(&s.finished_line())
-        .stdout_has("applied 0002_y");
+        .stderr_is(&format!(
+            "{}{}\napplying 0002_y…\n",
+            s.finished_line(),
+            s.t.target()
+        ))
+        .stdout_masked_is("applied 0002_y (<dur>)\n1 migration(s) applied in <dur>\n");
     assert_eq!(s.applied(), ["0001_x", "0002_y"]);
     assert_eq!(docs(&s.db, "items"), [doc! {"_id": "x"}, doc! {"_id": "y"}]);
     assert_eq!(docs(&s.db, "beta").len(), 20);
@@ -630,12 +642,21 @@ fn a_restore_that_lost_its_lease_writes_nothing_more() {
         ],
     );
     wait_stopped(&first);
+    let since = readable(*s.t.lock().unwrap().get_datetime("started_at").unwrap());
     // Another migo waits for the frozen one's lease to run out, takes the lock over and settles
     // the restore it finds (dropping its load).
     s.t.run(&["restore", "--wait", "60"])
         .success()
-        .stderr_has("warning: took over an expired lock held by ")
-        .stderr_has("undid the restore from ");
+        .stdout_is("")
+        .stderr_is(&format!(
+            "warning: took over an expired lock held by {} (pid {}), running `migo restore \
+             {dir} --yes` since {since}\nwarning: undid the restore from `{dir}` that was \
+             interrupted while loading: its loaded copies were dropped, the database is as it \
+             was\n",
+            who(),
+            first.id(),
+            dir = s.dir()
+        ));
     signal(first.id(), libc::SIGCONT);
     let out = first.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -37,8 +37,11 @@ fn a_js_migration_backfills_500_documents_and_rolls_back() {
         .unwrap();
     t.run(&["execute"])
         .success()
-        .stdout_has("applied 0001_backfill")
-        .stderr_has("  0001_backfill | backfilled 500\n");
+        .stdout_masked_is("applied 0001_backfill (<dur>)\n1 migration(s) applied in <dur>\n")
+        .stderr_is(&format!(
+            "{}\napplying 0001_backfill…\n  0001_backfill | backfilled 500\n",
+            t.target()
+        ));
     let active = users
         .count_documents(doc! {"status": "active"})
         .run()
@@ -47,10 +50,17 @@ fn a_js_migration_backfills_500_documents_and_rolls_back() {
     assert_eq!(t.statuses(), [("0001_backfill".into(), "applied".into())]);
     t.run(&["execute", "--dry-run"])
         .success()
-        .stdout_has("dry run: nothing to do");
+        .stderr_is("")
+        .stdout_is("dry run: nothing to do\n");
     t.run(&["rollback", "0001_backfill", "--dry-run"])
         .success()
-        .stdout_has("mongosh: down() of ");
+        .stderr_is("")
+        .stdout_is(&format!(
+            "would roll back 0001_backfill (0001_backfill.js)\n\
+             \x20   mongosh: down() of {}\n\
+             dry run: 1 step(s), nothing was changed\n",
+            t.path("mongomigrations/0001_backfill.js").display()
+        ));
     t.run(&["rollback", "0001_backfill"]).success();
     let with_status = users
         .count_documents(doc! {"status": {"$exists": true}})
@@ -71,7 +81,7 @@ fn a_throwing_js_migration_is_recorded_failed_with_its_message() {
         .migration("0003_c.json", &insert("c"));
     // The script's own output is streamed first, under its name; then migo's one error line.
     t.run(&["execute"]).code(1).stderr_is(&format!(
-        "{}\n{}{}{}{}",
+        "{}\napplying 0001_a…\napplying 0002_throws…\n{}{}{}{}",
         t.target(),
         "  0002_throws | Error: no can do: 42\n",
         "error: migration `0002_throws` failed: Error: no can do: 42; ",
@@ -90,7 +100,11 @@ fn a_throwing_js_migration_is_recorded_failed_with_its_message() {
     // Without `down`, rollback refuses it as irreversible.
     t.run(&["rollback", "0002_throws"])
         .code(6)
-        .stderr_has("it has no `down`");
+        .stdout_is("")
+        .stderr_is(
+        "error: cannot roll back `0002_throws`: it has no `down`, so it is irreversible; hint: \
+             add a `down` to `0002_throws.js` if the change can be undone\n",
+    );
 }
 
 #[test]
@@ -137,9 +151,15 @@ fn sh_and_py_migrations_apply_and_roll_back() {
         .migration("0002_python.py", PY_BODY);
     t.run(&["execute"])
         .success()
-        .stderr_has("  0001_shell | 0001_shell did up\n")
-        .stderr_has("  0002_python | 0002_python did up\n")
-        .stdout_has("2 migration(s) applied");
+        .stderr_is(&format!(
+            "{}\napplying 0001_shell…\n  0001_shell | 0001_shell did up\napplying 0002_python…\n\
+             \x20 0002_python | 0002_python did up\n",
+            t.target()
+        ))
+        .stdout_masked_is(
+            "applied 0001_shell (<dur>)\napplied 0002_python (<dur>)\n\
+             2 migration(s) applied in <dur>\n",
+        );
     let ids: Vec<String> = t
         .docs("scripts")
         .iter()
@@ -159,11 +179,11 @@ fn an_unexecutable_script_is_refused_before_anything_runs() {
     let t = Test::new()
         .migration("0001_a.json", &insert("a"))
         .migration("0002_noexec.sh", "#!/bin/sh\necho never\n");
-    t.run(&["execute"])
-        .code(4)
-        .one_error_line()
-        .stderr_has("migration `0002_noexec.sh` is invalid: it is not executable and no interpreter is configured for `.sh`")
-        .stderr_has("chmod +x");
+    t.run(&["execute"]).code(4).stdout_is("").stderr_is(
+        "error: migration `0002_noexec.sh` is invalid: it is not executable and no interpreter is \
+         configured for `.sh`; hint: `chmod +x mongomigrations/0002_noexec.sh`, or set \
+         `[migrations.interpreters] sh = \"…\"` in migo.toml\n",
+    );
     assert!(t.collections().is_empty());
 }
 
@@ -249,7 +269,7 @@ fn a_script_runs_from_a_private_copy_and_knows_its_original() {
     let t = Test::new().script("0001_copy.sh", body);
     let file = std::fs::canonicalize(t.path("mongomigrations/0001_copy.sh")).unwrap();
     t.run(&["execute"]).success().stderr_is(&format!(
-        "{}\n  0001_copy | mode 700\n  0001_copy | original {} in {}\n  0001_copy | same bytes\n  0001_copy | not the original\n",
+        "{}\napplying 0001_copy…\n  0001_copy | mode 700\n  0001_copy | original {} in {}\n  0001_copy | same bytes\n  0001_copy | not the original\n",
         t.target(),
         file.display(),
         file.parent().unwrap().display()

@@ -4,7 +4,7 @@
 
 use crate::processes::{alive, gated_script, pid_in, signal, wait_stopped, wait_until};
 use crate::server::Server;
-use crate::test::Test;
+use crate::test::{aligned, Run, Test};
 
 fn gated(ignore_signals: bool) -> Test {
     let t = Test::new();
@@ -38,14 +38,17 @@ fn sigterm_and_sigint_record_the_step_write_history_release_the_lock() {
         let script = pid_in(&t.path("slow.pid"));
         signal(migo.id(), sig);
         let out = migo.wait_with_output().unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(code), "{stderr}");
-        assert!(
-            stderr.contains(&format!(
-                "error: stopped by {name} while `0001_slow` was running; it is recorded as interrupted"
-            )),
-            "{stderr}"
-        );
+        Run::from_output(&out)
+            .code(code)
+            .stdout_is("")
+            .stderr_is(&format!(
+                "{}\napplying 0001_slow…\nmigo: {name} received: stopping after the step in \
+                 flight (again to stop at once)\nerror: stopped by {name} while `0001_slow` was \
+                 running; it is recorded as interrupted; hint: check what `0001_slow` did, then \
+                 `migo execute 0001_slow` to run it again, or `migo ignore 0001_slow` / `migo \
+                 rollback 0001_slow`\n",
+                t.target()
+            ));
         assert!(!alive(script), "the script outlived the stop");
         let record = &t.records()[0];
         assert_eq!(record.get_str("status").unwrap(), "interrupted");
@@ -56,9 +59,31 @@ fn sigterm_and_sigint_record_the_step_write_history_release_the_lock() {
         assert!(t.lock().is_none(), "the lock was not released");
         assert_eq!(history_results(&t), ["interrupted"]);
         assert!(t.docs("items").is_empty(), "a step ran after the signal");
-        t.run(&["list"])
-            .success()
-            .stdout_has("0001_slow  interrupted");
+        t.run(&["list"]).success().stdout_masked_is(&format!(
+            "{}2 migrations: 1 pending, 1 interrupted ({})\n",
+            aligned(&[
+                &[
+                    "NUMBER",
+                    "NAME",
+                    "STATE",
+                    "APPLIED AT",
+                    "BY",
+                    "DURATION",
+                    "CHECKSUM"
+                ],
+                &[
+                    "1",
+                    "0001_slow",
+                    "interrupted",
+                    "<time>",
+                    "<who>",
+                    "<dur>",
+                    "ok"
+                ],
+                &["2", "0002_b", "pending"],
+            ]),
+            t.target()
+        ));
     }
 }
 
@@ -123,22 +148,50 @@ fn a_rollback_leaves_a_marker_and_a_failed_one_keeps_who_applied_it() {
         applied.get_datetime("applied_at")
     );
     t.run(&["unlock", "--yes"]).success();
-    t.run(&["list"])
-        .success()
-        .stdout_has("0001_r  interrupted (rollback)");
+    t.run(&["list"]).success().stdout_masked_is(&format!(
+        "{}1 migration: 1 interrupted ({})\n",
+        aligned(&[
+            &[
+                "NUMBER",
+                "NAME",
+                "STATE",
+                "APPLIED AT",
+                "BY",
+                "DURATION",
+                "CHECKSUM"
+            ],
+            &[
+                "1",
+                "0001_r",
+                "interrupted (rollback)",
+                "<time>",
+                "<who>",
+                "<dur>",
+                "ok"
+            ],
+        ]),
+        t.target()
+    ));
     t.run(&["execute", "0001_r"])
         .code(6)
-        .one_error_line()
-        .stderr_has("cannot execute `0001_r`: its rollback did not finish")
-        .stderr_has("hint: finish the rollback with `migo rollback 0001_r`");
+        .stdout_is("")
+        .stderr_is(
+        "error: cannot execute `0001_r`: its rollback did not finish, so `up`'s effects may still \
+         be there; hint: finish the rollback with `migo rollback 0001_r`, or record it applied \
+         again with `migo ignore 0001_r`\n",
+    );
 
     std::fs::write(t.path("go-down"), "").unwrap();
     std::fs::write(t.path("down-status"), "3").unwrap();
     t.run(&["rollback", "0001_r"])
         .code(1)
-        .error_line()
-        .stderr_has("migration `0001_r` failed: exit status 3")
-        .stderr_has("hint: `up`'s effects may still be there: fix `down` and retry with `migo rollback 0001_r`, or record it applied again with `migo ignore 0001_r`");
+        .stdout_is("")
+        .stderr_is(&format!(
+            "{}\nrolling back 0001_r…\nerror: migration `0001_r` failed: exit status 3; hint: \
+             `up`'s effects may still be there: fix `down` and retry with `migo rollback 0001_r`, \
+             or record it applied again with `migo ignore 0001_r`\n",
+            t.target()
+        ));
     let failed = &t.records()[0];
     assert_eq!(failed.get_str("status").unwrap(), "failed");
     assert_eq!(failed.get_str("who"), applied.get_str("who"));
@@ -147,11 +200,12 @@ fn a_rollback_leaves_a_marker_and_a_failed_one_keeps_who_applied_it() {
         rollback.get_str("error").unwrap(),
         "rollback failed: exit status 3"
     );
-    t.run(&["execute"])
-        .code(6)
-        .one_error_line()
-        .stderr_has("migration `0001_r` failed to roll back")
-        .stderr_has("hint: fix its `down` and retry with `migo rollback 0001_r`");
+    t.run(&["execute"]).code(6).stdout_is("").stderr_is(
+        "error: migration `0001_r` failed to roll back: its `down` stopped part way, so it may be \
+         half undone (rollback failed: exit status 3); nothing was run; hint: fix its `down` and \
+         retry with `migo rollback 0001_r`, or, if `up`'s effects are all still there, record it \
+         applied again with `migo ignore 0001_r`\n",
+    );
     std::fs::write(t.path("down-status"), "0").unwrap();
     t.run(&["rollback", "0001_r"]).success();
     assert!(t.records().is_empty());

@@ -442,12 +442,54 @@ impl Run {
         self
     }
 
+    /// Asserts stderr is exactly `text`.
     #[track_caller]
     pub fn stderr_is(&self, text: &str) -> &Run {
         if self.stderr != text {
             self.fail(&format!("stderr differs:\n{}", diff(text, &self.stderr)));
         }
         self
+    }
+
+    /// stdout with what varies from run to run masked (see [`masked`]).
+    pub fn stdout_masked(&self) -> String {
+        masked(&self.stdout)
+    }
+
+    /// stderr with what varies from run to run masked (see [`masked`]).
+    pub fn stderr_masked(&self) -> String {
+        masked(&self.stderr)
+    }
+
+    /// Asserts stdout is exactly `text` once durations and times are masked (see [`masked`]).
+    #[track_caller]
+    pub fn stdout_masked_is(&self, text: &str) -> &Run {
+        let got = self.stdout_masked();
+        if got != text {
+            self.fail(&format!("masked stdout differs:\n{}", diff(text, &got)));
+        }
+        self
+    }
+
+    /// Asserts stderr is exactly `text` once durations and times are masked (see [`masked`]).
+    #[track_caller]
+    pub fn stderr_masked_is(&self, text: &str) -> &Run {
+        let got = self.stderr_masked();
+        if got != text {
+            self.fail(&format!("masked stderr differs:\n{}", diff(text, &got)));
+        }
+        self
+    }
+
+    /// This run with the lines of fleet members (`[NAME] …`) grouped by member, each member's
+    /// lines in their order (see [`by_member`]).
+    pub(crate) fn by_member(&self) -> Run {
+        Run {
+            code: self.code,
+            stdout: by_member(&self.stdout),
+            stderr: by_member(&self.stderr),
+            described: self.described.clone(),
+        }
     }
 
     /// Asserts stderr is one `error:` line with a hint.
@@ -485,6 +527,221 @@ impl Run {
     }
 }
 
+/// Who migo records as running it on this machine (`user@host`), as the registry, the lock and
+/// the audit log show it.
+pub(crate) fn who() -> String {
+    let host = whoami::fallible::hostname().unwrap_or_else(|_| "unknown-host".into());
+    format!("{}@{host}", whoami::username())
+}
+
+/// `at` as `list` writes a time: `2026-11-21 23:59:42Z` (UTC, to the second).
+pub(crate) fn readable(at: mongodb::bson::DateTime) -> String {
+    let text = at.try_to_rfc3339_string().expect("a time");
+    format!("{}Z", text[..19].replace('T', " "))
+}
+
+/// `text` with the values that change from run to run replaced by placeholders, so that output
+/// compares exactly: durations as migo writes them (`12ms`, `1.2s`, `2m05s`) become `<dur>`,
+/// times (`2026-11-21 23:59:42Z`, RFC 3339 `2026-11-21T23:59:42.123Z`) become `<time>`, the
+/// compact UTC stamp of a dump's directory (`default-20261121T235942.123Z`) becomes `<stamp>`, a
+/// JSON document's `"duration_ms":12` becomes `"duration_ms":<ms>`, and this machine's
+/// `user@host` becomes `<who>`.
+///
+/// An aligned table (a header line of upper-case titles two spaces apart, then the rows whose
+/// cells start under the titles) is cut into its cells, masked cell by cell and aligned again
+/// as migo aligns it, so that a column keeps its shape whatever the width of what it masks.
+pub(crate) fn masked(text: &str) -> String {
+    let mut out = String::new();
+    let mut table: Option<Table> = None;
+    for line in text.split_inclusive('\n') {
+        let (body, end) = line.strip_suffix('\n').map_or((line, ""), |b| (b, "\n"));
+        if let Some(t) = &mut table {
+            if t.takes(body) {
+                t.rows.push(t.cells(body));
+                continue;
+            }
+            out.push_str(&table.take().expect("a table").render());
+        }
+        if let Some(t) = Table::header(body) {
+            table = Some(t);
+            continue;
+        }
+        out.push_str(&mask_values(body));
+        out.push_str(end);
+    }
+    if let Some(t) = table {
+        let rendered = t.render();
+        if text.ends_with('\n') {
+            out.push_str(&rendered);
+        } else {
+            out.push_str(rendered.strip_suffix('\n').unwrap_or(&rendered));
+        }
+    }
+    out
+}
+
+/// `text` with each run of fleet members' lines (`[NAME] …`) grouped by member, in the order of
+/// their names, each member's lines in the order it wrote them: members run at once, so their
+/// lines interleave differently from run to run, while each member's own lines do not.
+pub(crate) fn by_member(text: &str) -> String {
+    let member = |line: &str| {
+        line.strip_prefix('[')
+            .and_then(|rest| rest.split_once("] "))
+            .map(|(name, _)| name.to_string())
+    };
+    let mut out: Vec<&str> = Vec::new();
+    let mut block: Vec<&str> = Vec::new();
+    for line in text.split_inclusive('\n') {
+        if member(line).is_some() {
+            block.push(line);
+            continue;
+        }
+        block.sort_by_key(|l| member(l));
+        out.append(&mut block);
+        out.push(line);
+    }
+    block.sort_by_key(|l| member(l));
+    out.append(&mut block);
+    out.concat()
+}
+
+/// Durations, times and this machine's `user@host` in `text`, replaced by placeholders.
+fn mask_values(text: &str) -> String {
+    static VOLATILE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let volatile = VOLATILE.get_or_init(|| {
+        regex::Regex::new(
+            r#"(?x)
+            (?P<time>\b\d{4}-\d{2}-\d{2}[T\ ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})?)
+            | (?P<stamp>\b\d{8}T\d{6}(?:\.\d+)?Z)
+            | (?P<dur>\b(?:\d+ms|\d+\.\d+s|\d+m\d{2}s)\b)
+            | (?P<ms>"duration_ms":\ ?)\d+"#,
+        )
+        .expect("the mask's regex")
+    });
+    let text = volatile.replace_all(text, |c: &regex::Captures| {
+        if c.name("time").is_some() {
+            "<time>".to_string()
+        } else if c.name("stamp").is_some() {
+            "<stamp>".to_string()
+        } else if let Some(key) = c.name("ms") {
+            format!("{}<ms>", key.as_str())
+        } else {
+            "<dur>".to_string()
+        }
+    });
+    text.replace(&who(), "<who>")
+}
+
+/// `rows` (the titles first) aligned as migo aligns a table and as [`masked`] gives one back:
+/// each column as wide as its widest cell, two spaces between columns, no spaces at the end of
+/// a line. A row may leave out its empty cells at the end.
+pub(crate) fn aligned(rows: &[&[&str]]) -> String {
+    let columns = rows.iter().map(|row| row.len()).max().unwrap_or(0);
+    let cells = |row: &[&str]| -> Vec<String> {
+        (0..columns)
+            .map(|i| row.get(i).map_or(String::new(), |c| c.to_string()))
+            .collect()
+    };
+    Table {
+        titles: cells(rows[0]),
+        starts: Vec::new(),
+        rows: rows[1..].iter().map(|row| cells(row)).collect(),
+    }
+    .render()
+}
+
+/// An aligned table met by [`masked`]: where its columns start, and its rows' cells.
+struct Table {
+    titles: Vec<String>,
+    starts: Vec<usize>,
+    rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    /// A header line: two or more upper-case titles, two or more spaces apart.
+    fn header(line: &str) -> Option<Table> {
+        static TITLE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+        let title = TITLE.get_or_init(|| {
+            regex::Regex::new(r"[A-Z][A-Z_()]*(?: [A-Z][A-Z_()]*)*").expect("the title regex")
+        });
+        let chars: Vec<char> = line.chars().collect();
+        let (mut titles, mut starts) = (Vec::new(), Vec::new());
+        let mut at = 0;
+        while at < chars.len() {
+            let rest: String = chars[at..].iter().collect();
+            let found = title.find(&rest).filter(|m| m.start() == 0)?;
+            let taken = found.as_str().chars().count();
+            titles.push(found.as_str().to_string());
+            starts.push(at);
+            at += taken;
+            let gap = chars[at..].iter().take_while(|c| **c == ' ').count();
+            if at + gap < chars.len() && gap < 2 {
+                return None;
+            }
+            at += gap;
+        }
+        (titles.len() >= 2).then_some(Table {
+            titles,
+            starts,
+            rows: Vec::new(),
+        })
+    }
+
+    /// Whether `line` is a row: two spaces (or its end) before every column it reaches.
+    fn takes(&self, line: &str) -> bool {
+        let chars: Vec<char> = line.chars().collect();
+        !line.trim().is_empty()
+            && self.starts[1..].iter().all(|&start| {
+                start > chars.len() || (chars[start - 2] == ' ' && chars[start - 1] == ' ')
+            })
+    }
+
+    /// `line` cut into its cells, each masked.
+    fn cells(&self, line: &str) -> Vec<String> {
+        let chars: Vec<char> = line.chars().collect();
+        let ends = self.starts[1..].iter().copied().chain([usize::MAX]);
+        self.starts
+            .iter()
+            .zip(ends)
+            .map(|(&start, end)| {
+                let cell: String = chars
+                    .iter()
+                    .skip(start)
+                    .take(end.saturating_sub(start))
+                    .collect();
+                mask_values(cell.trim_end())
+            })
+            .collect()
+    }
+
+    /// The table aligned as migo aligns one: each column as wide as its widest cell, two spaces
+    /// between columns, no spaces at the end of a line.
+    fn render(&self) -> String {
+        let width = |i: usize| {
+            self.rows
+                .iter()
+                .map(|row| row[i].chars().count())
+                .chain([self.titles[i].chars().count()])
+                .max()
+                .unwrap_or(0)
+        };
+        let widths: Vec<usize> = (0..self.titles.len()).map(width).collect();
+        let line = |cells: &[String]| {
+            let padded: Vec<String> = cells
+                .iter()
+                .zip(&widths)
+                .map(|(cell, w)| format!("{cell:<w$}"))
+                .collect();
+            format!("{}\n", padded.join("  ").trim_end())
+        };
+        let mut out = line(&self.titles);
+        for row in &self.rows {
+            out.push_str(&line(row));
+        }
+        out
+    }
+}
+
 /// A line-by-line comparison: `  ` same, `- ` expected only, `+ ` got only, and the first
 /// differing line shown with its escapes (so a stray space or `\r` is visible).
 fn diff(expected: &str, got: &str) -> String {
@@ -507,4 +764,25 @@ fn diff(expected: &str, got: &str) -> String {
         out.push_str("(the final newline differs)\n");
     }
     out
+}
+
+#[test]
+fn masked_values_keep_a_table_in_shape() {
+    let me = who();
+    let table = format!(
+        "NUMBER  NAME  STATE    APPLIED AT            BY{pad}  DURATION  CHECKSUM\n\
+         1       1_a   applied  2026-11-18 11:06:41Z  {me}  12ms      ok\n\
+         2       2_b   pending\n\
+         2 migrations: 1 applied, 1 pending in 1.2s at 2026-11-18T11:06:41.123Z\n\
+         {{\"duration_ms\":1234,\"who\":\"{me}\"}}\n",
+        pad = " ".repeat(me.len() - 2)
+    );
+    assert_eq!(
+        masked(&table),
+        "NUMBER  NAME  STATE    APPLIED AT  BY     DURATION  CHECKSUM\n\
+         1       1_a   applied  <time>      <who>  <dur>     ok\n\
+         2       2_b   pending\n\
+         2 migrations: 1 applied, 1 pending in <dur> at <time>\n\
+         {\"duration_ms\":<ms>,\"who\":\"<who>\"}\n"
+    );
 }

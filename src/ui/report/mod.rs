@@ -23,6 +23,7 @@ use serde::Serialize;
 use crate::config::Target;
 use crate::error::Error;
 use crate::ground::output::Output;
+pub(crate) use crate::ground::words::timestamp;
 
 pub(crate) use crate::ground::words::{duration, thousands};
 pub(crate) use backup::{dumped, interrupted_restore, restore_plan, restored, settled_restore};
@@ -132,25 +133,6 @@ pub(crate) fn rfc3339<S: serde::Serializer>(
     }
 }
 
-/// `2026-11-21 23:59:42Z`
-pub(crate) fn timestamp(at: DateTime) -> String {
-    let text = at.try_to_rfc3339_string().unwrap_or_default();
-    format!("{}Z", text.get(..19).unwrap_or(&text).replace('T', " "))
-}
-
 pub(crate) fn ms_to_duration(ms: i64) -> Duration {
     Duration::from_millis(u64::try_from(ms).unwrap_or_default())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn timestamps_are_utc_to_the_second() {
-        assert_eq!(
-            timestamp(DateTime::from_millis(1_700_000_000_123)),
-            "2023-11-14 22:13:20Z"
-        );
-    }
 }

@@ -65,8 +65,10 @@ pub(crate) fn trial(out: &Output, verdict: &Verdict) {
     }
 }
 
-/// The end of `test`: the JSON report, or a closing line.
-pub(crate) fn trial_summary(out: &Output, verdicts: &[Verdict]) {
+/// The end of `test`: the JSON report, or a closing line, which says when the scratch database
+/// started empty and why: `--empty` (`asked_empty`), or a script whose collections migo cannot
+/// tell.
+pub(crate) fn trial_summary(out: &Output, verdicts: &[Verdict], asked_empty: bool) {
     let passed = verdicts.iter().filter(|v| v.passed()).count();
     if out.json {
         let report = TestReport {
@@ -78,7 +80,9 @@ pub(crate) fn trial_summary(out: &Output, verdicts: &[Verdict]) {
         out.print("nothing to test: no migration is pending");
     } else {
         let empty = verdicts.iter().any(|v| v.empty_start);
-        let start = if empty {
+        let start = if asked_empty {
+            ", on an empty scratch database (--empty)"
+        } else if empty {
             ", on an empty scratch database: migo cannot tell which collections a script \
              touches; name them in a `// migo: collections a, b` header to test with data"
         } else {
