@@ -139,7 +139,8 @@ fn list_check_and_version_documents() {
       "127.0.0.1:<port>"
     ],
     "database": "<db>"
-  }
+  },
+  "backfills": []
 }"#
     );
 }

@@ -166,7 +166,8 @@ fn python_modules_are_checked_before_anything_runs() {
         .stderr_is(&format!(
         "error: cannot run `0002_a.py`: `{python}` cannot import pymongo (ModuleNotFoundError: No \
          module named 'pymongo'); hint: install it for that interpreter (`{python} -m pip \
-         install pymongo`), or point `[migrations] python` at one that has it\n",
+         install pymongo`), or point `[migrations] python` (or `[migrations.interpreters] py`) at \
+         one that has it\n",
         python = python().display()
     ));
     assert!(t.collections().is_empty(), "{:?}", t.collections());

@@ -127,7 +127,8 @@ def check_pymongo():
         send({"type": "unavailable",
               "error": "`%s` cannot import pymongo (%s: %s)" % (sys.executable, type(error).__name__, error),
               "hint": "install it for that interpreter (`%s -m pip install pymongo`), or point "
-                      "`[migrations] python` at one that has it" % sys.executable})
+                      "`[migrations] python` (or `[migrations.interpreters] py`) at one that has it"
+                      % sys.executable})
         sys.exit(3)
 
 
