@@ -62,10 +62,14 @@ pub(crate) struct Request {
     pub(crate) name: String,
     /// The original file, for messages, `__filename` and relative imports; never read.
     pub(crate) path: String,
+    /// The function to call: `up`, `down`, or a code backfill's `batch`.
     pub(crate) direction: &'static str,
     pub(crate) database: String,
     #[serde(serialize_with = "text")]
     pub(crate) code: Arc<str>,
+    /// For `batch`: `{after, up_to, filter, size}`, the `_id`s and filter as Extended JSON.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) batch: Option<serde_json::Value>,
 }
 
 fn text<S: serde::Serializer>(code: &Arc<str>, serializer: S) -> Result<S::Ok, S::Error> {

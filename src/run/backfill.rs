@@ -23,7 +23,7 @@ use mongodb::{ClientSession, Collection, Database};
 use crate::config::backfill::{Pace, BATCH_RANGE, DEFAULT_BATCH};
 use crate::ground::record::{Checkpoint, Record};
 use crate::halt::Halt;
-use crate::migration::backfill::Backfill;
+use crate::migration::backfill::{Backfill, Update, Work};
 use crate::migration::failure::StepError;
 use crate::process::{self, Child, ChildEnv};
 use crate::store::record_store::RecordStore;
@@ -68,6 +68,8 @@ pub(crate) struct Walker<'a> {
     pub(crate) env: &'a ChildEnv,
     /// The declaration's pace, with `[backfill]`'s defaults filled in.
     pub(crate) pace: Pace,
+    /// The migration, whose `batch` function does a code backfill's batches.
+    pub(crate) body: Option<&'a crate::migration::Body>,
 }
 
 /// Why a backfill stopped early.
@@ -146,10 +148,14 @@ impl Walker<'_> {
             next.done += range.documents;
             next.batches += 1;
             record.backfill = Some(next.clone());
+            let at = Batch {
+                range: &range,
+                after: checkpoint.last_id.as_ref(),
+            };
             let saved = match session.as_mut() {
-                None => self.batch(&collection, backfill, &range, record).await,
+                None => self.batch(&collection, backfill, at, record).await,
                 Some(session) => {
-                    self.batch_in_transaction(&collection, backfill, &range, record, session)
+                    self.batch_in_transaction(&collection, backfill, at, record, session)
                         .await
                 }
             };
@@ -179,20 +185,49 @@ impl Walker<'_> {
         }
     }
 
-    /// One batch: its update, then its checkpoint.
+    /// One batch: its work, then its checkpoint.
     async fn batch(
         &self,
         collection: &Collection<Document>,
         backfill: &Backfill,
-        range: &Range,
+        at: Batch<'_>,
         record: &Record,
     ) -> Result<Checkpointed, Stopped> {
-        update(collection, backfill, range, None).await?;
+        self.work(collection, backfill, at, None).await?;
         crate::ground::knob::checkpoint(&format!("backfill-updated:{}", record_batches(record)));
         self.store
             .checkpoint(record, None)
             .await
             .map_err(Stopped::Registry)
+    }
+
+    /// A batch's work: the `.json` update, or the migration's `batch` function handed the
+    /// batch (its filter, bounds and size).
+    async fn work(
+        &self,
+        collection: &Collection<Document>,
+        backfill: &Backfill,
+        at: Batch<'_>,
+        session: Option<&mut ClientSession>,
+    ) -> Result<(), Stopped> {
+        let range = at.range;
+        if let Work::Update(change) = &backfill.work {
+            return update(collection, backfill, change, range, session).await;
+        }
+        let batch = crate::api::Batch {
+            after: at.after.cloned(),
+            up_to: range.last.clone(),
+            filter: range_filter(&backfill.filter, &range.lower, Some(&range.last)),
+            size: u64::try_from(range.documents).unwrap_or(0),
+        };
+        let body = self.body.ok_or_else(|| {
+            Stopped::Step(StepError::Setup(
+                "a code backfill without its migration".into(),
+            ))
+        })?;
+        body.run_batch(&batch, self.db, session, self.env, self.halt)
+            .await
+            .map_err(Stopped::Step)
     }
 
     /// The session of transactional batches: a fresh one, recorded in the checkpoint, after
@@ -236,7 +271,7 @@ impl Walker<'_> {
         &self,
         collection: &Collection<Document>,
         backfill: &Backfill,
-        range: &Range,
+        at: Batch<'_>,
         record: &Record,
         session: &mut ClientSession,
     ) -> Result<Checkpointed, Stopped> {
@@ -244,7 +279,7 @@ impl Walker<'_> {
         loop {
             let hold = self.halt.hold_lease();
             let result = self
-                .try_batch_in_transaction(collection, backfill, range, record, session)
+                .try_batch_in_transaction(collection, backfill, at, record, session)
                 .await;
             drop(hold);
             match result {
@@ -261,7 +296,7 @@ impl Walker<'_> {
         &self,
         collection: &Collection<Document>,
         backfill: &Backfill,
-        range: &Range,
+        at: Batch<'_>,
         record: &Record,
         session: &mut ClientSession,
     ) -> Result<Checkpointed, Stopped> {
@@ -270,7 +305,8 @@ impl Walker<'_> {
             .await
             .map_err(|e| setup_error(&e))?;
         let result = async {
-            update(collection, backfill, range, Some(&mut *session)).await?;
+            self.work(collection, backfill, at, Some(&mut *session))
+                .await?;
             crate::ground::knob::checkpoint(&format!(
                 "backfill-updated:{}",
                 record_batches(record)
@@ -388,11 +424,7 @@ pub(crate) async fn unrecorded(
     env: &ChildEnv,
     halt: &Halt,
 ) -> Result<(), StepError> {
-    let backfill = match body {
-        crate::migration::Body::Json(m) => m.backfill_of(direction),
-        _ => None,
-    };
-    let Some(backfill) = backfill else {
+    let Some(backfill) = body.backfill_of(direction) else {
         return body.run(direction, db, None, env, halt).await;
     };
     let store = Forgetful;
@@ -402,6 +434,7 @@ pub(crate) async fn unrecorded(
         halt,
         env,
         pace: Pace::default(),
+        body: Some(body),
     };
     let mut record = Record::unrecorded(&backfill.collection);
     record.backfill = Some(Checkpoint {
@@ -536,6 +569,13 @@ impl Lower {
             Lower::After(id) | Lower::From(id) => Some(bracket(id)),
         }
     }
+}
+
+/// A batch as it is done: its range, and the last `_id` done before it.
+#[derive(Debug, Clone, Copy)]
+struct Batch<'a> {
+    range: &'a Range,
+    after: Option<&'a Bson>,
 }
 
 /// A batch: where it starts (after the last batch, or at the first `_id` of a later type), its
@@ -729,6 +769,7 @@ fn later_types(id: &Bson) -> Vec<&'static str> {
 async fn update(
     collection: &Collection<Document>,
     backfill: &Backfill,
+    change: &Update,
     range: &Range,
     session: Option<&mut ClientSession>,
 ) -> Result<(), Stopped> {
@@ -736,7 +777,7 @@ async fn update(
     let db = collection.client().database(&collection.namespace().db);
     let command = doc! {
         "update": collection.name(),
-        "updates": [{"q": filter, "u": backfill.update.to_bson(), "multi": true}],
+        "updates": [{"q": filter, "u": change.to_bson(), "multi": true}],
     };
     let sent = match session {
         Some(s) => db.run_command(command).session(s).await,
