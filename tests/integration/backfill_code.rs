@@ -548,3 +548,43 @@ fn lint_and_preflight_read_a_code_backfill_as_its_walk() {
         .success()
         .stdout_is("lint: no findings in 1 migration\n");
 }
+
+#[test]
+fn a_signal_or_a_pause_stops_a_code_backfill_after_its_batch_and_execute_resumes() {
+    let t = Kind::Python
+        .project()
+        .migration("0001_scores.py", &Kind::Python.scores(200));
+    users(&t, 1000);
+    let migo = t.spawn(&["execute"], &[("MIGO_TEST_STOP_AT", "backfill-batch:3")]);
+    wait_stopped(&migo);
+    crate::processes::signal(migo.id(), libc::SIGTERM);
+    crate::processes::signal(migo.id(), libc::SIGCONT);
+    let out = migo.wait_with_output().unwrap();
+    Run::from_output(&out).code(143).stderr_has(
+        "\nerror: stopped by SIGTERM during `0001_scores`, after 600 of about 1,000; its \
+         progress is recorded; hint: `migo execute` resumes it after its last recorded batch \
+         (`migo list` shows how far it got)\n",
+    );
+    // The batch the signal came before runs and is recorded (the signal, forwarded, ended the
+    // idle interpreter: a new one runs it); no batch starts after it.
+    assert_eq!(t.statuses(), [("0001_scores".into(), "interrupted".into())]);
+    assert_eq!(checkpoint(&t), (600, 3, Some(Bson::Int32(599))));
+    let migo = t.spawn(&["execute"], &[("MIGO_TEST_STOP_AT", "backfill-batch:4")]);
+    wait_stopped(&migo);
+    t.run(&["pause", "0001_scores"]).success();
+    crate::processes::signal(migo.id(), libc::SIGCONT);
+    let out = migo.wait_with_output().unwrap();
+    Run::from_output(&out)
+        .code(15)
+        .stderr_has("0001_scores: resuming after _id 599, 600 of about 1,000 done\n")
+        .stderr_has("error: `0001_scores` paused as asked, after 800 of about 1,000");
+    assert_eq!(t.statuses(), [("0001_scores".into(), "paused".into())]);
+    t.run(&["list"])
+        .success()
+        .stdout_has("0001_scores  paused (backfill 800 of about 1,000)");
+    t.run(&["execute"])
+        .success()
+        .stderr_has("0001_scores: resuming after _id 799, 800 of about 1,000 done\n");
+    assert_eq!(tally(&t), (vec![(1, 1000)], 1000));
+    assert_eq!(checkpoint(&t), (1000, 5, Some(Bson::Int32(999))));
+}
