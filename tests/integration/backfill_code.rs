@@ -588,3 +588,70 @@ fn a_signal_or_a_pause_stops_a_code_backfill_after_its_batch_and_execute_resumes
     assert_eq!(tally(&t), (vec![(1, 1000)], 1000));
     assert_eq!(checkpoint(&t), (1000, 5, Some(Bson::Int32(999))));
 }
+
+#[test]
+fn a_batch_gets_its_bounds_as_the_drivers_types_and_may_write_elsewhere() {
+    let mongosh = "const backfill = { collection: 'users', filter: { seen: { $exists: false } }, batch_size: 200 };\n\
+                   function batch(batch) {\n\
+                   \x20 db.batches.insertOne({ _id: batch.up_to, after: batch.after, size: batch.size });\n\
+                   \x20 db.users.updateMany(batch.filter, { $set: { seen: true } });\n\
+                   }\n";
+    let node = "module.exports = {\n\
+                \x20 backfill: { collection: 'users', filter: { seen: { $exists: false } }, batch_size: 200 },\n\
+                \x20 async batch(db, batch) {\n\
+                \x20   await db.collection('batches').insertOne({ _id: batch.up_to, after: batch.after, size: batch.size });\n\
+                \x20   await db.collection('users').updateMany(batch.filter, { $set: { seen: true } });\n\
+                \x20 },\n\
+                };\n";
+    let python = "backfill = {'collection': 'users', 'filter': {'seen': {'$exists': False}}, 'batch_size': 200}\n\n\n\
+                  def batch(db, batch):\n\
+                  \x20   db.batches.insert_one({'_id': batch['up_to'], 'after': batch['after'], 'size': batch['size']})\n\
+                  \x20   db.users.update_many(batch['filter'], {'$set': {'seen': True}})\n";
+    for (kind, body) in [
+        (Kind::Mongosh, mongosh),
+        (Kind::CommonJs, node),
+        (Kind::Python, python),
+    ] {
+        let t = kind.project().migration(&kind.file("0001_seen"), body);
+        let mut ids: Vec<mongodb::bson::oid::ObjectId> = (0..500)
+            .map(|_| mongodb::bson::oid::ObjectId::new())
+            .collect();
+        ids.sort();
+        let docs: Vec<Document> = ids.iter().map(|id| doc! {"_id": id}).collect();
+        t.db()
+            .collection::<Document>("users")
+            .insert_many(docs)
+            .run()
+            .unwrap();
+        t.run(&["execute"]).success();
+        let batches: Vec<(Bson, Bson, i64)> = t
+            .docs("batches")
+            .iter()
+            .map(|b| {
+                (
+                    b.get("_id").cloned().unwrap(),
+                    b.get("after").cloned().unwrap(),
+                    int(b, "size"),
+                )
+            })
+            .collect();
+        assert_eq!(
+            batches,
+            [
+                (Bson::ObjectId(ids[199]), Bson::Null, 200),
+                (Bson::ObjectId(ids[399]), Bson::ObjectId(ids[199]), 200),
+                (Bson::ObjectId(ids[499]), Bson::ObjectId(ids[399]), 100),
+            ],
+            "{kind:?}"
+        );
+        assert!(t
+            .docs("users")
+            .iter()
+            .all(|u| u.get_bool("seen") == Ok(true)));
+        assert_eq!(
+            checkpoint(&t),
+            (500, 3, Some(Bson::ObjectId(ids[499]))),
+            "{kind:?}"
+        );
+    }
+}
