@@ -655,3 +655,40 @@ fn a_batch_gets_its_bounds_as_the_drivers_types_and_may_write_elsewhere() {
         );
     }
 }
+
+#[test]
+fn migo_new_writes_a_backfill_of_each_format_that_runs() {
+    for (kind, format) in [
+        (Kind::Mongosh, "js"),
+        (Kind::CommonJs, "node"),
+        (Kind::Python, "py"),
+        (Kind::Mongosh, "json"),
+    ] {
+        let t = kind.project();
+        let file = match format {
+            "json" => "0001_statuses.json".to_string(),
+            _ => kind.file("0001_statuses"),
+        };
+        t.run(&["new", "statuses", "--format", format, "--backfill"])
+            .success()
+            .stdout_has(&file);
+        users(&t, 50);
+        t.run(&["execute"]).success();
+        assert!(
+            t.docs("users")
+                .iter()
+                .all(|u| u.get_str("status") == Ok("active")),
+            "{format}"
+        );
+        assert_eq!(checkpoint(&t).0, 50, "{format}");
+        t.run(&["rollback", "0001_statuses"]).success();
+        assert!(t.docs("users").iter().all(|u| u.get("status").is_none()));
+    }
+    Test::new()
+        .run(&["new", "x", "--format", "sh", "--backfill"])
+        .code(2)
+        .stderr_is(
+            "error: a shell script cannot be a backfill: migo hands batches to a function; \
+             hint: use `--format json`, `js`, `node` or `py` with `--backfill`\n",
+        );
+}
