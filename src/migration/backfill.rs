@@ -388,4 +388,40 @@ mod tests {
         )
         .contains("positive number"));
     }
+
+    #[test]
+    fn a_compiled_walk_is_checked_by_the_same_rules() {
+        use crate::api::BackfillWalk;
+        let walk = BackfillWalk {
+            collection: "users".into(),
+            filter: mongodb::bson::doc! {"s": {"$exists": false}},
+            batch_size: Some(200),
+            transaction: true,
+            ..BackfillWalk::default()
+        };
+        let b = from_walk(&walk).unwrap();
+        assert_eq!((b.work, b.batch_size, b.transaction), (Work::Code, Some(200), true));
+        let err = |w: BackfillWalk| from_walk(&w).unwrap_err();
+        assert_eq!(
+            err(BackfillWalk {
+                batch_size: Some(0),
+                ..walk.clone()
+            }),
+            "`backfill.batch_size` is 0, out of range: a whole number from 1 to 100000"
+        );
+        assert_eq!(
+            err(BackfillWalk {
+                collection: String::new(),
+                ..walk.clone()
+            }),
+            "`backfill.collection` must be a collection name"
+        );
+        assert_eq!(
+            err(BackfillWalk {
+                max_rate: Some(f64::NAN),
+                ..walk
+            }),
+            "`backfill.max_rate` must be a positive number"
+        );
+    }
 }

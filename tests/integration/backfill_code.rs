@@ -692,3 +692,29 @@ fn migo_new_writes_a_backfill_of_each_format_that_runs() {
              hint: use `--format json`, `js`, `node` or `py` with `--backfill`\n",
         );
 }
+
+
+#[test]
+fn a_batch_that_is_no_function_never_records_progress() {
+    let cases = [
+        (
+            Kind::Mongosh,
+            "const backfill = { collection: 'users', filter: { s: { $exists: false } } };\nconst batch = 5;\n",
+            "0001_none defines no batch() function",
+        ),
+        (
+            Kind::CommonJs,
+            "module.exports = { backfill: { collection: 'users', filter: { s: { $exists: false } } }, batch: 5 };\n",
+            "0001_none exports no batch(db, batch) function",
+        ),
+    ];
+    for (kind, body, error) in cases {
+        let t = kind.project().migration(&kind.file("0001_none"), body);
+        users(&t, 10);
+        t.run(&["execute"]).code(1).stderr_has(&format!(
+            "error: migration `0001_none` failed: {error}; hint:"
+        ));
+        assert_eq!(t.statuses(), [("0001_none".into(), "failed".into())]);
+        assert_eq!(checkpoint(&t), (0, 0, None), "{kind:?}");
+    }
+}
