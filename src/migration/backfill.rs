@@ -400,7 +400,10 @@ mod tests {
             ..BackfillWalk::default()
         };
         let b = from_walk(&walk).unwrap();
-        assert_eq!((b.work, b.batch_size, b.transaction), (Work::Code, Some(200), true));
+        assert_eq!(
+            (b.work, b.batch_size, b.transaction),
+            (Work::Code, Some(200), true)
+        );
         let err = |w: BackfillWalk| from_walk(&w).unwrap_err();
         assert_eq!(
             err(BackfillWalk {

@@ -81,17 +81,41 @@ fn found(text: &str, spelling: Spelling) -> Found {
     }
 }
 
-/// Whether `text` is a code backfill's (it defines `batch` or declares `backfill`).
+/// Whether `text` is a code backfill's (or an attempt at one, which [`read`] refuses).
 pub(crate) fn is_backfill(text: &str, spelling: Spelling) -> bool {
-    let f = found(text, spelling);
-    f.batch || f.declared.is_some()
+    !matches!(literal_at(found(text, spelling)), Ok(None))
+}
+
+/// Where the declaration's literal is, `None` when the file is no code backfill: a `batch`
+/// beside an `up` is a helper, and so is a `backfill` without `batch`, so that migrations
+/// written before the code form keep their meaning.
+fn literal_at(f: Found) -> Result<Option<usize>, String> {
+    match (f.declared, f.batch, f.up) {
+        (None, false, _) | (None, true, true) | (Some(_), false, true) => Ok(None),
+        (None, true, false) => Err(
+            "it defines `batch` but declares no `backfill`: the walk its batches come from \
+             (collection, filter, batch_size)"
+                .into(),
+        ),
+        (Some(_), false, false) => {
+            Err("it declares `backfill` but defines no `batch` function".into())
+        }
+        (Some(_), true, true) => {
+            Err("it has both `up` and `backfill`: a migration is one or the other".into())
+        }
+        (Some(Declared::Expression), true, false) => Err(
+            "`backfill` must be written out as an object literal: migo reads it before \
+             anything runs"
+                .into(),
+        ),
+        (Some(Declared::Literal(at)), true, false) => Ok(Some(at)),
+    }
 }
 
 /// The spelling of a `.js` or `.py` file's text, by its extension and code.
 pub(crate) fn spelling_of(text: &str, extension: &str) -> Option<Spelling> {
     match extension {
         "py" => Some(Spelling::Python),
-        "cjs" => Some(Spelling::CommonJs),
         "js" if shape::js(text).commonjs => Some(Spelling::CommonJs),
         "js" => Some(Spelling::Mongosh),
         _ => None,
@@ -102,9 +126,7 @@ pub(crate) fn spelling_of(text: &str, extension: &str) -> Option<Spelling> {
 /// when it is one and is valid (an invalid one is `execute`'s error to report).
 pub(crate) fn declared(text: &str, extension: &str) -> Option<(Backfill, usize)> {
     let spelling = spelling_of(text, extension)?;
-    let Some(Declared::Literal(at)) = found(text, spelling).declared else {
-        return None;
-    };
+    let at = literal_at(found(text, spelling)).ok()??;
     let backfill = read(text, spelling).ok()??;
     let line = text[..at].matches('\n').count() + 1;
     Some((backfill, line))
@@ -113,30 +135,8 @@ pub(crate) fn declared(text: &str, extension: &str) -> Option<(Backfill, usize)>
 /// The checked declaration of `text`, `None` when it is no code backfill; the error is one line
 /// naming what is wrong (the hint is [`Spelling::hint`]).
 pub(crate) fn read(text: &str, spelling: Spelling) -> Result<Option<Backfill>, String> {
-    let f = found(text, spelling);
-    let at = match (f.declared, f.batch) {
-        (None, false) => return Ok(None),
-        (None, true) => {
-            return Err(
-                "it defines `batch` but declares no `backfill`: the walk its batches come from \
-                 (collection, filter, batch_size)"
-                    .into(),
-            )
-        }
-        (Some(_), false) => {
-            return Err("it declares `backfill` but defines no `batch` function".into())
-        }
-        (Some(_), true) if f.up => {
-            return Err("it has both `up` and `backfill`: a migration is one or the other".into())
-        }
-        (Some(Declared::Expression), true) => {
-            return Err(
-                "`backfill` must be written out as an object literal: migo reads it before \
-                 anything runs"
-                    .into(),
-            )
-        }
-        (Some(Declared::Literal(at)), true) => at,
+    let Some(at) = literal_at(found(text, spelling))? else {
+        return Ok(None);
     };
     let value = recognize::object_at(text, at, spelling.syntax());
     if let Some(key) = unreadable(&value) {
@@ -188,6 +188,11 @@ mod tests {
             doc! {"n": {"$gte": 0}}
         );
         assert_eq!(read("function up() {}\n", Spelling::Mongosh), Ok(None));
+        // Written before the code form: a helper named `batch`, a variable named `backfill`.
+        let helper = "function batch(items) { return items; }\nfunction up() { batch([]); }\n";
+        assert_eq!(read(helper, Spelling::Mongosh), Ok(None));
+        let variable = "backfill = {'a': 1}\n\ndef up(db):\n    pass\n";
+        assert_eq!(read(variable, Spelling::Python), Ok(None));
     }
 
     #[test]

@@ -693,7 +693,6 @@ fn migo_new_writes_a_backfill_of_each_format_that_runs() {
         );
 }
 
-
 #[test]
 fn a_batch_that_is_no_function_never_records_progress() {
     let cases = [
