@@ -3,7 +3,9 @@
 //! (`module.exports = { up(db, client), … }`), and migopy's Python modules (`up(db)` with a
 //! pymongo `Database`, pymongo 2's calls mapped). The interpreter gets the code migo hashed,
 //! never a path to read again, and answers over a channel of its own that it found, called and
-//! (for a promise, a coroutine, a generator, a callback) finished the requested function.
+//! (for a promise, a coroutine, a generator, a callback) finished the requested function. A
+//! code backfill ([`super::declaration`]) declares its walk instead of an `up`, and its `batch`
+//! is called once per batch the same way.
 //!
 //! Which kind a file is, is read from its code ([`super::shape`]), not from substrings:
 //! - `.js`: CommonJS when it assigns `module.exports` or `exports.x`, a mongosh script

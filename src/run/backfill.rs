@@ -2,7 +2,9 @@
 //! `update` over its range and the filter (the documents never travel to migo), each followed by
 //! a checkpoint in the migration's registry record through the fenced write, so that a run that
 //! stops in any way resumes after the last recorded batch. Never one transaction for the whole
-//! run; with `"transaction": true`, each batch and its checkpoint commit together.
+//! run; with `"transaction": true`, each batch and its checkpoint commit together. A code
+//! backfill's batch is one call of the migration's `batch` instead of the `update`, handed the
+//! batch's filter and bounds; everything around it is the same.
 //!
 //! A batch's range is found by one aggregation that returns only its bounds: the `batch_size`-th
 //! matching `_id` after the last one done. That same query starts at the *previous* batch's
