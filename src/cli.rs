@@ -236,6 +236,9 @@ pub(crate) enum Command {
         /// a CommonJS (migrate-mongo) module
         #[arg(long, value_enum, default_value_t = Format::Json)]
         format: Format,
+        /// A backfill: the walk declared, and (in a script) a `batch` function for each batch
+        #[arg(long)]
+        backfill: bool,
     },
     /// On a scratch database: up, down, up; report whether down restores the data exactly
     #[command(group(clap::ArgGroup::new("what").required(true).args(["name", "pending"])))]

@@ -32,7 +32,7 @@ mod schema;
 mod store;
 mod ui;
 
-pub use api::{Extra, Migration, StepResult};
+pub use api::{BackfillWalk, Batch, Extra, Migration, StepResult};
 pub use app::App;
 /// Re-exported so implementations of [`Migration`] and [`Extra`] need no extra dependency.
 pub use async_trait::async_trait;

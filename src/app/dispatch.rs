@@ -145,9 +145,11 @@ pub(super) async fn dispatch(
         return commands::change::change(ctx, request).await.map(drop);
     }
     match command {
-        Command::New { name, format } => {
-            commands::new::new(&settings, extensions, out, name, *format)
-        }
+        Command::New {
+            name,
+            format,
+            backfill,
+        } => commands::new::new(&settings, extensions, out, name, *format, *backfill),
         Command::Task(args) if extensions.extra(&args[0]).is_some() => {
             commands::task::extra(&settings, extensions, args).await
         }

@@ -40,7 +40,7 @@ impl App {
     pub fn migration(mut self, migration: impl Migration) -> App {
         self.extensions
             .migrations
-            .push(Compiled(Arc::new(migration)));
+            .push(Compiled(Arc::new(migration), None));
         self
     }
 

@@ -1,4 +1,5 @@
-//! `new NAME [--format F]`: the next numbered migration file, from a template. Needs no database.
+//! `new NAME [--format F] [--backfill]`: the next numbered migration file, from a template.
+//! Needs no database.
 
 use crate::config::Settings;
 use crate::error::Result;
@@ -13,6 +14,7 @@ pub(crate) fn new(
     out: &Output,
     name: &str,
     format: Format,
+    backfill: bool,
 ) -> Result<()> {
     let compiled = app
         .migrations
@@ -25,6 +27,7 @@ pub(crate) fn new(
         compiled,
         name,
         format,
+        backfill,
     )?;
     out.print(&format!("created {}", path.display()));
     Ok(())

@@ -198,9 +198,10 @@ fn checkpoint_number(entries: &[Entry], history: &[String], last: &Entry) -> Res
 /// schema.
 fn data_step(body: &Body) -> Option<String> {
     match body {
-        Body::Json(m) if m.backfill.is_some() => Some(format!(
+        body if body.backfill_of(Direction::Up).is_some() => Some(format!(
             "a backfill of `{}`, which changes documents",
-            m.backfill.as_ref().map_or("", |b| b.collection.as_str())
+            body.backfill_of(Direction::Up)
+                .map_or("", |b| b.collection.as_str())
         )),
         Body::Json(m) if m.checkpoint.is_some() || m.is_schema_only() => None,
         Body::Json(m) => {

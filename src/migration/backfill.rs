@@ -24,7 +24,8 @@ pub(crate) struct Backfill {
     pub(crate) collection: String,
     /// The documents that still need the change; the update must make them stop matching.
     pub(crate) filter: Document,
-    pub(crate) update: Update,
+    /// What each batch does.
+    pub(crate) work: Work,
     /// Documents per batch (the first batch's, when `target_batch_ms` adapts it); `None`:
     /// `[backfill] batch_size`, else [`DEFAULT_BATCH`](crate::config::backfill::DEFAULT_BATCH).
     pub(crate) batch_size: Option<u64>,
@@ -32,6 +33,26 @@ pub(crate) struct Backfill {
     /// Each batch and its checkpoint in one transaction: every document changed exactly once,
     /// whatever stops the run.
     pub(crate) transaction: bool,
+}
+
+/// What a backfill's batch does: a `.json` declaration's update, sent by migo, or the
+/// migration's own `batch` function (the code form), handed each batch's filter.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Work {
+    Update(Update),
+    Code,
+}
+
+/// Which form a declaration is written in: the `.json` form needs `update`, the code form
+/// refuses it (its `batch` function does the change).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Form {
+    Json,
+    /// A script's or a compiled migration's `backfill`; `transaction` is allowed only for
+    /// compiled ones (a script's `batch` runs outside migo's transaction).
+    Code {
+        transaction: bool,
+    },
 }
 
 /// The change applied to each batch.
@@ -69,19 +90,31 @@ const KEYS: &[&str] = &[
 ];
 
 impl Backfill {
-    /// What it will do, for `--dry-run`: the update each batch sends (over its `_id` range), the
-    /// batch size and the pace it keeps.
+    /// What it will do, for `--dry-run`: the update each batch sends (over its `_id` range), or
+    /// for the code form the filter each batch hands to `batch`; the batch size and the pace.
     pub(crate) fn describe(&self) -> Vec<String> {
-        let statement = mongodb::bson::doc! {
-            "q": self.filter.clone(), "u": self.update.to_bson(), "multi": true,
-        };
         let size = self
             .batch_size
             .map_or_else(|| "the project's batch size".to_string(), |b| b.to_string());
+        let each = match &self.work {
+            Work::Update(update) => {
+                let statement = mongodb::bson::doc! {
+                    "q": self.filter.clone(), "u": update.to_bson(), "multi": true,
+                };
+                format!("each: {}", Bson::Document(statement).into_relaxed_extjson())
+            }
+            Work::Code => format!(
+                "each handed to the migration's `batch` function, filter: {}",
+                Bson::Document(self.filter.clone()).into_relaxed_extjson()
+            ),
+        };
+        let form = match self.work {
+            Work::Update(_) => "backfill",
+            Work::Code => "code backfill",
+        };
         let mut lines = vec![format!(
-            "backfill `{}` in batches of {size} (each over an `_id` range), each: {}",
+            "{form} `{}` in batches of {size} (each over an `_id` range), {each}",
             self.collection,
-            Bson::Document(statement).into_relaxed_extjson()
         )];
         let p = &self.pace;
         let mut pace = Vec::new();
@@ -106,18 +139,39 @@ impl Backfill {
         lines
     }
 
-    /// Checks a `"backfill": {…}` value; the error names the key (`field` is where it sits,
-    /// e.g. `backfill` or `down.backfill`) and what is wrong.
+    /// Checks a `"backfill": {…}` value of a `.json` migration; the error names the key
+    /// (`field` is where it sits, e.g. `backfill` or `down.backfill`) and what is wrong.
     pub(crate) fn parse(value: Value, field: &str) -> Result<Backfill, String> {
+        Backfill::parse_as(value, field, Form::Json)
+    }
+
+    /// Checks a declaration in `form`, by the same rules and with the same messages.
+    pub(crate) fn parse_as(value: Value, field: &str, form: Form) -> Result<Backfill, String> {
         let Value::Object(map) = value else {
-            return Err(format!(
-                "`{field}` must be an object: {{\"collection\": …, \"filter\": …, \"update\": …}}"
-            ));
+            return Err(match form {
+                Form::Json => format!(
+                    "`{field}` must be an object: {{\"collection\": …, \"filter\": …, \"update\": …}}"
+                ),
+                Form::Code { .. } => format!(
+                    "`{field}` must be an object: {{collection: …, filter: …, batch_size: …}}"
+                ),
+            });
         };
-        if let Some(unknown) = map.keys().find(|k| !KEYS.contains(&k.as_str())) {
+        let known: Vec<&str> = KEYS
+            .iter()
+            .copied()
+            .filter(|k| form == Form::Json || *k != "update")
+            .collect();
+        if let Some(unknown) = map.keys().find(|k| !known.contains(&k.as_str())) {
+            if unknown == "update" {
+                return Err(format!(
+                    "`{field}.update` is for a `.json` backfill: in code, the `batch` function \
+                     makes the change"
+                ));
+            }
             return Err(format!(
                 "`{field}` has an unknown key `{unknown}` (known: {})",
-                KEYS.join(", ")
+                known.join(", ")
             ));
         }
         let collection = match map.get("collection") {
@@ -144,9 +198,10 @@ impl Backfill {
                 ))
             }
         };
-        let update = match map.get("update") {
-            Some(value) => update(value, &format!("{field}.update"))?,
-            None => {
+        let work = match (form, map.get("update")) {
+            (Form::Code { .. }, _) => Work::Code,
+            (Form::Json, Some(value)) => Work::Update(update(value, &format!("{field}.update"))?),
+            (Form::Json, None) => {
                 return Err(format!(
                     "`{field}` needs `update`: the change for each batch"
                 ))
@@ -186,10 +241,16 @@ impl Backfill {
             Some(Value::Bool(b)) => *b,
             Some(_) => return Err(format!("`{field}.transaction` must be true or false")),
         };
+        if transaction && form == (Form::Code { transaction: false }) {
+            return Err(format!(
+                "`{field}.transaction` cannot hold a script's batches: its `batch` runs in its \
+                 interpreter, outside migo's transaction (a compiled Rust backfill can)"
+            ));
+        }
         Ok(Backfill {
             collection,
             filter,
-            update,
+            work,
             batch_size,
             pace: Pace {
                 max_lag: number("max_lag_secs")?.map(Duration::from_secs_f64),
@@ -201,6 +262,42 @@ impl Backfill {
             transaction,
         })
     }
+}
+
+/// A compiled migration's walk, checked as its declaration would be in a file.
+pub(crate) fn from_walk(walk: &crate::api::BackfillWalk) -> Result<Backfill, String> {
+    let mut map = serde_json::Map::new();
+    map.insert("collection".into(), Value::String(walk.collection.clone()));
+    map.insert(
+        "filter".into(),
+        Bson::Document(walk.filter.clone()).into_canonical_extjson(),
+    );
+    if let Some(size) = walk.batch_size {
+        map.insert("batch_size".into(), size.into());
+    }
+    let numbers = [
+        ("max_lag_secs", walk.max_lag_secs),
+        ("target_batch_ms", walk.target_batch_ms),
+        ("max_rate", walk.max_rate),
+    ];
+    for (key, value) in numbers {
+        if let Some(n) = value {
+            // A number JSON cannot hold (NaN) is refused as any non-positive one is.
+            let number = serde_json::Number::from_f64(n).map_or(Value::Null, Value::Number);
+            map.insert(key.into(), number);
+        }
+    }
+    if let Some(command) = &walk.pause_when {
+        map.insert("pause_when".into(), Value::String(command.clone()));
+    }
+    if walk.transaction {
+        map.insert("transaction".into(), Value::Bool(true));
+    }
+    Backfill::parse_as(
+        Value::Object(map),
+        "backfill",
+        Form::Code { transaction: true },
+    )
 }
 
 /// An update document of operators, or a non-empty pipeline of stages.
@@ -252,7 +349,7 @@ mod tests {
         .unwrap();
         assert_eq!(b.collection, "users");
         assert_eq!(b.batch_size, None);
-        assert!(matches!(b.update, Update::Pipeline(ref s) if s.len() == 1));
+        assert!(matches!(b.work, Work::Update(Update::Pipeline(ref s)) if s.len() == 1));
         assert_eq!(b.pace, Pace::default());
     }
 
@@ -290,5 +387,44 @@ mod tests {
             json!({"collection": "u", "filter": {}, "update": {"$set": {"a": 1}}, "max_rate": -1})
         )
         .contains("positive number"));
+    }
+
+    #[test]
+    fn a_compiled_walk_is_checked_by_the_same_rules() {
+        use crate::api::BackfillWalk;
+        let walk = BackfillWalk {
+            collection: "users".into(),
+            filter: mongodb::bson::doc! {"s": {"$exists": false}},
+            batch_size: Some(200),
+            transaction: true,
+            ..BackfillWalk::default()
+        };
+        let b = from_walk(&walk).unwrap();
+        assert_eq!(
+            (b.work, b.batch_size, b.transaction),
+            (Work::Code, Some(200), true)
+        );
+        let err = |w: BackfillWalk| from_walk(&w).unwrap_err();
+        assert_eq!(
+            err(BackfillWalk {
+                batch_size: Some(0),
+                ..walk.clone()
+            }),
+            "`backfill.batch_size` is 0, out of range: a whole number from 1 to 100000"
+        );
+        assert_eq!(
+            err(BackfillWalk {
+                collection: String::new(),
+                ..walk.clone()
+            }),
+            "`backfill.collection` must be a collection name"
+        );
+        assert_eq!(
+            err(BackfillWalk {
+                max_rate: Some(f64::NAN),
+                ..walk
+            }),
+            "`backfill.max_rate` must be a positive number"
+        );
     }
 }

@@ -3,7 +3,9 @@
 //! (`module.exports = { up(db, client), … }`), and migopy's Python modules (`up(db)` with a
 //! pymongo `Database`, pymongo 2's calls mapped). The interpreter gets the code migo hashed,
 //! never a path to read again, and answers over a channel of its own that it found, called and
-//! (for a promise, a coroutine, a generator, a callback) finished the requested function.
+//! (for a promise, a coroutine, a generator, a callback) finished the requested function. A
+//! code backfill ([`super::declaration`]) declares its walk instead of an `up`, and its `batch`
+//! is called once per batch the same way.
 //!
 //! Which kind a file is, is read from its code ([`super::shape`]), not from substrings:
 //! - `.js`: CommonJS when it assigns `module.exports` or `exports.x`, a mongosh script
@@ -31,6 +33,8 @@ use crate::ground::source::Source;
 use crate::ground::stop::Reason;
 use crate::ground::Direction;
 use crate::halt::Halt;
+use crate::migration::backfill::Backfill;
+use crate::migration::declaration::{self, Spelling};
 use crate::migration::failure::StepError;
 use crate::migration::shape::{self, Export};
 use crate::process::session::{self, Request, SessionError, Spec};
@@ -100,6 +104,15 @@ impl Kind {
         }
     }
 
+    /// How a code backfill of this kind is spelled.
+    fn spelling(self) -> Spelling {
+        match self {
+            Kind::Mongosh => Spelling::Mongosh,
+            Kind::Node => Spelling::CommonJs,
+            Kind::Python => Spelling::Python,
+        }
+    }
+
     /// What a file of this kind looks like.
     fn shape_hint(self) -> &'static str {
         match self {
@@ -111,7 +124,7 @@ impl Kind {
 }
 
 /// A validated interpreted migration: its code as hashed, and the interpreter that runs it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Interpreted {
     pub(crate) kind: Kind,
     pub(crate) name: String,
@@ -126,6 +139,8 @@ pub(crate) struct Interpreted {
     pub(crate) reversible: bool,
     /// Collections a `migo: collections a, b` header names, for `migo test`.
     pub(crate) collections: Vec<String>,
+    /// A code backfill's walk (its `up` is then the walk, each batch handed to `batch`).
+    pub(crate) backfill: Option<Box<Backfill>>,
 }
 
 impl Interpreted {
@@ -152,7 +167,9 @@ impl Interpreted {
                 if shape.esm {
                     return Err(es_module());
                 }
-                let program = !shape.commonjs && !shape.defines[0];
+                let program = !shape.commonjs
+                    && !shape.defines[0]
+                    && !declaration::is_backfill(text, Spelling::Mongosh);
                 if program
                     && (runners.interpreters.contains_key("js")
                         || process::is_executable(&file.path))
@@ -182,6 +199,9 @@ impl Interpreted {
                         "its `up` takes no argument, but migo calls `up(db)` with the database, as migopy did",
                         "write `def up(db):`; a script that runs itself has an `if __name__ == \"__main__\":` block",
                     )),
+                    None if declaration::is_backfill(text, Spelling::Python) => {
+                        Ok(Some(Kind::Python))
+                    }
                     None if runners.interpreters.contains_key("py")
                         || process::is_executable(&file.path) =>
                     {
@@ -221,7 +241,14 @@ impl Interpreted {
                 (shape.up.is_some(), shape.down.is_some())
             }
         };
-        if !defines_up {
+        let backfill = declaration::read(text, kind.spelling()).map_err(|message| {
+            Error::InvalidMigration {
+                file: escape(&file.file_name),
+                message,
+                hint: Some(kind.spelling().hint().to_string()),
+            }
+        })?;
+        if !defines_up && backfill.is_none() {
             let what = match kind {
                 Kind::Node => "exports",
                 _ => "defines",
@@ -254,11 +281,21 @@ impl Interpreted {
             description: first_comment(text),
             reversible: defines_down,
             collections: collections_header(text),
+            backfill: backfill.map(Box::new),
         })
     }
 
     /// For `--dry-run`.
     pub(crate) fn describe(&self, direction: Direction) -> Vec<String> {
+        if let (Some(backfill), Direction::Up) = (&self.backfill, direction) {
+            let mut lines = vec![format!(
+                "{}: batch() of {}",
+                self.kind.name(),
+                self.path.display()
+            )];
+            lines.extend(backfill.describe());
+            return lines;
+        }
         vec![format!(
             "{}: {}() of {}",
             self.kind.name(),
@@ -297,12 +334,45 @@ impl Interpreted {
         env: &ChildEnv,
         halt: &Halt,
     ) -> std::result::Result<(), StepError> {
+        self.send(direction.as_str(), None, database, env, halt)
+            .await
+    }
+
+    /// Runs a code backfill's `batch` on one batch, in the run's interpreter of this kind; the
+    /// `_id`s and the filter travel as canonical Extended JSON, so that their types survive.
+    pub(crate) async fn run_batch(
+        &self,
+        batch: &crate::api::Batch,
+        database: &str,
+        env: &ChildEnv,
+        halt: &Halt,
+    ) -> std::result::Result<(), StepError> {
+        let ejson = |b: &mongodb::bson::Bson| b.clone().into_canonical_extjson();
+        let payload = serde_json::json!({
+            "after": batch.after.as_ref().map_or(serde_json::Value::Null, ejson),
+            "up_to": ejson(&batch.up_to),
+            "filter": ejson(&mongodb::bson::Bson::Document(batch.filter.clone())),
+            "size": batch.size,
+        });
+        self.send("batch", Some(payload), database, env, halt).await
+    }
+
+    /// One request to the interpreter: call `function` (with `batch`, for a backfill's batch).
+    async fn send(
+        &self,
+        function: &'static str,
+        batch: Option<serde_json::Value>,
+        database: &str,
+        env: &ChildEnv,
+        halt: &Halt,
+    ) -> std::result::Result<(), StepError> {
         let request = Request {
             name: self.name.clone(),
             path: self.path.display().to_string(),
-            direction: direction.as_str(),
+            direction: function,
             database: database.to_string(),
             code: self.code.clone(),
+            batch,
         };
         let prefix = format!("{}  {} | ", env.line_prefix, self.name);
         session::run_step(self.spec(env), request, prefix, env, halt)

@@ -6,6 +6,7 @@
 
 pub(crate) mod backfill;
 pub(crate) mod compiled;
+pub(crate) mod declaration;
 pub(crate) mod discover;
 pub(crate) mod failure;
 pub(crate) mod interpreted;
@@ -55,13 +56,14 @@ impl Body {
             return compiled
                 .iter()
                 .find(|c| c.0.name() == source.name)
-                .map(|c| Body::Compiled(c.clone()))
                 .ok_or_else(|| {
                     Error::Refused(crate::ground::refusal::Refusal::CompiledElsewhere {
                         name: source.name.clone(),
                         binary: binary.clone(),
                     })
-                });
+                })?
+                .checked()
+                .map(Body::Compiled);
         }
         if source.extension() == "json" {
             return json::JsonMigration::load(source).map(|m| Body::Json(Box::new(m)));
@@ -72,6 +74,36 @@ impl Body {
                 interpreted::Interpreted::load(source, text, kind, runners).map(Body::Interpreted)
             }
             None => script::ScriptMigration::load(source, runners).map(Body::Script),
+        }
+    }
+
+    /// The backfill that runs for `direction`, if that half is one: a `.json` declaration, or a
+    /// code backfill's walk (its `up`).
+    pub(crate) fn backfill_of(&self, direction: Direction) -> Option<&backfill::Backfill> {
+        match (self, direction) {
+            (Body::Json(m), _) => m.backfill_of(direction),
+            (Body::Interpreted(m), Direction::Up) => m.backfill.as_deref(),
+            (Body::Compiled(m), Direction::Up) => m.1.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// Runs a code backfill's `batch` on one batch (in `session`'s transaction, for a compiled
+    /// one that asked for it).
+    pub(crate) async fn run_batch(
+        &self,
+        batch: &crate::api::Batch,
+        db: &Database,
+        session: Option<&mut ClientSession>,
+        env: &ChildEnv,
+        halt: &Halt,
+    ) -> std::result::Result<(), StepError> {
+        match self {
+            Body::Interpreted(m) => m.run_batch(batch, db.name(), env, halt).await,
+            Body::Compiled(m) => m.run_batch(batch, db, session).await,
+            Body::Json(_) | Body::Script(_) => Err(StepError::Setup(
+                "this migration has no `batch` function".into(),
+            )),
         }
     }
 
@@ -107,9 +139,13 @@ impl Body {
     pub(crate) fn collections(&self) -> Vec<String> {
         match self {
             Body::Json(m) => m.collections(),
-            Body::Interpreted(m) => m.collections.clone(),
+            Body::Interpreted(m) => {
+                let mut all = m.collections.clone();
+                all.extend(m.backfill.iter().map(|b| b.collection.clone()));
+                all
+            }
             Body::Script(m) => m.collections.clone(),
-            Body::Compiled(_) => Vec::new(),
+            Body::Compiled(m) => m.1.iter().map(|b| b.collection.clone()).collect(),
         }
     }
 
@@ -119,7 +155,14 @@ impl Body {
             Body::Json(m) => m.describe(direction),
             Body::Interpreted(m) => m.describe(direction),
             Body::Script(m) => m.describe(direction),
-            Body::Compiled(m) => vec![format!("compiled: {}::{}", m.0.name(), direction.as_str())],
+            Body::Compiled(m) => match (&m.1, direction) {
+                (Some(backfill), Direction::Up) => {
+                    let mut lines = vec![format!("compiled: {}::batch", m.0.name())];
+                    lines.extend(backfill.describe());
+                    lines
+                }
+                _ => vec![format!("compiled: {}::{}", m.0.name(), direction.as_str())],
+            },
         }
     }
 

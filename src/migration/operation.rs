@@ -237,23 +237,32 @@ pub(crate) fn of_json(m: &JsonMigration) -> Operations {
                 ..op
             })
             .collect();
-    // A backfill is, to the rules and checks, one `update` with `multi` over its filter, in
-    // batches (never one transaction: a `"transaction": true` of its own is per batch).
-    let backfill = m.backfill.iter().map(|b| Operation {
-        place: Place::Backfill,
-        kind: Kind::Update {
-            collection: b.collection.clone(),
-            filter: Some(b.filter.clone()),
-            update: Some(b.update.to_bson()),
-            multi: true,
-        },
-        in_transaction: false,
-    });
+    let backfill = m.backfill.iter().map(|b| of_backfill(b, Place::Backfill));
     let ops: Vec<Operation> = ops.into_iter().chain(backfill).collect();
     Operations {
         ops,
         opaque: false,
         reversible: Some(m.down.is_some() || m.down_backfill.is_some()),
+    }
+}
+
+/// A backfill is, to the rules and checks, one `update` with `multi` over its filter, in
+/// batches (never one transaction: a `"transaction": true` of its own is per batch); a code
+/// backfill's change is its `batch` function's, unreadable.
+pub(crate) fn of_backfill(b: &super::backfill::Backfill, place: Place) -> Operation {
+    let update = match &b.work {
+        super::backfill::Work::Update(u) => Some(u.to_bson()),
+        super::backfill::Work::Code => None,
+    };
+    Operation {
+        place,
+        kind: Kind::Update {
+            collection: b.collection.clone(),
+            filter: Some(b.filter.clone()),
+            update,
+            multi: true,
+        },
+        in_transaction: false,
     }
 }
 

@@ -609,9 +609,27 @@ impl Literal<'_> {
         self.text.get(self.at).copied()
     }
 
+    /// Skips white space and comments (`//`, `/* */` in JavaScript, `#` in Python).
     fn space(&mut self) {
-        while self.peek().is_some_and(|b| b.is_ascii_whitespace()) {
-            self.at += 1;
+        loop {
+            while self.peek().is_some_and(|b| b.is_ascii_whitespace()) {
+                self.at += 1;
+            }
+            let rest = &self.text[self.at.min(self.text.len())..];
+            let line_comment = match self.syntax {
+                Syntax::JavaScript => rest.starts_with(b"//"),
+                Syntax::Python => rest.starts_with(b"#"),
+            };
+            if line_comment {
+                while self.peek().is_some_and(|b| b != b'\n') {
+                    self.at += 1;
+                }
+            } else if self.syntax == Syntax::JavaScript && rest.starts_with(b"/*") {
+                self.at =
+                    find_from(self.text, self.at + 2, b"*/").map_or(self.text.len(), |e| e + 2);
+            } else {
+                return;
+            }
         }
     }
 
@@ -838,6 +856,17 @@ impl Literal<'_> {
             }
         }
     }
+}
+
+/// The object literal opening (`{`) at byte `at` of `text`: a document, or `Undefined` (or a
+/// document holding `Undefined`) where it is not all literal.
+pub(crate) fn object_at(text: &str, at: usize, syntax: Syntax) -> Bson {
+    let mut parser = Literal {
+        text: text.as_bytes(),
+        at,
+        syntax,
+    };
+    parser.object().unwrap_or(Bson::Undefined)
 }
 
 /// Whether `value` holds something that was not a literal.
@@ -1098,7 +1127,14 @@ pub(crate) fn of_body(body: &Body, source: &Source) -> Operations {
     match body {
         Body::Json(m) => super::operation::of_json(m),
         Body::Interpreted(_) | Body::Script(_) => of_script(source),
-        Body::Compiled(_) => Operations::opaque(),
+        Body::Compiled(m) => {
+            let mut operations = Operations::opaque();
+            let walk =
+                m.1.as_deref()
+                    .map(|b| super::operation::of_backfill(b, super::operation::Place::Backfill));
+            operations.ops.extend(walk);
+            operations
+        }
     }
 }
 
@@ -1119,11 +1155,18 @@ pub(crate) fn of_file(source: &Source) -> Result<Operations> {
 fn of_script(source: &Source) -> Operations {
     // The bytes discovery read and hashed, never the file again.
     let text = source.text();
-    match source.extension() {
+    let mut operations = match source.extension() {
         "js" => script(text, Syntax::JavaScript),
         "py" => script(text, Syntax::Python),
-        _ => Operations::opaque(),
+        _ => return Operations::opaque(),
+    };
+    // A code backfill reads as its walk first (one update over its filter, its change
+    // unknown), then the calls of its `batch`.
+    if let Some((backfill, line)) = super::declaration::declared(text, source.extension()) {
+        let walk = super::operation::of_backfill(&backfill, super::operation::Place::Line(line));
+        operations.ops.insert(0, walk);
     }
+    operations
 }
 
 #[cfg(test)]

@@ -34,6 +34,22 @@ pub(crate) struct JsShape {
     pub(crate) defines: [bool; 2],
     /// What `module.exports` / `exports` hold of `up` and `down`.
     pub(crate) exports: [Export; 2],
+    /// A code backfill's function: a top-level `function batch` (mongosh), or what the exports
+    /// hold of `batch` (CommonJS).
+    pub(crate) defines_batch: bool,
+    pub(crate) exports_batch: Export,
+    /// A code backfill's declaration: a top-level `const backfill = …` (mongosh) or the
+    /// `backfill` of the exports (CommonJS).
+    pub(crate) backfill: Option<Declared>,
+}
+
+/// Where a code backfill's declaration is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Declared {
+    /// An object literal opening (`{`) at this byte offset of the text.
+    Literal(usize),
+    /// An expression migo cannot read without running the file.
+    Expression,
 }
 
 /// What a `.py` file's code shows.
@@ -45,6 +61,10 @@ pub(crate) struct PyShape {
     pub(crate) down: Option<PyFunction>,
     /// It has a module-level `if __name__ == "__main__":`.
     pub(crate) main_guard: bool,
+    /// A code backfill's module-level `batch`, if any.
+    pub(crate) batch: Option<PyFunction>,
+    /// A code backfill's module-level `backfill = {…}`.
+    pub(crate) backfill: Option<Declared>,
 }
 
 /// A module-level Python definition.
@@ -63,6 +83,8 @@ const NAMES: [&str; 2] = ["up", "down"];
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Token<'a> {
     text: &'a str,
+    /// Its byte offset in the code (and in the text: blanking keeps offsets).
+    at: usize,
     depth: usize,
     /// Parentheses and brackets open before it.
     nesting: usize,
@@ -80,6 +102,14 @@ pub(crate) fn js(text: &str) -> JsShape {
         bare_up: false,
         defines: [false; 2],
         exports: [Export::No; 2],
+        defines_batch: false,
+        exports_batch: Export::No,
+        backfill: None,
+    };
+    // `backfill = …` at `i` (the `=`): a literal or an expression.
+    let declared = |i: usize| match tokens.get(i + 1) {
+        Some(t) if t.text == "{" => Declared::Literal(t.at),
+        _ => Declared::Expression,
     };
     let mut literal_keys: Option<Vec<&str>> = None;
     let mut opaque = false;
@@ -94,20 +124,32 @@ pub(crate) fn js(text: &str) -> JsShape {
                         literal_keys
                             .get_or_insert_with(Vec::new)
                             .extend(object_keys(&tokens, i + 4));
+                        if let Some(value) = object_value(&tokens, i + 4, "backfill") {
+                            shape.backfill = Some(declared(value - 1));
+                        }
                     }
                     "=" => opaque = true,
-                    "." | "[" => note_export(&tokens, i + 3, &mut shape),
+                    "." | "[" => {
+                        note_export(&tokens, i + 3, &mut shape);
+                        if at(i + 4) == "backfill" && at(i + 5) == "=" {
+                            shape.backfill = Some(declared(i + 5));
+                        }
+                    }
                     _ => {}
                 }
             }
             "exports" if !after_dot && matches!(at(i + 1), "." | "[") => {
                 shape.commonjs = true;
                 note_export(&tokens, i + 1, &mut shape);
+                if at(i + 2) == "backfill" && at(i + 3) == "=" {
+                    shape.backfill = Some(declared(i + 3));
+                }
             }
             "export" if top && statement_start(i) => shape.esm = true,
             "import" if top && statement_start(i) && !matches!(at(i + 1), "(" | ".") => {
                 shape.esm = true;
             }
+            "function" if top && at(i + 1) == "batch" => shape.defines_batch = true,
             "function" if top => {
                 let name = at(i + 1);
                 if let Some(n) = NAMES.iter().position(|n| *n == name) {
@@ -121,10 +163,20 @@ pub(crate) fn js(text: &str) -> JsShape {
                 if let Some(n) = NAMES.iter().position(|n| *n == at(i + 1)) {
                     shape.defines[n] |= at(i + 2) == "=";
                 }
+                match at(i + 1) {
+                    "batch" => shape.defines_batch |= at(i + 2) == "=",
+                    "backfill" if at(i + 2) == "=" => shape.backfill = Some(declared(i + 2)),
+                    _ => {}
+                }
             }
             name if top && statement_start(i) && at(i + 1) == "=" && at(i + 2) != "=" => {
                 if let Some(n) = NAMES.iter().position(|n| *n == name) {
                     shape.defines[n] = true;
+                }
+                match name {
+                    "batch" => shape.defines_batch = true,
+                    "backfill" => shape.backfill = Some(declared(i + 1)),
+                    _ => {}
                 }
             }
             _ => {}
@@ -136,15 +188,42 @@ pub(crate) fn js(text: &str) -> JsShape {
                 shape.exports[n] = Export::Yes;
             }
         }
+        if keys.contains(&"batch") {
+            shape.exports_batch = Export::Yes;
+        }
     }
     if opaque {
-        for export in &mut shape.exports {
+        for export in shape.exports.iter_mut().chain([&mut shape.exports_batch]) {
             if *export == Export::No {
                 *export = Export::Unknown;
             }
         }
     }
     shape
+}
+
+/// The index of the token after `key:` in the object literal opening at `open`.
+fn object_value(tokens: &[Token<'_>], open: usize, key: &str) -> Option<usize> {
+    let depth = tokens[open].depth + 1;
+    let nesting = tokens[open].nesting;
+    let at = |j: usize| tokens.get(j).map_or("", |t| t.text);
+    let mut i = open + 1;
+    while let Some(token) = tokens.get(i) {
+        if token.depth < depth {
+            return None;
+        }
+        let key_position = matches!(at(i - 1), "{" | ",");
+        if token.depth == depth
+            && token.nesting == nesting
+            && key_position
+            && token.text == key
+            && at(i + 1) == ":"
+        {
+            return Some(i + 2);
+        }
+        i += 1;
+    }
+    None
 }
 
 /// `.up =`, `["up"] =` after `exports` (at `i`, the `.` or `[`).
@@ -165,6 +244,9 @@ fn note_export(tokens: &[Token<'_>], i: usize, shape: &mut JsShape) {
     };
     if let Some(n) = NAMES.iter().position(|n| *n == name) {
         shape.exports[n] = Export::Yes;
+    }
+    if name == "batch" {
+        shape.exports_batch = Export::Yes;
     }
 }
 
@@ -226,6 +308,7 @@ fn js_tokens(code: &str) -> Vec<Token<'_>> {
         }
         tokens.push(Token {
             text,
+            at: start,
             depth,
             nesting,
         });
@@ -443,6 +526,26 @@ pub(crate) fn python(text: &str) -> PyShape {
             }
             _ => (Some(first), false),
         };
+        match name {
+            Some("batch") if definition => {
+                shape.batch = Some(PyFunction {
+                    takes_arguments: takes_arguments(&code, start),
+                });
+                continue;
+            }
+            Some("backfill") if !definition => {
+                let rest = line.trim_start()["backfill".len()..].trim_start();
+                if rest.starts_with('=') && !rest.starts_with("==") {
+                    let value = rest[1..].trim_start();
+                    shape.backfill = Some(match value.starts_with('{') {
+                        true => Declared::Literal(start + (line.len() - value.len())),
+                        false => Declared::Expression,
+                    });
+                }
+                continue;
+            }
+            _ => {}
+        }
         let Some(n) = name.and_then(|name| NAMES.iter().position(|n| *n == name)) else {
             continue;
         };

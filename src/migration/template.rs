@@ -60,6 +60,19 @@ impl Format {
             Format::Node => node_template(&description),
         }
     }
+
+    /// A backfill's template; none for a shell script, which migo cannot hand batches.
+    fn backfill_template(self, name: &str) -> Option<String> {
+        let description = name.replace(['_', '-'], " ");
+        let text = match self {
+            Format::Json => json_backfill(&description),
+            Format::Js => js_backfill(&description),
+            Format::Py => py_backfill(&description),
+            Format::Node => node_backfill(&description),
+            Format::Sh => return None,
+        };
+        Some(text)
+    }
 }
 
 /// The longest NAME `new` accepts: with the number and extension, a file name stays well under
@@ -74,6 +87,7 @@ pub(crate) fn new_migration(
     compiled: Vec<Source>,
     name: &str,
     format: Format,
+    backfill: bool,
 ) -> Result<PathBuf> {
     let valid = !name.is_empty()
         && name
@@ -134,6 +148,13 @@ pub(crate) fn new_migration(
             )),
         });
     }
+    let text = match backfill {
+        false => format.template(name),
+        true => format.backfill_template(name).ok_or_else(|| Error::Usage {
+            message: "a shell script cannot be a backfill: migo hands batches to a function".into(),
+            hint: Some("use `--format json`, `js`, `node` or `py` with `--backfill`".into()),
+        })?,
+    };
     std::fs::create_dir_all(dir).map_err(|e| Error::Io {
         context: "cannot create the migrations directory",
         path: dir.clone(),
@@ -145,7 +166,7 @@ pub(crate) fn new_migration(
         path: path.clone(),
         source: e,
     };
-    std::fs::write(&path, format.template(name)).map_err(io)?;
+    std::fs::write(&path, text).map_err(io)?;
     if format == Format::Sh {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).map_err(io)?;
@@ -252,6 +273,91 @@ module.exports = {{
     )
 }
 
+/// A `.json` backfill: the walk and its server-side update.
+fn json_backfill(description: &str) -> String {
+    format!(
+        r#"{{
+  "description": "{description}",
+  "backfill": {{"collection": "users", "filter": {{"status": {{"$exists": false}}}},
+               "update": {{"$set": {{"status": "active"}}}}, "batch_size": 1000}},
+  "down": {{"backfill": {{"collection": "users", "filter": {{"status": "active"}},
+                        "update": {{"$unset": {{"status": ""}}}}, "batch_size": 1000}}}}
+}}
+"#
+    )
+}
+
+/// A mongosh backfill: the walk, and `batch` for each batch (docs/backfills.md).
+fn js_backfill(description: &str) -> String {
+    format!(
+        r#"// {description}
+// A backfill run by mongosh: migo walks `collection` in `_id`-range batches of the documents
+// `filter` matches and calls batch(batch) for each, with `batch.filter` (the filter and the
+// batch's range), `batch.after`, `batch.up_to` and `batch.size`, checkpointing after each. The
+// batch must make its documents stop matching `filter`. A thrown error marks it failed.
+const backfill = {{ collection: "users", filter: {{ status: {{ $exists: false }} }}, batch_size: 1000 }};
+
+function batch(batch) {{
+  db.users.find(batch.filter).forEach((user) => {{
+    db.users.updateOne({{ _id: user._id }}, {{ $set: {{ status: "active" }} }});
+  }});
+}}
+
+function down() {{
+  db.users.updateMany({{ status: "active" }}, {{ $unset: {{ status: "" }} }});
+}}
+"#
+    )
+}
+
+/// A migopy backfill: the walk, and `batch(db, batch)` for each batch.
+fn py_backfill(description: &str) -> String {
+    format!(
+        r#"# {description}
+# A backfill run by migo's Python: migo walks `collection` in `_id`-range batches of the
+# documents `filter` matches and calls batch(db, batch) for each, with batch["filter"] (the
+# filter and the batch's range), "after", "up_to" and "size", checkpointing after each. The
+# batch must make its documents stop matching `filter`. A raised exception marks it failed.
+backfill = {{"collection": "users", "filter": {{"status": {{"$exists": False}}}}, "batch_size": 1000}}
+
+
+def batch(db, batch):
+    for user in db.users.find(batch["filter"]):
+        db.users.update_one({{"_id": user["_id"]}}, {{"$set": {{"status": "active"}}}})
+
+
+def down(db):
+    db.users.update_many({{"status": "active"}}, {{"$unset": {{"status": ""}}}})
+"#
+    )
+}
+
+/// A CommonJS backfill: the walk, and `batch(db, batch)` for each batch.
+fn node_backfill(description: &str) -> String {
+    format!(
+        r#"// {description}
+// A backfill run under Node: migo walks `collection` in `_id`-range batches of the documents
+// `filter` matches and calls batch(db, batch) for each, with `batch.filter` (the filter and the
+// batch's range), `batch.after`, `batch.up_to` and `batch.size`, checkpointing after each. The
+// batch must make its documents stop matching `filter`. A rejected promise marks it failed.
+module.exports = {{
+  backfill: {{ collection: "users", filter: {{ status: {{ $exists: false }} }}, batch_size: 1000 }},
+
+  async batch(db, batch) {{
+    const users = await db.collection("users").find(batch.filter).toArray();
+    for (const user of users) {{
+      await db.collection("users").updateOne({{ _id: user._id }}, {{ $set: {{ status: "active" }} }});
+    }}
+  }},
+
+  async down(db, client) {{
+    await db.collection("users").updateMany({{ status: "active" }}, {{ $unset: {{ status: "" }} }});
+  }},
+}};
+"#
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -273,5 +379,23 @@ mod tests {
         assert!(node.commonjs && !node.bare_up && node.exports == [Export::Yes, Export::Yes]);
         let python = shape::python(&Format::Py.template("x"));
         assert!(python.up.is_some_and(|u| u.takes_arguments) && python.down.is_some());
+    }
+
+    #[test]
+    fn each_backfill_template_declares_a_valid_walk() {
+        use crate::migration::declaration::{read, Spelling};
+        let spellings = [
+            (Format::Js, Spelling::Mongosh),
+            (Format::Node, Spelling::CommonJs),
+            (Format::Py, Spelling::Python),
+        ];
+        for (format, spelling) in spellings {
+            let text = format.backfill_template("x").unwrap();
+            let walk = read(&text, spelling).unwrap().unwrap();
+            assert_eq!(walk.collection, "users", "{format:?}");
+        }
+        let json = JsonMigration::parse(&Format::Json.backfill_template("x").unwrap()).unwrap();
+        assert!(json.backfill.is_some() && json.down_backfill.is_some());
+        assert_eq!(Format::Sh.backfill_template("x"), None);
     }
 }

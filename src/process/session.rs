@@ -5,7 +5,7 @@
 //! migo drives it over a channel of its own ([`super::channel`]: fd 3 and fd 4, framed JSON),
 //! never over stdout: first the interpreter answers `ready` (its driver loaded, connected) or
 //! `unavailable` (why not); then, per step, migo sends the migration's code and the function to
-//! call, and the interpreter answers that it found and called that function and that it
+//! call (for a backfill's `batch`, with the batch), and the interpreter answers that it found and called that function and that it
 //! returned, or how it failed. Its stdout and stderr are only shown, each line prefixed with the
 //! migration's name and scrubbed of secrets; a line without its newline is shown when the step
 //! ends. Waiting polls with a timeout and checks [`Halt::reason`]: a lost lease stops the
@@ -62,10 +62,14 @@ pub(crate) struct Request {
     pub(crate) name: String,
     /// The original file, for messages, `__filename` and relative imports; never read.
     pub(crate) path: String,
+    /// The function to call: `up`, `down`, or a code backfill's `batch`.
     pub(crate) direction: &'static str,
     pub(crate) database: String,
     #[serde(serialize_with = "text")]
     pub(crate) code: Arc<str>,
+    /// For `batch`: `{after, up_to, filter, size}`, the `_id`s and filter as Extended JSON.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) batch: Option<serde_json::Value>,
 }
 
 fn text<S: serde::Serializer>(code: &Arc<str>, serializer: S) -> Result<S::Ok, S::Error> {

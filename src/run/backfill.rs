@@ -2,7 +2,9 @@
 //! `update` over its range and the filter (the documents never travel to migo), each followed by
 //! a checkpoint in the migration's registry record through the fenced write, so that a run that
 //! stops in any way resumes after the last recorded batch. Never one transaction for the whole
-//! run; with `"transaction": true`, each batch and its checkpoint commit together.
+//! run; with `"transaction": true`, each batch and its checkpoint commit together. A code
+//! backfill's batch is one call of the migration's `batch` instead of the `update`, handed the
+//! batch's filter and bounds; everything around it is the same.
 //!
 //! A batch's range is found by one aggregation that returns only its bounds: the `batch_size`-th
 //! matching `_id` after the last one done. That same query starts at the *previous* batch's
@@ -23,7 +25,7 @@ use mongodb::{ClientSession, Collection, Database};
 use crate::config::backfill::{Pace, BATCH_RANGE, DEFAULT_BATCH};
 use crate::ground::record::{Checkpoint, Record};
 use crate::halt::Halt;
-use crate::migration::backfill::Backfill;
+use crate::migration::backfill::{Backfill, Update, Work};
 use crate::migration::failure::StepError;
 use crate::process::{self, Child, ChildEnv};
 use crate::store::record_store::RecordStore;
@@ -71,6 +73,8 @@ pub(crate) struct Walker<'a> {
     pub(crate) env: &'a ChildEnv,
     /// The declaration's pace, with `[backfill]`'s defaults filled in.
     pub(crate) pace: Pace,
+    /// The migration, whose `batch` function does a code backfill's batches.
+    pub(crate) body: Option<&'a crate::migration::Body>,
 }
 
 /// Why a backfill stopped early.
@@ -151,10 +155,14 @@ impl Walker<'_> {
             next.done += range.documents;
             next.batches += 1;
             record.backfill = Some(next.clone());
+            let at = Batch {
+                range: &range,
+                after: checkpoint.last_id.as_ref(),
+            };
             let saved = match session.as_mut() {
-                None => self.batch(&collection, backfill, &range, record).await,
+                None => self.batch(&collection, backfill, at, record).await,
                 Some(session) => {
-                    self.batch_in_transaction(&collection, backfill, &range, record, session)
+                    self.batch_in_transaction(&collection, backfill, at, record, session)
                         .await
                 }
             };
@@ -187,20 +195,49 @@ impl Walker<'_> {
         }
     }
 
-    /// One batch: its update, then its checkpoint.
+    /// One batch: its work, then its checkpoint.
     async fn batch(
         &self,
         collection: &Collection<Document>,
         backfill: &Backfill,
-        range: &Range,
+        at: Batch<'_>,
         record: &Record,
     ) -> Result<Checkpointed, Stopped> {
-        update(collection, backfill, range, None).await?;
+        self.work(collection, backfill, at, None).await?;
         crate::ground::knob::checkpoint(&format!("backfill-updated:{}", record_batches(record)));
         self.store
             .checkpoint(record, None)
             .await
             .map_err(Stopped::Registry)
+    }
+
+    /// A batch's work: the `.json` update, or the migration's `batch` function handed the
+    /// batch (its filter, bounds and size).
+    async fn work(
+        &self,
+        collection: &Collection<Document>,
+        backfill: &Backfill,
+        at: Batch<'_>,
+        session: Option<&mut ClientSession>,
+    ) -> Result<(), Stopped> {
+        let range = at.range;
+        if let Work::Update(change) = &backfill.work {
+            return update(collection, backfill, change, range, session).await;
+        }
+        let batch = crate::api::Batch {
+            after: at.after.cloned(),
+            up_to: range.last.clone(),
+            filter: range_filter(&backfill.filter, &range.lower, Some(&range.last)),
+            size: u64::try_from(range.documents).unwrap_or(0),
+        };
+        let body = self.body.ok_or_else(|| {
+            Stopped::Step(StepError::Setup(
+                "a code backfill without its migration".into(),
+            ))
+        })?;
+        body.run_batch(&batch, self.db, session, self.env, self.halt)
+            .await
+            .map_err(Stopped::Step)
     }
 
     /// The session of transactional batches: a fresh one, recorded in the checkpoint, after
@@ -244,7 +281,7 @@ impl Walker<'_> {
         &self,
         collection: &Collection<Document>,
         backfill: &Backfill,
-        range: &Range,
+        at: Batch<'_>,
         record: &Record,
         session: &mut ClientSession,
     ) -> Result<Checkpointed, Stopped> {
@@ -252,7 +289,7 @@ impl Walker<'_> {
         loop {
             let hold = self.halt.hold_lease();
             let result = self
-                .try_batch_in_transaction(collection, backfill, range, record, session)
+                .try_batch_in_transaction(collection, backfill, at, record, session)
                 .await;
             drop(hold);
             match result {
@@ -269,7 +306,7 @@ impl Walker<'_> {
         &self,
         collection: &Collection<Document>,
         backfill: &Backfill,
-        range: &Range,
+        at: Batch<'_>,
         record: &Record,
         session: &mut ClientSession,
     ) -> Result<Checkpointed, Stopped> {
@@ -278,7 +315,8 @@ impl Walker<'_> {
             .await
             .map_err(|e| setup_error(&e))?;
         let result = async {
-            update(collection, backfill, range, Some(&mut *session)).await?;
+            self.work(collection, backfill, at, Some(&mut *session))
+                .await?;
             crate::ground::knob::checkpoint(&format!(
                 "backfill-updated:{}",
                 record_batches(record)
@@ -402,11 +440,7 @@ pub(crate) async fn unrecorded(
     env: &ChildEnv,
     halt: &Halt,
 ) -> Result<(), StepError> {
-    let backfill = match body {
-        crate::migration::Body::Json(m) => m.backfill_of(direction),
-        _ => None,
-    };
-    let Some(backfill) = backfill else {
+    let Some(backfill) = body.backfill_of(direction) else {
         return body.run(direction, db, None, env, halt).await;
     };
     let store = Forgetful;
@@ -416,6 +450,7 @@ pub(crate) async fn unrecorded(
         halt,
         env,
         pace: Pace::default(),
+        body: Some(body),
     };
     let mut record = Record::unrecorded(&backfill.collection);
     record.backfill = Some(Checkpoint {
@@ -550,6 +585,13 @@ impl Lower {
             Lower::After(id) | Lower::From(id) => Some(bracket(id)),
         }
     }
+}
+
+/// A batch as it is done: its range, and the last `_id` done before it.
+#[derive(Debug, Clone, Copy)]
+struct Batch<'a> {
+    range: &'a Range,
+    after: Option<&'a Bson>,
 }
 
 /// A batch: where it starts (after the last batch, or at the first `_id` of a later type), its
@@ -755,6 +797,7 @@ fn later_types(id: &Bson) -> Vec<&'static str> {
 async fn update(
     collection: &Collection<Document>,
     backfill: &Backfill,
+    change: &Update,
     range: &Range,
     session: Option<&mut ClientSession>,
 ) -> Result<(), Stopped> {
@@ -762,7 +805,7 @@ async fn update(
     let db = collection.client().database(&collection.namespace().db);
     let command = doc! {
         "update": collection.name(),
-        "updates": [{"q": filter, "u": backfill.update.to_bson(), "multi": true}],
+        "updates": [{"q": filter, "u": change.to_bson(), "multi": true}],
     };
     let sent = match session {
         Some(s) => db.run_command(command).session(s).await,

@@ -87,10 +87,7 @@ impl Prepared {
             Action::Down => Direction::Down,
             Action::Ignore | Action::Accept | Action::Forget => return None,
         };
-        match &self.body {
-            Some(Body::Json(m)) => m.backfill_of(direction),
-            _ => None,
-        }
+        self.body.as_ref()?.backfill_of(direction)
     }
 }
 
@@ -426,6 +423,7 @@ impl Runner<'_> {
             halt: self.halt,
             env: self.env,
             pace: backfill.pace.clone().or(&self.backfills.pace),
+            body: prepared.body.as_ref(),
         };
         match walker.walk(backfill, &mut record, report).await {
             Ok(Walked::Finished) if direction == Direction::Up => {

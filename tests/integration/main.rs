@@ -3,6 +3,7 @@
 
 mod auth;
 mod authoring;
+mod backfill_code;
 mod backfills;
 mod backups;
 mod bad_input;

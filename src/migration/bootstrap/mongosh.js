@@ -4,7 +4,9 @@
 // framed as a 4-byte big-endian length and a JSON document. A request carries the migration's
 // code (the bytes migo hashed, never a path to read again), its name, its original path, the
 // direction and the database. The answer says whether the requested function was found, called
-// and (when it returned a promise) awaited. stdout and stderr are only shown by migo.
+// and (when it returned a promise) awaited. stdout and stderr are only shown by migo. A code
+// backfill's `batch(batch)` is called once per request with the batch, its `_id`s and filter
+// turned from Extended JSON into mongosh's types.
 //
 // Each file runs in a scope of its own: its code is wrapped in a function whose parameter `db`
 // is the database being migrated, and every global the file creates or changes is put back as
@@ -93,7 +95,8 @@ async function migoStep(request) {
       file,
       'globalThis.__migoDefine = function (db, __filename, __dirname) {' + code +
         '\n;return { up: typeof up === "function" ? up : undefined,' +
-        ' down: typeof down === "function" ? down : undefined };\n};\n',
+        ' down: typeof down === "function" ? down : undefined,' +
+        ' batch: typeof batch === "function" ? batch : undefined };\n};\n',
       { mode: 0o600 }
     );
     let functions;
@@ -115,7 +118,11 @@ async function migoStep(request) {
       return { type: 'result', id: request.id, ok: false, stage: 'missing', error: error };
     }
     try {
-      await step();
+      if (request.batch) {
+        await step(EJSON.deserialize(request.batch));
+      } else {
+        await step();
+      }
     } catch (e) {
       return migoFailure(request, 'call', e);
     }

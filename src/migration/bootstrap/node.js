@@ -6,7 +6,9 @@
 // code (the bytes migo hashed), compiled here as the module of its original path, so that
 // `require('./helper')`, `__dirname` and `require('mongodb')` resolve as they would for the file
 // itself. The answer says whether the requested function was exported, called and awaited
-// (a callback-style function, `up(db, next)`, is done when it calls back).
+// (a callback-style function, `up(db, next)`, is done when it calls back). A code backfill's
+// `batch(db, batch)` is called once per request with the batch (its `_id`s and filter arrive as
+// Extended JSON and are handed over as the driver's types) and awaited.
 //
 // The driver is resolved the way Node would for a file of the migrations directory, then from
 // the project's directory, then NODE_PATH. The connection string comes from the environment
@@ -80,7 +82,7 @@ function failure(request, stage, error) {
   return { type: 'result', id: request.id, ok: false, stage, error: text };
 }
 
-async function step(client, request) {
+async function step(driver, client, request) {
   let exported;
   try {
     const file = new Module(request.path, module);
@@ -96,12 +98,19 @@ async function step(client, request) {
   }
   const fn = exported && exported[request.direction];
   if (typeof fn !== 'function') {
-    const error = request.name + ' exports no ' + request.direction + '(db, client) function';
+    const signature = request.batch ? '(db, batch)' : '(db, client)';
+    const error = request.name + ' exports no ' + request.direction + signature + ' function';
     process.stderr.write(error + '\n');
     return { type: 'result', id: request.id, ok: false, stage: 'missing', error };
   }
   try {
-    await call(fn, exported, client.db(request.database), client);
+    const db = client.db(request.database);
+    if (request.batch) {
+      const batch = driver.BSON.EJSON.deserialize(request.batch);
+      await fn.call(exported, db, batch);
+    } else {
+      await call(fn, exported, db, client);
+    }
   } catch (e) {
     return failure(request, 'call', e);
   }
@@ -152,7 +161,7 @@ async function step(client, request) {
       if (pending.length < 4 + length) break;
       const request = JSON.parse(pending.subarray(4, 4 + length).toString('utf8'));
       pending = pending.subarray(4 + length);
-      send(await step(client, request));
+      send(await step(driver, client, request));
     }
   }
   // migo closed the channel: the run is over (closing the client would only wait).

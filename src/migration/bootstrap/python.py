@@ -6,7 +6,9 @@
 # framed as a 4-byte big-endian length and a JSON document. A request carries the migration's
 # code (the bytes migo hashed), executed here as a fresh module named after its original path.
 # The answer says whether the requested function was found and called, and run to its end: a
-# coroutine is awaited, a generator exhausted. A failure carries the traceback's frames that are
+# coroutine is awaited, a generator exhausted. A code backfill's `batch(db, batch)` is called once
+# per request with the batch as a dict (its `_id`s and filter turned from Extended JSON into
+# bson's types). A failure carries the traceback's frames that are
 # in the migration file. The connection string comes from the environment (MIGO_URI), never
 # from argv.
 import asyncio
@@ -98,13 +100,21 @@ def run(client, request):
         except BaseException as error:  # noqa: B036 - a migration's failure is its own
             return failure(request, "load", error)
         step = module.__dict__.get(direction)
+        batch = request.get("batch")
         if not callable(step):
-            message = "%s defines no %s(db) function" % (request["name"], direction)
+            signature = "(db, batch)" if batch is not None else "(db)"
+            message = "%s defines no %s%s function" % (request["name"], direction, signature)
             sys.stderr.write(message + "\n")
             return {"type": "result", "id": request["id"], "ok": False, "stage": "missing",
                     "error": message}
         try:
-            result = step(LegacyDatabase(client, request["database"]))  # noqa: F821
+            db = LegacyDatabase(client, request["database"])  # noqa: F821
+            if batch is not None:
+                from bson import json_util
+
+                result = step(db, json_util.loads(json.dumps(batch)))
+            else:
+                result = step(db)
             if inspect.isawaitable(result) or inspect.isasyncgen(result):
                 asyncio.run(finish(result))
             elif inspect.isgenerator(result):
