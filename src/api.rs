@@ -130,6 +130,8 @@ pub struct BackfillWalk {
     pub pause_when: Option<String>,
     /// Each batch and its checkpoint in one transaction (needs a replica set).
     pub transaction: bool,
+    /// Run it after the deploy (`execute --phase after_deploy`), not before.
+    pub after_deploy: bool,
 }
 
 /// One batch of a backfill, handed to the migration's `batch` function. Its documents are never

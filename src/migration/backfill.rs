@@ -17,6 +17,7 @@ use mongodb::bson::{Bson, Document};
 use serde_json::Value;
 
 use crate::config::backfill::{Pace, BATCH_RANGE};
+use crate::ground::Phase;
 
 /// A checked backfill declaration.
 #[derive(Debug, Clone, PartialEq)]
@@ -26,6 +27,8 @@ pub(crate) struct Backfill {
     pub(crate) filter: Document,
     /// What each batch does.
     pub(crate) work: Work,
+    /// The code form's `phase` (a `.json` migration says it beside its `backfill`).
+    pub(crate) phase: Phase,
     /// Documents per batch (the first batch's, when `target_batch_ms` adapts it); `None`:
     /// `[backfill] batch_size`, else [`DEFAULT_BATCH`](crate::config::backfill::DEFAULT_BATCH).
     pub(crate) batch_size: Option<u64>,
@@ -87,6 +90,7 @@ const KEYS: &[&str] = &[
     "max_rate",
     "pause_when",
     "transaction",
+    "phase",
 ];
 
 impl Backfill {
@@ -160,9 +164,18 @@ impl Backfill {
         let known: Vec<&str> = KEYS
             .iter()
             .copied()
-            .filter(|k| form == Form::Json || *k != "update")
+            .filter(|k| match form {
+                Form::Json => *k != "phase",
+                Form::Code { .. } => *k != "update",
+            })
             .collect();
         if let Some(unknown) = map.keys().find(|k| !known.contains(&k.as_str())) {
+            if unknown == "phase" {
+                return Err(format!(
+                    "`{field}.phase` belongs beside `backfill` in a `.json` migration: \
+                     {{\"phase\": \"after_deploy\", \"backfill\": {{…}}}}"
+                ));
+            }
             if unknown == "update" {
                 return Err(format!(
                     "`{field}.update` is for a `.json` backfill: in code, the `batch` function \
@@ -241,6 +254,16 @@ impl Backfill {
             Some(Value::Bool(b)) => *b,
             Some(_) => return Err(format!("`{field}.transaction` must be true or false")),
         };
+        let phase = match map.get("phase").map(|v| (v, v.as_str())) {
+            None => Phase::BeforeDeploy,
+            Some((_, Some("before_deploy"))) => Phase::BeforeDeploy,
+            Some((_, Some("after_deploy"))) => Phase::AfterDeploy,
+            Some((other, _)) => {
+                return Err(format!(
+                    "`{field}.phase` is {other}: \"before_deploy\" or \"after_deploy\""
+                ))
+            }
+        };
         if transaction && form == (Form::Code { transaction: false }) {
             return Err(format!(
                 "`{field}.transaction` cannot hold a script's batches: its `batch` runs in its \
@@ -251,6 +274,7 @@ impl Backfill {
             collection,
             filter,
             work,
+            phase,
             batch_size,
             pace: Pace {
                 max_lag: number("max_lag_secs")?.map(Duration::from_secs_f64),
@@ -292,6 +316,9 @@ pub(crate) fn from_walk(walk: &crate::api::BackfillWalk) -> Result<Backfill, Str
     }
     if walk.transaction {
         map.insert("transaction".into(), Value::Bool(true));
+    }
+    if walk.after_deploy {
+        map.insert("phase".into(), Value::String("after_deploy".into()));
     }
     Backfill::parse_as(
         Value::Object(map),

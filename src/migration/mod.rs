@@ -117,12 +117,14 @@ impl Body {
         }
     }
 
-    /// Before or after the deploy (`"phase"` of a `.json` migration; every other kind runs
-    /// before it).
+    /// Before or after the deploy: `"phase"` of a `.json` migration or of a code backfill's
+    /// declaration; every other migration runs before it.
     pub(crate) fn phase(&self) -> Phase {
         match self {
             Body::Json(m) => m.phase,
-            Body::Interpreted(_) | Body::Script(_) | Body::Compiled(_) => Phase::BeforeDeploy,
+            Body::Interpreted(m) => m.backfill.as_ref().map_or(Phase::BeforeDeploy, |b| b.phase),
+            Body::Compiled(m) => m.1.as_ref().map_or(Phase::BeforeDeploy, |b| b.phase),
+            Body::Script(_) => Phase::BeforeDeploy,
         }
     }
 

@@ -195,7 +195,7 @@ fn each_kind_of_script_backfills_every_document_exactly_once_in_batches() {
         run.success();
         assert_eq!(
             masked(&run.stdout),
-            "applying 0001_scores…\napplied 0001_scores (<t>)\n1 migration(s) applied in <t>\n",
+            "applied 0001_scores (<t>)\n1 migration(s) applied in <t>\n",
             "{kind:?}"
         );
         assert_eq!(tally(&t), (vec![(1, 1500)], 1500), "{kind:?}");
@@ -716,4 +716,49 @@ fn a_batch_that_is_no_function_never_records_progress() {
         assert_eq!(t.statuses(), [("0001_none".into(), "failed".into())]);
         assert_eq!(checkpoint(&t), (0, 0, None), "{kind:?}");
     }
+}
+
+#[test]
+fn a_code_backfill_may_run_after_the_deploy() {
+    for kind in KINDS {
+        let file = kind.file("0001_scores");
+        let after = match kind {
+            Kind::Python => r#""batch_size": 200, "phase": "after_deploy""#,
+            Kind::Mongosh | Kind::CommonJs => "batch_size: 200, phase: 'after_deploy'",
+        };
+        let body = kind.scores(200).replacen(
+            match kind {
+                Kind::Python => r#""batch_size": 200"#,
+                Kind::Mongosh | Kind::CommonJs => "batch_size: 200",
+            },
+            after,
+            1,
+        );
+        let t = kind
+            .project()
+            .migration(&file, &body)
+            .migration("0002_index.json", &crate::insert("index"));
+        users(&t, 300);
+        t.run(&["execute", "--phase", "before_deploy"]).success();
+        assert_eq!(
+            t.statuses(),
+            [("0002_index".into(), "applied".into())],
+            "{kind:?}: the backfill waits for the deploy"
+        );
+        assert_eq!(tally(&t).1, 0);
+        t.run(&["execute", "--phase", "after_deploy"]).success();
+        assert_eq!(tally(&t), (vec![(1, 300)], 300), "{kind:?}");
+    }
+    // A phase that is neither is refused, naming the key; `.json` says it beside `backfill`.
+    let t = Kind::Python.project().migration(
+        "0001_scores.py",
+        &Kind::Python
+            .scores(200)
+            .replacen(r#""batch_size": 200"#, r#""phase": "later""#, 1),
+    );
+    t.run(&["execute"])
+        .code(4)
+        .error_line()
+        .stderr_has("`backfill.phase` is \"later\": \"before_deploy\" or \"after_deploy\"");
+    assert!(t.records().is_empty());
 }
