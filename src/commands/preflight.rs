@@ -6,7 +6,7 @@ use mongodb::Database;
 
 use super::Context;
 use crate::error::Result;
-use crate::migration::recognize;
+use crate::migration::reading;
 use crate::plan::{self, Forward, Request};
 use crate::preflight::{self, Depth, Step};
 use crate::run::execute::Prepared;
@@ -29,7 +29,7 @@ pub(crate) async fn preflight(ctx: Context<'_>, name: Option<&str>) -> Result<()
         .map(|s| {
             Ok(Step {
                 name: s.file.name.clone(),
-                ops: recognize::of_file(&s.file)?,
+                ops: reading::of_file(&s.file)?,
             })
         })
         .collect::<Result<Vec<_>>>()?;
@@ -52,7 +52,7 @@ pub(crate) async fn checks(
             let body = p.body.as_ref()?;
             Some(Step {
                 name: p.step.file.name.clone(),
-                ops: recognize::of_body(body, &p.step.file),
+                ops: reading::of_body(body, &p.step.file),
             })
         })
         .collect();

@@ -15,7 +15,7 @@ use crate::ground::escape::escape;
 use crate::ground::output::Output;
 use crate::ground::source::Source;
 use crate::migration::operation::Operations;
-use crate::migration::recognize;
+use crate::migration::reading;
 use crate::plan::{self, Forward, Request};
 use crate::preflight::{self, Depth, Report, Step};
 use crate::store::connection;
@@ -49,7 +49,7 @@ pub(super) async fn preflight(fleet: &Fleet<'_>) -> Result<()> {
         .map(|files| {
             files
                 .iter()
-                .map(|f| Ok((f.name.clone(), recognize::of_file(f)?)))
+                .map(|f| Ok((f.name.clone(), reading::of_file(f)?)))
                 .collect::<Result<_>>()
         })
         .collect::<Result<_>>()?;

@@ -12,6 +12,7 @@ pub(crate) mod failure;
 pub(crate) mod interpreted;
 pub(crate) mod json;
 pub(crate) mod operation;
+pub(crate) mod reading;
 pub(crate) mod recognize;
 pub(crate) mod script;
 pub(crate) mod shape;

@@ -15,11 +15,7 @@ use std::sync::OnceLock;
 use mongodb::bson::{Bson, Document};
 use regex::Regex;
 
-use super::json::JsonMigration;
 use super::operation::{self, IndexRef, IndexSpec, Kind, Operation, Operations, Place};
-use super::Body;
-use crate::error::Result;
-use crate::ground::source::Source;
 
 /// Which language a script is written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -1120,53 +1116,6 @@ fn index_spec(key: Option<Document>, options: Document) -> IndexSpec {
     let mut index = IndexSpec::of(spec);
     index.key = key;
     index
-}
-
-/// The operations of a loaded migration; a script's from the text discovery read.
-pub(crate) fn of_body(body: &Body, source: &Source) -> Operations {
-    match body {
-        Body::Json(m) => super::operation::of_json(m),
-        Body::Interpreted(_) | Body::Script(_) => of_script(source),
-        Body::Compiled(m) => {
-            let mut operations = Operations::opaque();
-            let walk =
-                m.1.as_deref()
-                    .map(|b| super::operation::of_backfill(b, super::operation::Place::Backfill));
-            operations.ops.extend(walk);
-            operations
-        }
-    }
-}
-
-/// The operations of a migration's file, read without running anything: a `.json` migration's
-/// commands (a malformed one is an error, as for `execute`), or what can be recognised in a
-/// `.js` or `.py` script; anything else is opaque.
-pub(crate) fn of_file(source: &Source) -> Result<Operations> {
-    if source.is_compiled() {
-        return Ok(Operations::opaque());
-    }
-    if source.extension() == "json" {
-        return JsonMigration::load(source).map(|m| super::operation::of_json(&m));
-    }
-    Ok(of_script(source))
-}
-
-/// What can be recognised in a script's text.
-fn of_script(source: &Source) -> Operations {
-    // The bytes discovery read and hashed, never the file again.
-    let text = source.text();
-    let mut operations = match source.extension() {
-        "js" => script(text, Syntax::JavaScript),
-        "py" => script(text, Syntax::Python),
-        _ => return Operations::opaque(),
-    };
-    // A code backfill reads as its walk first (one update over its filter, its change
-    // unknown), then the calls of its `batch`.
-    if let Some((backfill, line)) = super::declaration::declared(text, source.extension()) {
-        let walk = super::operation::of_backfill(&backfill, super::operation::Place::Line(line));
-        operations.ops.insert(0, walk);
-    }
-    operations
 }
 
 #[cfg(test)]
