@@ -30,7 +30,7 @@ fn every_action_is_recorded_and_history_shows_it_newest_first() {
 
     // Newest first; the failed run names what it was given, and its environment.
     let failed = format!(
-        "failed: migration `0004_dup` failed: command 1 of 1 (`insert`): code 11000: E11000 \
+        "migration `0004_dup` failed: command 1 of 1 (`insert`): code 11000: E11000 \
          duplicate key error collection: {}.items index: _id_ dup key: {{ _id: \"a\" }}",
         t.db_name
     );
@@ -42,24 +42,30 @@ fn every_action_is_recorded_and_history_shows_it_newest_first() {
         "BY",
         "ENV",
         "DURATION",
+        "ERROR",
     ];
-    let unlock: &[&str] = &["<time>", "unlock", "ok", "", "<who>", "", "<dur>"];
-    let ignore: &[&str] = &["<time>", "ignore", "ok", "0002_b", "<who>", "", "<dur>"];
+    let unlock: &[&str] = &["<time>", "unlock", "ok", "", "<who>", "", "<dur>", ""];
+    let ignore: &[&str] = &["<time>", "ignore", "ok", "0002_b", "<who>", "", "<dur>", ""];
     let all = aligned(&[
         titles,
         unlock,
         ignore,
-        &["<time>", "rollback", "ok", "0002_b", "<who>", "", "<dur>"],
+        &[
+            "<time>", "rollback", "ok", "0002_b", "<who>", "", "<dur>", "",
+        ],
         &[
             "<time>",
             "execute",
-            &failed,
+            "failed",
             "0002_b, 0003_c, 0004_dup",
             "<who>",
             "ci",
             "<dur>",
+            &failed,
         ],
-        &["<time>", "execute", "ok", "0001_a", "<who>", "", "<dur>"],
+        &[
+            "<time>", "execute", "ok", "0001_a", "<who>", "", "<dur>", "",
+        ],
     ]);
     t.run(&["history"])
         .success()

@@ -75,6 +75,7 @@ pub(crate) fn history(out: &Output, entries: &[AuditEntry]) {
         "BY",
         "ENV",
         "DURATION",
+        "ERROR",
     ];
     let rows = entries
         .iter()
@@ -86,18 +87,17 @@ pub(crate) fn history(out: &Output, entries: &[AuditEntry]) {
                 AuditResult::Interrupted => "interrupted",
                 AuditResult::LostLock => "lost_lock",
             };
-            let result = match &e.error {
-                Some(error) => format!("{word}: {}", crate::ground::escape::escape(error)),
-                None => word.to_string(),
-            };
+            // The error goes last: a long one then widens no column but its own.
+            let error = e.error.as_deref().map(escape).unwrap_or_default();
             let cells = [
                 timestamp(e.at),
                 e.action.clone(),
-                result,
+                word.to_string(),
                 escape(&migrations_cell(&e.migrations)),
                 escape(&e.who),
                 e.environment.clone().unwrap_or_default(),
                 duration(ms_to_duration(e.duration_ms)),
+                error,
             ];
             let style = if failed {
                 Style::new().fg_color(Some(AnsiColor::Red.into()))
