@@ -115,10 +115,10 @@ pub(crate) async fn restore(ctx: Context<'_>, dir: Option<&Path>, trust: bool) -
 /// What `restore` asks before it replaces anything; a dump of another database says so.
 fn restore_question(dump: &Dump, database: &str, names: &[&str]) -> String {
     let mut question = format!(
-        "restore replaces {} collection(s) of `{database}` ({}) with those of {}",
+        "restore replaces {} collection(s) of `{database}` ({}) with those of `{}`",
         names.len(),
         names.join(", "),
-        dump.dir.display()
+        crate::ground::escape::escape(&dump.dir.display().to_string())
     );
     if let Some(source) = dump.database.as_deref().filter(|d| *d != database) {
         question.push_str(&format!(", a dump of another database, `{source}`"));

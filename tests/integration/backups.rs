@@ -215,7 +215,7 @@ fn a_gzipped_dump_restores_into_an_empty_database_exactly() {
         .stdout_is("")
         .stderr_is(&format!(
             "error: restore replaces 3 collection(s) of `{}` (big, small, tiny) with those of \
-             {dir}, a dump of another database, `{}`, and needs confirmation; hint: pass `--yes` \
+             `{dir}`, a dump of another database, `{}`, and needs confirmation; hint: pass `--yes` \
              to confirm without a terminal\n",
             target.db_name, source.db_name
         ));

@@ -390,7 +390,7 @@ fn a_dump_of_another_database_says_so_and_asks() {
         .unwrap();
     let dir = dump.to_str().unwrap();
     target.run(&["restore", dir]).code(6).stderr_is(&format!(
-        "error: restore replaces 1 collection(s) of `{}` (users) with those of {dir}, a dump of \
+        "error: restore replaces 1 collection(s) of `{}` (users) with those of `{dir}`, a dump of \
          another database, `{}`, and needs confirmation; hint: pass `--yes` to confirm without a \
          terminal\n",
         target.db_name, source.db_name
@@ -400,7 +400,7 @@ fn a_dump_of_another_database_says_so_and_asks() {
     assert_eq!(target.docs("users").len(), 50);
     // Its own database's dump is not a question of which database.
     source.run(&["restore", dir]).code(6).stderr_is(&format!(
-        "error: restore replaces 1 collection(s) of `{}` (users) with those of {dir}, and \
+        "error: restore replaces 1 collection(s) of `{}` (users) with those of `{dir}`, and \
              needs confirmation; hint: pass `--yes` to confirm without a terminal\n",
         source.db_name
     ));
