@@ -115,6 +115,9 @@ impl Output {
     pub(crate) fn progress_view(&self) -> ProgressView {
         if self.prefix.is_some() {
             ProgressView::FleetLine
+        } else if self.quiet {
+            // Lines are notes, which `--quiet` drops: nothing is drawn.
+            ProgressView::Lines
         } else if std::io::stdout().is_terminal() && std::io::stderr().is_terminal() {
             ProgressView::Terminal
         } else {

@@ -59,6 +59,10 @@ pub(crate) struct Checkpoint {
     /// The `_id` of the last document of the last batch recorded; none before the first.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) last_id: Option<Bson>,
+    /// The first `_id` of the last batch recorded: a resumed run checks that batch's documents
+    /// no longer match the filter, as a running one checks each batch before the next.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) batch_from: Option<Bson>,
     /// Documents the recorded batches matched (and so changed).
     pub(crate) done: i64,
     /// Batches recorded.

@@ -114,14 +114,16 @@ impl Walker<'_> {
         };
         let (remaining, estimated) = count_remaining(&collection, backfill, &checkpoint)
             .await
-            .map_err(|e| command("count the documents to change", e))?;
+            .map_err(|e| command("count the documents to change", e))
+            .inspect_err(|_| record.backfill = Some(checkpoint.clone()))?;
         checkpoint.total = Some(checkpoint.done + remaining);
         checkpoint.estimated = estimated;
         if resumed {
             report(Progress::Resumed(checkpoint.clone()));
         }
         let mut lower = Lower::after(checkpoint.last_id.clone());
-        let mut previous: Option<Lower> = None;
+        // Resuming, the last recorded batch is checked as the batch before the next always is.
+        let mut previous: Option<Lower> = checkpoint.batch_from.clone().map(Lower::From);
         let run_started = Instant::now();
         let done_at_start = checkpoint.done;
         let mut rate_said = false;
@@ -152,6 +154,7 @@ impl Walker<'_> {
             let started = Instant::now();
             let mut next = checkpoint.clone();
             next.last_id = Some(range.last.clone());
+            next.batch_from = Some(range.first.clone());
             next.done += range.documents;
             next.batches += 1;
             record.backfill = Some(next.clone());

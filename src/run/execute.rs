@@ -444,13 +444,16 @@ impl Runner<'_> {
             }
             // The record stays `running` (it could not be written anyway): once the server is
             // back it shows as interrupted, and the next run resumes from its checkpoint.
+            // A lost lease or a signal has its own ending, even when the connection broke too.
             Err(Stopped::Step(error))
-                if error.is_connection_failure() && error.halted().is_none() =>
+                if error.is_connection_failure()
+                    && error.halted().is_none()
+                    && self.halt.reason().is_none() =>
             {
                 Err(Failure::BackfillCut(error.to_string(), record.backfill))
             }
             Err(Stopped::Registry(Error::Database { source, .. }))
-                if is_connection_failure(&source) =>
+                if is_connection_failure(&source) && self.halt.reason().is_none() =>
             {
                 let message = crate::ground::driver::short_message(&source);
                 Err(Failure::BackfillCut(message, None))

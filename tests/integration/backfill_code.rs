@@ -762,3 +762,34 @@ fn a_code_backfill_may_run_after_the_deploy() {
         .stderr_has("`backfill.phase` is \"later\": \"before_deploy\" or \"after_deploy\"");
     assert!(t.records().is_empty());
 }
+
+#[test]
+fn a_callback_style_node_batch_is_done_when_it_calls_back() {
+    // The write comes after the function returned; the checkpoint waits for `done`.
+    let body = "module.exports = {\n\
+                \x20 backfill: { collection: 'users', filter: { score: { $exists: false } }, batch_size: 100 },\n\
+                \x20 batch(db, batch, done) {\n\
+                \x20   setTimeout(() => {\n\
+                \x20     db.collection('users').find(batch.filter).toArray()\n\
+                \x20       .then((us) => Promise.all(us.map((u) => db.collection('users').updateOne(\n\
+                \x20         { _id: u._id }, { $set: { score: u.n * u.n + 1 }, $inc: { hits: 1 } }))))\n\
+                \x20       .then(() => done(), done);\n\
+                \x20   }, 20);\n\
+                \x20 },\n\
+                };\n";
+    let t = Kind::CommonJs.project().migration("0001_scores.js", body);
+    users(&t, 300);
+    t.run(&["execute"]).success();
+    assert_eq!(tally(&t), (vec![(1, 300)], 300));
+    assert_eq!(checkpoint(&t).0, 300);
+    // A third parameter that is no callback is refused: migo could not tell when it ends.
+    let t = Kind::CommonJs.project().migration(
+        "0001_scores.js",
+        &body.replace("batch(db, batch, done)", "batch(db, batch, options)"),
+    );
+    users(&t, 300);
+    t.run(&["execute"])
+        .code(1)
+        .stderr_has("batch takes (db, batch), or (db, batch, done) with a callback; it declares (db, batch, options)");
+    assert_eq!(tally(&t), (vec![(0, 300)], 0));
+}

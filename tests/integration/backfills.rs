@@ -85,6 +85,26 @@ fn a_backfill_updates_every_document_in_batches_and_records_its_progress() {
     t.run(&["list"])
         .success()
         .stdout_has("0001_status  applied");
+    // A finished backfill keeps its checkpoint, but `version` lists only unfinished walks, also
+    // once its file is gone.
+    let version = t.run(&["version"]);
+    assert_eq!(
+        version.success().stdout.lines().count(),
+        2,
+        "{}",
+        version.stdout
+    );
+    let file = t.path("mongomigrations/0001_status.json");
+    let kept = std::fs::read_to_string(&file).unwrap();
+    std::fs::remove_file(&file).unwrap();
+    let version = t.run(&["version"]);
+    assert_eq!(
+        version.success().stdout.lines().count(),
+        2,
+        "{}",
+        version.stdout
+    );
+    std::fs::write(&file, kept).unwrap();
     // Rolled back the same batched way.
     t.run(&["rollback", "0001_status"]).success();
     assert_eq!(tally(&t), (vec![(1, 2000)], 0));
@@ -711,4 +731,28 @@ fn a_fleet_backfills_every_member_and_a_rerun_resumes_the_one_that_stopped() {
             &("0004_status".to_string(), "applied".to_string())
         );
     }
+}
+
+#[test]
+fn a_resumed_run_checks_the_last_recorded_batch_too() {
+    // One batch is the whole walk: killed right after it was recorded, the rerun has no next
+    // batch to compare with. It still checks the batch it resumes after, and refuses to call
+    // `applied` a backfill whose documents all still match.
+    let never_done = r#"{"backfill": {"collection": "users", "filter": {"n": {"$gte": 0}},
+        "update": {"$inc": {"hits": 1}}, "batch_size": 200}}"#;
+    let t = Test::new().migration("0001_loop.json", never_done);
+    users(&t, 200);
+    kill_at(&t, "backfill-batch:2", &[("MIGO_TEST_LEASE_MS", "300")]);
+    assert_eq!(batches_done(&t), 1);
+    t.run_with(
+        &["execute", "--wait", "30"],
+        &[("MIGO_TEST_LEASE_MS", "300")],
+    )
+    .code(1)
+    .stderr_has(
+        "error: migration `0001_loop` failed: after its update, 200 document(s) of the batch \
+             before still match the backfill's filter on `users`",
+    );
+    assert_eq!(tally(&t).0, vec![(1, 200)], "no document updated twice");
+    assert_eq!(t.statuses(), [("0001_loop".into(), "failed".into())]);
 }

@@ -76,6 +76,22 @@ function call(step, self, db, client) {
   });
 }
 
+// Calls a backfill's `batch(db, batch)` and waits until it is done: awaited, or, when its last
+// parameter is a callback (`batch(db, batch, done)`), until it calls back. Any other third
+// parameter is refused: migo could not tell when the batch ended.
+function callBatch(fn, self, db, batch) {
+  const names = parameters(fn);
+  if (names.length <= 2) return Promise.resolve(fn.call(self, db, batch));
+  if (!CALLBACK_NAMES.includes(names[names.length - 1])) {
+    return Promise.reject(new Error('batch takes (db, batch), or (db, batch, done) with a callback; '
+      + 'it declares (' + names.join(', ') + ')'));
+  }
+  return new Promise((resolve, reject) => {
+    const returned = fn.call(self, db, batch, (error) => (error ? reject(error) : resolve()));
+    if (returned && typeof returned.then === 'function') returned.then(() => {}, reject);
+  });
+}
+
 function failure(request, stage, error) {
   const text = error instanceof Error ? error.name + ': ' + error.message : String(error);
   process.stderr.write(text + '\n');
@@ -107,7 +123,7 @@ async function step(driver, client, request) {
     const db = client.db(request.database);
     if (request.batch) {
       const batch = driver.BSON.EJSON.deserialize(request.batch);
-      await fn.call(exported, db, batch);
+      await callBatch(fn, exported, db, batch);
     } else {
       await call(fn, exported, db, client);
     }

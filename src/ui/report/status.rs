@@ -344,6 +344,17 @@ struct VersionReport<'a> {
     summary: String,
 }
 
+/// Whether `m`'s record holds a backfill walk that started and did not finish: running,
+/// interrupted, paused or failed on its way up (an applied one keeps its finished checkpoint, and
+/// a rollback or a missing file is not a walk in progress).
+fn unfinished_walk(m: &MigrationView<'_>) -> bool {
+    let walking = matches!(
+        m.state,
+        State::Running | State::Interrupted | State::Paused | State::Failed
+    );
+    walking && m.direction != Some(Direction::Down)
+}
+
 /// `version`: the newest applied migration (by number) and the counts.
 pub(crate) fn version(out: &Output, entries: &[Entry], target: &Target) {
     let newest = plan::version(entries).map(MigrationView::of);
@@ -360,7 +371,7 @@ pub(crate) fn version(out: &Output, entries: &[Entry], target: &Target) {
         backfills: entries
             .iter()
             .map(MigrationView::of)
-            .filter(|m| m.backfill.is_some() && m.state != State::Applied)
+            .filter(|m| m.backfill.is_some() && unfinished_walk(m))
             .collect(),
         newest,
         summary: summary(entries),
