@@ -593,7 +593,10 @@ fn a_server_restart_mid_backfill_keeps_the_checkpoint_and_execute_resumes() {
         .on(server)
         .migration("0001_status.json", &status_backfill(250, ""));
     users(&t, 2000);
-    let lease = [("MIGO_TEST_LEASE_MS", "300")];
+    // A lease long enough that the walk meets the missing server (within the 5 s timeout)
+    // before the renewer gives the lease up (after two thirds of it): that ending is a lost
+    // lease, exit 13, which a test of its own covers.
+    let lease = [("MIGO_TEST_LEASE_MS", "12000")];
     let mut vars = vec![("MIGO_TEST_STOP_AT", "backfill-batch:5")];
     vars.extend_from_slice(&lease);
     let migo = t.spawn(&["execute"], &vars);
