@@ -340,15 +340,7 @@ fn kill_9_takes_the_script_and_its_children_along() {
         .stdout_masked_is(&format!(
             "{}2 migrations: 1 pending, 1 interrupted ({})\n",
             aligned(&[
-                &[
-                    "NUMBER",
-                    "NAME",
-                    "STATE",
-                    "APPLIED AT",
-                    "BY",
-                    "DURATION",
-                    "CHECKSUM"
-                ],
+                crate::test::LIST_TITLES,
                 &["1", "0001_slow", "interrupted", "", "<who>", "", "ok"],
                 &["2", "0002_c", "pending"],
             ]),
@@ -377,15 +369,7 @@ fn interrupted() -> Test {
     t.run(&["list"]).success().stdout_masked_is(&format!(
         "{}2 migrations: 1 pending, 1 interrupted ({})\n",
         aligned(&[
-            &[
-                "NUMBER",
-                "NAME",
-                "STATE",
-                "APPLIED AT",
-                "BY",
-                "DURATION",
-                "CHECKSUM"
-            ],
+            crate::test::LIST_TITLES,
             &[
                 "1",
                 "0001_x",

@@ -107,15 +107,7 @@ fn a_migopy_project_runs_as_it_is_after_adopting_its_history() {
     t.run(&["list"]).success().stdout_masked_is(&format!(
         "{}3 migrations: 1 applied, 2 pending ({})\n",
         aligned(&[
-            &[
-                "NUMBER",
-                "NAME",
-                "STATE",
-                "APPLIED AT",
-                "BY",
-                "DURATION",
-                "CHECKSUM"
-            ],
+            crate::test::LIST_TITLES,
             &[
                 "1",
                 "0001_add_ann",
@@ -312,15 +304,7 @@ fn golang_migrate_pairs_are_one_migration_and_its_version_is_adopted() {
              adopted 1 migration(s) from golang-migrate; its `schema_migrations` was left as it \
              was\n",
         );
-    let titles: &[&str] = &[
-        "NUMBER",
-        "NAME",
-        "STATE",
-        "APPLIED AT",
-        "BY",
-        "DURATION",
-        "CHECKSUM",
-    ];
+    let titles = crate::test::LIST_TITLES;
     t.run(&["list"]).success().stdout_masked_is(&format!(
         "{}3 migrations: 1 applied, 2 pending ({})\n",
         aligned(&[

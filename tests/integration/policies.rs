@@ -16,15 +16,7 @@ fn edited_after_applying(config: &str) -> Test {
 /// The `list` table of `rows` (masked: times, who and durations as placeholders), and its
 /// closing line.
 fn list(t: &Test, rows: &[&[&str]], summary: &str) -> String {
-    let mut table: Vec<&[&str]> = vec![&[
-        "NUMBER",
-        "NAME",
-        "STATE",
-        "APPLIED AT",
-        "BY",
-        "DURATION",
-        "CHECKSUM",
-    ]];
+    let mut table: Vec<&[&str]> = vec![crate::test::LIST_TITLES];
     table.extend_from_slice(rows);
     format!("{}{summary} ({})\n", aligned(&table), t.target())
 }

@@ -62,15 +62,7 @@ fn sigterm_and_sigint_record_the_step_write_history_release_the_lock() {
         t.run(&["list"]).success().stdout_masked_is(&format!(
             "{}2 migrations: 1 pending, 1 interrupted ({})\n",
             aligned(&[
-                &[
-                    "NUMBER",
-                    "NAME",
-                    "STATE",
-                    "APPLIED AT",
-                    "BY",
-                    "DURATION",
-                    "CHECKSUM"
-                ],
+                crate::test::LIST_TITLES,
                 &[
                     "1",
                     "0001_slow",
@@ -151,15 +143,7 @@ fn a_rollback_leaves_a_marker_and_a_failed_one_keeps_who_applied_it() {
     t.run(&["list"]).success().stdout_masked_is(&format!(
         "{}1 migration: 1 interrupted ({})\n",
         aligned(&[
-            &[
-                "NUMBER",
-                "NAME",
-                "STATE",
-                "APPLIED AT",
-                "BY",
-                "DURATION",
-                "CHECKSUM"
-            ],
+            crate::test::LIST_TITLES,
             &[
                 "1",
                 "0001_r",

@@ -632,6 +632,17 @@ fn mask_values(text: &str) -> String {
     text.replace(&who(), "<who>")
 }
 
+/// The titles of `list`'s table, for [`aligned`].
+pub(crate) const LIST_TITLES: &[&str] = &[
+    "NUMBER",
+    "NAME",
+    "STATE",
+    "APPLIED AT",
+    "BY",
+    "DURATION",
+    "CHECKSUM",
+];
+
 /// `rows` (the titles first) aligned as migo aligns a table and as [`masked`] gives one back:
 /// each column as wide as its widest cell, two spaces between columns, no spaces at the end of
 /// a line. A row may leave out its empty cells at the end.
