@@ -4,7 +4,7 @@
 //! naming it instead of a hang or a process that fills memory.
 
 use std::io::Read;
-use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use crate::error::{Error, Result};
@@ -31,7 +31,7 @@ pub(crate) fn read(path: &Path) -> Result<String> {
     if !meta.is_file() {
         return Err(refuse(format!(
             "not a regular file ({})",
-            describe(&meta.file_type())
+            crate::ground::words::file_kind(&meta.file_type())
         )));
     }
     if meta.len() > MAX_BYTES {
@@ -47,7 +47,7 @@ pub(crate) fn read(path: &Path) -> Result<String> {
     if !opened.is_file() {
         return Err(refuse(format!(
             "not a regular file ({})",
-            describe(&opened.file_type())
+            crate::ground::words::file_kind(&opened.file_type())
         )));
     }
     let mut bytes = Vec::new();
@@ -66,21 +66,4 @@ pub(crate) fn read(path: &Path) -> Result<String> {
 
 fn too_big(len: u64) -> String {
     format!("{len} bytes, over the limit of {MAX_BYTES} (1 MiB)")
-}
-
-/// What a path is when it is not a regular file.
-fn describe(kind: &std::fs::FileType) -> &'static str {
-    if kind.is_dir() {
-        "a directory"
-    } else if kind.is_fifo() {
-        "a FIFO"
-    } else if kind.is_char_device() {
-        "a character device"
-    } else if kind.is_block_device() {
-        "a block device"
-    } else if kind.is_socket() {
-        "a socket"
-    } else {
-        "not a file"
-    }
 }

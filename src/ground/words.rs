@@ -1,4 +1,4 @@
-//! How numbers, times, durations and near misses read in words, for every stage that writes a
+//! How numbers, times, durations, file kinds and near misses read in words, for every stage that writes a
 //! message: `2026-11-21 23:59:42Z`, `12ms`/`3.4s`/`2m05s`, `120,000`, `3,000 of about 20,000`, and "did you mean …?"
 //! (the known name closest to a mistyped one, by edit distance with a swap of two neighbouring
 //! letters as one edit, as `exectue` for `execute`, or the one known name it begins, `exec`).
@@ -70,6 +70,24 @@ pub(crate) fn closest<'a>(word: &str, known: &[&'a str]) -> Option<&'a str> {
     match (starting.next(), starting.next()) {
         (Some(only), None) => Some(only),
         _ => None,
+    }
+}
+
+/// What a path is when it is not a regular file, for a message: `a FIFO`, `a directory`, …
+pub(crate) fn file_kind(kind: &std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if kind.is_dir() {
+        "a directory"
+    } else if kind.is_fifo() {
+        "a FIFO"
+    } else if kind.is_char_device() {
+        "a character device"
+    } else if kind.is_block_device() {
+        "a block device"
+    } else if kind.is_socket() {
+        "a socket"
+    } else {
+        "not a file"
     }
 }
 

@@ -10,7 +10,7 @@
 //! what runs: the bytes travel on the [`Source`] (see [`crate::ground::source::Content`]).
 
 use std::io::Read;
-use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use regex::Regex;
@@ -253,7 +253,7 @@ fn read_regular(path: &Path, file_name: &str, project: &Path) -> Result<Vec<u8>>
         return Err(refuse(
             format!(
                 "it is not a regular file ({})",
-                describe_kind(&kind.file_type())
+                crate::ground::words::file_kind(&kind.file_type())
             ),
             "only regular files are migrations; move it out of the migrations directory",
         ));
@@ -291,20 +291,6 @@ fn read_regular(path: &Path, file_name: &str, project: &Path) -> Result<Vec<u8>>
         ));
     }
     Ok(bytes)
-}
-
-fn describe_kind(kind: &std::fs::FileType) -> &'static str {
-    if kind.is_fifo() {
-        "a FIFO"
-    } else if kind.is_char_device() {
-        "a character device"
-    } else if kind.is_block_device() {
-        "a block device"
-    } else if kind.is_socket() {
-        "a socket"
-    } else {
-        "not a file"
-    }
 }
 
 #[cfg(test)]
